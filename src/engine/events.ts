@@ -1,0 +1,171 @@
+/**
+ * Live events, resumable by id.
+ *
+ * Every event is a row the store wrote in the same transaction as the change it reports, so the
+ * table is the one source of truth: a subscription reads rows after its cursor, hands them over
+ * in id order and moves the cursor. "Live" is just reading soon: at once when this process wrote
+ * (the engine calls `kick`), on the store's cross-process wake-up hint, and on a slow poll as
+ * the safety net. Resuming from an old id and following live are the same loop, so there is no
+ * gap between history and live to fall into.
+ */
+import type { SpoolEvent, Store } from '../store/store.js'
+import type { Logger } from './logger.js'
+import { describeError } from './logger.js'
+
+export interface SubscribeOptions {
+  queue?: string
+  jobId?: string
+  /** Deliver events after this id (history first, then live). Default: only new events. */
+  afterId?: number
+}
+
+export interface Subscription extends AsyncIterable<SpoolEvent> {
+  /** The id of the last event delivered; pass it as `afterId` to resume. */
+  readonly lastId: number
+  close(): void
+}
+
+interface Listener {
+  options: SubscribeOptions
+  cursor: number
+  ready: Promise<void>
+  deliver(event: SpoolEvent): void
+}
+
+const PAGE = 500
+
+export class EventHub {
+  private readonly listeners = new Set<Listener>()
+  private pulling: Promise<void> | null = null
+  private again = false
+  private timer: NodeJS.Timeout | null = null
+  private unwatch: (() => void) | null = null
+
+  constructor(
+    private readonly store: Store,
+    private readonly logger: Logger,
+    private readonly pollMs: number,
+  ) {}
+
+  /**
+   * Calls `onEvent` for every matching event, in id order; or iterate the returned subscription.
+   *
+   * @example
+   * const sub = spool.events.subscribe({ queue: 'emails', afterId: lastSeen })
+   * for await (const event of sub) console.log(event.id, event.type, event.state)
+   */
+  subscribe(options: SubscribeOptions = {}, onEvent?: (event: SpoolEvent) => void): Subscription {
+    const buffer: SpoolEvent[] = []
+    let wake: (() => void) | null = null
+    let closed = false
+    const listener: Listener = {
+      options,
+      cursor: options.afterId ?? Number.POSITIVE_INFINITY,
+      ready: Promise.resolve(),
+      deliver: (event) => {
+        if (onEvent) onEvent(event)
+        else buffer.push(event)
+        wake?.()
+      },
+    }
+    if (options.afterId === undefined) {
+      listener.ready = this.store.eventLastId().then((id) => {
+        if (listener.cursor === Number.POSITIVE_INFINITY) listener.cursor = id
+      })
+    }
+    this.listeners.add(listener)
+    this.start()
+    void listener.ready.then(() => this.kick())
+
+    const close = () => {
+      closed = true
+      this.listeners.delete(listener)
+      if (this.listeners.size === 0) this.stop()
+      wake?.()
+    }
+    return {
+      get lastId() {
+        return Number.isFinite(listener.cursor) ? listener.cursor : 0
+      },
+      close,
+      async *[Symbol.asyncIterator]() {
+        try {
+          while (!closed) {
+            const event = buffer.shift()
+            if (event) {
+              yield event
+              continue
+            }
+            await new Promise<void>((resolve) => {
+              wake = resolve
+            })
+            wake = null
+          }
+        } finally {
+          close()
+        }
+      },
+    }
+  }
+
+  /** Read new events soon: something was written. */
+  kick(): void {
+    if (this.listeners.size === 0) return
+    if (this.pulling) {
+      this.again = true
+      return
+    }
+    this.pulling = this.pull().finally(() => {
+      this.pulling = null
+      if (this.again) {
+        this.again = false
+        this.kick()
+      }
+    })
+  }
+
+  async close(): Promise<void> {
+    for (const listener of this.listeners) this.listeners.delete(listener)
+    this.stop()
+    await this.pulling
+  }
+
+  private start(): void {
+    if (this.timer) return
+    this.timer = setInterval(() => this.kick(), this.pollMs)
+    this.timer.unref()
+    this.unwatch = this.store.onWake(() => this.kick())
+  }
+
+  private stop(): void {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = null
+    this.unwatch?.()
+    this.unwatch = null
+  }
+
+  private async pull(): Promise<void> {
+    try {
+      for (const listener of [...this.listeners]) {
+        await listener.ready
+        for (;;) {
+          if (!this.listeners.has(listener)) break
+          const { queue, jobId } = listener.options
+          const events = await this.store.eventList({
+            afterId: listener.cursor,
+            limit: PAGE,
+            ...(queue !== undefined && { queue }),
+            ...(jobId !== undefined && { jobId }),
+          })
+          for (const event of events) {
+            listener.cursor = event.id
+            listener.deliver(event)
+          }
+          if (events.length < PAGE) break
+        }
+      }
+    } catch (error) {
+      this.logger.warn(describeError(error), 'reading events failed; will retry')
+    }
+  }
+}

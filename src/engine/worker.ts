@@ -1,0 +1,413 @@
+/**
+ * A worker serves one queue: it leases jobs, runs the handler, and reports the outcome under the
+ * lease's fencing token.
+ *
+ * Design, and what it trades:
+ * - **Claim only free slots.** A round leases at most `concurrency - running` jobs, so no job
+ *   sits leased-but-not-started in a local buffer. Prefetching further would save claims, but a
+ *   prefetched low-priority job would then start after an urgent one arrived — the bench checks
+ *   that an urgent job enqueued mid-drain starts before every waiting low one.
+ * - **One round per tick.** Handlers that finish in the same macrotask share one round: their
+ *   completions are written in one batch (`Completer`) and the freed slots are refilled by one
+ *   claim. Draining no-op jobs at concurrency 50 is then two transactions per 50 jobs.
+ * - **Heartbeats in batches.** Every `heartbeatMs` one statement extends all held leases; a lease
+ *   found gone aborts its handler (`LeaseLostError`, or `JobCancelledError` when it was cancelled
+ *   from another process) and nothing the handler does afterwards is written.
+ * - **Wake-ups**: an enqueue in this process wakes the worker at once; the store's hint covers
+ *   other processes; an idle timer (the next scheduled run, or `pollIntervalMs`) is the safety net.
+ */
+import { randomUUID } from 'node:crypto'
+import type { AttemptError, ClaimedJob, Store } from '../store/store.js'
+import { backoffDelay } from './backoff.js'
+import { classifyError } from './classify.js'
+import { Completer } from './completer.js'
+import { JobCancelledError, JobTimeoutError, LeaseLostError, ShutdownError, SpoolError } from './errors.js'
+import type { Handler, Job, JobContext } from './job.js'
+import { describeError, type Logger } from './logger.js'
+
+export interface WorkOptions {
+  /** Jobs run at once by this worker (default 10). */
+  concurrency?: number
+  /** How long a lease lasts without a heartbeat, in ms (default 30 000). */
+  leaseMs?: number
+  /** How often held leases are extended (default a third of `leaseMs`, at most 2 000 ms). */
+  heartbeatMs?: number
+  /** The longest an idle worker waits before looking again (default 1 000 ms). */
+  pollIntervalMs?: number
+  /** The most jobs leased in one claim (default `concurrency`, at most 200). */
+  batchSize?: number
+}
+
+interface Running {
+  claimed: ClaimedJob
+  controller: AbortController
+  /** Set once the outcome is decided: later results from the handler are ignored. */
+  settled: boolean
+  timer: NodeJS.Timeout | null
+}
+
+export interface WorkerHooks {
+  onStateChange(): void
+}
+
+/**
+ * Created by `spool.work()`.
+ *
+ * @example
+ * const worker = spool.work('emails', async (job, { signal }) => send(job.payload, { signal }), { concurrency: 20 })
+ * await worker.close()
+ */
+export class Worker<P = unknown, R = unknown> {
+  readonly id = `${process.pid}:${randomUUID().slice(0, 8)}`
+  private readonly running = new Map<string, Running>()
+  private readonly completer: Completer
+  private readonly concurrency: number
+  private readonly leaseMs: number
+  private readonly heartbeatMs: number
+  private readonly pollIntervalMs: number
+  private readonly batchSize: number
+  private claiming = false
+  private pumpQueued = false
+  private stopping = false
+  private idleTimer: NodeJS.Timeout | null = null
+  private heartbeatTimer: NodeJS.Timeout | null = null
+  private unwatch: (() => void) | null = null
+  private drained: (() => void) | null = null
+  private closed: Promise<void> | null = null
+
+  constructor(
+    readonly queue: string,
+    private readonly handler: Handler<P, R>,
+    options: WorkOptions,
+    private readonly store: Store,
+    private readonly logger: Logger,
+    private readonly hooks: WorkerHooks,
+  ) {
+    this.concurrency = positive(options.concurrency ?? 10, 'concurrency')
+    this.leaseMs = positive(options.leaseMs ?? 30_000, 'leaseMs')
+    this.heartbeatMs = positive(options.heartbeatMs ?? Math.min(2_000, Math.floor(this.leaseMs / 3)), 'heartbeatMs')
+    this.pollIntervalMs = positive(options.pollIntervalMs ?? 1_000, 'pollIntervalMs')
+    this.batchSize = positive(options.batchSize ?? Math.min(this.concurrency, 200), 'batchSize')
+    this.completer = new Completer(store, logger, hooks.onStateChange)
+  }
+
+  /** Jobs this worker is running now. */
+  get activeCount(): number {
+    return this.running.size
+  }
+
+  start(): this {
+    this.unwatch = this.store.onWake(() => this.pump())
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.heartbeatMs)
+    this.heartbeatTimer.unref()
+    this.pump()
+    return this
+  }
+
+  /** Look for work soon (coalesced: many calls in one tick make one claim). */
+  pump(): void {
+    if (this.pumpQueued || this.stopping) return
+    this.pumpQueued = true
+    setImmediate(() => {
+      this.pumpQueued = false
+      void this.fill()
+    })
+  }
+
+  /** Abort a job this worker runs, when it was cancelled here. True if it was running here. */
+  abort(jobId: string, reason: Error): boolean {
+    const running = this.running.get(jobId)
+    if (!running || running.settled) return false
+    this.settle(running)
+    running.controller.abort(reason)
+    return true
+  }
+
+  private async fill(): Promise<void> {
+    if (this.claiming || this.stopping) return
+    const free = this.concurrency - this.running.size
+    if (free <= 0) return
+    this.claiming = true
+    try {
+      await this.completer.flush()
+      const limit = Math.min(free, this.batchSize)
+      const now = Date.now()
+      const jobs = await this.store.jobClaim({
+        queue: this.queue,
+        workerId: this.id,
+        limit,
+        leaseMs: this.leaseMs,
+        now,
+      })
+      if (jobs.length > 0) this.hooks.onStateChange()
+      for (const job of jobs) this.run(job)
+      if (jobs.length === limit) {
+        if (this.running.size < this.concurrency) this.pump()
+      } else {
+        await this.idle(now)
+      }
+    } catch (error) {
+      if (this.stopping) return
+      this.logger.error({ queue: this.queue, ...describeError(error) }, 'claiming jobs failed; retrying')
+      this.waitIdle(this.pollIntervalMs)
+    } finally {
+      this.claiming = false
+    }
+  }
+
+  /** Nothing more to claim now: sleep until the next scheduled job is due, or the poll interval. */
+  private async idle(now: number): Promise<void> {
+    const next = await this.store.jobNextRunAt({ queue: this.queue })
+    const due = next === null ? this.pollIntervalMs : Math.max(1, next - now)
+    this.waitIdle(Math.min(due, this.pollIntervalMs))
+  }
+
+  private waitIdle(ms: number): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer)
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null
+      this.pump()
+    }, ms)
+  }
+
+  private run(claimed: ClaimedJob): void {
+    const running: Running = { claimed, controller: new AbortController(), settled: false, timer: null }
+    this.running.set(claimed.id, running)
+    if (claimed.timeoutMs !== null) {
+      running.timer = setTimeout(() => {
+        const error = new JobTimeoutError(`job ran longer than its timeout of ${claimed.timeoutMs} ms`)
+        if (this.settle(running)) {
+          running.controller.abort(error)
+          void this.fail(running, error)
+        }
+      }, claimed.timeoutMs)
+    }
+    let job: Job<P>
+    try {
+      job = toJob<P>(claimed)
+    } catch (error) {
+      if (this.settle(running)) void this.fail(running, error)
+      return
+    }
+    const ctx = this.context(running)
+    let result: Promise<R>
+    try {
+      result = Promise.resolve(this.handler(job, ctx))
+    } catch (error) {
+      result = Promise.reject(error)
+    }
+    result.then(
+      (value) => {
+        if (!this.settle(running)) return
+        let json: string
+        try {
+          json = JSON.stringify(value ?? null)
+        } catch (error) {
+          void this.fail(
+            running,
+            new SpoolError('SPOOL_INVALID_PAYLOAD', `the result is not JSON: ${(error as Error).message}`),
+          )
+          return
+        }
+        void this.completer.add({ id: claimed.id, leaseToken: claimed.leaseToken, result: json })
+        this.pump()
+      },
+      (error: unknown) => {
+        if (this.settle(running)) void this.fail(running, error)
+      },
+    )
+  }
+
+  private context(running: Running): JobContext {
+    const { id, leaseToken } = running.claimed
+    const lost = () => {
+      if (this.settle(running)) running.controller.abort(new LeaseLostError('the lease on this job was lost'))
+      return false
+    }
+    return {
+      signal: running.controller.signal,
+      progress: async (percent, stage, message) => {
+        if (running.settled) return false
+        const clamped = Math.max(0, Math.min(100, Number.isFinite(percent) ? percent : 0))
+        try {
+          const ok = await this.store.jobProgress({
+            id,
+            leaseToken,
+            progress: {
+              percent: clamped,
+              ...(stage !== undefined && { stage }),
+              ...(message !== undefined && { message }),
+            },
+            now: Date.now(),
+          })
+          if (ok) this.hooks.onStateChange()
+          return ok || lost()
+        } catch (error) {
+          this.logger.warn({ jobId: id, ...describeError(error) }, 'recording progress failed')
+          return false
+        }
+      },
+      log: async (message, level = 'info') => {
+        if (running.settled) return false
+        try {
+          const ok = await this.store.jobLog({ id, leaseToken, level, message: String(message), now: Date.now() })
+          if (ok) this.hooks.onStateChange()
+          return ok || lost()
+        } catch (error) {
+          this.logger.warn({ jobId: id, ...describeError(error) }, 'recording a log line failed')
+          return false
+        }
+      },
+    }
+  }
+
+  /** Marks the outcome decided and frees the slot; false when it already was. */
+  private settle(running: Running): boolean {
+    if (running.settled) return false
+    running.settled = true
+    if (running.timer) clearTimeout(running.timer)
+    this.running.delete(running.claimed.id)
+    if (this.running.size === 0) this.drained?.()
+    return true
+  }
+
+  private async fail(running: Running, error: unknown): Promise<void> {
+    const { claimed } = running
+    const now = Date.now()
+    const verdict = classifyError(error, now)
+    const attemptError = toAttemptError(error, claimed.attempt, verdict.retryable, now)
+    let retryAt: number | null
+    if (!verdict.retryable) retryAt = null
+    else if (verdict.refundAttempt) retryAt = now + (verdict.retryAfterMs ?? 0)
+    else if (claimed.attempt >= claimed.maxAttempts) retryAt = null
+    else retryAt = now + Math.max(backoffDelay(claimed.backoff, claimed.attempt), verdict.retryAfterMs ?? 0)
+    try {
+      const outcome = await this.store.jobFail({
+        id: claimed.id,
+        leaseToken: claimed.leaseToken,
+        error: attemptError,
+        retryAt,
+        refundAttempt: verdict.refundAttempt,
+        now,
+      })
+      if (outcome.ok) this.hooks.onStateChange()
+    } catch (storeError) {
+      this.logger.error(
+        { jobId: claimed.id, ...describeError(storeError) },
+        'recording a failure failed; the lease will lapse and the job run again',
+      )
+    }
+    this.pump()
+  }
+
+  private async heartbeat(): Promise<void> {
+    const held = [...this.running.values()].filter((r) => !r.settled)
+    if (held.length === 0) return
+    try {
+      const alive = await this.store.jobHeartbeat({
+        items: held.map((r) => ({ id: r.claimed.id, leaseToken: r.claimed.leaseToken })),
+        leaseMs: this.leaseMs,
+        now: Date.now(),
+      })
+      for (const [i, ok] of alive.entries()) {
+        const running = held[i] as Running
+        if (ok || !this.settle(running)) continue
+        const job = await this.store.jobGet({ id: running.claimed.id })
+        running.controller.abort(
+          job?.state === 'cancelled'
+            ? new JobCancelledError('the job was cancelled')
+            : new LeaseLostError('the lease on this job was lost'),
+        )
+      }
+    } catch (error) {
+      this.logger.warn({ queue: this.queue, ...describeError(error) }, 'heartbeat failed; will retry')
+    }
+  }
+
+  /**
+   * Stops claiming, lets running jobs finish for up to `graceMs`, then aborts the rest
+   * (`ShutdownError`) and hands them back to the queue without spending their attempt.
+   */
+  close(options: { graceMs?: number } = {}): Promise<void> {
+    this.closed ??= this.shutdown(options.graceMs ?? 10_000)
+    return this.closed
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    this.stopping = true
+    this.unwatch?.()
+    if (this.idleTimer) clearTimeout(this.idleTimer)
+    while (this.claiming) await new Promise((resolve) => setImmediate(resolve))
+    if (this.running.size > 0) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          this.drained = resolve
+        }),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, graceMs)
+        }),
+      ])
+      clearTimeout(timer)
+    }
+    const left = [...this.running.values()]
+    for (const running of left) {
+      this.settle(running)
+      running.controller.abort(new ShutdownError('Spool is shutting down; the job goes back to the queue'))
+    }
+    await Promise.all(
+      left.map((running) =>
+        this.store
+          .jobRelease({ id: running.claimed.id, leaseToken: running.claimed.leaseToken, now: Date.now() })
+          .catch((error) =>
+            this.logger.warn(
+              { jobId: running.claimed.id, ...describeError(error) },
+              'handing a job back failed; its lease will lapse',
+            ),
+          ),
+      ),
+    )
+    await this.completer.flush()
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer)
+    this.hooks.onStateChange()
+  }
+}
+
+function positive(value: number, field: string): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new SpoolError('SPOOL_INVALID_OPTION', `${field} must be a positive integer`, { field })
+  }
+  return value
+}
+
+function toJob<P>(claimed: ClaimedJob): Job<P> {
+  return {
+    id: claimed.id,
+    queue: claimed.queue,
+    payload: JSON.parse(claimed.payload) as P,
+    attempt: claimed.attempt,
+    maxAttempts: claimed.maxAttempts,
+    priority: claimed.priority,
+    group: claimed.group,
+    tags: claimed.tags,
+    metadata: claimed.metadata,
+    idempotencyKey: claimed.idempotencyKey,
+    createdAt: new Date(claimed.createdAt),
+  }
+}
+
+function toAttemptError(error: unknown, attempt: number, retryable: boolean, at: number): AttemptError {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code
+    return {
+      at,
+      attempt,
+      message: error.message,
+      name: error.name,
+      ...(typeof code === 'string' && { code }),
+      ...(error.stack !== undefined && { stack: error.stack }),
+      retryable,
+    }
+  }
+  return { at, attempt, message: String(error), retryable }
+}

@@ -1,0 +1,38 @@
+/**
+ * The `spool` package: the engine, its errors and types, and the built-in stores.
+ *
+ * @example
+ * import { Spool } from 'spool'
+ * const spool = await Spool.open({ store: 'sqlite:./data/spool.db' })
+ */
+import { Spool } from './engine/spool.js'
+import { openSqlite } from './store/sqlite/open.js'
+
+Spool.registerStore('sqlite', openSqlite)
+
+export { backoffDelay, DEFAULT_BACKOFF } from './engine/backoff.js'
+export { classifyError, parseRetryAfter } from './engine/classify.js'
+export {
+  ERROR_CODES,
+  JobCancelledError,
+  JobTimeoutError,
+  LeaseLostError,
+  RateLimitedError,
+  ShutdownError,
+  SpoolError,
+  type SpoolErrorCode,
+  UnrecoverableError,
+} from './engine/errors.js'
+export type { SubscribeOptions, Subscription } from './engine/events.js'
+export type { Handler, Job, JobContext, JobInfo } from './engine/job.js'
+export type { Logger } from './engine/logger.js'
+export { DEFAULT_RETENTION } from './engine/maintenance.js'
+export type { EnqueueOptions, QueueOptions } from './engine/options.js'
+export { PRIORITIES, type Priority } from './engine/priority.js'
+export type { CleanupReport, EnqueueResult, JobPage, QueueInfo, SpoolOptions } from './engine/spool.js'
+export { JobAdmin, QueueAdmin, Spool } from './engine/spool.js'
+export type { Stats } from './engine/stats.js'
+export type { Worker, WorkOptions } from './engine/worker.js'
+export { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js'
+export type { JobState, SpoolEvent, Store } from './store/store.js'
+export { JOB_STATES } from './store/store.js'
