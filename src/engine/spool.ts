@@ -91,7 +91,7 @@ export class Spool {
 
   private readonly workers = new Map<string, Set<Worker<never, never>>>()
   private readonly knownQueues = new Set<string>()
-  private readonly maintenance: Maintenance | null
+  private readonly maintenance: Maintenance
   private readonly maxPayloadBytes: number
   private closing: Promise<void> | null = null
 
@@ -106,16 +106,13 @@ export class Spool {
     this.events = new EventHub(store, logger, options.eventPollMs ?? 250)
     this.queues = new QueueAdmin(this, store)
     this.jobs = new JobAdmin(this, store)
-    this.maintenance =
-      options.maintenance === false
-        ? null
-        : new Maintenance(
-            store,
-            logger,
-            this.nodeId,
-            () => this.changed(),
-            options.maintenance === true ? {} : options.maintenance,
-          )
+    this.maintenance = new Maintenance(
+      store,
+      logger,
+      this.nodeId,
+      () => this.changed(),
+      typeof options.maintenance === 'object' ? options.maintenance : {},
+    )
   }
 
   /** Teach `Spool.open` a store address scheme (done for `sqlite:` by the package entry). */
@@ -140,7 +137,7 @@ export class Spool {
       store = options.store
     }
     const spool = new Spool(store, options, typeof options.store === 'string')
-    spool.maintenance?.start()
+    if (options.maintenance !== false) spool.maintenance.start()
     return spool
   }
 
@@ -222,9 +219,12 @@ export class Spool {
     return readStats(this.store, queue)
   }
 
-  /** Run one maintenance pass now (recover lapsed leases, promote due jobs, retention when due). */
+  /**
+   * Runs one maintenance pass now — recover lapsed leases, promote due jobs, retention when due —
+   * if this process holds (or wins) the maintenance lease. Works with the loop turned off.
+   */
   async maintain(): Promise<void> {
-    await this.maintenance?.tick()
+    await this.maintenance.tick()
   }
 
   /**
@@ -235,7 +235,7 @@ export class Spool {
     this.closing ??= (async () => {
       const all = [...this.workers.values()].flatMap((set) => [...set])
       await Promise.all(all.map((worker) => worker.close(options)))
-      await this.maintenance?.stop()
+      await this.maintenance.stop()
       await this.events.close()
       if (this.ownsStore) await this.store.close()
     })()

@@ -475,7 +475,8 @@ export class SqliteStore implements Store {
       const job = toJob(row)
       if (!from.includes(job.state)) return { ok: false, reason: 'invalid_state', state: job.state } as const
       change(job)
-      return { ok: true, job: toJob(this.sql.jobGet.get({ id: toId(id) }) as Row) } as const
+      const after = this.sql.jobGet.get({ id: toId(id) }) as Row | undefined
+      return { ok: true, job: after ? toJob(after) : job } as const
     })
   }
 
