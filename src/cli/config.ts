@@ -15,7 +15,8 @@ export interface CliConfig {
 
 export function readConfig(flags: Record<string, string | boolean | undefined>, env = process.env): CliConfig {
   const store = str(flags.store) ?? env.SPOOL_STORE ?? 'sqlite:./data/spool.db'
-  const demo = flags['no-demo'] === true ? false : flags.demo === true ? true : bool(env.SPOOL_DEMO, 'SPOOL_DEMO') ?? true
+  const demo =
+    flags['no-demo'] === true ? false : flags.demo === true ? true : (bool(env.SPOOL_DEMO, 'SPOOL_DEMO') ?? true)
   const graceRaw = str(flags.grace) ?? env.SPOOL_GRACE_SECONDS ?? '10'
   const graceSeconds = Number(graceRaw)
   if (!Number.isFinite(graceSeconds) || graceSeconds < 0) {

@@ -12,7 +12,11 @@ export function startDemo(spool: Spool, print: (line: string) => void): () => vo
     n += 1
     const priority = n % 7 === 0 ? 'urgent' : n % 3 === 0 ? 'low' : 'normal'
     spool
-      .enqueue('demo', { n, note: `demo job ${n}` }, { priority, maxAttempts: 3, backoff: { type: 'fixed', delayMs: 1_000 } })
+      .enqueue(
+        'demo',
+        { n, note: `demo job ${n}` },
+        { priority, maxAttempts: 3, backoff: { type: 'fixed', delayMs: 1_000 } },
+      )
       .catch((error) => print(`enqueue failed: ${(error as Error).message}`))
   }, 500)
   spool.work(

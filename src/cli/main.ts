@@ -53,7 +53,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'enqueue': {
       const [queue, json] = rest
-      if (queue === undefined || json === undefined) throw new SpoolError('SPOOL_INVALID_OPTION', 'enqueue needs QUEUE and JSON', { field: 'queue' })
+      if (queue === undefined || json === undefined)
+        throw new SpoolError('SPOOL_INVALID_OPTION', 'enqueue needs QUEUE and JSON', { field: 'queue' })
       let payload: unknown
       try {
         payload = JSON.parse(json)
@@ -62,7 +63,12 @@ async function main(argv: string[]): Promise<number> {
       }
       const spool = await Spool.open({ store: config.store, maintenance: false })
       try {
-        const priority = values.priority === undefined ? undefined : /^-?\d+$/.test(values.priority) ? Number(values.priority) : values.priority
+        const priority =
+          values.priority === undefined
+            ? undefined
+            : /^-?\d+$/.test(values.priority)
+              ? Number(values.priority)
+              : values.priority
         const result = await spool.enqueue(queue, payload, {
           ...(priority !== undefined && { priority: priority as never }),
           ...(values.delay !== undefined && { delayMs: Number(values.delay) }),
@@ -96,7 +102,8 @@ async function start(config: ReturnType<typeof readConfig>): Promise<number> {
   if (config.demo) {
     stopDemo = startDemo(spool, print)
     print('demo: a job every 0.5 s on queue "demo" (urgent, normal and low), 4 at a time, ~10 % fail and retry')
-    const bar = (percent: number) => `${'█'.repeat(Math.round(percent / 10)).padEnd(10, '·')} ${String(percent).padStart(3)}%`
+    const bar = (percent: number) =>
+      `${'█'.repeat(Math.round(percent / 10)).padEnd(10, '·')} ${String(percent).padStart(3)}%`
     spool.events.subscribe({ queue: 'demo' }, (event) => {
       const tag = `job ${event.jobId?.padStart(4)}`
       if (event.type === 'job.progress') print(`${tag}  ${bar(Number(event.data.percent))}  ${event.data.stage ?? ''}`)
@@ -114,7 +121,9 @@ async function start(config: ReturnType<typeof readConfig>): Promise<number> {
         print(`${signal} again: exiting now; running jobs will be recovered when their leases lapse`)
         process.exit(130)
       }
-      print(`${signal}: stopping — running jobs get ${config.graceSeconds} s, then go back to the queue (again to force)`)
+      print(
+        `${signal}: stopping — running jobs get ${config.graceSeconds} s, then go back to the queue (again to force)`,
+      )
       resolve()
     }
     process.on('SIGINT', onSignal)

@@ -13,6 +13,8 @@ import { describeError, type Logger } from './logger.js'
 
 type Item = Lease & { result: string | null }
 
+const ignore = () => {}
+
 /** Largest batch written in one transaction. */
 const MAX_BATCH = 1_000
 
@@ -27,15 +29,13 @@ export class Completer {
     private readonly onWritten: () => void,
   ) {}
 
-  /** Queue a completion; resolves to false when the lease was no longer held. */
-  add(item: Item): Promise<boolean> {
-    return new Promise((resolve) => {
-      this.pending.push({ item, resolve })
-      if (!this.scheduled) {
-        this.scheduled = true
-        setImmediate(() => void this.flush())
-      }
-    })
+  /** Queue a completion; `done` learns whether it was accepted (false: the lease was gone). */
+  add(item: Item, done: (accepted: boolean) => void = ignore): void {
+    this.pending.push({ item, resolve: done })
+    if (!this.scheduled) {
+      this.scheduled = true
+      setImmediate(() => void this.flush())
+    }
   }
 
   /** Write everything queued so far; resolves when it is written. */
