@@ -30,6 +30,7 @@ interface Listener {
   cursor: number
   ready: Promise<void>
   deliver(event: SpoolEvent): void
+  close(): void
 }
 
 const PAGE = 500
@@ -67,6 +68,7 @@ export class EventHub {
         else buffer.push(event)
         wake?.()
       },
+      close: () => close(),
     }
     if (options.afterId === undefined) {
       listener.ready = this.store.eventLastId().then((id) => {
@@ -124,8 +126,9 @@ export class EventHub {
     })
   }
 
+  /** Ends every subscription (iterators finish) and stops reading. */
   async close(): Promise<void> {
-    for (const listener of this.listeners) this.listeners.delete(listener)
+    for (const listener of [...this.listeners]) listener.close()
     this.stop()
     await this.pulling
   }

@@ -354,6 +354,38 @@ export function describeStoreConformance(name: string, createFixture: () => Prom
         expect(job).toMatchObject({ state: 'cancelled', result: null })
       })
 
+      it('aborts a job cancelled from another process at its next heartbeat', async () => {
+        const { id } = await spool.enqueue(queue, null)
+        const started = deferred()
+        const aborted = deferred<unknown>()
+        spool.work(
+          queue,
+          async (_job, { signal }) => {
+            started.resolve()
+            await new Promise((resolve) => signal.addEventListener('abort', resolve))
+            aborted.resolve(signal.reason)
+          },
+          { heartbeatMs: 30 },
+        )
+        await started.promise
+        // Straight to the store: this process's engine does not hear of it, as with another process.
+        expect(await fixture.store.jobCancel({ id, now: Date.now() })).toMatchObject({ ok: true })
+        expect(await aborted.promise).toMatchObject({ code: 'SPOOL_JOB_CANCELLED' })
+        expect(await stateOf(id)).toBe('cancelled')
+      })
+
+      it('ends live subscriptions when Spool closes', async () => {
+        const sub = spool.events.subscribe({ queue })
+        const drained = (async () => {
+          for await (const _ of sub) {
+            // nothing arrives
+          }
+          return 'ended'
+        })()
+        await spool.close()
+        expect(await drained).toBe('ended')
+      })
+
       it('refuses transitions the state machine does not have, changing nothing', async () => {
         const waiting = await spool.enqueue(queue, 1)
         const refuse = (p: Promise<unknown>, code = 'SPOOL_INVALID_TRANSITION') =>
