@@ -21,7 +21,7 @@ export function startDemo(spool: Spool, print: (line: string) => void): () => vo
   }, 500)
   spool.work(
     'demo',
-    async (job, ctx) => {
+    async (_job, ctx) => {
       for (const [i, stage] of STEPS.entries()) {
         await new Promise((resolve) => setTimeout(resolve, 150 + Math.random() * 250))
         ctx.signal.throwIfAborted()
