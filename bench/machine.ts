@@ -1,0 +1,63 @@
+/** What the figures were measured on, printed with them and saved in the results file. */
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { availableParallelism, cpus, release, totalmem } from 'node:os'
+import Database from 'better-sqlite3'
+
+export interface MachineInfo {
+  cpu: string
+  cores: number
+  memoryGiB: number
+  os: string
+  node: string
+  spoolCommit: string
+  /** Uncommitted changes under src/ when the bench ran (the figures then are of the work tree). */
+  spoolSrcDirty: boolean
+  sqlite: string
+  betterSqlite3: string
+  bullmq: string
+  ioredis: string
+  redis: string
+}
+
+export function machineInfo(redisVersion: string): MachineInfo {
+  const db = new Database(':memory:')
+  const sqlite = (db.prepare('select sqlite_version() as v').get() as { v: string }).v
+  db.close()
+  return {
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: availableParallelism(),
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    os: `${process.platform} ${release()}`,
+    node: process.version,
+    spoolCommit: git(['rev-parse', '--short', 'HEAD']),
+    spoolSrcDirty: git(['status', '--porcelain', '--', 'src']) !== '',
+    sqlite,
+    betterSqlite3: packageVersion('better-sqlite3'),
+    bullmq: packageVersion('bullmq'),
+    ioredis: packageVersion('ioredis'),
+    redis: redisVersion,
+  }
+}
+
+export function formatMachine(info: MachineInfo): string {
+  return [
+    `CPU:     ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB`,
+    `OS:      ${info.os}; Node ${info.node}`,
+    `Spool:   ${info.spoolCommit}${info.spoolSrcDirty ? ' + uncommitted changes in src/' : ''} (SQLite ${info.sqlite}, better-sqlite3 ${info.betterSqlite3})`,
+    `BullMQ:  ${info.bullmq} (ioredis ${info.ioredis}) on Redis ${info.redis}`,
+  ].join('\n')
+}
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+  } catch {
+    return 'unknown'
+  }
+}
+
+function packageVersion(name: string): string {
+  const url = new URL(`../node_modules/${name}/package.json`, import.meta.url)
+  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version
+}

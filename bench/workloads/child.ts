@@ -1,0 +1,36 @@
+/**
+ * The body of a measurement process: `node --import tsx bench/workloads/<system>.ts <workload>
+ * '<ChildOptions JSON>'` warms up, runs one workload and prints its result as one JSON line.
+ */
+import { SCENARIOS, warmUp } from './scenarios.js'
+import { type ChildOptions, type Driver, WORKLOADS, type Workload } from './types.js'
+
+export function parseChildArgs(argv: string[]): { workload: Workload; options: ChildOptions } {
+  const [workload, json] = argv
+  if (!WORKLOADS.includes(workload as Workload) || json === undefined) {
+    throw new Error(`usage: <workload> '<options JSON>'; workloads: ${WORKLOADS.join(', ')}`)
+  }
+  return { workload: workload as Workload, options: JSON.parse(json) as ChildOptions }
+}
+
+/** Runs one measurement and exits: 0 with the result on stdout, 1 with the error on stderr. */
+export function runChild(open: (options: ChildOptions) => Promise<Driver>): void {
+  const main = async () => {
+    const { workload, options } = parseChildArgs(process.argv.slice(2))
+    const driver = await open(options)
+    try {
+      await warmUp(driver)
+      const result = await SCENARIOS[workload](driver, options.sizes)
+      process.stdout.write(`${JSON.stringify(result)}\n`)
+    } finally {
+      await driver.close()
+    }
+  }
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+      process.exit(1)
+    },
+  )
+}

@@ -1,0 +1,187 @@
+/**
+ * The workloads, written once against `Driver` so both systems run identical code. Each uses a
+ * fresh queue name, builds its inputs before the clock starts, and cleans its queue up after.
+ */
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { percentile } from '../stats.js'
+import type { Driver, Handler, Item, Latency, PriorityCheck, Result, Sizes, Throughput, Workload } from './types.js'
+
+const noop: Handler = async () => {}
+/** Wall-clock ms with sub-ms resolution, comparable across processes. */
+const wallClock = (): number => performance.timeOrigin + performance.now()
+
+function freshQueue(name: string): string {
+  return `bench-${name}-${randomUUID().slice(0, 8)}`
+}
+
+function noopItems(n: number, priority?: Item['priority'], kind?: 'low' | 'high'): Item[] {
+  return Array.from({ length: n }, (_, i) => ({
+    payload: { i, ...(kind && { kind }) },
+    ...(priority && { priority }),
+  }))
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = []
+  for (let start = 0; start < items.length; start += size) out.push(items.slice(start, start + size))
+  return out
+}
+
+async function fill(driver: Driver, queue: string, items: Item[], size: number): Promise<void> {
+  for (const chunk of chunks(items, size)) await driver.enqueueMany(queue, chunk)
+}
+
+function throughput(jobs: number, ms: number, extra: Partial<Throughput> = {}): Throughput {
+  return { kind: 'throughput', jobs, ms, jobsPerSec: (jobs / ms) * 1000, ...extra }
+}
+
+/** Runs each code path once on a throwaway queue so that no measurement pays for a cold JIT. */
+export async function warmUp(driver: Driver): Promise<void> {
+  const queue = freshQueue('warmup')
+  await fill(driver, queue, noopItems(200), 100)
+  for (let i = 0; i < 50; i++) await driver.enqueue(queue, { payload: { i } })
+  const worker = await driver.worker(queue, noop, 10)
+  worker.start()
+  await worker.completed(250)
+  await worker.close()
+  await driver.cleanup(queue)
+}
+
+async function bulkEnqueue(driver: Driver, sizes: Sizes): Promise<Throughput> {
+  const queue = freshQueue('bulk')
+  const batches = chunks(noopItems(sizes.bulkJobs), sizes.chunk)
+  const t0 = performance.now()
+  for (const batch of batches) await driver.enqueueMany(queue, batch)
+  const ms = performance.now() - t0
+  await driver.cleanup(queue)
+  return throughput(sizes.bulkJobs, ms)
+}
+
+async function singleEnqueue(driver: Driver, sizes: Sizes): Promise<Throughput> {
+  const queue = freshQueue('single')
+  const items = noopItems(sizes.singleJobs)
+  const t0 = performance.now()
+  for (const item of items) await driver.enqueue(queue, item)
+  const ms = performance.now() - t0
+  await driver.cleanup(queue)
+  return throughput(sizes.singleJobs, ms)
+}
+
+/** Pre-enqueues `jobs`, then times worker start → the last job recorded completed. */
+async function drain(
+  driver: Driver,
+  sizes: Sizes,
+  jobs: number,
+  concurrency: number,
+  handler: Handler,
+): Promise<Throughput> {
+  const queue = freshQueue(`drain-c${concurrency}`)
+  await fill(driver, queue, noopItems(jobs), sizes.chunk)
+  const worker = await driver.worker(queue, handler, concurrency)
+  const t0 = performance.now()
+  worker.start()
+  await worker.completed(jobs)
+  const ms = performance.now() - t0
+  const lastHandlerMs = worker.lastReturnAt() - t0
+  await worker.close()
+  await driver.cleanup(queue)
+  return throughput(jobs, ms, { lastHandlerMs })
+}
+
+async function timer(driver: Driver, sizes: Sizes): Promise<Throughput> {
+  const { timerJobs, timerMs, timerConcurrency } = sizes
+  const result = await drain(driver, sizes, timerJobs, timerConcurrency, () => sleep(timerMs))
+  const idealJobsPerSec = (timerConcurrency * 1000) / timerMs
+  return { ...result, idealJobsPerSec, pctOfIdeal: (result.jobsPerSec / idealJobsPerSec) * 100 }
+}
+
+/** An idle worker; jobs enqueued one by one at a steady rate; enqueue → handler start. */
+async function latency(driver: Driver, sizes: Sizes): Promise<Latency> {
+  const queue = freshQueue('latency')
+  const samples: number[] = []
+  const worker = await driver.worker(
+    queue,
+    async (payload) => {
+      samples.push(wallClock() - (payload.t as number))
+    },
+    sizes.latencyConcurrency,
+  )
+  worker.start()
+  await sleep(500)
+  const interval = 1000 / sizes.latencyPerSec
+  const t0 = performance.now()
+  for (let i = 0; i < sizes.latencyJobs; i++) {
+    const wait = t0 + i * interval - performance.now()
+    if (wait > 0) await sleep(wait)
+    await driver.enqueue(queue, { payload: { i, t: wallClock() } })
+  }
+  const enqueueMs = performance.now() - t0
+  await worker.completed(sizes.latencyJobs)
+  await worker.close()
+  await driver.cleanup(queue)
+  return {
+    kind: 'latency',
+    jobs: samples.length,
+    p50: percentile(samples, 50),
+    p95: percentile(samples, 95),
+    p99: percentile(samples, 99),
+    max: Math.max(...samples),
+    enqueuePerSec: (sizes.latencyJobs / enqueueMs) * 1000,
+  }
+}
+
+/**
+ * Low jobs drain; once `priorityTriggerAt` have started, high jobs are enqueued in one call.
+ * A violation is a low job that started after that call returned but before the last high job.
+ */
+async function priority(driver: Driver, sizes: Sizes): Promise<PriorityCheck> {
+  const queue = freshQueue('priority')
+  await fill(driver, queue, noopItems(sizes.priorityLow, 'low', 'low'), sizes.chunk)
+  const order: ('low' | 'high')[] = []
+  let startedAtEnqueue = -1
+  let highs: Promise<void> | undefined
+  const worker = await driver.worker(
+    queue,
+    async (payload) => {
+      order.push(payload.kind ?? 'low')
+      if (order.length === sizes.priorityTriggerAt) {
+        highs = driver.enqueueMany(queue, noopItems(sizes.priorityHigh, 'high', 'high')).then(() => {
+          startedAtEnqueue = order.length
+        })
+      }
+      await sleep(sizes.priorityHandlerMs)
+    },
+    sizes.priorityConcurrency,
+  )
+  const t0 = performance.now()
+  worker.start()
+  await worker.completed(sizes.priorityLow + sizes.priorityHigh)
+  const ms = performance.now() - t0
+  await highs
+  await worker.close()
+  await driver.cleanup(queue)
+
+  const lastHigh = order.lastIndexOf('high')
+  const violations = order.slice(startedAtEnqueue, Math.max(lastHigh, startedAtEnqueue)).filter((k) => k === 'low')
+  const lowStarted = order.slice(0, startedAtEnqueue).filter((k) => k === 'low').length
+  return {
+    kind: 'priority',
+    violations: violations.length,
+    startedAtEnqueue,
+    lowWaitingAtEnqueue: sizes.priorityLow - lowStarted,
+    highStartOffsets: order.flatMap((k, i) => (k === 'high' ? [i - startedAtEnqueue] : [])),
+    ms,
+  }
+}
+
+export const SCENARIOS: Record<Workload, (driver: Driver, sizes: Sizes) => Promise<Result>> = {
+  'bulk-enqueue': bulkEnqueue,
+  'single-enqueue': singleEnqueue,
+  'drain-c1': (driver, sizes) => drain(driver, sizes, sizes.drainJobsC1, 1, noop),
+  'drain-c10': (driver, sizes) => drain(driver, sizes, sizes.drainJobs, 10, noop),
+  'drain-c50': (driver, sizes) => drain(driver, sizes, sizes.drainJobs, 50, noop),
+  latency,
+  'timer-50ms': timer,
+  priority,
+}
