@@ -8,10 +8,14 @@
  * Until then the outcome lives only in memory: a crash loses it, the lease lapses, and the job
  * runs again — the usual at-least-once contract, with exactly-once completion kept by the token.
  */
-import type { Lease, Store } from '../store/store.js'
+import type { Completion, Store } from '../store/store.js'
 import { describeError, type Logger } from './logger.js'
 
-type Item = Lease & { result: string | null }
+type Item = Completion
+interface Entry {
+  item: Item
+  resolve: (ok: boolean) => void
+}
 
 const ignore = () => {}
 
@@ -19,7 +23,7 @@ const ignore = () => {}
 const MAX_BATCH = 1_000
 
 export class Completer {
-  private pending: { item: Item; resolve: (ok: boolean) => void }[] = []
+  private pending: Entry[] = []
   private scheduled = false
   private writing: Promise<void> = Promise.resolve()
 
@@ -41,13 +45,35 @@ export class Completer {
   /** Write everything queued so far; resolves when it is written. */
   flush(): Promise<void> {
     this.scheduled = false
-    if (this.pending.length === 0) return this.writing
-    const batch = this.pending.splice(0, this.pending.length)
-    this.writing = this.writing.then(() => this.write(batch))
+    const batch = this.take()
+    if (batch.length > 0) this.writing = this.writing.then(() => this.write(batch))
     return this.writing
   }
 
-  private async write(batch: { item: Item; resolve: (ok: boolean) => void }[]): Promise<void> {
+  /**
+   * Hands the queued completions to a caller that writes them itself (the worker's claim, in
+   * the same transaction); it must call `written` or `failed` with them.
+   */
+  take(): Entry[] {
+    return this.pending.splice(0, this.pending.length)
+  }
+
+  written(batch: Entry[], ok: boolean[]): void {
+    for (const [i, entry] of batch.entries()) entry.resolve(ok[i] === true)
+    if (batch.length > 0) this.onWritten()
+  }
+
+  /** The caller could not write them: queue them again for the next flush. */
+  failed(batch: Entry[]): void {
+    if (batch.length === 0) return
+    this.pending.unshift(...batch)
+    if (!this.scheduled) {
+      this.scheduled = true
+      setTimeout(() => void this.flush(), 100)
+    }
+  }
+
+  private async write(batch: Entry[]): Promise<void> {
     for (let start = 0; start < batch.length; start += MAX_BATCH) {
       const slice = batch.slice(start, start + MAX_BATCH)
       try {

@@ -8,8 +8,8 @@
  *   prefetched low-priority job would then start after an urgent one arrived — the bench checks
  *   that an urgent job enqueued mid-drain starts before every waiting low one.
  * - **One round per tick.** Handlers that finish in the same macrotask share one round: their
- *   completions are written in one batch (`Completer`) and the freed slots are refilled by one
- *   claim. Draining no-op jobs at concurrency 50 is then two transactions per 50 jobs.
+ *   completions are written and the freed slots refilled in one transaction (the claim carries
+ *   the `Completer`'s batch). Draining no-op jobs at concurrency 50 is one commit per 50 jobs.
  * - **Heartbeats in batches.** Every `heartbeatMs` one statement extends all held leases; a lease
  *   found gone aborts its handler (`LeaseLostError`, or `JobCancelledError` when it was cancelled
  *   from another process) and nothing the handler does afterwards is written.
@@ -147,17 +147,19 @@ export class Worker<P = unknown, R = unknown> {
     const free = this.concurrency - this.running.size
     if (free <= 0) return
     this.claiming = true
+    const completions = this.completer.take()
     try {
-      await this.completer.flush()
       const limit = Math.min(free, this.batchSize)
       const now = Date.now()
-      const jobs = await this.store.jobClaim({
+      const { jobs, completed } = await this.store.jobClaim({
         queue: this.queue,
         workerId: this.id,
         limit,
         leaseMs: this.leaseMs,
         now,
+        completions: completions.map((entry) => entry.item),
       })
+      this.completer.written(completions, completed)
       if (jobs.length > 0) this.hooks.onStateChange()
       for (const job of jobs) this.run(job)
       if (jobs.length === limit) {
@@ -166,6 +168,7 @@ export class Worker<P = unknown, R = unknown> {
         await this.idle(now)
       }
     } catch (error) {
+      this.completer.failed(completions)
       if (this.stopping) return
       this.logger.error({ queue: this.queue, ...describeError(error) }, 'claiming jobs failed; retrying')
       this.waitIdle(this.pollIntervalMs)

@@ -115,6 +115,11 @@ export interface Lease {
   leaseToken: number
 }
 
+/** A finished job's result (JSON text), to be recorded under its lease. */
+export interface Completion extends Lease {
+  result: string | null
+}
+
 export type EventType =
   | 'job.created'
   | 'job.active'
@@ -214,18 +219,23 @@ export interface Store {
 
   /** Insert jobs atomically. A job whose (queue, idempotencyKey) exists returns the existing id. */
   jobInsert(params: { jobs: NewJob[]; now: number }): Promise<{ id: string; created: boolean; state: JobState }[]>
-  /** Lease up to `limit` runnable jobs, best first (priority, then run_at, then id). */
+  /**
+   * Lease up to `limit` runnable jobs, best first (priority, then run_at, then id). Completions
+   * passed in `completions` are written first, in the same transaction (as `jobComplete` would):
+   * a worker's round of "record what finished, take what is next" is one commit.
+   */
   jobClaim(params: {
     queue: string
     workerId: string
     limit: number
     leaseMs: number
     now: number
-  }): Promise<ClaimedJob[]>
+    completions?: Completion[]
+  }): Promise<{ jobs: ClaimedJob[]; completed: boolean[] }>
   /** The earliest run_at among the queue's scheduled jobs, for a worker's idle timer. */
   jobNextRunAt(params: { queue: string }): Promise<number | null>
   /** Complete many leased jobs; each only if it is still active under its token. */
-  jobComplete(params: { items: (Lease & { result: string | null })[]; now: number }): Promise<boolean[]>
+  jobComplete(params: { items: Completion[]; now: number }): Promise<boolean[]>
   /**
    * Record a failed attempt. `retryAt` null sends the job to `failed` (the dead-letter set);
    * otherwise it becomes scheduled (or waiting when due). `refundAttempt` gives the attempt back

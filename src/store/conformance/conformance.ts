@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { RateLimitedError, UnrecoverableError } from '../../engine/errors.js'
 import type { Job, JobContext } from '../../engine/job.js'
 import { Spool } from '../../engine/spool.js'
-import type { JobState, Store } from '../store.js'
+import type { ClaimedJob, JobState, Store } from '../store.js'
 
 export interface StoreFixture {
   store: Store
@@ -434,7 +434,9 @@ export function describeStoreConformance(name: string, createFixture: () => Prom
         const { id } = await spool.enqueue(queue, null)
         const store = fixture.store
         const now = Date.now()
-        const [first] = await store.jobClaim({ queue, workerId: 'crashed', limit: 1, leaseMs: 50, now })
+        const {
+          jobs: [first],
+        } = await store.jobClaim({ queue, workerId: 'crashed', limit: 1, leaseMs: 50, now })
         expect(first?.id).toBe(id)
         const token = first?.leaseToken as number
         await new Promise((resolve) => setTimeout(resolve, 70))
@@ -443,7 +445,9 @@ export function describeStoreConformance(name: string, createFixture: () => Prom
         expect(recovered?.state).toBe('waiting')
         expect(recovered?.errors[0]).toMatchObject({ code: 'SPOOL_LEASE_EXPIRED', attempt: 1 })
 
-        const [second] = await store.jobClaim({ queue, workerId: 'new', limit: 1, leaseMs: 30_000, now: Date.now() })
+        const {
+          jobs: [second],
+        } = await store.jobClaim({ queue, workerId: 'new', limit: 1, leaseMs: 30_000, now: Date.now() })
         expect(second?.leaseToken).toBeGreaterThan(token)
         const stale = { id, leaseToken: token }
         const t = Date.now()
@@ -457,6 +461,24 @@ export function describeStoreConformance(name: string, createFixture: () => Prom
         const current = { id, leaseToken: second?.leaseToken as number, result: '"fresh"' }
         expect(await store.jobComplete({ items: [current], now: t })).toEqual([true])
         expect(await spool.jobs.get(id)).toMatchObject({ state: 'completed', result: 'fresh', attempt: 2 })
+      })
+
+      it('records completions carried by a claim in the same call, guarded by their tokens', async () => {
+        const store = fixture.store
+        for (let i = 0; i < 3; i++) await spool.enqueue(queue, i)
+        const claim = (completions: { id: string; leaseToken: number; result: string }[] = []) =>
+          store.jobClaim({ queue, workerId: 'w', limit: 2, leaseMs: 30_000, now: Date.now(), completions })
+        const first = await claim()
+        expect(first.jobs).toHaveLength(2)
+        const [a, b] = first.jobs as [ClaimedJob, ClaimedJob]
+        const second = await claim([
+          { id: a.id, leaseToken: a.leaseToken, result: '"a"' },
+          { id: b.id, leaseToken: b.leaseToken + 1, result: '"stale"' },
+        ])
+        expect(second.completed).toEqual([true, false])
+        expect(second.jobs).toHaveLength(1)
+        expect(await spool.jobs.get(a.id)).toMatchObject({ state: 'completed', result: 'a' })
+        expect(await spool.jobs.get(b.id)).toMatchObject({ state: 'active', result: null })
       })
 
       it('sends a job whose lease lapsed on its last attempt to failed', async () => {

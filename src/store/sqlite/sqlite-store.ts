@@ -22,6 +22,7 @@ import { readMigrations, readSqlFile } from '../sql-file.js'
 import type {
   AttemptError,
   ClaimedJob,
+  Completion,
   EventType,
   JobRow,
   JobState,
@@ -298,9 +299,11 @@ export class SqliteStore implements Store {
     limit: number
     leaseMs: number
     now: number
-  }): Promise<ClaimedJob[]> {
-    const { queue, workerId, limit, leaseMs, now } = params
-    const rows = this.write(() => {
+    completions?: Completion[]
+  }): Promise<{ jobs: ClaimedJob[]; completed: boolean[] }> {
+    const { queue, workerId, limit, leaseMs, now, completions = [] } = params
+    const [rows, completed] = this.write(() => {
+      const completed = this.complete(completions, now)
       const claimed = this.sql.jobClaim.all({
         queue,
         workerId,
@@ -311,9 +314,9 @@ export class SqliteStore implements Store {
       for (const row of claimed) {
         this.event('job.active', queue, row.id as number, 'active', now, { attempt: row.attempt })
       }
-      return claimed
+      return [claimed, completed] as const
     })
-    return rows.map(toClaimed).sort(byRunOrder)
+    return { jobs: rows.map(toClaimed).sort(byRunOrder), completed }
   }
 
   async jobNextRunAt({ queue }: { queue: string }): Promise<number | null> {
@@ -321,22 +324,24 @@ export class SqliteStore implements Store {
     return (row.run_at as number | null) ?? null
   }
 
-  async jobComplete({ items, now }: { items: (Lease & { result: string | null })[]; now: number }) {
-    return this.write(() => {
-      const completedPerQueue = new Map<string, number>()
-      const outcome = items.map((item) => {
-        const row = this.sql.jobComplete.get({ ...item, id: Number(item.id), now }) as Row | undefined
-        if (!row) return false
-        const queue = row.queue as string
-        completedPerQueue.set(queue, (completedPerQueue.get(queue) ?? 0) + 1)
-        this.event('job.completed', queue, item.id, 'completed', now)
-        return true
-      })
-      for (const [queue, completed] of completedPerQueue) {
-        this.addStats(queue, now, { completed })
-      }
-      return outcome
+  async jobComplete({ items, now }: { items: Completion[]; now: number }): Promise<boolean[]> {
+    return this.write(() => this.complete(items, now))
+  }
+
+  /** Guarded completions, inside the caller's transaction. */
+  private complete(items: Completion[], now: number): boolean[] {
+    if (items.length === 0) return []
+    const completedPerQueue = new Map<string, number>()
+    const outcome = items.map((item) => {
+      const row = this.sql.jobComplete.get({ ...item, id: Number(item.id), now }) as Row | undefined
+      if (!row) return false
+      const queue = row.queue as string
+      completedPerQueue.set(queue, (completedPerQueue.get(queue) ?? 0) + 1)
+      this.event('job.completed', queue, item.id, 'completed', now)
+      return true
     })
+    for (const [queue, completed] of completedPerQueue) this.addStats(queue, now, { completed })
+    return outcome
   }
 
   async jobFail(
