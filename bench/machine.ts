@@ -1,7 +1,7 @@
 /** What the figures were measured on, printed with them and saved in the results file. */
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { availableParallelism, cpus, release, totalmem } from 'node:os'
+import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os'
 import Database from 'better-sqlite3'
 
 export interface MachineInfo {
@@ -18,6 +18,8 @@ export interface MachineInfo {
   bullmq: string
   ioredis: string
   redis: string
+  /** 1-minute load average when the bench started: other work on the machine skews the figures. */
+  loadAtStart: number
 }
 
 export function machineInfo(redisVersion: string): MachineInfo {
@@ -37,6 +39,7 @@ export function machineInfo(redisVersion: string): MachineInfo {
     bullmq: packageVersion('bullmq'),
     ioredis: packageVersion('ioredis'),
     redis: redisVersion,
+    loadAtStart: loadAverage(),
   }
 }
 
@@ -46,7 +49,12 @@ export function formatMachine(info: MachineInfo): string {
     `OS:      ${info.os}; Node ${info.node}`,
     `Spool:   ${info.spoolCommit}${info.spoolSrcDirty ? ' + uncommitted changes in src/' : ''} (SQLite ${info.sqlite}, better-sqlite3 ${info.betterSqlite3})`,
     `BullMQ:  ${info.bullmq} (ioredis ${info.ioredis}) on Redis ${info.redis}`,
+    `Load:    ${info.loadAtStart} (1-minute average at start)${info.loadAtStart > info.cores / 2 ? ' — the machine is busy; expect noisy figures' : ''}`,
   ].join('\n')
+}
+
+export function loadAverage(): number {
+  return Math.round((loadavg()[0] ?? 0) * 100) / 100
 }
 
 function git(args: string[]): string {

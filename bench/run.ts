@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { formatMachine, machineInfo } from './machine.js'
+import { formatMachine, loadAverage, machineInfo } from './machine.js'
 import { type RedisServer, startRedis } from './redis.js'
 import { markdownTable, tableRows, type WorkloadResults } from './report.js'
 import { medianFields } from './stats.js'
@@ -163,8 +163,10 @@ async function main(): Promise<void> {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-')
     const file = join(ROOT, '.bench', `results-${stamp}.json`)
     mkdirSync(join(ROOT, '.bench'), { recursive: true })
-    writeFileSync(file, `${JSON.stringify({ machine, runs: cli.runs, quick: cli.quick, sizes, results }, null, 2)}\n`)
-    console.log(`Raw results: ${file}`)
+    const loadAtEnd = loadAverage()
+    const raw = { machine, loadAtEnd, runs: cli.runs, quick: cli.quick, sizes, results }
+    writeFileSync(file, `${JSON.stringify(raw, null, 2)}\n`)
+    console.log(`Load at end: ${loadAtEnd}. Raw results: ${file}`)
   } finally {
     await redis.stop()
     live.redis = null
