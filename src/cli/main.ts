@@ -45,10 +45,13 @@ async function main(argv: string[]): Promise<number> {
     case 'start':
       return start(config)
     case 'migrate': {
-      const spool = await Spool.open({ store: config.store, maintenance: false })
-      const { applied } = await spool.store.migrate()
-      console.log(applied.length ? `applied migrations ${applied.join(', ')}` : 'schema is up to date')
-      await spool.close()
+      const store = await Spool.openStore(config.store, { migrate: false })
+      try {
+        const { applied } = await store.migrate()
+        console.log(applied.length ? `applied migrations ${applied.join(', ')}` : 'schema is up to date')
+      } finally {
+        await store.close()
+      }
       return 0
     }
     case 'enqueue': {

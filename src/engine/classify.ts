@@ -40,7 +40,10 @@ const RETRYABLE_NETWORK_CODES = new Set([
 export function classifyError(error: unknown, now = Date.now()): Verdict {
   if (error instanceof UnrecoverableError) return { retryable: false, refundAttempt: false }
   if (error instanceof RateLimitedError) {
-    return { retryable: true, retryAfterMs: Math.max(0, error.retryAfterMs), refundAttempt: true }
+    const ms = error.retryAfterMs
+    return Number.isFinite(ms) && ms >= 0
+      ? { retryable: true, retryAfterMs: ms, refundAttempt: true }
+      : { retryable: true, refundAttempt: true }
   }
   if (typeof error !== 'object' || error === null) return { retryable: true, refundAttempt: false }
   const e = error as Record<string, unknown>

@@ -59,10 +59,11 @@ export class UnrecoverableError extends Error {
 
 /**
  * Thrown by a handler when a provider asked it to slow down: the job runs again after
- * `retryAfterMs` and the attempt is not counted.
+ * `retryAfterMs` (the job's backoff when that is not a number ≥ 0) and the attempt is not counted.
  *
  * @example
- * if (res.status === 429) throw new RateLimitedError(Number(res.headers.get('retry-after')) * 1000)
+ * // parseRetryAfter reads both forms of the header (seconds or an HTTP date)
+ * if (res.status === 429) throw new RateLimitedError(parseRetryAfter(res.headers.get('retry-after') ?? '60') ?? 60_000)
  */
 export class RateLimitedError extends Error {
   override readonly name = 'RateLimitedError'

@@ -20,7 +20,7 @@ export interface SubscribeOptions {
 }
 
 export interface Subscription extends AsyncIterable<SpoolEvent> {
-  /** The id of the last event delivered; pass it as `afterId` to resume. */
+  /** The id of the last event handed to you (0 before the first); pass it as `afterId` to resume. */
   readonly lastId: number
   close(): void
 }
@@ -59,13 +59,17 @@ export class EventHub {
     const buffer: SpoolEvent[] = []
     let wake: (() => void) | null = null
     let closed = false
+    /** The last event handed to the caller (not merely read): what `lastId` reports. */
+    let delivered = options.afterId ?? 0
     const listener: Listener = {
       options,
       cursor: options.afterId ?? Number.POSITIVE_INFINITY,
       ready: Promise.resolve(),
       deliver: (event) => {
-        if (onEvent) onEvent(event)
-        else buffer.push(event)
+        if (onEvent) {
+          delivered = event.id
+          onEvent(event)
+        } else buffer.push(event)
         wake?.()
       },
       close: () => close(),
@@ -87,7 +91,7 @@ export class EventHub {
     }
     return {
       get lastId() {
-        return Number.isFinite(listener.cursor) ? listener.cursor : 0
+        return delivered
       },
       close,
       async *[Symbol.asyncIterator]() {
@@ -95,6 +99,7 @@ export class EventHub {
           while (!closed) {
             const event = buffer.shift()
             if (event) {
+              delivered = event.id
               yield event
               continue
             }

@@ -12,6 +12,9 @@ import { PRIORITIES, type Priority, priorityValue } from './priority.js'
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
 export const DEFAULT_MAX_ATTEMPTS = 3
 
+/** The longest a Node timer can wait (about 24.8 days): the cap on every duration option. */
+export const MAX_TIMER_MS = 2_147_483_647
+
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
 const ms = z.number().int().nonnegative()
 
@@ -34,7 +37,7 @@ const enqueueSchema = z
     runAt: z.union([z.date(), ms]).optional(),
     maxAttempts: z.number().int().min(1).max(1000).optional(),
     backoff: backoffSchema.optional(),
-    timeoutMs: z.number().int().positive().optional(),
+    timeoutMs: z.number().int().positive().max(MAX_TIMER_MS).optional(),
     idempotencyKey: z.string().min(1).max(255).optional(),
     group: z.string().min(1).max(255).optional(),
     tags: z.array(z.string().min(1).max(64)).max(32).optional(),
@@ -146,11 +149,13 @@ export function toNewJob(
 ): NewJob {
   const prefix = context.field ?? ''
   const json = serialisePayload(payload, context.maxPayloadBytes, prefix ? `${prefix}.payload` : 'payload')
+  const field = (name: string) => (prefix ? `${prefix}.options.${name}` : name)
   let o: z.infer<typeof enqueueSchema> = {}
   if (options !== undefined) {
     const parsed = enqueueSchema.safeParse(options)
     if (!parsed.success) throw invalid(parsed.error, prefix ? `${prefix}.options` : '')
     o = parsed.data
+    if (o.metadata !== undefined) serialisePayload(o.metadata, context.maxPayloadBytes, field('metadata'))
   }
   const runAt =
     o.runAt !== undefined ? (typeof o.runAt === 'number' ? o.runAt : o.runAt.getTime()) : context.now + (o.delayMs ?? 0)

@@ -70,7 +70,8 @@ export interface CleanupReport {
   sampleIds: string[]
 }
 
-type StoreOpener = (address: string) => Promise<Store>
+/** Opens a store from its address; `migrate: false` leaves the schema as it is. */
+type StoreOpener = (address: string, options: { migrate: boolean }) => Promise<Store>
 const openers = new Map<string, StoreOpener>()
 
 /**
@@ -120,22 +121,33 @@ export class Spool {
     openers.set(scheme, opener)
   }
 
-  static async open(options: SpoolOptions): Promise<Spool> {
-    let store: Store
-    if (typeof options.store === 'string') {
-      const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(options.store)?.[1]?.toLowerCase()
-      const opener = scheme === undefined ? undefined : openers.get(scheme)
-      if (!opener) {
-        throw new SpoolError(
-          'SPOOL_INVALID_STORE',
-          `unknown store address "${options.store}"; known schemes: ${[...openers.keys()].join(', ') || 'none'}`,
-          { field: 'store' },
-        )
-      }
-      store = await opener(options.store)
-    } else {
-      store = options.store
+  /**
+   * Opens a store from an address with the registered opener for its scheme.
+   *
+   * @example
+   * const store = await Spool.openStore('sqlite:./data/spool.db', { migrate: false })
+   */
+  static async openStore(address: string, options: { migrate?: boolean } = {}): Promise<Store> {
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(address)?.[1]?.toLowerCase()
+    const opener = scheme === undefined ? undefined : openers.get(scheme)
+    if (!opener) {
+      throw new SpoolError(
+        'SPOOL_INVALID_STORE',
+        `unknown store address "${address}"; known schemes: ${[...openers.keys()].join(', ') || 'none'}`,
+        { field: 'store' },
+      )
     }
+    return opener(address, { migrate: options.migrate ?? true })
+  }
+
+  static async open(options: SpoolOptions): Promise<Spool> {
+    const max = options.maxPayloadBytes
+    if (max !== undefined && (!Number.isInteger(max) || max < 2 || max > 256 * 1024 * 1024)) {
+      throw new SpoolError('SPOOL_INVALID_OPTION', 'maxPayloadBytes must be an integer from 2 to 268435456', {
+        field: 'maxPayloadBytes',
+      })
+    }
+    const store = typeof options.store === 'string' ? await Spool.openStore(options.store) : options.store
     const spool = new Spool(store, options, typeof options.store === 'string')
     if (options.maintenance !== false) spool.maintenance.start()
     return spool

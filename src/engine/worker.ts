@@ -24,6 +24,7 @@ import { Completer } from './completer.js'
 import { JobCancelledError, JobTimeoutError, LeaseLostError, ShutdownError, SpoolError } from './errors.js'
 import type { Handler, Job, JobContext } from './job.js'
 import { describeError, type Logger } from './logger.js'
+import { MAX_TIMER_MS } from './options.js'
 
 export interface WorkOptions {
   /** Jobs run at once by this worker (default 10). */
@@ -102,11 +103,12 @@ export class Worker<P = unknown, R = unknown> {
     private readonly logger: Logger,
     private readonly hooks: WorkerHooks,
   ) {
-    this.concurrency = positive(options.concurrency ?? 10, 'concurrency')
+    this.concurrency = positive(options.concurrency ?? 10, 'concurrency', 10_000)
     this.leaseMs = positive(options.leaseMs ?? 30_000, 'leaseMs')
-    this.heartbeatMs = positive(options.heartbeatMs ?? Math.min(2_000, Math.floor(this.leaseMs / 3)), 'heartbeatMs')
+    const heartbeatMs = options.heartbeatMs ?? Math.max(1, Math.min(2_000, Math.floor(this.leaseMs / 3)))
+    this.heartbeatMs = positive(heartbeatMs, 'heartbeatMs', this.leaseMs - 1)
     this.pollIntervalMs = positive(options.pollIntervalMs ?? 1_000, 'pollIntervalMs')
-    this.batchSize = positive(options.batchSize ?? Math.min(this.concurrency, 200), 'batchSize')
+    this.batchSize = positive(options.batchSize ?? Math.min(this.concurrency, 200), 'batchSize', 10_000)
     this.completer = new Completer(store, logger, hooks.onStateChange)
   }
 
@@ -179,13 +181,14 @@ export class Worker<P = unknown, R = unknown> {
 
   /** Nothing more to claim now: sleep until the next scheduled job is due, or the poll interval. */
   private async idle(now: number): Promise<void> {
-    const next = await this.store.jobNextRunAt({ queue: this.queue })
+    const next = await this.store.jobNextRunAt({ queue: this.queue, now })
     const due = next === null ? this.pollIntervalMs : Math.max(1, next - now)
     this.waitIdle(Math.min(due, this.pollIntervalMs))
   }
 
   private waitIdle(ms: number): void {
     if (this.idleTimer) clearTimeout(this.idleTimer)
+    if (this.stopping) return
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null
       this.pump()
@@ -243,7 +246,7 @@ export class Worker<P = unknown, R = unknown> {
   private context(running: Running): JobContext {
     const { id, leaseToken } = running.claimed
     const lost = () => {
-      if (this.settle(running)) running.abort(new LeaseLostError('the lease on this job was lost'))
+      void this.leaseGone(running)
       return false
     }
     return {
@@ -295,15 +298,25 @@ export class Worker<P = unknown, R = unknown> {
     return true
   }
 
-  private async fail(running: Running, error: unknown): Promise<void> {
+  /** Failures being written; shutdown waits for them. */
+  private readonly failing = new Set<Promise<void>>()
+
+  private fail(running: Running, error: unknown): Promise<void> {
+    const write = this.writeFailure(running, error).finally(() => this.failing.delete(write))
+    this.failing.add(write)
+    return write
+  }
+
+  private async writeFailure(running: Running, error: unknown): Promise<void> {
     const { claimed } = running
     const now = Date.now()
     const verdict = classifyError(error, now)
     const attemptError = toAttemptError(error, claimed.attempt, verdict.retryable, now)
     let retryAt: number | null
     if (!verdict.retryable) retryAt = null
-    else if (verdict.refundAttempt) retryAt = now + (verdict.retryAfterMs ?? 0)
-    else if (claimed.attempt >= claimed.maxAttempts) retryAt = null
+    else if (verdict.refundAttempt) {
+      retryAt = now + (verdict.retryAfterMs ?? backoffDelay(claimed.backoff, claimed.attempt))
+    } else if (claimed.attempt >= claimed.maxAttempts) retryAt = null
     else retryAt = now + Math.max(backoffDelay(claimed.backoff, claimed.attempt), verdict.retryAfterMs ?? 0)
     try {
       const outcome = await this.store.jobFail({
@@ -333,19 +346,21 @@ export class Worker<P = unknown, R = unknown> {
         leaseMs: this.leaseMs,
         now: Date.now(),
       })
-      for (const [i, ok] of alive.entries()) {
-        const running = held[i] as Running
-        if (ok || !this.settle(running)) continue
-        const job = await this.store.jobGet({ id: running.claimed.id })
-        running.abort(
-          job?.state === 'cancelled'
-            ? new JobCancelledError('the job was cancelled')
-            : new LeaseLostError('the lease on this job was lost'),
-        )
-      }
+      for (const [i, ok] of alive.entries()) if (!ok) await this.leaseGone(held[i] as Running)
     } catch (error) {
       this.logger.warn({ queue: this.queue, ...describeError(error) }, 'heartbeat failed; will retry')
     }
+  }
+
+  /** The lease is gone: stop the handler, telling it whether the job was cancelled. */
+  private async leaseGone(running: Running): Promise<void> {
+    if (!this.settle(running)) return
+    const job = await this.store.jobGet({ id: running.claimed.id }).catch(() => null)
+    running.abort(
+      job?.state === 'cancelled'
+        ? new JobCancelledError('the job was cancelled')
+        : new LeaseLostError('the lease on this job was lost'),
+    )
   }
 
   /**
@@ -353,7 +368,8 @@ export class Worker<P = unknown, R = unknown> {
    * (`ShutdownError`) and hands them back to the queue without spending their attempt.
    */
   close(options: { graceMs?: number } = {}): Promise<void> {
-    this.closed ??= this.shutdown(options.graceMs ?? 10_000)
+    const graceMs = Math.min(Math.max(0, options.graceMs ?? 10_000), MAX_TIMER_MS)
+    this.closed ??= this.shutdown(Number.isFinite(graceMs) ? graceMs : 10_000)
     return this.closed
   }
 
@@ -362,6 +378,7 @@ export class Worker<P = unknown, R = unknown> {
     this.unwatch?.()
     if (this.idleTimer) clearTimeout(this.idleTimer)
     while (this.claiming) await new Promise((resolve) => setImmediate(resolve))
+    if (this.idleTimer) clearTimeout(this.idleTimer)
     if (this.running.size > 0) {
       let timer: NodeJS.Timeout | undefined
       await Promise.race([
@@ -391,15 +408,16 @@ export class Worker<P = unknown, R = unknown> {
           ),
       ),
     )
+    await Promise.all(this.failing)
     await this.completer.flush()
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer)
     this.hooks.onStateChange()
   }
 }
 
-function positive(value: number, field: string): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new SpoolError('SPOOL_INVALID_OPTION', `${field} must be a positive integer`, { field })
+function positive(value: number, field: string, max = MAX_TIMER_MS): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new SpoolError('SPOOL_INVALID_OPTION', `${field} must be an integer from 1 to ${max}`, { field })
   }
   return value
 }

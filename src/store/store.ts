@@ -232,8 +232,8 @@ export interface Store {
     now: number
     completions?: Completion[]
   }): Promise<{ jobs: ClaimedJob[]; completed: boolean[] }>
-  /** The earliest run_at among the queue's scheduled jobs, for a worker's idle timer. */
-  jobNextRunAt(params: { queue: string }): Promise<number | null>
+  /** The earliest run_at after `now` among the queue's jobs, for a worker's idle timer. */
+  jobNextRunAt(params: { queue: string; now: number }): Promise<number | null>
   /** Complete many leased jobs; each only if it is still active under its token. */
   jobComplete(params: { items: Completion[]; now: number }): Promise<boolean[]>
   /**

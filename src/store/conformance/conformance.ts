@@ -138,6 +138,13 @@ export function describeStoreConformance(name: string, createFixture: () => Prom
           code: 'SPOOL_INVALID_OPTION',
         })
         await expect(spool.enqueue('bad name!', 1)).rejects.toMatchObject({ code: 'SPOOL_INVALID_QUEUE_NAME' })
+        await expect(spool.enqueue(queue, 1, { metadata: { n: 1n } })).rejects.toMatchObject({
+          code: 'SPOOL_INVALID_PAYLOAD',
+          details: { field: 'metadata' },
+        })
+        await expect(spool.enqueue(queue, 1, { timeoutMs: 2 ** 31 })).rejects.toMatchObject({
+          details: { field: 'timeoutMs' },
+        })
         const counts = await spool.queues.counts(queue)
         expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(0)
       })
@@ -243,7 +250,8 @@ export function describeStoreConformance(name: string, createFixture: () => Prom
       it('sends exhausted jobs to failed (the dead-letter set) and retries them by hand', async () => {
         const { id } = await spool.enqueue(queue, null, { maxAttempts: 2, backoff: { type: 'fixed', delayMs: 0 } })
         let healthy = false
-        spool.work(queue, () => {
+        spool.work(queue, async (_job, ctx) => {
+          await ctx.progress(30, 'trying')
           if (!healthy) throw new Error('down')
           return 'fixed'
         })
@@ -254,7 +262,7 @@ export function describeStoreConformance(name: string, createFixture: () => Prom
         expect((await spool.jobs.list({ queue, state: 'failed' })).jobs.map((j) => j.id)).toEqual([id])
         healthy = true
         const retried = await spool.jobs.retry(id)
-        expect(retried).toMatchObject({ state: 'waiting', attempt: 0 })
+        expect(retried).toMatchObject({ state: 'waiting', attempt: 0, progress: null })
         await until(id, 'completed')
         expect((await spool.jobs.get(id))?.result).toBe('fixed')
       })
@@ -305,6 +313,20 @@ export function describeStoreConformance(name: string, createFixture: () => Prom
         }
         expect((await spool.jobs.get(limited.id))?.attempt).toBe(1)
         expect((await spool.jobs.get(http429.id))?.attempt).toBe(1)
+      })
+
+      it('falls back to the backoff when a RateLimitedError carries no usable delay', async () => {
+        const { id } = await spool.enqueue(queue, null, { maxAttempts: 1, backoff: { type: 'fixed', delayMs: 20 } })
+        spool.work(queue, (job) => {
+          if ((job as Job).attempt === 1 && !seen.has(id)) {
+            seen.add(id)
+            throw new RateLimitedError(Number.NaN)
+          }
+          return 'ok'
+        })
+        const seen = new Set<string>()
+        await until(id, 'completed')
+        expect((await spool.jobs.get(id))?.attempt).toBe(1)
       })
 
       it('times out a long attempt through its AbortSignal and retries it', async () => {
@@ -415,6 +437,25 @@ export function describeStoreConformance(name: string, createFixture: () => Prom
         await spool.jobs.remove(active.id)
         expect(await spool.jobs.get(active.id)).toBeNull()
         expect((await spool.jobs.history(active.id)).map((e) => e.type)).toEqual(['job.removed'])
+      })
+
+      it('does not busy-poll a paused queue that has waiting jobs', async () => {
+        await spool.queues.pause(queue)
+        await spool.enqueue(queue, null)
+        let claims = 0
+        const counting = new Proxy(fixture.store, {
+          get(target, key, receiver) {
+            if (key === 'jobClaim') claims += 1
+            const value = Reflect.get(target, key, receiver)
+            return typeof value === 'function' ? value.bind(target) : value
+          },
+        })
+        const watcher = await Spool.open({ store: counting, maintenance: false })
+        watcher.work(queue, () => 'ran', { pollIntervalMs: 100 })
+        await new Promise((resolve) => setTimeout(resolve, 350))
+        await watcher.close()
+        expect(claims).toBeGreaterThanOrEqual(1)
+        expect(claims).toBeLessThanOrEqual(6)
       })
 
       it('pauses and resumes a queue: no claims while paused', async () => {

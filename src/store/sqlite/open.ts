@@ -9,10 +9,10 @@ import { SqliteStore } from './sqlite-store.js'
  * @example
  * const store = await openSqlite('sqlite:./data/spool.db')
  */
-export async function openSqlite(address: string): Promise<SqliteStore> {
+export async function openSqlite(address: string, options: { migrate?: boolean } = {}): Promise<SqliteStore> {
   let path = address.replace(/^sqlite:/i, '')
   if (path.startsWith('//')) path = path.slice(2)
   if (path === '') path = './data/spool.db'
   if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true })
-  return SqliteStore.open({ path })
+  return SqliteStore.open({ path, migrate: options.migrate ?? true })
 }

@@ -49,7 +49,7 @@ SELECT id, state FROM jobs WHERE queue = :queue AND idempotency_key = :idempoten
 -- Leases the best runnable jobs. RETURNING does not keep the subquery's order: callers sort.
 -- name: jobClaim
 UPDATE jobs
-SET state = 'active', attempt = attempt + 1, lease_token = lease_token + 1,
+SET state = 'active', attempt = attempt + 1, lease_token = lease_token + 1, progress = NULL,
     lease_expires_at = :leaseExpiresAt, worker_id = :workerId, started_at = :now, updated_at = :now
 WHERE id IN (
   SELECT id FROM jobs
@@ -61,8 +61,10 @@ AND NOT EXISTS (SELECT 1 FROM queues WHERE name = :queue AND paused = 1)
 RETURNING id, queue, priority, run_at, payload, attempt, max_attempts, backoff, timeout_ms,
           idempotency_key, grp, tags, metadata, lease_token, lease_expires_at, created_at, started_at;
 
+-- The next time a not-yet-due job of the queue becomes claimable (a worker's idle timer).
 -- name: jobNextRunAt
-SELECT min(run_at) AS run_at FROM jobs WHERE queue = :queue AND state IN ('waiting', 'scheduled');
+SELECT min(run_at) AS run_at FROM jobs
+WHERE queue = :queue AND state IN ('waiting', 'scheduled') AND run_at > :now;
 
 -- name: jobComplete
 UPDATE jobs
@@ -102,7 +104,7 @@ SELECT * FROM jobs WHERE id = :id;
 
 -- name: jobSetState
 UPDATE jobs
-SET state = :state, run_at = :runAt, attempt = :attempt, finished_at = :finishedAt,
+SET state = :state, run_at = :runAt, attempt = :attempt, finished_at = :finishedAt, progress = :progress,
     lease_expires_at = NULL, worker_id = NULL, updated_at = :now
 WHERE id = :id;
 
@@ -184,8 +186,9 @@ ORDER BY finished_at DESC LIMIT :limit;
 -- name: statsPrune
 DELETE FROM stats_minute WHERE minute < :before;
 
+-- Queue-level events, and the last word on removed jobs; a job's own events go with the job.
 -- name: eventsPrune
-DELETE FROM events WHERE job_id IS NULL AND at < :before;
+DELETE FROM events WHERE at < :before AND (job_id IS NULL OR type = 'job.removed');
 
 -- Takes the lease when it is free, expired or already ours.
 -- name: leaderAcquire

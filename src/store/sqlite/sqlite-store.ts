@@ -52,6 +52,8 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number
   /** `normal` (default) survives process crashes; `full` also survives power loss. */
   synchronous?: 'normal' | 'full'
+  /** Apply pending migrations on open (default true). */
+  migrate?: boolean
 }
 
 type Row = Record<string, unknown>
@@ -148,7 +150,7 @@ export class SqliteStore implements Store {
 
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
     const store = new SqliteStore(options)
-    await store.migrate()
+    if (options.migrate !== false) await store.migrate()
     return store
   }
 
@@ -319,8 +321,8 @@ export class SqliteStore implements Store {
     return { jobs: rows.map(toClaimed).sort(byRunOrder), completed }
   }
 
-  async jobNextRunAt({ queue }: { queue: string }): Promise<number | null> {
-    const row = this.sql.jobNextRunAt.get({ queue }) as Row
+  async jobNextRunAt({ queue, now }: { queue: string; now: number }): Promise<number | null> {
+    const row = this.sql.jobNextRunAt.get({ queue, now }) as Row
     return (row.run_at as number | null) ?? null
   }
 
@@ -491,6 +493,7 @@ export class SqliteStore implements Store {
       state,
       runAt: job.runAt,
       attempt: job.attempt,
+      progress: job.progress === null ? null : JSON.stringify(job.progress),
       finishedAt: state === 'cancelled' || state === 'failed' || state === 'completed' ? now : null,
       now,
       ...changes,
@@ -506,7 +509,7 @@ export class SqliteStore implements Store {
 
   async jobRetry({ id, now }: { id: string; now: number }): Promise<Outcome> {
     return this.transition(id, ['failed', 'cancelled'], (job) => {
-      this.setState(job, 'waiting', now, { runAt: now, attempt: 0 })
+      this.setState(job, 'waiting', now, { runAt: now, attempt: 0, progress: null })
       this.event('job.waiting', job.queue, job.id, 'waiting', now, { reason: 'retried', from: job.state })
     })
   }
