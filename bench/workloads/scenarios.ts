@@ -139,6 +139,7 @@ async function priority(driver: Driver, sizes: Sizes): Promise<PriorityCheck> {
   const queue = freshQueue('priority')
   await fill(driver, queue, noopItems(sizes.priorityLow, 'low', 'low'), sizes.chunk)
   const order: ('low' | 'high')[] = []
+  let startedAtCall = -1
   let startedAtEnqueue = -1
   let highs: Promise<void> | undefined
   const worker = await driver.worker(
@@ -146,6 +147,7 @@ async function priority(driver: Driver, sizes: Sizes): Promise<PriorityCheck> {
     async (payload) => {
       order.push(payload.kind ?? 'low')
       if (order.length === sizes.priorityTriggerAt) {
+        startedAtCall = order.length
         highs = driver.enqueueMany(queue, noopItems(sizes.priorityHigh, 'high', 'high')).then(() => {
           startedAtEnqueue = order.length
         })
@@ -169,6 +171,7 @@ async function priority(driver: Driver, sizes: Sizes): Promise<PriorityCheck> {
     kind: 'priority',
     violations: violations.length,
     startedAtEnqueue,
+    startedDuringEnqueue: startedAtEnqueue - startedAtCall,
     lowWaitingAtEnqueue: sizes.priorityLow - lowStarted,
     highStartOffsets: order.flatMap((k, i) => (k === 'high' ? [i - startedAtEnqueue] : [])),
     ms,

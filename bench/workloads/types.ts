@@ -117,6 +117,8 @@ export interface PriorityCheck {
   violations: number
   /** Jobs started when the high jobs' enqueue call returned. */
   startedAtEnqueue: number
+  /** Jobs that started while that call was in flight (neither counted nor excused). */
+  startedDuringEnqueue: number
   /** Low jobs not yet started at that moment. */
   lowWaitingAtEnqueue: number
   /** Start positions of the high jobs, counted from that moment (0 = the next job to start). */
