@@ -4,6 +4,8 @@ import type { Latency, PriorityCheck, Result, Sizes, SystemName, Throughput, Wor
 export interface WorkloadResults {
   /** Every run, in order. */
   runs: Record<SystemName, Result[]>
+  /** 1-minute load average just before each run started, in the same order. */
+  loads: Record<SystemName, number[]>
   /** Numeric fields' medians across the runs. */
   median: Record<SystemName, Result>
 }

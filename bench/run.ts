@@ -148,15 +148,21 @@ async function main(): Promise<void> {
     const results = {} as Record<Workload, WorkloadResults>
     for (const workload of cli.only) {
       const runs: Record<SystemName, Result[]> = { spool: [], bullmq: [] }
+      const loads: Record<SystemName, number[]> = { spool: [], bullmq: [] }
       for (let run = 0; run < cli.runs; run++) {
         const order = run % 2 === 0 ? SYSTEMS : [...SYSTEMS].reverse()
         for (const system of order) {
+          loads[system].push(loadAverage())
           const result = await measure(system, workload, sizes, redis)
           runs[system].push(result)
           console.log(`${workload.padEnd(14)} run ${run + 1}/${cli.runs} ${system.padEnd(6)} ${summary(result)}`)
         }
       }
-      results[workload] = { runs, median: { spool: medianFields(runs.spool), bullmq: medianFields(runs.bullmq) } }
+      results[workload] = {
+        runs,
+        loads,
+        median: { spool: medianFields(runs.spool), bullmq: medianFields(runs.bullmq) },
+      }
     }
     const table = markdownTable(cli.only.flatMap((workload) => tableRows(workload, sizes, results[workload])))
     console.log(`\n${table}\n`)
