@@ -3,10 +3,11 @@
  * that finish close together are written in one guarded statement batch — "completed, only if
  * still active under this token" — instead of one transaction each.
  *
- * A batch is written on the next macrotask after the first completion arrives, or sooner when
- * the worker claims (it flushes first, so the database never sees more active jobs than run).
- * Until then the outcome lives only in memory: a crash loses it, the lease lapses, and the job
- * runs again — the usual at-least-once contract, with exactly-once completion kept by the token.
+ * A batch normally rides on the worker's next claim, in the same transaction (a freed slot is
+ * refilled on the next macrotask, so that is at once); `flush` writes it alone when the worker is
+ * not claiming (shutdown, or a claim that failed). Until written the outcome lives only in
+ * memory: a crash loses it, the lease lapses, and the job runs again — the usual at-least-once
+ * contract, with exactly-once completion kept by the token.
  */
 import type { Completion, Store } from '../store/store.js'
 import { describeError, type Logger } from './logger.js'
@@ -33,13 +34,17 @@ export class Completer {
     private readonly onWritten: () => void,
   ) {}
 
-  /** Queue a completion; `done` learns whether it was accepted (false: the lease was gone). */
+  /**
+   * Queue a completion; `done` learns whether it was accepted (false: the lease was gone). The
+   * owner writes the queue out — normally with its next claim (`take`), else with `flush`.
+   */
   add(item: Item, done: (accepted: boolean) => void = ignore): void {
     this.pending.push({ item, resolve: done })
-    if (!this.scheduled) {
-      this.scheduled = true
-      setImmediate(() => void this.flush())
-    }
+  }
+
+  /** Completions queued and not yet written. */
+  get size(): number {
+    return this.pending.length
   }
 
   /** Write everything queued so far; resolves when it is written. */

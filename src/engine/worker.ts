@@ -119,19 +119,24 @@ export class Worker<P = unknown, R = unknown> {
 
   start(): this {
     this.unwatch = this.store.onWake(() => this.pump())
+    // Not unref'd: a running worker keeps its process alive, as a server's socket would, even
+    // when its handlers wait on nothing else; `close()` lets it go.
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.heartbeatMs)
-    this.heartbeatTimer.unref()
     this.pump()
     return this
   }
 
-  /** Look for work soon (coalesced: many calls in one tick make one claim). */
+  /**
+   * Look for work soon, writing finished jobs with the claim (coalesced: many calls in one tick
+   * make one round). A stopping worker only writes.
+   */
   pump(): void {
-    if (this.pumpQueued || this.stopping) return
+    if (this.pumpQueued) return
     this.pumpQueued = true
     setImmediate(() => {
       this.pumpQueued = false
-      void this.fill()
+      if (this.stopping) void this.completer.flush()
+      else void this.fill()
     })
   }
 
@@ -147,7 +152,10 @@ export class Worker<P = unknown, R = unknown> {
   private async fill(): Promise<void> {
     if (this.claiming || this.stopping) return
     const free = this.concurrency - this.running.size
-    if (free <= 0) return
+    if (free <= 0) {
+      if (this.completer.size > 0) void this.completer.flush()
+      return
+    }
     this.claiming = true
     const completions = this.completer.take()
     try {
@@ -176,6 +184,8 @@ export class Worker<P = unknown, R = unknown> {
       this.waitIdle(this.pollIntervalMs)
     } finally {
       this.claiming = false
+      // Completions that arrived while this claim was in flight ride on the next one.
+      if (this.completer.size > 0) this.pump()
     }
   }
 

@@ -129,6 +129,7 @@ export class SqliteStore implements Store {
   private readonly wakeListeners = new Set<() => void>()
   private watcher: FSWatcher | null = null
   private wakePending = false
+  private dataVersion = -1
 
   private constructor(private readonly options: SqliteStoreOptions) {
     this.db = new Database(options.path)
@@ -181,7 +182,11 @@ export class SqliteStore implements Store {
     return () => this.wakeListeners.delete(listener)
   }
 
-  /** Another process's commit appends to the `-wal` file: a free cross-process wake-up hint. */
+  /**
+   * Another process's commit appends to the `-wal` file: a free cross-process wake-up hint.
+   * Our own commits touch it too; `PRAGMA data_version` changes only for other connections'
+   * commits, so those are told apart for the price of one pragma read.
+   */
   private watchWal(): void {
     if (this.watcher || this.options.path === ':memory:') return
     const file = resolve(this.options.path)
@@ -191,6 +196,10 @@ export class SqliteStore implements Store {
       this.wakePending = true
       setImmediate(() => {
         this.wakePending = false
+        if (!this.db.open) return
+        const version = this.db.pragma('data_version', { simple: true }) as number
+        if (version === this.dataVersion) return
+        this.dataVersion = version
         for (const listener of this.wakeListeners) listener()
       })
     })
