@@ -244,7 +244,7 @@ export class Worker<P = unknown, R = unknown> {
           )
           return
         }
-        this.completer.add({ id: claimed.id, leaseToken: claimed.leaseToken, result: json })
+        this.completer.add({ id: claimed.id, queue: claimed.queue, leaseToken: claimed.leaseToken, result: json })
         this.pump()
       },
       (error: unknown) => {

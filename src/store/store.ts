@@ -117,6 +117,8 @@ export interface Lease {
 
 /** A finished job's result (JSON text), to be recorded under its lease. */
 export interface Completion extends Lease {
+  /** The job's queue, as the claim returned it. */
+  queue: string
   result: string | null
 }
 

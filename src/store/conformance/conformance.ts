@@ -492,14 +492,14 @@ export function describeStoreConformance(name: string, createFixture: () => Prom
         expect(second?.leaseToken).toBeGreaterThan(token)
         const stale = { id, leaseToken: token }
         const t = Date.now()
-        expect(await store.jobComplete({ items: [{ ...stale, result: '"stale"' }], now: t })).toEqual([false])
+        expect(await store.jobComplete({ items: [{ ...stale, queue, result: '"stale"' }], now: t })).toEqual([false])
         expect(await store.jobHeartbeat({ items: [stale], leaseMs: 1_000, now: t })).toEqual([false])
         expect(await store.jobProgress({ ...stale, progress: { percent: 99 }, now: t })).toBe(false)
         expect(
           await store.jobFail({ ...stale, error: null, retryAt: null, refundAttempt: false, now: t }),
         ).toMatchObject({ ok: false, reason: 'lease_lost' })
         expect(await store.jobRelease({ ...stale, now: t })).toBe(false)
-        const current = { id, leaseToken: second?.leaseToken as number, result: '"fresh"' }
+        const current = { id, queue, leaseToken: second?.leaseToken as number, result: '"fresh"' }
         expect(await store.jobComplete({ items: [current], now: t })).toEqual([true])
         expect(await spool.jobs.get(id)).toMatchObject({ state: 'completed', result: 'fresh', attempt: 2 })
       })
@@ -507,14 +507,14 @@ export function describeStoreConformance(name: string, createFixture: () => Prom
       it('records completions carried by a claim in the same call, guarded by their tokens', async () => {
         const store = fixture.store
         for (let i = 0; i < 3; i++) await spool.enqueue(queue, i)
-        const claim = (completions: { id: string; leaseToken: number; result: string }[] = []) =>
+        const claim = (completions: { id: string; queue: string; leaseToken: number; result: string }[] = []) =>
           store.jobClaim({ queue, workerId: 'w', limit: 2, leaseMs: 30_000, now: Date.now(), completions })
         const first = await claim()
         expect(first.jobs).toHaveLength(2)
         const [a, b] = first.jobs as [ClaimedJob, ClaimedJob]
         const second = await claim([
-          { id: a.id, leaseToken: a.leaseToken, result: '"a"' },
-          { id: b.id, leaseToken: b.leaseToken + 1, result: '"stale"' },
+          { id: a.id, queue, leaseToken: a.leaseToken, result: '"a"' },
+          { id: b.id, queue, leaseToken: b.leaseToken + 1, result: '"stale"' },
         ])
         expect(second.completed).toEqual([true, false])
         expect(second.jobs).toHaveLength(1)

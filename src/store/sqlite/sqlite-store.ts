@@ -21,6 +21,7 @@ import Database from 'better-sqlite3'
 import { readMigrations, readSqlFile } from '../sql-file.js'
 import type {
   AttemptError,
+  BackoffPolicy,
   ClaimedJob,
   Completion,
   EventType,
@@ -70,6 +71,7 @@ type StatementName =
   | 'queueCounts'
   | 'queueCountsOne'
   | 'jobInsert'
+  | 'jobInsertPlain'
   | 'jobByIdempotencyKey'
   | 'jobClaim'
   | 'jobNextRunAt'
@@ -130,6 +132,7 @@ export class SqliteStore implements Store {
   private watcher: FSWatcher | null = null
   private wakePending = false
   private dataVersion = -1
+  private readonly claimStatements = new Map<number, Database.Statement>()
 
   private constructor(private readonly options: SqliteStoreOptions) {
     this.db = new Database(options.path)
@@ -283,17 +286,28 @@ export class SqliteStore implements Store {
     return this.write(() =>
       jobs.map((job) => {
         const state: JobState = job.runAt > now ? 'scheduled' : 'waiting'
-        const inserted = this.sql.jobInsert.get({
-          ...job,
+        const row = {
+          queue: job.queue,
           state,
+          priority: job.priority,
+          runAt: job.runAt,
+          payload: job.payload,
+          maxAttempts: job.maxAttempts,
+          backoff: backoffJson(job.backoff),
+          timeoutMs: job.timeoutMs,
+          idempotencyKey: job.idempotencyKey,
+          group: job.group,
+          tags: job.tags.length === 0 ? '[]' : JSON.stringify(job.tags),
+          metadata: isEmpty(job.metadata) ? '{}' : JSON.stringify(job.metadata),
           now,
-          backoff: JSON.stringify(job.backoff),
-          tags: JSON.stringify(job.tags),
-          metadata: JSON.stringify(job.metadata),
-        }) as Row | undefined
-        if (inserted) {
-          this.event('job.created', job.queue, inserted.id as number, state, now)
-          return { id: String(inserted.id), created: true, state }
+        }
+        const id =
+          job.idempotencyKey === null
+            ? Number(this.sql.jobInsertPlain.run(row).lastInsertRowid)
+            : ((this.sql.jobInsert.get(row) as Row | undefined)?.id as number | undefined)
+        if (id !== undefined) {
+          this.event('job.created', job.queue, id, state, now)
+          return { id: String(id), created: true, state }
         }
         const existing = this.sql.jobByIdempotencyKey.get({
           queue: job.queue,
@@ -315,10 +329,9 @@ export class SqliteStore implements Store {
     const { queue, workerId, limit, leaseMs, now, completions = [] } = params
     const [rows, completed] = this.write(() => {
       const completed = this.complete(completions, now)
-      const claimed = this.sql.jobClaim.all({
+      const claimed = this.claimStatement(limit).all({
         queue,
         workerId,
-        limit,
         now,
         leaseExpiresAt: now + leaseMs,
       }) as Row[]
@@ -328,6 +341,21 @@ export class SqliteStore implements Store {
       return [claimed, completed] as const
     })
     return { jobs: rows.map(toClaimed).sort(byRunOrder), completed }
+  }
+
+  /**
+   * The claim with its LIMIT written in: with `LIMIT ?` bound, SQLite plans the IN-subquery
+   * without knowing how small it is, and a claim of one job cost 180 µs instead of 70 µs here.
+   * One prepared statement per batch size seen (a worker uses a handful).
+   */
+  private claimStatement(limit: number): Database.Statement {
+    const n = Math.max(1, Math.min(10_000, Math.floor(limit)))
+    let statement = this.claimStatements.get(n)
+    if (!statement) {
+      statement = this.db.prepare((SQL.jobClaim ?? '').replace(':limit', String(n)))
+      this.claimStatements.set(n, statement)
+    }
+    return statement
   }
 
   async jobNextRunAt({ queue, now }: { queue: string; now: number }): Promise<number | null> {
@@ -344,11 +372,15 @@ export class SqliteStore implements Store {
     if (items.length === 0) return []
     const completedPerQueue = new Map<string, number>()
     const outcome = items.map((item) => {
-      const row = this.sql.jobComplete.get({ ...item, id: Number(item.id), now }) as Row | undefined
-      if (!row) return false
-      const queue = row.queue as string
-      completedPerQueue.set(queue, (completedPerQueue.get(queue) ?? 0) + 1)
-      this.event('job.completed', queue, item.id, 'completed', now)
+      const { changes } = this.sql.jobComplete.run({
+        id: Number(item.id),
+        leaseToken: item.leaseToken,
+        result: item.result,
+        now,
+      })
+      if (changes !== 1) return false
+      completedPerQueue.set(item.queue, (completedPerQueue.get(item.queue) ?? 0) + 1)
+      this.event('job.completed', item.queue, item.id, 'completed', now)
       return true
     })
     for (const [queue, completed] of completedPerQueue) this.addStats(queue, now, { completed })
@@ -722,15 +754,31 @@ function emptyCounts(): Record<JobState, number> {
   return { waiting: 0, scheduled: 0, blocked: 0, active: 0, completed: 0, failed: 0, cancelled: 0 }
 }
 
+/** Most jobs share one backoff policy object: serialise it once. */
+const backoffText = new WeakMap<BackoffPolicy, string>()
+function backoffJson(policy: BackoffPolicy): string {
+  let text = backoffText.get(policy)
+  if (text === undefined) {
+    text = JSON.stringify(policy)
+    backoffText.set(policy, text)
+  }
+  return text
+}
+
+function isEmpty(object: Record<string, unknown>): boolean {
+  for (const _ in object) return false
+  return true
+}
+
+function byRunOrder(a: ClaimedJob, b: ClaimedJob): number {
+  return a.priority - b.priority || a.runAt - b.runAt || Number(a.id) - Number(b.id)
+}
+
 function appendError(errorsJson: string, error: AttemptError | null): string {
   if (!error) return errorsJson
   const errors = JSON.parse(errorsJson) as AttemptError[]
   errors.push(error)
   return JSON.stringify(errors.slice(-MAX_KEPT_ERRORS))
-}
-
-function byRunOrder(a: ClaimedJob, b: ClaimedJob): number {
-  return a.priority - b.priority || a.runAt - b.runAt || Number(a.id) - Number(b.id)
 }
 
 function toQueue(row: Row): QueueRow {
