@@ -46,22 +46,11 @@ export interface JobProgress {
 }
 
 /** A job as stored. Times are epoch milliseconds. */
-export interface JobRow {
+export interface JobRow extends NewJob {
   id: string
-  queue: string
   state: JobState
-  priority: number
-  runAt: number
-  payload: string
   result: string | null
   attempt: number
-  maxAttempts: number
-  backoff: BackoffPolicy
-  timeoutMs: number | null
-  idempotencyKey: string | null
-  group: string | null
-  tags: string[]
-  metadata: Record<string, unknown>
   progress: JobProgress | null
   errors: AttemptError[]
   leaseToken: number
@@ -90,24 +79,24 @@ export interface NewJob {
 }
 
 /** A job the store has just leased to a worker. */
-export interface ClaimedJob {
+export interface ClaimedJob extends Omit<NewJob, 'payload'> {
   id: string
-  queue: string
-  priority: number
-  runAt: number
   payload: string
   attempt: number
-  maxAttempts: number
-  backoff: BackoffPolicy
-  timeoutMs: number | null
-  idempotencyKey: string | null
-  group: string | null
-  tags: string[]
-  metadata: Record<string, unknown>
   leaseToken: number
   leaseExpiresAt: number
   createdAt: number
   startedAt: number
+}
+
+export interface ClaimParams {
+  queue: string
+  workerId: string
+  limit: number
+  leaseMs: number
+  now: number
+  /** Completions to record first, in the same transaction. */
+  completions?: Completion[]
 }
 
 export interface Lease {
@@ -226,14 +215,7 @@ export interface Store {
    * passed in `completions` are written first, in the same transaction (as `jobComplete` would):
    * a worker's round of "record what finished, take what is next" is one commit.
    */
-  jobClaim(params: {
-    queue: string
-    workerId: string
-    limit: number
-    leaseMs: number
-    now: number
-    completions?: Completion[]
-  }): Promise<{ jobs: ClaimedJob[]; completed: boolean[] }>
+  jobClaim(params: ClaimParams): Promise<{ jobs: ClaimedJob[]; completed: boolean[] }>
   /** The earliest run_at after `now` among the queue's jobs, for a worker's idle timer. */
   jobNextRunAt(params: { queue: string; now: number }): Promise<number | null>
   /** Complete many leased jobs; each only if it is still active under its token. */

@@ -23,6 +23,7 @@ import type {
   AttemptError,
   BackoffPolicy,
   ClaimedJob,
+  ClaimParams,
   Completion,
   EventType,
   JobRow,
@@ -318,14 +319,7 @@ export class SqliteStore implements Store {
     )
   }
 
-  async jobClaim(params: {
-    queue: string
-    workerId: string
-    limit: number
-    leaseMs: number
-    now: number
-    completions?: Completion[]
-  }): Promise<{ jobs: ClaimedJob[]; completed: boolean[] }> {
+  async jobClaim(params: ClaimParams): Promise<{ jobs: ClaimedJob[]; completed: boolean[] }> {
     const { queue, workerId, limit, leaseMs, now, completions = [] } = params
     const [rows, completed] = this.write(() => {
       const completed = this.complete(completions, now)
@@ -791,6 +785,7 @@ function toQueue(row: Row): QueueRow {
   }
 }
 
+/** The columns a claim returns, shared by claimed jobs and full rows. */
 function toClaimed(row: Row): ClaimedJob {
   return {
     id: String(row.id),
@@ -815,27 +810,13 @@ function toClaimed(row: Row): ClaimedJob {
 
 function toJob(row: Row): JobRow {
   return {
-    id: String(row.id),
-    queue: row.queue as string,
+    ...toClaimed(row),
     state: row.state as JobState,
-    priority: row.priority as number,
-    runAt: row.run_at as number,
-    payload: row.payload as string,
     result: row.result as string | null,
-    attempt: row.attempt as number,
-    maxAttempts: row.max_attempts as number,
-    backoff: JSON.parse(row.backoff as string),
-    timeoutMs: row.timeout_ms as number | null,
-    idempotencyKey: row.idempotency_key as string | null,
-    group: row.grp as string | null,
-    tags: JSON.parse(row.tags as string),
-    metadata: JSON.parse(row.metadata as string),
     progress: row.progress ? JSON.parse(row.progress as string) : null,
     errors: JSON.parse(row.errors as string),
-    leaseToken: row.lease_token as number,
     leaseExpiresAt: row.lease_expires_at as number | null,
     workerId: row.worker_id as string | null,
-    createdAt: row.created_at as number,
     startedAt: row.started_at as number | null,
     finishedAt: row.finished_at as number | null,
     updatedAt: row.updated_at as number,
