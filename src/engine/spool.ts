@@ -154,25 +154,48 @@ export class Spool {
   }
 
   /**
-   * Adds one job. Validates everything first; on error nothing is written.
+   * Adds one job. Validates everything first; on error nothing is written. `transaction`: see
+   * `enqueueMany`.
    *
    * @example
    * const { id } = await spool.enqueue('transcribe', { file: 'a.wav' }, { priority: 'urgent', timeoutMs: 600_000 })
    */
-  async enqueue<P>(queue: string, payload: P, options?: EnqueueOptions): Promise<EnqueueResult> {
-    const [result] = await this.enqueueMany(queue, [{ payload, ...(options !== undefined && { options }) }])
+  async enqueue<P>(
+    queue: string,
+    payload: P,
+    options?: EnqueueOptions & { transaction?: unknown },
+  ): Promise<EnqueueResult> {
+    const { transaction, ...jobOptions } = options ?? {}
+    const [result] = await this.enqueueMany(
+      queue,
+      [{ payload, ...(options !== undefined && { options: jobOptions }) }],
+      transaction === undefined ? {} : { transaction },
+    )
     return result as EnqueueResult
   }
 
   /**
-   * Adds many jobs in one transaction: all of them or, on any invalid item, none.
+   * Adds many jobs in one transaction: all of them or, on any invalid item, none. With
+   * `transaction` (a PostgreSQL client inside your own transaction) the jobs are written in it,
+   * so they exist exactly when your data does; workers see them when you commit.
    *
    * @example
    * await spool.enqueueMany('emails', users.map((u) => ({ payload: { to: u.email }, options: { group: u.id } })))
    */
-  async enqueueMany<P>(queue: string, items: { payload: P; options?: EnqueueOptions }[]): Promise<EnqueueResult[]> {
+  async enqueueMany<P>(
+    queue: string,
+    items: { payload: P; options?: EnqueueOptions }[],
+    batch: { transaction?: unknown } = {},
+  ): Promise<EnqueueResult[]> {
     this.assertOpen()
     assertQueueName(queue)
+    if (batch.transaction !== undefined && !this.store.capabilities.supportsTransactionalEnqueue) {
+      throw new SpoolError(
+        'SPOOL_INVALID_OPTION',
+        'this store cannot enqueue inside your transaction (PostgreSQL can; SQLite cannot)',
+        { field: 'transaction' },
+      )
+    }
     if (!Array.isArray(items)) {
       throw new SpoolError('SPOOL_INVALID_OPTION', 'items must be an array of { payload, options }', { field: 'items' })
     }
@@ -187,7 +210,11 @@ export class Spool {
     )
     if (jobs.length === 0) return []
     await this.ensureQueue(queue)
-    const results = await this.store.jobInsert({ jobs, now })
+    const results = await this.store.jobInsert({
+      jobs,
+      now,
+      ...(batch.transaction !== undefined && { transaction: batch.transaction }),
+    })
     this.changed([queue])
     return results
   }

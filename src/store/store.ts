@@ -209,7 +209,15 @@ export interface Store {
   queueCounts(params: { queue?: string }): Promise<Record<string, Record<JobState, number>>>
 
   /** Insert jobs atomically. A job whose (queue, idempotencyKey) exists returns the existing id. */
-  jobInsert(params: { jobs: NewJob[]; now: number }): Promise<{ id: string; created: boolean; state: JobState }[]>
+  jobInsert(params: {
+    jobs: NewJob[]
+    now: number
+    /**
+     * The application's own open transaction (for PostgreSQL, a `pg` client after BEGIN), when
+     * `capabilities.supportsTransactionalEnqueue`; the store writes in it and does not commit.
+     */
+    transaction?: unknown
+  }): Promise<{ id: string; created: boolean; state: JobState }[]>
   /**
    * Lease up to `limit` runnable jobs, best first (priority, then run_at, then id). Completions
    * passed in `completions` are written first, in the same transaction (as `jobComplete` would):

@@ -149,6 +149,14 @@ export function describeStoreConformance(name: string, createFixture: () => Prom
         expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(0)
       })
 
+      it('enqueues inside the application transaction only where the store supports it', async () => {
+        if (fixture.store.capabilities.supportsTransactionalEnqueue) return
+        await expect(spool.enqueue(queue, 1, { transaction: {} })).rejects.toMatchObject({
+          code: 'SPOOL_INVALID_OPTION',
+          details: { field: 'transaction' },
+        })
+      })
+
       it('returns the existing job for a repeated idempotency key', async () => {
         const first = await spool.enqueue(queue, { n: 1 }, { idempotencyKey: 'order-42' })
         const again = await spool.enqueue(queue, { n: 2 }, { idempotencyKey: 'order-42' })
