@@ -73,8 +73,9 @@ RETURNING id, queue, priority, run_at, payload, attempt, max_attempts, backoff, 
 
 -- The next time a not-yet-due job of the queue becomes claimable (a worker's idle timer).
 -- name: jobNextRunAt
+-- Waiting jobs are due by definition, so only scheduled ones count (index jobs_due_queue).
 SELECT min(run_at) AS run_at FROM jobs
-WHERE queue = :queue AND state IN ('waiting', 'scheduled') AND run_at > :now;
+WHERE queue = :queue AND state = 'scheduled' AND run_at > :now;
 
 -- No RETURNING: SQLite's RETURNING costs about as much as the update itself here; the caller
 -- knows the job's queue.
