@@ -6,9 +6,12 @@
  * const spool = await Spool.open({ store: 'sqlite:./data/spool.db' })
  */
 import { Spool } from './engine/spool.js'
+import { openPostgres } from './store/postgres/open.js'
 import { openSqlite } from './store/sqlite/open.js'
 
 Spool.registerStore('sqlite', openSqlite)
+Spool.registerStore('postgres', openPostgres)
+Spool.registerStore('postgresql', openPostgres)
 
 export { backoffDelay, DEFAULT_BACKOFF } from './engine/backoff.js'
 export { classifyError, parseRetryAfter } from './engine/classify.js'
@@ -33,6 +36,8 @@ export type { CleanupReport, EnqueueResult, JobPage, QueueInfo, SpoolOptions } f
 export { JobAdmin, QueueAdmin, Spool } from './engine/spool.js'
 export type { Stats } from './engine/stats.js'
 export type { Worker, WorkOptions } from './engine/worker.js'
+export { openPostgres } from './store/postgres/open.js'
+export { PostgresStore, type PostgresStoreOptions } from './store/postgres/postgres-store.js'
 export { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js'
 export type { JobState, SpoolEvent, Store } from './store/store.js'
 export { JOB_STATES } from './store/store.js'

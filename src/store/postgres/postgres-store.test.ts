@@ -1,0 +1,399 @@
+/**
+ * The PostgreSQL store against a real server: the shared conformance suite, then what only
+ * PostgreSQL does (gapless events across transactions, enqueue inside the application's
+ * transaction, racing migrators, the LISTEN connection). Each test gets its own schema, dropped
+ * afterwards unless the test failed. Without a server these tests fail: run `scripts/setup test`.
+ */
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Spool } from '../../engine/spool.js'
+import '../../index.js'
+import { describeStoreConformance, waitFor } from '../conformance/conformance.js'
+import type { NewJob } from '../store.js'
+import { openPostgres } from './open.js'
+import { PostgresStore } from './postgres-store.js'
+
+const PG_URL = process.env.SPOOL_TEST_PG_URL ?? 'postgres://spool:spool@127.0.0.1:5433/spool_test'
+
+let reachable: Promise<void> | undefined
+/** Fails loudly, once per file, when there is no server to test against. */
+function assertReachable(): Promise<void> {
+  reachable ??= (async () => {
+    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5_000 })
+    try {
+      await client.connect()
+      await client.query('SELECT 1')
+    } catch (error) {
+      throw new Error(
+        `PostgreSQL is not reachable at ${PG_URL.replace(/:[^:@/]*@/, ':***@')} (${(error as Error).message}). ` +
+          'Run scripts/setup test, which installs and starts a local cluster, or set SPOOL_TEST_PG_URL.',
+      )
+    } finally {
+      await client.end().catch(() => {})
+    }
+  })()
+  return reachable
+}
+
+async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: PG_URL })
+  await client.connect()
+  try {
+    return await fn(client)
+  } finally {
+    await client.end()
+  }
+}
+
+const freshSchema = () => `t_${randomBytes(6).toString('hex')}`
+const dropSchema = (schema: string) => admin((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
+
+describeStoreConformance('postgres', async () => {
+  await assertReachable()
+  const schema = freshSchema()
+  const store = await PostgresStore.open({ connectionString: PG_URL, schema })
+  return {
+    store,
+    async cleanup(failed) {
+      await store.close()
+      if (failed) console.error(`kept the failed test's PostgreSQL schema ${schema}`)
+      else await dropSchema(schema)
+    },
+  }
+})
+
+describe('postgres store', () => {
+  const stores: PostgresStore[] = []
+  const schemas: string[] = []
+  const clients: pg.Client[] = []
+  let failed = false
+
+  /** A store on a fresh schema, closed (and the schema dropped) after the test. */
+  async function openStore(options: { schema?: string; applicationName?: string } = {}) {
+    await assertReachable()
+    const schema = options.schema ?? freshSchema()
+    if (!schemas.includes(schema)) schemas.push(schema)
+    const store = await PostgresStore.open({ connectionString: PG_URL, schema, ...options })
+    stores.push(store)
+    return store
+  }
+
+  /** A plain connection, as an application has, ended after the test. */
+  async function connect(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: PG_URL })
+    await client.connect()
+    clients.push(client)
+    return client
+  }
+
+  afterEach((context) => {
+    failed = context.task.result?.state === 'fail'
+    return (async () => {
+      await Promise.all(clients.splice(0).map((client) => client.end().catch(() => {})))
+      await Promise.all(stores.splice(0).map((store) => store.close()))
+      for (const schema of schemas.splice(0)) {
+        if (failed) console.error(`kept the failed test's PostgreSQL schema ${schema}`)
+        else await dropSchema(schema)
+      }
+    })()
+  })
+
+  const job = (queue: string, payload: unknown = null): NewJob => ({
+    queue,
+    priority: 20,
+    runAt: Date.now(),
+    payload: JSON.stringify(payload),
+    maxAttempts: 3,
+    backoff: { type: 'fixed', delayMs: 0, maxDelayMs: 0, jitter: 0 },
+    timeoutMs: null,
+    idempotencyKey: null,
+    group: null,
+    tags: [],
+    metadata: {},
+  })
+
+  it('reaches the server (run scripts/setup test when this fails)', async () => {
+    await assertReachable()
+  })
+
+  describe('events across transactions', () => {
+    it('holds back a later event until an earlier, still open transaction commits', async () => {
+      const store = await openStore()
+      const start = await store.eventLastId()
+      const a = await connect()
+      await a.query('BEGIN')
+      await store.jobInsert({ jobs: [job('q')], now: Date.now(), transaction: a })
+      // B draws a later id and commits while A is open.
+      await store.jobInsert({ jobs: [job('q')], now: Date.now() })
+      expect(await store.eventList({ afterId: start, limit: 100 })).toEqual([])
+      await a.query('COMMIT')
+      const events = await store.eventList({ afterId: start, limit: 100 })
+      expect(events.map((e) => e.type)).toEqual(['job.created', 'job.created'])
+      expect(events[0]?.id).toBeLessThan(events[1]?.id as number)
+      expect(Number(events[0]?.jobId)).toBeLessThan(Number(events[1]?.jobId))
+    })
+
+    it('holds back an event of an older transaction drawn after an open newer one', async () => {
+      // Why "xid below the snapshot's xmin" alone is not enough: T1 has the older xid, but its
+      // event id comes after T2's; with T2 open, xmin is T2's xid, which T1's is below.
+      const store = await openStore()
+      const start = await store.eventLastId()
+      const t1 = await connect()
+      const t2 = await connect()
+      await t1.query('BEGIN')
+      await t1.query('SELECT pg_current_xact_id()')
+      await t2.query('BEGIN')
+      await store.jobInsert({ jobs: [job('q', 'from t2')], now: Date.now(), transaction: t2 })
+      await store.jobInsert({ jobs: [job('q', 'from t1')], now: Date.now(), transaction: t1 })
+      await t1.query('COMMIT')
+      // The rule "events whose writer's xid is below xmin" would hand out T1's event now, and a
+      // reader's cursor would move past T2's forever (row xmin is the inserting xid).
+      const naive = await admin(async (c) => {
+        const { rows } = await c.query(
+          `SELECT id FROM "${store.schema}".events
+           WHERE id > $1 AND xmin::text::bigint < pg_snapshot_xmin(pg_current_snapshot())::text::bigint`,
+          [start],
+        )
+        return rows.map((row) => Number(row.id))
+      })
+      expect(naive).toHaveLength(1)
+      expect(await store.eventList({ afterId: start, limit: 100 })).toEqual([])
+      await t2.query('COMMIT')
+      const events = await store.eventList({ afterId: start, limit: 100 })
+      expect(events).toHaveLength(2)
+      const payloads = await Promise.all(
+        events.map(async (e) => (await store.jobGet({ id: e.jobId as string }))?.payload),
+      )
+      expect(payloads).toEqual(['"from t2"', '"from t1"'])
+    })
+
+    it('reads its own writes at once when nothing else is in flight', async () => {
+      const store = await openStore()
+      const [created] = await store.jobInsert({ jobs: [job('q')], now: Date.now() })
+      const history = await store.eventList({ afterId: 0, jobId: created?.id as string, limit: 10 })
+      expect(history.map((e) => e.type)).toEqual(['job.created'])
+      expect(await store.eventLastId()).toBe(history[0]?.id)
+    })
+  })
+
+  describe('enqueue inside the application transaction', () => {
+    it('writes nothing when the application rolls back', async () => {
+      const store = await openStore()
+      const spool = await Spool.open({ store, maintenance: false })
+      try {
+        const app = await connect()
+        await app.query('BEGIN')
+        const { id } = await spool.enqueue('emails', { to: 'a@b.c' }, { transaction: app })
+        expect(await spool.jobs.get(id)).toBeNull()
+        await app.query('ROLLBACK')
+        expect(await spool.jobs.get(id)).toBeNull()
+        expect(await spool.queues.counts('emails')).toMatchObject({ waiting: 0 })
+        expect(await spool.jobs.history(id)).toEqual([])
+      } finally {
+        await spool.close()
+      }
+    })
+
+    it('makes the job visible, and runnable, when the application commits', async () => {
+      const store = await openStore()
+      const spool = await Spool.open({ store, maintenance: false })
+      try {
+        const ran: unknown[] = []
+        // A long poll: only the commit's notification can wake this worker in time.
+        spool.work('emails', (j) => void ran.push(j.payload), { pollIntervalMs: 60_000 })
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        const app = await connect()
+        await app.query('BEGIN')
+        await app.query('CREATE TEMP TABLE orders (id int)')
+        await app.query('INSERT INTO orders VALUES (1)')
+        const { id } = await spool.enqueue('emails', { order: 1 }, { transaction: app, idempotencyKey: 'order-1' })
+        const again = await spool.enqueue('emails', { order: 1 }, { transaction: app, idempotencyKey: 'order-1' })
+        expect(again).toEqual({ id, created: false, state: 'waiting' })
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        expect(ran).toEqual([])
+        await app.query('COMMIT')
+        await waitFor(async () => (await spool.jobs.get(id))?.state === 'completed', 5_000, 'the committed job to run')
+        expect(ran).toEqual([{ order: 1 }])
+      } finally {
+        await spool.close()
+      }
+    })
+
+    it('refuses a transaction that is not a pg client', async () => {
+      const store = await openStore()
+      await expect(store.jobInsert({ jobs: [job('q')], now: Date.now(), transaction: {} })).rejects.toThrow(/pg client/)
+    })
+  })
+
+  describe('migrations', () => {
+    it('lets two migrators race on a fresh schema: both succeed, one set of tables', async () => {
+      await assertReachable()
+      const schema = freshSchema()
+      schemas.push(schema)
+      const [a, b] = await Promise.all([
+        PostgresStore.open({ connectionString: PG_URL, schema, migrate: false }),
+        PostgresStore.open({ connectionString: PG_URL, schema, migrate: false }),
+      ])
+      stores.push(a, b)
+      const results = await Promise.all([a.migrate(), b.migrate()])
+      expect(results.map((r) => r.applied).sort()).toEqual([[], [1]])
+      const tables = await admin(async (c) => {
+        const { rows } = await c.query(
+          'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
+          [schema],
+        )
+        return rows.map((row) => row.table_name)
+      })
+      expect(tables).toEqual(['events', 'jobs', 'leader_leases', 'migrations', 'queues', 'stats_minute'])
+      expect(await a.migrate()).toEqual({ applied: [] })
+    })
+
+    it('refuses schema names that are not plain lowercase identifiers', async () => {
+      await expect(PostgresStore.open({ connectionString: PG_URL, schema: 'Bad-Name' })).rejects.toThrow(/schema name/)
+    })
+  })
+
+  describe('wake-ups', () => {
+    it("wakes other stores on an enqueue, but not the store's own process", async () => {
+      const schema = freshSchema()
+      const a = await openStore({ schema })
+      const b = await openStore({ schema })
+      let wokenA = 0
+      let wokenB = 0
+      a.onWake(() => wokenA++)
+      b.onWake(() => wokenB++)
+      await waitFor(() => listening(schema, 2), 5_000, 'both listeners')
+      await a.jobInsert({ jobs: [job('q')], now: Date.now() })
+      await waitFor(() => wokenB > 0, 5_000, 'the other store to wake')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(wokenA).toBe(0)
+    })
+
+    it('reconnects the listener when its connection drops, and wakes up after', async () => {
+      const schema = freshSchema()
+      const applicationName = `spool-test-${schema}`
+      const a = await openStore({ schema, applicationName })
+      const b = await openStore({ schema })
+      let woken = 0
+      a.onWake(() => woken++)
+      await waitFor(() => listening(schema, 1), 5_000, 'the listener')
+      const killed = await admin(async (c) => {
+        const { rows } = await c.query(
+          'SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1',
+          [`${applicationName}:listen`],
+        )
+        return rows.length
+      })
+      expect(killed).toBe(1)
+      // After reconnecting it wakes its listeners (hints may have been missed)…
+      await waitFor(() => woken > 0, 5_000, 'a wake-up after reconnecting')
+      await waitFor(() => listening(schema, 1), 5_000, 'the listener again')
+      // …and hears hints again.
+      const before = woken
+      await b.jobInsert({ jobs: [job('q')], now: Date.now() })
+      await waitFor(() => woken > before, 5_000, 'a hint after reconnecting')
+    })
+  })
+
+  describe('failures', () => {
+    it('throws from store methods when the server is unreachable', async () => {
+      const closed = new URL(PG_URL)
+      closed.port = '9'
+      const store = await PostgresStore.open({ connectionString: closed.toString(), migrate: false })
+      stores.push(store)
+      await expect(store.jobGet({ id: '1' })).rejects.toThrow(/ECONNREFUSED|connect/)
+      await expect(PostgresStore.open({ connectionString: closed.toString() })).rejects.toThrow()
+    })
+
+    it('leaves no connection open after close', async () => {
+      const schema = freshSchema()
+      const applicationName = `spool-test-${schema}`
+      const store = await openStore({ schema, applicationName })
+      store.onWake(() => {})
+      await store.jobInsert({ jobs: [job('q')], now: Date.now() })
+      await waitFor(() => listening(schema, 1), 5_000, 'the listener')
+      await store.close()
+      const open = () =>
+        admin(async (c) => {
+          const { rows } = await c.query(
+            'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE $1',
+            [`${applicationName}%`],
+          )
+          return rows[0].n as number
+        })
+      await waitFor(async () => (await open()) === 0, 5_000, 'connections to close')
+    })
+  })
+
+  describe('addresses', () => {
+    it('opens postgres:// and postgresql:// addresses with a schema parameter', async () => {
+      await assertReachable()
+      const schema = freshSchema()
+      schemas.push(schema)
+      const address = new URL(PG_URL)
+      address.searchParams.set('schema', schema)
+      address.searchParams.set('poolSize', '3')
+      const direct = await openPostgres(address.toString())
+      stores.push(direct)
+      expect(direct.schema).toBe(schema)
+      address.protocol = 'postgresql:'
+      const viaSpool = await Spool.openStore(address.toString())
+      stores.push(viaSpool as PostgresStore)
+      expect(viaSpool.capabilities).toEqual({
+        supportsSkipLocked: true,
+        supportsListenNotify: true,
+        supportsTransactionalEnqueue: true,
+        multiNode: true,
+      })
+      await expect(openPostgres('postgres://u:secret@[bad')).rejects.toThrow(/not a PostgreSQL address/)
+      await expect(openPostgres('postgres://u:secret@[bad')).rejects.not.toThrow(/secret/)
+    })
+  })
+
+  describe('several nodes', () => {
+    it('runs every job exactly once with workers on two stores sharing a schema', async () => {
+      const schema = freshSchema()
+      const nodes = await Promise.all([openStore({ schema }), openStore({ schema })])
+      const spools = await Promise.all(nodes.map((store) => Spool.open({ store, maintenance: false })))
+      try {
+        const runs = new Map<number, number>()
+        for (const spool of spools) {
+          spool.work(
+            'work',
+            (j) => {
+              const n = j.payload as number
+              runs.set(n, (runs.get(n) ?? 0) + 1)
+            },
+            { concurrency: 8 },
+          )
+        }
+        const total = 400
+        await (spools[0] as Spool).enqueueMany(
+          'work',
+          Array.from({ length: total }, (_, n) => ({ payload: n })),
+        )
+        await waitFor(
+          async () => ((await (spools[1] as Spool).queues.counts('work')).completed ?? 0) === total,
+          20_000,
+          'every job to complete',
+        )
+        expect(runs.size).toBe(total)
+        expect([...runs.values()].every((n) => n === 1)).toBe(true)
+      } finally {
+        await Promise.all(spools.map((spool) => spool.close()))
+      }
+    })
+  })
+})
+
+/** Whether `count` connections LISTEN on the schema's channel. */
+async function listening(schema: string, count: number): Promise<boolean> {
+  return admin(async (c) => {
+    const { rows } = await c.query(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = $1 AND state = 'idle'",
+      [`LISTEN "spool_wake_${schema}"`],
+    )
+    return rows[0].n >= count
+  })
+}
