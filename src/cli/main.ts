@@ -100,7 +100,9 @@ async function main(argv: string[]): Promise<number> {
 async function start(config: ReturnType<typeof readConfig>): Promise<number> {
   const spool = await Spool.open({ store: config.store })
   const print = (line: string) => console.log(`${new Date().toISOString().slice(11, 23)}  ${line}`)
-  print(`spool started on ${config.store} (node ${spool.nodeId})`)
+  // A PostgreSQL address may carry a password: never print it.
+  const where = config.store.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@')
+  print(`spool started on ${where} (node ${spool.nodeId})`)
   let stopDemo = () => {}
   if (config.demo) {
     stopDemo = startDemo(spool, print)
