@@ -223,6 +223,14 @@ describe('postgres store', () => {
     it('refuses a transaction that is not a pg client', async () => {
       const store = await openStore()
       await expect(store.jobInsert({ jobs: [job('q')], now: Date.now(), transaction: {} })).rejects.toThrow(/pg client/)
+      const pool = new pg.Pool({ connectionString: PG_URL })
+      try {
+        await expect(store.jobInsert({ jobs: [job('q')], now: Date.now(), transaction: pool })).rejects.toThrow(
+          /not the pool/,
+        )
+      } finally {
+        await pool.end()
+      }
     })
   })
 

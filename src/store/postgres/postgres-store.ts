@@ -215,6 +215,9 @@ export class PostgresStore implements Store {
     this.clientConfig = {
       connectionString: options.connectionString,
       application_name: options.applicationName ?? 'spool',
+      // A server that stops answering (not one that refuses) fails a connect after 10 s instead of
+      // the TCP timeout; dead idle connections are found by keepalive probes.
+      connectionTimeoutMillis: 10_000,
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
       types: TYPES,
@@ -944,8 +947,13 @@ export class PostgresStore implements Store {
 
 /** The application's client for `jobInsert({ transaction })`: anything with pg's `query`. */
 function applicationClient(transaction: unknown): pg.ClientBase {
-  if (typeof (transaction as { query?: unknown } | null)?.query !== 'function') {
+  const candidate = transaction as { query?: unknown; totalCount?: unknown } | null
+  if (typeof candidate?.query !== 'function') {
     throw new TypeError('transaction must be a pg client (Client or PoolClient) on which you ran BEGIN')
+  }
+  if (typeof candidate.totalCount === 'number') {
+    // A pool would run the insert on whichever connection is free, outside your transaction.
+    throw new TypeError('transaction must be the client you ran BEGIN on (pool.connect()), not the pool')
   }
   return transaction as pg.ClientBase
 }
