@@ -314,6 +314,52 @@ describe('postgres store', () => {
       await expect(PostgresStore.open({ connectionString: closed.toString() })).rejects.toThrow()
     })
 
+    it('keeps working when its connections are killed mid-run', async () => {
+      const schema = freshSchema()
+      const applicationName = `spool-test-${schema}`
+      const store = await openStore({ schema, applicationName })
+      const logged: string[] = []
+      const logger = {
+        error: (_: unknown, message: string) => void logged.push(message),
+        warn: (_: unknown, message: string) => void logged.push(message),
+        info: () => {},
+        debug: () => {},
+      }
+      const spool = await Spool.open({ store, maintenance: { intervalMs: 50 }, logger })
+      try {
+        const total = 60
+        const ids = (
+          await spool.enqueueMany(
+            'work',
+            Array.from({ length: total }, (_, n) => ({ payload: n })),
+          )
+        ).map((r) => r.id)
+        spool.work('work', () => new Promise((resolve) => setTimeout(resolve, 10)), {
+          concurrency: 4,
+          leaseMs: 400,
+          pollIntervalMs: 50,
+        })
+        await waitFor(async () => ((await spool.queues.counts('work')).completed ?? 0) >= 10, 10_000, 'some jobs')
+        const killed = await admin(async (c) => {
+          const { rows } = await c.query(
+            'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1',
+            [`${applicationName}%`],
+          )
+          return rows.length
+        })
+        expect(killed).toBeGreaterThan(0)
+        await waitFor(
+          async () => ((await spool.queues.counts('work')).completed ?? 0) === total,
+          20_000,
+          'every job to complete after the connections were killed',
+        )
+        const jobs = await Promise.all(ids.map((id) => spool.jobs.get(id)))
+        expect(jobs.every((j) => j?.state === 'completed')).toBe(true)
+      } finally {
+        await spool.close()
+      }
+    })
+
     it('leaves no connection open after close', async () => {
       const schema = freshSchema()
       const applicationName = `spool-test-${schema}`
