@@ -1,5 +1,7 @@
 -- Spool statements for PostgreSQL, one per name. Parameters are numbered ($n), each named in the
--- comment above its statement; times are epoch ms. {schema} is replaced by the store's quoted
+-- comment above its statement; times are epoch ms. Columns are listed, never `*`: the store
+-- prepares its statements by name on its connections, and a prepared `SELECT *` fails once a
+-- later migration adds a column while older nodes still run. {schema} is replaced by the store's quoted
 -- schema name when the file is loaded, so these run whatever the connection's search_path (an
 -- application's own client, for enqueue inside its transaction, included).
 --
@@ -284,12 +286,18 @@ SELECT id, pg_notify($4, $5) FROM released;
 
 -- name: jobGet
 -- $1 id
-SELECT * FROM {schema}.jobs WHERE id = $1;
+SELECT id, queue, state, priority, run_at, payload, result, attempt, max_attempts, backoff, timeout_ms,
+       idempotency_key, grp, tags, metadata, progress, errors, lease_token, lease_expires_at, worker_id,
+       created_at, started_at, finished_at, updated_at
+FROM {schema}.jobs WHERE id = $1;
 
 -- The read of a read-check-write transition: the row stays locked until the transaction ends.
 -- name: jobGetForUpdate
 -- $1 id
-SELECT * FROM {schema}.jobs WHERE id = $1 FOR UPDATE;
+SELECT id, queue, state, priority, run_at, payload, result, attempt, max_attempts, backoff, timeout_ms,
+       idempotency_key, grp, tags, metadata, progress, errors, lease_token, lease_expires_at, worker_id,
+       created_at, started_at, finished_at, updated_at
+FROM {schema}.jobs WHERE id = $1 FOR UPDATE;
 
 -- name: jobSetState
 -- $1 id, $2 state, $3 run_at, $4 attempt, $5 finished_at, $6 progress (json or null), $7 now
@@ -297,11 +305,15 @@ UPDATE {schema}.jobs
 SET state = $2, run_at = $3, attempt = $4, finished_at = $5, progress = $6::jsonb,
     lease_expires_at = NULL, worker_id = NULL, updated_at = $7
 WHERE id = $1
-RETURNING *;
+RETURNING id, queue, state, priority, run_at, payload, result, attempt, max_attempts, backoff, timeout_ms,
+          idempotency_key, grp, tags, metadata, progress, errors, lease_token, lease_expires_at, worker_id,
+          created_at, started_at, finished_at, updated_at;
 
 -- name: jobReprioritize
 -- $1 id, $2 priority, $3 now
-UPDATE {schema}.jobs SET priority = $2, updated_at = $3 WHERE id = $1 RETURNING *;
+UPDATE {schema}.jobs SET priority = $2, updated_at = $3 WHERE id = $1 RETURNING id, queue, state, priority, run_at, payload, result, attempt, max_attempts, backoff, timeout_ms,
+          idempotency_key, grp, tags, metadata, progress, errors, lease_token, lease_expires_at, worker_id,
+          created_at, started_at, finished_at, updated_at;
 
 -- name: jobRemove
 -- $1 job ids
@@ -436,15 +448,15 @@ SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin;
 
 -- name: eventListAll
 -- $1 after id, $2 settled id (read nothing above it), $3 limit
-SELECT * FROM {schema}.events WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3;
+SELECT id, at, type, queue, job_id, state, data FROM {schema}.events WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3;
 
 -- name: eventListQueue
 -- $1 after id, $2 settled id, $3 limit, $4 queue
-SELECT * FROM {schema}.events WHERE queue = $4 AND id > $1 AND id <= $2 ORDER BY id LIMIT $3;
+SELECT id, at, type, queue, job_id, state, data FROM {schema}.events WHERE queue = $4 AND id > $1 AND id <= $2 ORDER BY id LIMIT $3;
 
 -- name: eventListJob
 -- $1 after id, $2 settled id, $3 limit, $4 job id
-SELECT * FROM {schema}.events WHERE job_id = $4 AND id > $1 AND id <= $2 ORDER BY id LIMIT $3;
+SELECT id, at, type, queue, job_id, state, data FROM {schema}.events WHERE job_id = $4 AND id > $1 AND id <= $2 ORDER BY id LIMIT $3;
 
 -- name: statsBucketsAll
 -- $1 since
@@ -492,16 +504,28 @@ DELETE FROM {schema}.leader_leases WHERE name = $1 AND node_id = $2;
 -- Newest first; page with the last id of the previous page.
 -- name: jobListAll
 -- $1 before id, $2 limit
-SELECT * FROM {schema}.jobs WHERE id < $1 ORDER BY id DESC LIMIT $2;
+SELECT id, queue, state, priority, run_at, payload, result, attempt, max_attempts, backoff, timeout_ms,
+       idempotency_key, grp, tags, metadata, progress, errors, lease_token, lease_expires_at, worker_id,
+       created_at, started_at, finished_at, updated_at
+FROM {schema}.jobs WHERE id < $1 ORDER BY id DESC LIMIT $2;
 
 -- name: jobListQueue
 -- $1 before id, $2 limit, $3 queue
-SELECT * FROM {schema}.jobs WHERE queue = $3 AND id < $1 ORDER BY id DESC LIMIT $2;
+SELECT id, queue, state, priority, run_at, payload, result, attempt, max_attempts, backoff, timeout_ms,
+       idempotency_key, grp, tags, metadata, progress, errors, lease_token, lease_expires_at, worker_id,
+       created_at, started_at, finished_at, updated_at
+FROM {schema}.jobs WHERE queue = $3 AND id < $1 ORDER BY id DESC LIMIT $2;
 
 -- name: jobListState
 -- $1 before id, $2 limit, $3 state
-SELECT * FROM {schema}.jobs WHERE state = $3 AND id < $1 ORDER BY id DESC LIMIT $2;
+SELECT id, queue, state, priority, run_at, payload, result, attempt, max_attempts, backoff, timeout_ms,
+       idempotency_key, grp, tags, metadata, progress, errors, lease_token, lease_expires_at, worker_id,
+       created_at, started_at, finished_at, updated_at
+FROM {schema}.jobs WHERE state = $3 AND id < $1 ORDER BY id DESC LIMIT $2;
 
 -- name: jobListQueueState
 -- $1 before id, $2 limit, $3 queue, $4 state
-SELECT * FROM {schema}.jobs WHERE queue = $3 AND state = $4 AND id < $1 ORDER BY id DESC LIMIT $2;
+SELECT id, queue, state, priority, run_at, payload, result, attempt, max_attempts, backoff, timeout_ms,
+       idempotency_key, grp, tags, metadata, progress, errors, lease_token, lease_expires_at, worker_id,
+       created_at, started_at, finished_at, updated_at
+FROM {schema}.jobs WHERE queue = $3 AND state = $4 AND id < $1 ORDER BY id DESC LIMIT $2;
