@@ -146,7 +146,11 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (error instanceof SpoolError) console.error(`spool: ${error.message} (${error.code})`)
-    else console.error(error)
+    else if (error instanceof Error) {
+      const code = (error as { code?: unknown }).code
+      console.error(`spool: ${error.message}${typeof code === 'string' ? ` (${code})` : ''}`)
+      if (process.env.SPOOL_DEBUG) console.error(error.stack)
+    } else console.error(`spool: ${String(error)}`)
     process.exitCode = 1
   },
 )

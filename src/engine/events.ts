@@ -142,7 +142,9 @@ export class EventHub {
     if (this.timer) return
     this.timer = setInterval(() => this.kick(), this.pollMs)
     this.timer.unref()
-    this.unwatch = this.store.onWake(() => this.kick())
+    this.unwatch = this.store.onWake((hint) => {
+      if (hint.events) this.kick()
+    })
   }
 
   private stop(): void {
@@ -152,28 +154,40 @@ export class EventHub {
     this.unwatch = null
   }
 
+  /**
+   * One read serves every queue-wide and global subscription (from the lowest cursor, filtered
+   * here), so a pull costs one store round however many subscribers there are; a subscription
+   * to one job reads its own, through the store's per-job index.
+   */
   private async pull(): Promise<void> {
     try {
-      for (const listener of [...this.listeners]) {
-        await listener.ready
-        for (;;) {
-          if (!this.listeners.has(listener)) break
-          const { queue, jobId } = listener.options
-          const events = await this.store.eventList({
-            afterId: listener.cursor,
-            limit: PAGE,
-            ...(queue !== undefined && { queue }),
-            ...(jobId !== undefined && { jobId }),
-          })
-          for (const event of events) {
-            listener.cursor = event.id
-            listener.deliver(event)
-          }
-          if (events.length < PAGE) break
-        }
+      const listeners = [...this.listeners]
+      await Promise.all(listeners.map((listener) => listener.ready))
+      const shared = listeners.filter((listener) => listener.options.jobId === undefined)
+      for (const listener of listeners) {
+        if (listener.options.jobId !== undefined) await this.read([listener], listener.options.jobId)
       }
+      if (shared.length > 0) await this.read(shared)
     } catch (error) {
       this.logger.warn(describeError(error), 'reading events failed; will retry')
+    }
+  }
+
+  private async read(listeners: Listener[], jobId?: string): Promise<void> {
+    for (;;) {
+      const open = listeners.filter((listener) => this.listeners.has(listener))
+      if (open.length === 0) return
+      const afterId = Math.min(...open.map((listener) => listener.cursor))
+      const events = await this.store.eventList({ afterId, limit: PAGE, ...(jobId !== undefined && { jobId }) })
+      for (const event of events) {
+        for (const listener of open) {
+          if (event.id <= listener.cursor) continue
+          listener.cursor = event.id
+          const { queue } = listener.options
+          if (queue === undefined || event.queue === queue) listener.deliver(event)
+        }
+      }
+      if (events.length < PAGE) return
     }
   }
 }

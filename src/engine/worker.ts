@@ -118,7 +118,9 @@ export class Worker<P = unknown, R = unknown> {
   }
 
   start(): this {
-    this.unwatch = this.store.onWake(() => this.pump())
+    this.unwatch = this.store.onWake((hint) => {
+      if (hint.jobs) this.pump()
+    })
     // Not unref'd: a running worker keeps its process alive, as a server's socket would, even
     // when its handlers wait on nothing else; `close()` lets it go.
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.heartbeatMs)

@@ -181,6 +181,14 @@ export interface Timing {
   runMs: number
 }
 
+/** What another process's write may have changed, so each listener wakes only for its own kind. */
+export interface WakeHint {
+  /** Jobs may have become runnable (enqueue, retry, promotion, release, resume…): workers look. */
+  jobs: boolean
+  /** Events were written: live subscriptions read. */
+  events: boolean
+}
+
 export interface StoreCapabilities {
   /** Claims skip rows other transactions hold instead of waiting on them. */
   supportsSkipLocked: boolean
@@ -198,8 +206,8 @@ export interface Store {
   /** Apply pending migrations; safe to call twice or from two processes at once. */
   migrate(): Promise<{ applied: number[] }>
   close(): Promise<void>
-  /** Called with no argument whenever another process may have written (a hint, not a promise). */
-  onWake(listener: () => void): () => void
+  /** Called whenever another process may have written (a hint, not a promise). */
+  onWake(listener: (hint: WakeHint) => void): () => void
 
   queueEnsure(params: { name: string; now: number }): Promise<QueueRow>
   queueGet(params: { name: string }): Promise<QueueRow | null>

@@ -50,8 +50,11 @@ import type {
   Store,
   StoreCapabilities,
   Timing,
+  WakeHint,
 } from '../store.js'
 
+const EVERYTHING: WakeHint = { jobs: true, events: true }
+const EVENTS_ONLY: WakeHint = { jobs: false, events: true }
 const SQL = readSqlFile(new URL('./queries.sql', import.meta.url))
 const MIGRATIONS = readMigrations(new URL('./migrations/', import.meta.url))
 /** Lowercase identifiers only: no quoting surprises, and room for the wake channel's prefix. */
@@ -184,7 +187,9 @@ export class PostgresStore implements Store {
   private readonly ownClients = new WeakSet<pg.PoolClient>()
   private closed = false
 
-  private readonly wakeListeners = new Set<() => void>()
+  private readonly wakeListeners = new Set<(hint: WakeHint) => void>()
+  /** What the hints received in this turn of the event loop said, merged. */
+  private pendingHint: WakeHint = { jobs: false, events: false }
   private wakePending = false
   private listening = false
   private listenClient: pg.Client | null = null
@@ -338,7 +343,7 @@ export class PostgresStore implements Store {
 
   // ── wake-ups ─────────────────────────────────────────────────────────────────────────────
 
-  onWake(listener: () => void): () => void {
+  onWake(listener: (hint: WakeHint) => void): () => void {
     this.wakeListeners.add(listener)
     if (!this.listening && !this.closed) {
       this.listening = true
@@ -356,8 +361,10 @@ export class PostgresStore implements Store {
       ...this.clientConfig,
       application_name: `${this.clientConfig.application_name}:listen`,
     })
+    // Payload: the sender's instance id, then `:events` when only events were written.
     client.on('notification', (message) => {
-      if (message.payload !== this.instanceId) this.wakeLocal()
+      const [from, kind] = (message.payload ?? '').split(':')
+      if (from !== this.instanceId) this.wakeLocal(kind === 'events' ? EVENTS_ONLY : EVERYTHING)
     })
     // A lost connection emits 'error' and then 'end'; 'end' reconnects.
     client.on('error', () => {})
@@ -379,7 +386,7 @@ export class PostgresStore implements Store {
       this.relisten(0)
     })
     // Hints sent while there was no listener were lost: look again.
-    if (failures > 0) this.wakeLocal()
+    if (failures > 0) this.wakeLocal(EVERYTHING)
   }
 
   private relisten(failures: number): void {
@@ -394,13 +401,20 @@ export class PostgresStore implements Store {
   }
 
   /** Calls the wake listeners once for however many hints arrive in one turn of the event loop. */
-  private wakeLocal(): void {
-    if (this.wakePending || this.closed) return
+  private wakeLocal(hint: WakeHint): void {
+    if (this.closed) return
+    this.pendingHint = {
+      jobs: this.pendingHint.jobs || hint.jobs,
+      events: this.pendingHint.events || hint.events,
+    }
+    if (this.wakePending) return
     this.wakePending = true
     setImmediate(() => {
       this.wakePending = false
+      const merged = this.pendingHint
+      this.pendingHint = { jobs: false, events: false }
       if (this.closed) return
-      for (const listener of [...this.wakeListeners]) listener()
+      for (const listener of [...this.wakeListeners]) listener(merged)
     })
   }
 
@@ -410,7 +424,7 @@ export class PostgresStore implements Store {
     this.hotWakeTimer = setTimeout(() => {
       this.hotWakeTimer = null
       if (this.closed) return
-      this.run('wake', [this.channel, this.instanceId]).catch(() => {})
+      this.run('wake', [this.channel, `${this.instanceId}:events`]).catch(() => {})
     }, HOT_WAKE_MS)
     this.hotWakeTimer.unref()
   }

@@ -39,6 +39,7 @@ import type {
   Store,
   StoreCapabilities,
   Timing,
+  WakeHint,
 } from '../store.js'
 
 const SQL = readSqlFile(new URL('./queries.sql', import.meta.url))
@@ -46,6 +47,7 @@ const MIGRATIONS = readMigrations(new URL('./migrations/', import.meta.url))
 /** Attempt errors kept per job; older ones are dropped first. */
 const MAX_KEPT_ERRORS = 50
 const MINUTE = 60_000
+const EVERYTHING: WakeHint = { jobs: true, events: true }
 
 export interface SqliteStoreOptions {
   /** Path of the database file, or `:memory:`. */
@@ -129,7 +131,7 @@ export class SqliteStore implements Store {
 
   private readonly db: Database.Database
   private readonly sql: Statements
-  private readonly wakeListeners = new Set<() => void>()
+  private readonly wakeListeners = new Set<(hint: WakeHint) => void>()
   private watcher: FSWatcher | null = null
   private wakePending = false
   private dataVersion = -1
@@ -186,7 +188,8 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close()
   }
 
-  onWake(listener: () => void): () => void {
+  /** SQLite cannot tell what another process wrote, so every hint is of every kind. */
+  onWake(listener: (hint: WakeHint) => void): () => void {
     this.wakeListeners.add(listener)
     this.watchWal()
     return () => this.wakeListeners.delete(listener)
@@ -210,7 +213,7 @@ export class SqliteStore implements Store {
         const version = this.db.pragma('data_version', { simple: true }) as number
         if (version === this.dataVersion) return
         this.dataVersion = version
-        for (const listener of this.wakeListeners) listener()
+        for (const listener of this.wakeListeners) listener(EVERYTHING)
       })
     })
     this.watcher.on('error', () => {
