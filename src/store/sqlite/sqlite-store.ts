@@ -781,6 +781,18 @@ function backoffJson(policy: BackoffPolicy): string {
   return text
 }
 
+/** Jobs of a queue mostly share a backoff policy: parse each distinct text once (read-only). */
+const parsedBackoff = new Map<string, BackoffPolicy>()
+function parseBackoff(text: string): BackoffPolicy {
+  let policy = parsedBackoff.get(text)
+  if (policy === undefined) {
+    policy = Object.freeze(JSON.parse(text) as BackoffPolicy)
+    if (parsedBackoff.size >= 256) parsedBackoff.clear()
+    parsedBackoff.set(text, policy)
+  }
+  return policy
+}
+
 function isEmpty(object: Record<string, unknown>): boolean {
   for (const _ in object) return false
   return true
@@ -817,12 +829,12 @@ function toClaimed(row: Row): ClaimedJob {
     payload: row.payload as string,
     attempt: row.attempt as number,
     maxAttempts: row.max_attempts as number,
-    backoff: JSON.parse(row.backoff as string),
+    backoff: parseBackoff(row.backoff as string),
     timeoutMs: row.timeout_ms as number | null,
     idempotencyKey: row.idempotency_key as string | null,
     group: row.grp as string | null,
-    tags: JSON.parse(row.tags as string),
-    metadata: JSON.parse(row.metadata as string),
+    tags: row.tags === '[]' ? [] : JSON.parse(row.tags as string),
+    metadata: row.metadata === '{}' ? {} : JSON.parse(row.metadata as string),
     leaseToken: row.lease_token as number,
     leaseExpiresAt: row.lease_expires_at as number,
     createdAt: row.created_at as number,
