@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 
 const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname
@@ -73,6 +74,25 @@ describe('spool command', () => {
     const second = run(['migrate'], { SPOOL_STORE: store() })
     expect(await second.exited).toBe(0)
     expect(second.out()).toMatch(/schema is up to date/)
+  })
+
+  it('migrate works against PostgreSQL too', async () => {
+    const base = process.env.SPOOL_TEST_PG_URL ?? 'postgres://spool:spool@127.0.0.1:5433/spool_test'
+    const schema = `cli_${Math.random().toString(36).slice(2, 10)}`
+    const address = `${base}?schema=${schema}`
+    try {
+      const first = run(['migrate', '--store', address])
+      expect(await first.exited, first.err()).toBe(0)
+      expect(first.out()).toMatch(/applied migrations 1/)
+      const second = run(['migrate', '--store', address])
+      expect(await second.exited).toBe(0)
+      expect(second.out()).toMatch(/schema is up to date/)
+    } finally {
+      const client = new pg.Client({ connectionString: base })
+      await client.connect()
+      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+      await client.end()
+    }
   })
 
   it('enqueue adds a job and refuses bad input with a clear message and exit code', async () => {
