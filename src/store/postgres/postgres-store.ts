@@ -28,10 +28,21 @@
  */
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
+import {
+  backoffJson,
+  byRunOrder,
+  emptyCounts,
+  isEmpty,
+  type Row,
+  toClaimed,
+  toEvent,
+  toId,
+  toJob,
+  toQueue,
+} from '../rows.js'
 import { readMigrations, readSqlFile } from '../sql-file.js'
 import type {
   AttemptError,
-  BackoffPolicy,
   ClaimedJob,
   ClaimParams,
   Completion,
@@ -45,7 +56,6 @@ import type {
   QueueConfig,
   QueueRow,
   RetentionRule,
-  SpoolEvent,
   StatsBucket,
   Store,
   StoreCapabilities,
@@ -95,7 +105,6 @@ export interface PostgresStoreOptions {
   applicationName?: string
 }
 
-type Row = Record<string, unknown>
 /** A pool, one of its clients, or an application's client inside its transaction. */
 type Queryable = pg.Pool | pg.ClientBase
 /** Every statement in queries.sql, by name; a missing one fails at first use. */
@@ -972,12 +981,6 @@ function applicationClient(transaction: unknown): pg.ClientBase {
   return transaction as pg.ClientBase
 }
 
-/** Ids outside bigint's safe range, or not numbers at all, match no job. */
-function toId(id: string): number {
-  const n = Number(id)
-  return Number.isSafeInteger(n) && n > 0 ? n : -1
-}
-
 function completionArrays(items: Completion[]): [number[], number[], (string | null)[]] {
   const ids: number[] = []
   const tokens: number[] = []
@@ -1009,88 +1012,4 @@ const ESCAPED_NUL = /(?<!\\)((?:\\\\)*)\\u0000/g
 function jsonText(value: unknown): string {
   const text = JSON.stringify(value)
   return text.includes('\\u0000') ? text.replace(ESCAPED_NUL, '$1\\ufffd') : text
-}
-
-function emptyCounts(): Record<JobState, number> {
-  return { waiting: 0, scheduled: 0, blocked: 0, active: 0, completed: 0, failed: 0, cancelled: 0 }
-}
-
-/** Most jobs share one backoff policy object: serialise it once. */
-const backoffText = new WeakMap<BackoffPolicy, string>()
-function backoffJson(policy: BackoffPolicy): string {
-  let text = backoffText.get(policy)
-  if (text === undefined) {
-    text = JSON.stringify(policy)
-    backoffText.set(policy, text)
-  }
-  return text
-}
-
-function isEmpty(object: Record<string, unknown>): boolean {
-  for (const _ in object) return false
-  return true
-}
-
-function byRunOrder(a: ClaimedJob, b: ClaimedJob): number {
-  return a.priority - b.priority || a.runAt - b.runAt || Number(a.id) - Number(b.id)
-}
-
-function toQueue(row: Row): QueueRow {
-  return {
-    name: row.name as string,
-    paused: row.paused as boolean,
-    config: row.config as QueueConfig,
-    createdAt: row.created_at as number,
-    updatedAt: row.updated_at as number,
-  }
-}
-
-/** The columns a claim returns, shared by claimed jobs and full rows. */
-function toClaimed(row: Row): ClaimedJob {
-  return {
-    id: String(row.id),
-    queue: row.queue as string,
-    priority: row.priority as number,
-    runAt: row.run_at as number,
-    payload: row.payload as string,
-    attempt: row.attempt as number,
-    maxAttempts: row.max_attempts as number,
-    backoff: row.backoff as BackoffPolicy,
-    timeoutMs: row.timeout_ms as number | null,
-    idempotencyKey: row.idempotency_key as string | null,
-    group: row.grp as string | null,
-    tags: row.tags as string[],
-    metadata: row.metadata as Record<string, unknown>,
-    leaseToken: row.lease_token as number,
-    leaseExpiresAt: row.lease_expires_at as number,
-    createdAt: row.created_at as number,
-    startedAt: row.started_at as number,
-  }
-}
-
-function toJob(row: Row): JobRow {
-  return {
-    ...toClaimed(row),
-    state: row.state as JobState,
-    result: row.result as string | null,
-    progress: row.progress as JobProgress | null,
-    errors: row.errors as AttemptError[],
-    leaseExpiresAt: row.lease_expires_at as number | null,
-    workerId: row.worker_id as string | null,
-    startedAt: row.started_at as number | null,
-    finishedAt: row.finished_at as number | null,
-    updatedAt: row.updated_at as number,
-  }
-}
-
-function toEvent(row: Row): SpoolEvent {
-  return {
-    id: row.id as number,
-    at: row.at as number,
-    type: row.type as EventType,
-    queue: row.queue as string | null,
-    jobId: row.job_id === null ? null : String(row.job_id),
-    state: row.state as JobState | null,
-    data: (row.data as Record<string, unknown> | null) ?? {},
-  }
 }

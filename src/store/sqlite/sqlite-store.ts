@@ -18,10 +18,21 @@
 import { type FSWatcher, watch } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
+import {
+  backoffJson,
+  byRunOrder,
+  emptyCounts,
+  isEmpty,
+  type Row,
+  toClaimed,
+  toEvent,
+  toId,
+  toJob,
+  toQueue,
+} from '../rows.js'
 import { readMigrations, readSqlFile } from '../sql-file.js'
 import type {
   AttemptError,
-  BackoffPolicy,
   ClaimedJob,
   ClaimParams,
   Completion,
@@ -34,7 +45,6 @@ import type {
   QueueConfig,
   QueueRow,
   RetentionRule,
-  SpoolEvent,
   StatsBucket,
   Store,
   StoreCapabilities,
@@ -60,7 +70,6 @@ export interface SqliteStoreOptions {
   migrate?: boolean
 }
 
-type Row = Record<string, unknown>
 /** Every statement in queries.sql, by name; a missing one fails at first use. */
 type StatementName =
   | 'migrationsTable'
@@ -761,110 +770,9 @@ export class SqliteStore implements Store {
 
 // ── row mapping ──────────────────────────────────────────────────────────────────────────
 
-function toId(id: string): number {
-  const n = Number(id)
-  return Number.isSafeInteger(n) && n > 0 ? n : -1
-}
-
-function emptyCounts(): Record<JobState, number> {
-  return { waiting: 0, scheduled: 0, blocked: 0, active: 0, completed: 0, failed: 0, cancelled: 0 }
-}
-
-/** Most jobs share one backoff policy object: serialise it once. */
-const backoffText = new WeakMap<BackoffPolicy, string>()
-function backoffJson(policy: BackoffPolicy): string {
-  let text = backoffText.get(policy)
-  if (text === undefined) {
-    text = JSON.stringify(policy)
-    backoffText.set(policy, text)
-  }
-  return text
-}
-
-/** Jobs of a queue mostly share a backoff policy: parse each distinct text once (read-only). */
-const parsedBackoff = new Map<string, BackoffPolicy>()
-function parseBackoff(text: string): BackoffPolicy {
-  let policy = parsedBackoff.get(text)
-  if (policy === undefined) {
-    policy = Object.freeze(JSON.parse(text) as BackoffPolicy)
-    if (parsedBackoff.size >= 256) parsedBackoff.clear()
-    parsedBackoff.set(text, policy)
-  }
-  return policy
-}
-
-function isEmpty(object: Record<string, unknown>): boolean {
-  for (const _ in object) return false
-  return true
-}
-
-function byRunOrder(a: ClaimedJob, b: ClaimedJob): number {
-  return a.priority - b.priority || a.runAt - b.runAt || Number(a.id) - Number(b.id)
-}
-
 function appendError(errorsJson: string, error: AttemptError | null): string {
   if (!error) return errorsJson
   const errors = JSON.parse(errorsJson) as AttemptError[]
   errors.push(error)
   return JSON.stringify(errors.slice(-MAX_KEPT_ERRORS))
-}
-
-function toQueue(row: Row): QueueRow {
-  return {
-    name: row.name as string,
-    paused: row.paused === 1,
-    config: JSON.parse(row.config as string) as QueueConfig,
-    createdAt: row.created_at as number,
-    updatedAt: row.updated_at as number,
-  }
-}
-
-/** The columns a claim returns, shared by claimed jobs and full rows. */
-function toClaimed(row: Row): ClaimedJob {
-  return {
-    id: String(row.id),
-    queue: row.queue as string,
-    priority: row.priority as number,
-    runAt: row.run_at as number,
-    payload: row.payload as string,
-    attempt: row.attempt as number,
-    maxAttempts: row.max_attempts as number,
-    backoff: parseBackoff(row.backoff as string),
-    timeoutMs: row.timeout_ms as number | null,
-    idempotencyKey: row.idempotency_key as string | null,
-    group: row.grp as string | null,
-    tags: row.tags === '[]' ? [] : JSON.parse(row.tags as string),
-    metadata: row.metadata === '{}' ? {} : JSON.parse(row.metadata as string),
-    leaseToken: row.lease_token as number,
-    leaseExpiresAt: row.lease_expires_at as number,
-    createdAt: row.created_at as number,
-    startedAt: row.started_at as number,
-  }
-}
-
-function toJob(row: Row): JobRow {
-  return {
-    ...toClaimed(row),
-    state: row.state as JobState,
-    result: row.result as string | null,
-    progress: row.progress ? JSON.parse(row.progress as string) : null,
-    errors: JSON.parse(row.errors as string),
-    leaseExpiresAt: row.lease_expires_at as number | null,
-    workerId: row.worker_id as string | null,
-    startedAt: row.started_at as number | null,
-    finishedAt: row.finished_at as number | null,
-    updatedAt: row.updated_at as number,
-  }
-}
-
-function toEvent(row: Row): SpoolEvent {
-  return {
-    id: row.id as number,
-    at: row.at as number,
-    type: row.type as EventType,
-    queue: row.queue as string | null,
-    jobId: row.job_id === null ? null : String(row.job_id),
-    state: row.state as JobState | null,
-    data: row.data ? JSON.parse(row.data as string) : {},
-  }
 }
