@@ -16,7 +16,7 @@
  *   Statements that make work runnable notify in their own transaction (delivered on commit).
  *   The hot path does not: NOTIFY holds a database-wide lock from commit until the commit is
  *   flushed, serialising every notifying transaction, so claims, completions, progress and log
- *   lines send one coalesced hint at most every `HOT_WAKE_MS` instead. A store ignores its own
+ *   lines send one coalesced "events only" hint at most every 25 ms instead (wake-channel.ts). A store ignores its own
  *   hints (its engine already woke its workers), except for enqueues inside an application's
  *   transaction, which only the commit makes visible. The listener reconnects with backoff and
  *   then wakes everyone, since hints may have been lost meanwhile; polling stays the safety net.
@@ -62,15 +62,12 @@ import type {
   Timing,
   WakeHint,
 } from '../store.js'
+import { WakeChannel } from './wake-channel.js'
 
-const EVERYTHING: WakeHint = { jobs: true, events: true }
-const EVENTS_ONLY: WakeHint = { jobs: false, events: true }
 const SQL = readSqlFile(new URL('./queries.sql', import.meta.url))
 const MIGRATIONS = readMigrations(new URL('./migrations/', import.meta.url))
 /** Lowercase identifiers only: no quoting surprises, and room for the wake channel's prefix. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,47}$/
-/** The longest the hot path's coalesced cross-process hint waits, in ms. */
-const HOT_WAKE_MS = 25
 /** How long an event read waits for transactions in flight to end (see `eventList`). */
 const EVENT_SETTLE_WAIT_MS = 100
 /** How long `eventLastId` waits for them. */
@@ -196,14 +193,7 @@ export class PostgresStore implements Store {
   private readonly ownClients = new WeakSet<pg.PoolClient>()
   private closed = false
 
-  private readonly wakeListeners = new Set<(hint: WakeHint) => void>()
-  /** What the hints received in this turn of the event loop said, merged. */
-  private pendingHint: WakeHint = { jobs: false, events: false }
-  private wakePending = false
-  private listening = false
-  private listenClient: pg.Client | null = null
-  private reconnectTimer: NodeJS.Timeout | null = null
-  private hotWakeTimer: NodeJS.Timeout | null = null
+  private readonly wake: WakeChannel
 
   /** Every event id up to this one is settled: no transaction that drew one is still open. */
   private settledEventId = 0
@@ -242,6 +232,12 @@ export class PostgresStore implements Store {
     const quoted = `"${schema}"`
     this.statements = Object.fromEntries(
       Object.entries(SQL).map(([name, text]) => [name, text.replaceAll('{schema}', quoted)]),
+    )
+    this.wake = new WakeChannel(
+      this.channel,
+      this.clientConfig,
+      (payload) => this.run('wake', [this.channel, payload]),
+      this.instanceId,
     )
   }
 
@@ -342,100 +338,13 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
-    if (this.hotWakeTimer) clearTimeout(this.hotWakeTimer)
-    this.wakeListeners.clear()
-    const listener = this.listenClient
-    this.listenClient = null
-    await Promise.all([listener?.end().catch(() => {}), this.pool.end()])
+    await Promise.all([this.wake.close(), this.pool.end()])
   }
 
-  // ── wake-ups ─────────────────────────────────────────────────────────────────────────────
+  // ── wake-ups (see wake-channel.ts) ─────────────────────────────────────────────────────
 
   onWake(listener: (hint: WakeHint) => void): () => void {
-    this.wakeListeners.add(listener)
-    if (!this.listening && !this.closed) {
-      this.listening = true
-      void this.listen(0)
-    }
-    return () => {
-      this.wakeListeners.delete(listener)
-    }
-  }
-
-  /** Connects the LISTEN connection; on failure or loss, tries again with backoff. */
-  private async listen(failures: number): Promise<void> {
-    if (this.closed) return
-    const client = new pg.Client({
-      ...this.clientConfig,
-      application_name: `${this.clientConfig.application_name}:listen`,
-    })
-    // Payload: the sender's instance id, then `:events` when only events were written.
-    client.on('notification', (message) => {
-      const [from, kind] = (message.payload ?? '').split(':')
-      if (from !== this.instanceId) this.wakeLocal(kind === 'events' ? EVENTS_ONLY : EVERYTHING)
-    })
-    // A lost connection emits 'error' and then 'end'; 'end' reconnects.
-    client.on('error', () => {})
-    try {
-      await client.connect()
-      await client.query(`LISTEN "${this.channel}"`)
-    } catch {
-      await client.end().catch(() => {})
-      this.relisten(failures + 1)
-      return
-    }
-    if (this.closed) {
-      await client.end().catch(() => {})
-      return
-    }
-    this.listenClient = client
-    client.once('end', () => {
-      if (this.listenClient === client) this.listenClient = null
-      this.relisten(0)
-    })
-    // Hints sent while there was no listener were lost: look again.
-    if (failures > 0) this.wakeLocal(EVERYTHING)
-  }
-
-  private relisten(failures: number): void {
-    if (this.closed) return
-    const delay = Math.min(5_000, 100 * 2 ** Math.min(failures, 6)) * (0.75 + Math.random() / 2)
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null
-      // Counting from 1: whatever happened while disconnected deserves a wake-up.
-      void this.listen(Math.max(1, failures))
-    }, delay)
-    this.reconnectTimer.unref()
-  }
-
-  /** Calls the wake listeners once for however many hints arrive in one turn of the event loop. */
-  private wakeLocal(hint: WakeHint): void {
-    if (this.closed) return
-    this.pendingHint = {
-      jobs: this.pendingHint.jobs || hint.jobs,
-      events: this.pendingHint.events || hint.events,
-    }
-    if (this.wakePending) return
-    this.wakePending = true
-    setImmediate(() => {
-      this.wakePending = false
-      const merged = this.pendingHint
-      this.pendingHint = { jobs: false, events: false }
-      if (this.closed) return
-      for (const listener of [...this.wakeListeners]) listener(merged)
-    })
-  }
-
-  /** The hot path's hint to other processes: one per `HOT_WAKE_MS` at most, after the writes. */
-  private wakeOthersSoon(): void {
-    if (this.hotWakeTimer || this.closed) return
-    this.hotWakeTimer = setTimeout(() => {
-      this.hotWakeTimer = null
-      if (this.closed) return
-      this.run('wake', [this.channel, `${this.instanceId}:events`]).catch(() => {})
-    }, HOT_WAKE_MS)
-    this.hotWakeTimer.unref()
+    return this.wake.subscribe(listener)
   }
 
   // ── queues ───────────────────────────────────────────────────────────────────────────────
@@ -540,7 +449,7 @@ export class PostgresStore implements Store {
       if (row.kind === 'claimed') jobs.push(toClaimed(row))
       else done.add(row.id as number)
     }
-    if (rows.length > 0) this.wakeOthersSoon()
+    if (rows.length > 0) this.wake.eventsWrittenSoon()
     return { jobs: jobs.sort(byRunOrder), completed: outcomes(completions, done) }
   }
 
@@ -552,7 +461,7 @@ export class PostgresStore implements Store {
   async jobComplete({ items, now }: { items: Completion[]; now: number }): Promise<boolean[]> {
     if (items.length === 0) return []
     const rows = await this.run('jobComplete', [...completionArrays(items), now])
-    if (rows.length > 0) this.wakeOthersSoon()
+    if (rows.length > 0) this.wake.eventsWrittenSoon()
     return outcomes(items, new Set(rows.map((row) => row.id as number)))
   }
 
@@ -583,7 +492,7 @@ export class PostgresStore implements Store {
       state === 'waiting' ? this.instanceId : null,
     ])
     if (rows.length === 1) {
-      if (state !== 'waiting') this.wakeOthersSoon()
+      if (state !== 'waiting') this.wake.eventsWrittenSoon()
       return { ok: true, job: { state } }
     }
     const [current] = await this.run('jobLeaseGet', [id])
@@ -609,7 +518,7 @@ export class PostgresStore implements Store {
       params.now,
     ])
     if (rows.length === 0) return false
-    this.wakeOthersSoon()
+    this.wake.eventsWrittenSoon()
     return true
   }
 
@@ -627,7 +536,7 @@ export class PostgresStore implements Store {
       jsonText({ level: params.level, message: params.message }),
     ])
     if (rows.length === 0) return false
-    this.wakeOthersSoon()
+    this.wake.eventsWrittenSoon()
     return true
   }
 
