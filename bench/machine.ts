@@ -18,11 +18,19 @@ export interface MachineInfo {
   bullmq: string
   ioredis: string
   redis: string
+  graphileWorker: string
+  pgBoss: string
+  pg: string
+  postgres: string
+  postgresSettings: Record<string, string>
   /** 1-minute load average when the bench started: other work on the machine skews the figures. */
   loadAtStart: number
 }
 
-export function machineInfo(redisVersion: string): MachineInfo {
+export function machineInfo(
+  redisVersion: string,
+  postgres: { version: string; settings: Record<string, string> },
+): MachineInfo {
   const db = new Database(':memory:')
   const sqlite = (db.prepare('select sqlite_version() as v').get() as { v: string }).v
   db.close()
@@ -39,6 +47,11 @@ export function machineInfo(redisVersion: string): MachineInfo {
     bullmq: packageVersion('bullmq'),
     ioredis: packageVersion('ioredis'),
     redis: redisVersion,
+    graphileWorker: packageVersion('graphile-worker'),
+    pgBoss: packageVersion('pg-boss'),
+    pg: packageVersion('pg'),
+    postgres: postgres.version,
+    postgresSettings: postgres.settings,
     loadAtStart: loadAverage(),
   }
 }
@@ -48,7 +61,11 @@ export function formatMachine(info: MachineInfo): string {
     `CPU:     ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB`,
     `OS:      ${info.os}; Node ${info.node}`,
     `Spool:   ${info.spoolCommit}${info.spoolSrcDirty ? ' + uncommitted changes in src/' : ''} (SQLite ${info.sqlite}, better-sqlite3 ${info.betterSqlite3})`,
-    `BullMQ:  ${info.bullmq} (ioredis ${info.ioredis}) on Redis ${info.redis}`,
+    `BullMQ:  ${info.bullmq} (ioredis ${info.ioredis}) on Redis ${info.redis}, and on PostgreSQL`,
+    `Peers:   Graphile Worker ${info.graphileWorker}, pg-boss ${info.pgBoss}; pg ${info.pg}`,
+    `PostgreSQL: ${info.postgres} (${Object.entries(info.postgresSettings)
+      .map(([name, value]) => `${name} ${value}`)
+      .join(', ')})`,
     `Load:    ${info.loadAtStart} (1-minute average at start)${info.loadAtStart > info.cores / 2 ? ' — the machine is busy; expect noisy figures' : ''}`,
   ].join('\n')
 }

@@ -1,14 +1,14 @@
 /**
- * The body of a measurement process: `node --import tsx bench/workloads/<system>.ts <workload>
+ * The body of a measurement process: `node --import tsx bench/workloads/<script>.ts <workload>
  * '<ChildOptions JSON>'` warms up, runs one workload and prints its result as one JSON line.
  */
 import { SCENARIOS, warmUp } from './scenarios.js'
-import { type ChildOptions, type Driver, WORKLOADS, type Workload } from './types.js'
+import { ALL_WORKLOADS, type ChildOptions, type Driver, type Workload } from './types.js'
 
 export function parseChildArgs(argv: string[]): { workload: Workload; options: ChildOptions } {
   const [workload, json] = argv
-  if (!WORKLOADS.includes(workload as Workload) || json === undefined) {
-    throw new Error(`usage: <workload> '<options JSON>'; workloads: ${WORKLOADS.join(', ')}`)
+  if (!ALL_WORKLOADS.includes(workload as Workload) || json === undefined) {
+    throw new Error(`usage: <workload> '<options JSON>'; workloads: ${ALL_WORKLOADS.join(', ')}`)
   }
   return { workload: workload as Workload, options: JSON.parse(json) as ChildOptions }
 }

@@ -1,11 +1,22 @@
 /**
- * The workloads, written once against `Driver` so both systems run identical code. Each uses a
+ * The workloads, written once against `Driver` so every system runs identical code. Each uses a
  * fresh queue name, builds its inputs before the clock starts, and cleans its queue up after.
  */
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { percentile } from '../stats.js'
-import type { Driver, Handler, Item, Latency, PriorityCheck, Result, Sizes, Throughput, Workload } from './types.js'
+import type {
+  Driver,
+  Handler,
+  Item,
+  Latency,
+  PriorityCheck,
+  Result,
+  Sizes,
+  Sustained,
+  Throughput,
+  Workload,
+} from './types.js'
 
 const noop: Handler = async () => {}
 /** Wall-clock ms with sub-ms resolution, comparable across processes. */
@@ -178,6 +189,66 @@ async function priority(driver: Driver, sizes: Sizes): Promise<PriorityCheck> {
   }
 }
 
+/**
+ * A producer keeps `sustainedBacklog` jobs waiting (topping up in calls of `chunk` whenever the
+ * backlog falls below it) while a worker at `sustainedConcurrency` drains no-op jobs for
+ * `sustainedMinutes`, in the same process. Counts handler returns per minute: a system whose
+ * tables or indexes degrade as rows pile up shows it as a falling count.
+ */
+async function sustained(driver: Driver, sizes: Sizes): Promise<Sustained> {
+  const queue = freshQueue('sustained')
+  const minutes = sizes.sustainedMinutes
+  const perMinute = new Array<number>(minutes).fill(0)
+  const enqueuedPerMinute = new Array<number>(minutes).fill(0)
+  let done = 0
+  let t0 = Number.POSITIVE_INFINITY
+  const minute = () => Math.floor((performance.now() - t0) / 60_000)
+  await fill(driver, queue, noopItems(sizes.sustainedBacklog), sizes.chunk)
+  let enqueued = sizes.sustainedBacklog
+  const worker = await driver.worker(
+    queue,
+    async () => {
+      const m = minute()
+      if (m < minutes) {
+        perMinute[m] = (perMinute[m] ?? 0) + 1
+        done++
+      }
+    },
+    sizes.sustainedConcurrency,
+  )
+  t0 = performance.now()
+  const end = t0 + minutes * 60_000
+  worker.start()
+  let next = enqueued
+  while (performance.now() < end) {
+    if (enqueued - done >= sizes.sustainedBacklog) {
+      await sleep(5)
+      continue
+    }
+    const items = Array.from({ length: sizes.chunk }, () => ({ payload: { i: next++ } }))
+    await driver.enqueueMany(queue, items)
+    enqueued += items.length
+    const m = minute()
+    if (m < minutes) enqueuedPerMinute[m] = (enqueuedPerMinute[m] ?? 0) + items.length
+  }
+  const ms = performance.now() - t0
+  await worker.close()
+  const size = await driver.size()
+  await driver.cleanup(queue)
+  const first = perMinute[0] ?? 0
+  const last = perMinute.at(-1) ?? 0
+  return {
+    kind: 'sustained',
+    perMinute,
+    enqueuedPerMinute,
+    jobs: done,
+    ms,
+    jobsPerSec: (done / ms) * 1000,
+    lastOverFirst: first > 0 ? last / first : Number.NaN,
+    size,
+  }
+}
+
 export const SCENARIOS: Record<Workload, (driver: Driver, sizes: Sizes) => Promise<Result>> = {
   'bulk-enqueue': bulkEnqueue,
   'single-enqueue': singleEnqueue,
@@ -187,4 +258,5 @@ export const SCENARIOS: Record<Workload, (driver: Driver, sizes: Sizes) => Promi
   latency,
   'timer-50ms': timer,
   priority,
+  sustained,
 }

@@ -1,21 +1,49 @@
 /**
- * Spool on SQLite, as a user would run it: one `Spool` on a fresh file in the folder the
- * harness made (it deletes it after), maintenance loop off, default worker options otherwise.
+ * Spool, as a user would run it, on SQLite (a fresh file in the folder the harness made) or on
+ * PostgreSQL (a fresh schema the harness drops after): one `Spool`, default worker options
+ * apart from `concurrency`; the maintenance loop is off except in the sustained run, where its
+ * retention keeps the jobs table bounded as it would in production.
  */
+import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { setImmediate as nextTick } from 'node:timers/promises'
+import Database from 'better-sqlite3'
 import { Spool } from '../../src/index.js'
 import { runChild } from './child.js'
 import { Counter } from './counter.js'
-import type { ChildOptions, Driver, Handler, Item, WorkerHandle } from './types.js'
+import { pgTarget, SETTLE_LIMIT_MS, sideConnection, tableSize } from './pg.js'
+import type { ChildOptions, Driver, Handler, Item, TableSize, WorkerHandle } from './types.js'
 
-/** Longest wait, after the last handler returned, for the completions to show in the database. */
-const SETTLE_LIMIT_MS = 30_000
+function storeAddress(options: ChildOptions): string {
+  if (options.system === 'spool-sqlite') {
+    if (!options.spoolDir) throw new Error('spoolDir is required')
+    return `sqlite:${join(options.spoolDir, 'spool.db')}`
+  }
+  const { url, schema } = pgTarget(options)
+  const address = new URL(url)
+  address.searchParams.set('schema', schema)
+  return address.toString()
+}
+
+async function sqliteSize(file: string): Promise<TableSize> {
+  const db = new Database(file, { readonly: true })
+  try {
+    const { n } = db.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }
+    const bytes = (suffix: string) => {
+      try {
+        return statSync(file + suffix).size
+      } catch {
+        return 0
+      }
+    }
+    return { table: 'jobs (database file + WAL)', rows: n, bytes: bytes('') + bytes('-wal') }
+  } finally {
+    db.close()
+  }
+}
 
 async function openSpool(options: ChildOptions): Promise<Driver> {
-  if (!options.spoolDir) throw new Error('spoolDir is required')
-  const spool = await Spool.open({ store: `sqlite:${join(options.spoolDir, 'spool.db')}`, maintenance: false })
-
+  const spool = await Spool.open({ store: storeAddress(options), maintenance: options.maintenance ?? false })
   const toOptions = (item: Item) => (item.priority ? { options: { priority: item.priority } } : {})
 
   return {
@@ -58,6 +86,16 @@ async function openSpool(options: ChildOptions): Promise<Driver> {
       }
     },
     async cleanup() {},
+    async size() {
+      if (options.system === 'spool-sqlite') return sqliteSize(join(options.spoolDir ?? '', 'spool.db'))
+      const { url, schema } = pgTarget(options)
+      const client = await sideConnection(url)
+      try {
+        return await tableSize(client, schema, 'jobs')
+      } finally {
+        await client.end()
+      }
+    },
     close: () => spool.close(),
   }
 }

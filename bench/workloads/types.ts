@@ -1,9 +1,10 @@
 /**
- * What the harness (bench/run.ts) and the per-system child processes share: the workload
- * names, their sizes, the one-line JSON results, and the small driver interface each system
- * implements so that every workload runs the very same code against both.
+ * What the harness (bench/run.ts) and the per-system child processes share: the systems, the
+ * workload names, their sizes, the one-line JSON results, and the small driver interface each
+ * system implements so that every workload runs the very same code against all of them.
  */
 
+/** The short workloads, run by default. */
 export const WORKLOADS = [
   'bulk-enqueue',
   'single-enqueue',
@@ -14,10 +15,25 @@ export const WORKLOADS = [
   'timer-50ms',
   'priority',
 ] as const
-export type Workload = (typeof WORKLOADS)[number]
+/** Every workload a child can run: the short ones and the long `sustained` run (`--sustained`). */
+export const ALL_WORKLOADS = [...WORKLOADS, 'sustained'] as const
+export type Workload = (typeof ALL_WORKLOADS)[number]
 
-export const SYSTEMS = ['spool', 'bullmq'] as const
-export type SystemName = (typeof SYSTEMS)[number]
+/**
+ * The systems, in table order. Each is one child script (`bench/workloads/<script>.ts`) and, for
+ * two that share a script, a variant; `store` says where its data lives.
+ */
+export const SYSTEMS = {
+  'spool-pg': { label: 'Spool-PG', script: 'spool', store: 'postgres' },
+  'spool-sqlite': { label: 'Spool-SQLite', script: 'spool', store: 'sqlite' },
+  'bullmq-redis': { label: 'BullMQ-Redis', script: 'bullmq', store: 'redis' },
+  'bullmq-pg': { label: 'BullMQ-PG', script: 'bullmq', store: 'postgres' },
+  graphile: { label: 'Graphile', script: 'graphile', store: 'postgres' },
+  'graphile-batched': { label: 'Graphile batched', script: 'graphile', store: 'postgres' },
+  pgboss: { label: 'pg-boss', script: 'pgboss', store: 'postgres' },
+} as const satisfies Record<string, { label: string; script: string; store: 'postgres' | 'sqlite' | 'redis' }>
+export type SystemName = keyof typeof SYSTEMS
+export const SYSTEM_NAMES = Object.keys(SYSTEMS) as SystemName[]
 
 export interface Sizes {
   /** Jobs added by `enqueueMany` / `addBulk`, and the chunk size of each call. */
@@ -42,6 +58,13 @@ export interface Sizes {
   priorityTriggerAt: number
   priorityConcurrency: number
   priorityHandlerMs: number
+  /**
+   * Sustained run: workers at `sustainedConcurrency` drain for `sustainedMinutes` while a producer
+   * in the same process keeps `sustainedBacklog` jobs waiting, in calls of `chunk`.
+   */
+  sustainedMinutes: number
+  sustainedBacklog: number
+  sustainedConcurrency: number
 }
 
 export const FULL_SIZES: Sizes = {
@@ -61,6 +84,9 @@ export const FULL_SIZES: Sizes = {
   priorityTriggerAt: 1_000,
   priorityConcurrency: 50,
   priorityHandlerMs: 1,
+  sustainedMinutes: 10,
+  sustainedBacklog: 10_000,
+  sustainedConcurrency: 50,
 }
 
 /** `--quick`: a smoke run, a tenth of the work (figures are not comparable with a full run). */
@@ -75,15 +101,22 @@ export const QUICK_SIZES: Sizes = {
   timerJobs: 500,
   priorityLow: 1_000,
   priorityTriggerAt: 200,
+  sustainedMinutes: 1,
 }
 
 /** argv[3] of a child: everything but the workload name (argv[2]). */
 export interface ChildOptions {
+  system: SystemName
   sizes: Sizes
-  /** Spool: an empty folder for this measurement's SQLite file. */
+  /** Spool-SQLite: an empty folder for this measurement's SQLite file. */
   spoolDir?: string
-  /** BullMQ: the harness's redis-server. */
+  /** BullMQ-Redis: the harness's redis-server. */
   redisPort?: number
+  /** PostgreSQL systems: the bench database, and a schema that does not exist yet (dropped after). */
+  pgUrl?: string
+  pgSchema?: string
+  /** Spool: run the maintenance loop (retention, lease recovery); on for the sustained run. */
+  maintenance?: boolean
 }
 
 export interface Throughput {
@@ -126,7 +159,29 @@ export interface PriorityCheck {
   ms: number
 }
 
-export type Result = Throughput | Latency | PriorityCheck
+/** The size of a system's job storage at the end of a sustained run. */
+export interface TableSize {
+  /** What was measured, e.g. `spool_x.jobs` or `redis used_memory`. */
+  table: string
+  rows: number
+  bytes: number
+}
+
+export interface Sustained {
+  kind: 'sustained'
+  /** Handler returns in each whole minute after the worker started. */
+  perMinute: number[]
+  /** Jobs enqueued by the producer in each minute (it keeps the backlog topped up). */
+  enqueuedPerMinute: number[]
+  jobs: number
+  ms: number
+  jobsPerSec: number
+  /** perMinute's last / first. */
+  lastOverFirst: number
+  size: TableSize | null
+}
+
+export type Result = Throughput | Latency | PriorityCheck | Sustained
 
 export interface Payload {
   i: number
@@ -137,7 +192,7 @@ export interface Payload {
 
 export interface Item {
   payload: Payload
-  /** Spool: 'high' / 'low'; BullMQ: 1 / 100. Absent: each system's default (FIFO). */
+  /** Each driver maps 'high' / 'low' to its system's numbers. Absent: the system's default (FIFO). */
   priority?: 'high' | 'low'
 }
 
@@ -147,9 +202,9 @@ export interface WorkerHandle {
   /** Starts processing (the worker is constructed and connected before, outside the timing). */
   start(): void
   /**
-   * Resolves once `n` jobs are recorded completed by the system: Spool after the last handler
-   * returned and `spool.queues.counts(queue).completed` shows all n; BullMQ on the n-th
-   * worker 'completed' event (emitted after the job was moved to completed in Redis).
+   * Resolves once `n` jobs are recorded completed by the system: after the n-th handler
+   * returned and the database shows them completed (Spool, Graphile Worker, pg-boss), or on the
+   * n-th worker 'completed' event (BullMQ emits it after the job was moved to completed).
    */
   completed(n: number): Promise<void>
   /** `performance.now()` when the last handler returned. */
@@ -162,7 +217,9 @@ export interface Driver {
   enqueueMany(queue: string, items: Item[]): Promise<void>
   enqueue(queue: string, item: Item): Promise<void>
   worker(queue: string, handler: Handler, concurrency: number): Promise<WorkerHandle>
-  /** Removes a queue's data (BullMQ: obliterate; Spool: nothing, its file is deleted after). */
+  /** Removes a queue's data where the harness does not (BullMQ-Redis: obliterate). */
   cleanup(queue: string): Promise<void>
+  /** Rows and bytes of the job storage (sustained run). */
+  size(): Promise<TableSize | null>
   close(): Promise<void>
 }
