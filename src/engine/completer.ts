@@ -68,14 +68,13 @@ export class Completer {
     if (batch.length > 0) this.onWritten()
   }
 
-  /** The caller could not write them: queue them again for the next flush. */
+  /**
+   * The caller could not write them (the database is unreachable, say): they wait for the next
+   * round, which the worker starts after its back-off. If their leases lapse meanwhile, the
+   * write is refused then and the jobs run again elsewhere — nothing is lost.
+   */
   failed(batch: Entry[]): void {
-    if (batch.length === 0) return
-    this.pending.unshift(...batch)
-    if (!this.scheduled) {
-      this.scheduled = true
-      setTimeout(() => void this.flush(), 100)
-    }
+    if (batch.length > 0) this.pending.unshift(...batch)
   }
 
   private async write(batch: Entry[]): Promise<void> {

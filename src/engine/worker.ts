@@ -87,6 +87,10 @@ export class Worker<P = unknown, R = unknown> {
   private readonly pollIntervalMs: number
   private readonly batchSize: number
   private claiming = false
+  private claimFailures = 0
+  /** No claims before this time (the store was failing); the idle timer ends the wait. */
+  private backoffUntil = 0
+  private lastFailureLog = 0
   private pumpQueued = false
   private stopping = false
   private idleTimer: NodeJS.Timeout | null = null
@@ -152,13 +156,14 @@ export class Worker<P = unknown, R = unknown> {
   }
 
   private async fill(): Promise<void> {
-    if (this.claiming || this.stopping) return
+    if (this.claiming || this.stopping || Date.now() < this.backoffUntil) return
     const free = this.concurrency - this.running.size
     if (free <= 0) {
       if (this.completer.size > 0) void this.completer.flush()
       return
     }
     this.claiming = true
+    let failed = false
     const completions = this.completer.take()
     try {
       const limit = Math.min(free, this.batchSize)
@@ -179,16 +184,38 @@ export class Worker<P = unknown, R = unknown> {
       } else {
         await this.idle(now)
       }
+      this.claimFailures = 0
     } catch (error) {
+      failed = true
       this.completer.failed(completions)
       if (this.stopping) return
-      this.logger.error({ queue: this.queue, ...describeError(error) }, 'claiming jobs failed; retrying')
-      this.waitIdle(this.pollIntervalMs)
+      this.claimFailed(error)
     } finally {
       this.claiming = false
-      // Completions that arrived while this claim was in flight ride on the next one.
-      if (this.completer.size > 0) this.pump()
+      // Completions that arrived while this claim was in flight ride on the next one (after a
+      // failure, on the round the back-off starts).
+      if (!failed && this.completer.size > 0) this.pump()
     }
+  }
+
+  /**
+   * The store is failing (unreachable, restarting): wait `pollIntervalMs`, doubling with each
+   * failure in a row up to ten times that, and log the first failure and then one line a
+   * minute, not one per attempt.
+   */
+  private claimFailed(error: unknown): void {
+    this.claimFailures += 1
+    const now = Date.now()
+    if (this.claimFailures === 1 || now - this.lastFailureLog >= 60_000) {
+      this.lastFailureLog = now
+      this.logger.error(
+        { queue: this.queue, failuresInARow: this.claimFailures, ...describeError(error) },
+        'claiming jobs failed; retrying with back-off',
+      )
+    }
+    const delay = Math.min(this.pollIntervalMs * 2 ** Math.min(this.claimFailures - 1, 10), this.pollIntervalMs * 10)
+    this.backoffUntil = now + delay
+    this.waitIdle(Math.min(delay, MAX_TIMER_MS))
   }
 
   /** Nothing more to claim now: sleep until the next scheduled job is due, or the poll interval. */
