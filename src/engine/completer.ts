@@ -25,7 +25,6 @@ const MAX_BATCH = 1_000
 
 export class Completer {
   private pending: Entry[] = []
-  private scheduled = false
   private writing: Promise<void> = Promise.resolve()
 
   constructor(
@@ -49,7 +48,6 @@ export class Completer {
 
   /** Write everything queued so far; resolves when it is written. */
   flush(): Promise<void> {
-    this.scheduled = false
     const batch = this.take()
     if (batch.length > 0) this.writing = this.writing.then(() => this.write(batch))
     return this.writing
