@@ -438,6 +438,52 @@ describe('postgres store', () => {
         await Promise.all(spools.map((spool) => spool.close()))
       }
     })
+
+    it("streams one node's progress and state changes to a subscriber on another, live and resumable", async () => {
+      const schema = freshSchema()
+      const [watcherStore, workerStore] = await Promise.all([openStore({ schema }), openStore({ schema })])
+      // A slow safety-net poll: live delivery has to come from the cross-node wake-up.
+      const watcher = await Spool.open({ store: watcherStore, maintenance: false, eventPollMs: 60_000 })
+      const worker = await Spool.open({ store: workerStore, maintenance: false })
+      try {
+        const seen: string[] = []
+        const ids: number[] = []
+        const live = watcher.events.subscribe({ queue: 'steps' }, (event) => {
+          seen.push(`${event.type}${event.type === 'job.progress' ? `:${event.data.percent}` : ''}`)
+          ids.push(event.id)
+        })
+        await waitFor(() => live.lastId >= 0)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        worker.work('steps', async (_job, ctx) => {
+          for (const percent of [25, 50, 75]) await ctx.progress(percent)
+          return 'done'
+        })
+        const { id } = await worker.enqueue('steps', null)
+        const expected = [
+          'job.created',
+          'job.active',
+          'job.progress:25',
+          'job.progress:50',
+          'job.progress:75',
+          'job.completed',
+        ]
+        await waitFor(() => seen.length >= expected.length, 10_000, 'the other node to see every event')
+        expect(seen).toEqual(expected)
+        expect([...ids].sort((a, b) => a - b)).toEqual(ids)
+        live.close()
+
+        // Resume from the middle, as a reconnecting client with Last-Event-ID would.
+        const resumed = watcher.events.subscribe({ jobId: id, afterId: ids[2] as number })
+        const rest: string[] = []
+        for await (const event of resumed) {
+          rest.push(event.type)
+          if (event.type === 'job.completed') break
+        }
+        expect(rest).toEqual(['job.progress', 'job.progress', 'job.completed'])
+      } finally {
+        await Promise.all([watcher.close(), worker.close()])
+      }
+    })
   })
 })
 
