@@ -17,23 +17,21 @@
  *   server the tests fail, never skip.
  *
  * Each test prints what it measured (kills, re-runs, recovery times) as one `[pg-multiprocess]` line.
+ * The child-process harness (spawning, JSON lines, the afterEach kill) is test/helpers/children.ts.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Spool } from '../src/index.js'
 import type { WorkerFixtureConfig } from './fixtures/worker.js'
+import { type Child, onTeardown, ROOT, startWorker, teardown, waitUntil } from './helpers/children.js'
 
 const PG_URL = process.env.SPOOL_TEST_PG_URL ?? 'postgres://spool:spool@127.0.0.1:5433/spool_test'
 const PG_DATA = process.env.SPOOL_PG_DATA ?? '/var/tmp/spool-pg'
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const WORKER = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url))
 const QUEUE = 'chaos'
 const LEASE_EXPIRED = 'SPOOL_LEASE_EXPIRED'
 
@@ -123,8 +121,6 @@ async function ensureClusterRunning(): Promise<void> {
 
 // ── per-test resources ─────────────────────────────────────────────────────────────────────
 
-const children: Child[] = []
-const cleanups: (() => unknown)[] = []
 let currentSchema: string | null = null
 /** Set by the restart test while the cluster may be down. */
 let clusterTouched = false
@@ -132,20 +128,7 @@ let clusterTouched = false
 afterEach(async (ctx) => {
   const failed = ctx.task.result?.state !== 'pass'
   // Children first (nothing may keep running), then handles, then the server and the schema.
-  const ended = children.splice(0)
-  await Promise.all(ended.map((child) => child.kill('SIGKILL')))
-  if (failed) {
-    for (const child of ended) {
-      if (child.stderr) console.error(`[pg-multiprocess] stderr of ${child.name}:\n${child.stderr.slice(-4000)}`)
-    }
-  }
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    try {
-      await cleanup()
-    } catch {
-      // best effort: a handle that is already closed
-    }
-  }
+  await teardown({ failed, tag: 'pg-multiprocess' })
   if (clusterTouched) {
     clusterTouched = false
     await ensureClusterRunning()
@@ -212,9 +195,9 @@ async function setup(): Promise<TestDb> {
   const pool = new pg.Pool({ connectionString: PG_URL, max: 3, application_name: applicationName('test') })
   // A connection that dies while idle (the restart test) is dropped; the next query opens another.
   pool.on('error', () => {})
-  cleanups.push(() => pool.end())
+  onTeardown(() => pool.end())
   const spool = await Spool.open({ store: address('enqueue'), maintenance: false })
-  cleanups.push(() => spool.close({ graceMs: 0 }))
+  onTeardown(() => spool.close({ graceMs: 0 }))
   const quoted = `"${schema}"`
   return {
     schema,
@@ -246,20 +229,6 @@ const activeIdsOf = async (t: TestDb, workerId: unknown): Promise<number[]> =>
       String(workerId),
     ])
   ).map((row) => row.id)
-
-/** Waits until no backend of this process is left: whatever it sent has committed or never will. */
-async function backendsGone(t: TestDb, child: Child): Promise<void> {
-  await waitUntil(
-    `${child.name}'s connections to end`,
-    10_000,
-    async () =>
-      (
-        await t.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [
-          child.applicationName,
-        ])
-      )[0]?.n === 0,
-  )
-}
 
 /**
  * Every job, whole-table: completed, exactly one `job.completed` event, one `job.active` per
@@ -300,119 +269,63 @@ async function assertAllCompletedOnce(t: TestDb, total: number): Promise<void> {
   expect(await t.query(`SELECT id FROM {s}.events WHERE type = 'job.failed'`)).toEqual([])
 }
 
-// ── child processes ────────────────────────────────────────────────────────────────────────
+// ── worker processes ───────────────────────────────────────────────────────────────────────
 
-interface Message {
-  type: string
-  [key: string]: unknown
-}
-
-interface Exit {
-  code: number | null
-  signal: NodeJS.Signals | null
-}
-
-/** A worker fixture run as `node --import tsx`, speaking JSON lines on stdout. */
-class Child {
-  readonly proc: ChildProcess
-  readonly messages: Message[] = []
-  readonly garbled: string[] = []
-  stderr = ''
-  readonly closed: Promise<Exit>
-  private exit: Exit | null = null
-
-  constructor(
-    readonly name: string,
-    readonly applicationName: string,
-    config: WorkerFixtureConfig,
-  ) {
-    this.proc = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(config)], {
-      cwd: ROOT,
-      stdio: [config.standby ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    })
-    const stdout = this.proc.stdout
-    const stderr = this.proc.stderr
-    if (!stdout || !stderr) throw new Error('spawned without pipes')
-    createInterface({ input: stdout, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
-      try {
-        this.messages.push(JSON.parse(line) as Message)
-      } catch {
-        this.garbled.push(line)
-      }
-    })
-    stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stderr += chunk
-    })
-    this.closed = new Promise((resolve) => {
-      this.proc.once('close', (code, signal) => {
-        this.exit = { code, signal }
-        resolve(this.exit)
-      })
-    })
-    children.push(this)
-  }
-
-  get alive(): boolean {
-    return this.exit === null
-  }
-
-  assertAlive(): void {
-    if (!this.alive) {
-      throw new Error(`${this.name} exited unexpectedly (${JSON.stringify(this.exit)}):\n${this.stderr.slice(-4000)}`)
-    }
-  }
-
-  waitFor(type: string, timeoutMs = 30_000): Promise<Message> {
-    return waitUntil(`${this.name} to report "${type}"`, timeoutMs, () => {
-      const found = this.messages.find((message) => message.type === type)
-      if (!found) this.assertAlive()
-      return found
-    })
-  }
-
-  send(line: string): void {
-    this.proc.stdin?.write(`${line}\n`)
-  }
-
-  kill(signal: NodeJS.Signals): Promise<Exit> {
-    if (this.alive) this.proc.kill(signal)
-    return this.closed
-  }
-
-  /** The engine's log lines (JSON on stderr) whose message contains `text`. */
-  logged(text: string): number {
-    return this.stderr.split('\n').filter((line) => line.includes(text)).length
-  }
-}
+/** A worker process on a test's schema, with the application_name its connections carry. */
+type PgWorker = Child & { readonly applicationName: string }
 
 type WorkerSettings = Omit<WorkerFixtureConfig, 'name' | 'store' | 'file' | 'queue'>
 
-function startWorker(t: TestDb, name: string, settings: WorkerSettings): Child {
-  return new Child(`worker ${name}`, t.applicationName(name), {
-    ...settings,
-    name,
-    store: t.address(name),
-    queue: QUEUE,
-  })
+function startWorkerIn(t: TestDb, name: string, settings: WorkerSettings): PgWorker {
+  const child = startWorker({ ...settings, name, store: t.address(name), queue: QUEUE })
+  return Object.assign(child, { applicationName: t.applicationName(name) })
 }
 
-/**
- * Polls `probe` every `intervalMs` until it returns something other than undefined/false.
- * Fails with `what` after `timeoutMs`; a probe that throws fails at once.
- */
-async function waitUntil<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  intervalMs = 10,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(intervalMs)
-  }
+/** How many connections the worker has open right now. */
+async function backendsOf(t: TestDb, worker: PgWorker): Promise<number | undefined> {
+  const [row] = await t.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1',
+    [worker.applicationName],
+  )
+  return row?.n
+}
+
+/** Waits until no backend of this process is left: whatever it sent has committed or never will. */
+async function backendsGone(t: TestDb, worker: PgWorker): Promise<void> {
+  await waitUntil(`${worker.name}'s connections to end`, 10_000, async () => (await backendsOf(t, worker)) === 0)
+}
+
+/** Terminates every connection the worker has open: a row each, `ok` when it was signalled. */
+function terminateBackends(t: TestDb, worker: PgWorker): Promise<{ pid: number; ok: boolean }[]> {
+  return t.query<{ pid: number; ok: boolean }>(
+    'SELECT pid, pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1',
+    [worker.applicationName],
+  )
+}
+
+const childrenOf = (workers: readonly { child: PgWorker }[]): PgWorker[] => workers.map((worker) => worker.child)
+
+/** Polls until all `total` jobs are completed; fails at once when one of `workers` has exited. */
+async function allCompleted(
+  t: TestDb,
+  total: number,
+  workers: readonly Child[],
+  { what = 'every job to be completed', timeoutMs = 60_000, intervalMs = 50 } = {},
+): Promise<void> {
+  await waitUntil(
+    what,
+    timeoutMs,
+    async () => {
+      for (const worker of workers) worker.assertAlive()
+      return (await countCompleted(t)) === total
+    },
+    intervalMs,
+  )
+}
+
+/** SIGTERMs each worker in turn; each must close cleanly (exit code 0). */
+async function expectCleanShutdown(workers: readonly Child[]): Promise<void> {
+  for (const worker of workers) expect(await worker.kill('SIGTERM')).toEqual({ code: 0, signal: null })
 }
 
 const report = (test: string, figures: Record<string, unknown>) =>
@@ -442,9 +355,9 @@ describe('multi-process crashes on one PostgreSQL database', () => {
     const spawnWorker = (standby: boolean) => {
       serial += 1
       const name = `W${serial}`
-      return { name, child: startWorker(t, name, { ...settings, standby }) }
+      return { name, child: startWorkerIn(t, name, { ...settings, standby }) }
     }
-    const live: { name: string; child: Child; workerId: unknown }[] = []
+    const live: { name: string; child: PgWorker; workerId: unknown }[] = []
     const first = [spawnWorker(false), spawnWorker(false), spawnWorker(false)]
     // Two warm replacements: loading one takes seconds on a busy machine, longer than a kill interval.
     const standbys = [spawnWorker(true), spawnWorker(true)]
@@ -478,15 +391,7 @@ describe('multi-process crashes on one PostgreSQL database', () => {
     }
     const chaosEnded = Date.now()
 
-    await waitUntil(
-      'every job to be completed',
-      60_000,
-      async () => {
-        for (const worker of live) worker.child.assertAlive()
-        return (await countCompleted(t)) === TOTAL
-      },
-      50,
-    )
+    await allCompleted(t, TOTAL, childrenOf(live))
     const finished = Date.now()
 
     await assertAllCompletedOnce(t, TOTAL)
@@ -537,7 +442,7 @@ describe('multi-process crashes on one PostgreSQL database', () => {
     })
 
     // The survivors still shut down cleanly.
-    for (const worker of live) expect(await worker.child.kill('SIGTERM')).toEqual({ code: 0, signal: null })
+    await expectCleanShutdown(childrenOf(live))
   }, 150_000)
 
   it('moves maintenance to another process within 10 s when the leader is SIGKILLed', async () => {
@@ -555,7 +460,7 @@ describe('multi-process crashes on one PostgreSQL database', () => {
     }
     const t = await setup()
     await enqueue(t, TOTAL, 10)
-    const workers = ['A', 'B', 'C'].map((name) => ({ name, child: startWorker(t, name, settings) }))
+    const workers = ['A', 'B', 'C'].map((name) => ({ name, child: startWorkerIn(t, name, settings) }))
     const ready = await Promise.all(workers.map(({ child }) => child.waitFor('ready')))
     const nodes = workers.map((worker, i) => ({
       ...worker,
@@ -627,15 +532,7 @@ describe('multi-process crashes on one PostgreSQL database', () => {
     }
 
     // The new leader keeps maintaining: the queue drains on the survivors, every job once.
-    await waitUntil(
-      'every job to be completed',
-      60_000,
-      async () => {
-        for (const node of survivors) node.child.assertAlive()
-        return (await countCompleted(t)) === TOTAL
-      },
-      50,
-    )
+    await allCompleted(t, TOTAL, childrenOf(survivors))
     await assertAllCompletedOnce(t, TOTAL)
     const doneBy = await t.query<{ by: string }>(
       `SELECT DISTINCT (result::jsonb)->>'by' AS by FROM {s}.jobs WHERE id = ANY($1::bigint[])`,
@@ -653,7 +550,7 @@ describe('multi-process crashes on one PostgreSQL database', () => {
       from: leader.name,
       to: survivors.find((node) => node.nodeId === newLeader)?.name,
     })
-    for (const node of survivors) expect(await node.child.kill('SIGTERM')).toEqual({ code: 0, signal: null })
+    await expectCleanShutdown(childrenOf(survivors))
   }, 120_000)
 
   it('keeps workers going through a PostgreSQL restart: every job completed once, none lost', async () => {
@@ -679,7 +576,7 @@ describe('multi-process crashes on one PostgreSQL database', () => {
     const startTime = async () =>
       (await t.query<{ at: Date }>('SELECT pg_postmaster_start_time() AS at'))[0]?.at.getTime()
     const serverStartedBefore = await startTime()
-    const workers = ['A', 'B'].map((name) => ({ name, child: startWorker(t, name, settings) }))
+    const workers = ['A', 'B'].map((name) => ({ name, child: startWorkerIn(t, name, settings) }))
     await Promise.all(workers.map(({ child }) => child.waitFor('ready')))
     await waitUntil('a fifth of the jobs to be completed', 30_000, async () => {
       for (const { child } of workers) child.assertAlive()
@@ -705,15 +602,7 @@ describe('multi-process crashes on one PostgreSQL database', () => {
     // The server the workers use is the one that restarted.
     expect(await startTime()).toBeGreaterThan(serverStartedBefore as number)
 
-    await waitUntil(
-      'every job to be completed after the restart',
-      60_000,
-      async () => {
-        for (const { child } of workers) child.assertAlive()
-        return (await countCompleted(t)) === TOTAL
-      },
-      50,
-    )
+    await allCompleted(t, TOTAL, childrenOf(workers), { what: 'every job to be completed after the restart' })
     const drainedAt = Date.now()
     await assertAllCompletedOnce(t, TOTAL)
 
@@ -737,7 +626,7 @@ describe('multi-process crashes on one PostgreSQL database', () => {
       claimErrorsLogged: workers.map(({ child }) => child.logged('claiming jobs failed')),
       heartbeatErrorsLogged: workers.map(({ child }) => child.logged('heartbeat failed')),
     })
-    for (const { child } of workers) expect(await child.kill('SIGTERM')).toEqual({ code: 0, signal: null })
+    await expectCleanShutdown(childrenOf(workers))
   }, 150_000)
 
   it('completes a job exactly once when its worker’s connections are terminated mid-job', async () => {
@@ -746,7 +635,7 @@ describe('multi-process crashes on one PostgreSQL database', () => {
     const t = await setup()
     await enqueue(t, TOTAL, 5)
     // K holds every job for 4 s; R stands by to run them again if K's leases lapse.
-    const holder = startWorker(t, 'K', {
+    const holder = startWorkerIn(t, 'K', {
       mode: 'sleep',
       concurrency: TOTAL,
       leaseMs: 2_000,
@@ -756,7 +645,7 @@ describe('multi-process crashes on one PostgreSQL database', () => {
       maintenanceIntervalMs: 250,
       report: true,
     })
-    const rescuer = startWorker(t, 'R', {
+    const rescuer = startWorkerIn(t, 'R', {
       mode: 'sleep',
       concurrency: TOTAL,
       leaseMs: 2_000,
@@ -782,23 +671,11 @@ describe('multi-process crashes on one PostgreSQL database', () => {
     })
 
     const terminatedAt = Date.now()
-    const terminated = await t.query<{ pid: number; ok: boolean }>(
-      'SELECT pid, pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1',
-      [holder.applicationName],
-    )
+    const terminated = await terminateBackends(t, holder)
     expect(terminated.length).toBeGreaterThan(0)
     expect(terminated.every((row) => row.ok)).toBe(true)
 
-    await waitUntil(
-      'every job to be completed',
-      30_000,
-      async () => {
-        holder.assertAlive()
-        rescuer.assertAlive()
-        return (await countCompleted(t)) === TOTAL
-      },
-      25,
-    )
+    await allCompleted(t, TOTAL, [holder, rescuer], { timeoutMs: 30_000, intervalMs: 25 })
     await assertAllCompletedOnce(t, TOTAL)
     const jobs = await t.query<{ id: number; attempt: number; by: string; finished: number }>(
       `SELECT id::int AS id, attempt, (result::jsonb)->>'by' AS by, finished_at::float8 AS finished FROM {s}.jobs`,
@@ -813,22 +690,18 @@ describe('multi-process crashes on one PostgreSQL database', () => {
       return done.length === TOTAL && done
     })
     // K is healthy afterwards: connected again, and it closes cleanly.
-    const [backends] = await t.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1',
-      [holder.applicationName],
-    )
+    const backends = await backendsOf(t, holder)
     report('pg_terminate_backend mid-job', {
       backendsTerminated: terminated.length,
       keptLease: jobs.filter((job) => job.attempt === 1).length,
       rerunElsewhere: jobs.filter((job) => job.attempt > 1).length,
       handlersAborted: finished.filter((message) => message.aborted === true).length,
       completedAfterTerminateMs: Math.max(...jobs.map((job) => job.finished)) - terminatedAt,
-      backendsOfKAfterwards: backends?.n,
+      backendsOfKAfterwards: backends,
       claimErrorsLogged: holder.logged('claiming jobs failed'),
       heartbeatErrorsLogged: holder.logged('heartbeat failed'),
     })
-    expect(await holder.kill('SIGTERM')).toEqual({ code: 0, signal: null })
-    expect(await rescuer.kill('SIGTERM')).toEqual({ code: 0, signal: null })
+    await expectCleanShutdown([holder, rescuer])
   }, 60_000)
 
   it('completes every job once while a worker’s connections are terminated every 100 ms', async () => {
@@ -846,8 +719,8 @@ describe('multi-process crashes on one PostgreSQL database', () => {
       graceMs: 2_000,
       maintenanceIntervalMs: 250,
     }
-    const target = startWorker(t, 'K', settings)
-    const calm = startWorker(t, 'R', settings)
+    const target = startWorkerIn(t, 'K', settings)
+    const calm = startWorkerIn(t, 'R', settings)
     await Promise.all([target.waitFor('ready'), calm.waitFor('ready')])
 
     let terminated = 0
@@ -858,11 +731,7 @@ describe('multi-process crashes on one PostgreSQL database', () => {
       async () => {
         target.assertAlive()
         calm.assertAlive()
-        const killed = await t.query(
-          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
-          [target.applicationName],
-        )
-        terminated += killed.length
+        terminated += (await terminateBackends(t, target)).length
         rounds += 1
         return (await countCompleted(t)) === TOTAL
       },
@@ -884,7 +753,6 @@ describe('multi-process crashes on one PostgreSQL database', () => {
       claimErrorsLoggedByK: target.logged('claiming jobs failed'),
       heartbeatErrorsLoggedByK: target.logged('heartbeat failed'),
     })
-    expect(await target.kill('SIGTERM')).toEqual({ code: 0, signal: null })
-    expect(await calm.kill('SIGTERM')).toEqual({ code: 0, signal: null })
+    await expectCleanShutdown([target, calm])
   }, 90_000)
 })

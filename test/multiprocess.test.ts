@@ -11,52 +11,33 @@
  * - A worker process gets SIGTERM; `close({ graceMs })` hands its running jobs back with the
  *   attempt refunded and nothing recorded as a failure.
  *
- * Fixtures run as `node --import tsx` from the repository root and talk JSON lines on stdout.
+ * Fixtures run as `node --import tsx` from the repository root and talk JSON lines on stdout
+ * (the harness is test/helpers/children.ts).
  *
  * Each test gets a fresh temp dir, removed when the test passes and kept (its path printed)
  * when it fails. Children are killed in afterEach whatever happened.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type JobPage, Spool } from '../src/index.js'
 import type { EnqueuerFixtureConfig } from './fixtures/enqueuer.js'
 import type { WorkerFixtureConfig } from './fixtures/worker.js'
+import { Child, ENQUEUER_FIXTURE, onTeardown, startWorker, teardown, waitUntil } from './helpers/children.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const WORKER = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url))
-const ENQUEUER = fileURLToPath(new URL('./fixtures/enqueuer.ts', import.meta.url))
 const QUEUE = 'crash'
 
 // ── per-test resources ─────────────────────────────────────────────────────────────────────
 
-const children: Child[] = []
-const cleanups: (() => unknown)[] = []
 let dir: string | null = null
 
 afterEach(async (ctx) => {
   const failed = ctx.task.result?.state !== 'pass'
   // Children first (nothing may keep running), then handles, then the folder.
-  const ended = children.splice(0)
-  await Promise.all(ended.map((child) => child.kill('SIGKILL')))
-  if (failed) {
-    for (const child of ended) {
-      if (child.stderr) console.error(`[multiprocess] stderr of ${child.name}:\n${child.stderr.slice(-4000)}`)
-    }
-  }
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    try {
-      await cleanup()
-    } catch {
-      // best effort: a handle that is already closed
-    }
-  }
+  await teardown({ failed, tag: 'multiprocess' })
   if (dir === null) return
   if (!failed) {
     rmSync(dir, { recursive: true, force: true })
@@ -73,124 +54,15 @@ function tempFile(name: string): string {
 
 async function openSpool(file: string): Promise<Spool> {
   const spool = await Spool.open({ store: `sqlite:${file}`, maintenance: false })
-  cleanups.push(() => spool.close({ graceMs: 0 }))
+  onTeardown(() => spool.close({ graceMs: 0 }))
   return spool
 }
 
 function openDb(file: string): Database.Database {
   const db = new Database(file)
   db.pragma('busy_timeout = 10000')
-  cleanups.push(() => db.close())
+  onTeardown(() => db.close())
   return db
-}
-
-// ── child processes ────────────────────────────────────────────────────────────────────────
-
-interface Message {
-  type: string
-  [key: string]: unknown
-}
-
-interface Exit {
-  code: number | null
-  signal: NodeJS.Signals | null
-}
-
-/** A fixture run as `node --import tsx`, speaking JSON lines on stdout. */
-class Child {
-  readonly proc: ChildProcess
-  readonly messages: Message[] = []
-  /** Lines that were not JSON (a line cut short by a kill would be one). */
-  readonly garbled: string[] = []
-  stderr = ''
-  /** Resolves once the process has exited and its stdout has been read to the end. */
-  readonly closed: Promise<Exit>
-  private exit: Exit | null = null
-
-  constructor(
-    readonly name: string,
-    script: string,
-    config: object,
-    options: { stdin?: boolean } = {},
-  ) {
-    this.proc = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(config)], {
-      cwd: ROOT,
-      stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    })
-    const stdout = this.proc.stdout
-    const stderr = this.proc.stderr
-    if (!stdout || !stderr) throw new Error('spawned without pipes')
-    createInterface({ input: stdout, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
-      try {
-        this.messages.push(JSON.parse(line) as Message)
-      } catch {
-        this.garbled.push(line)
-      }
-    })
-    stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stderr += chunk
-    })
-    this.closed = new Promise((resolve) => {
-      this.proc.once('close', (code, signal) => {
-        this.exit = { code, signal }
-        resolve(this.exit)
-      })
-    })
-    children.push(this)
-  }
-
-  get alive(): boolean {
-    return this.exit === null
-  }
-
-  /** Throws (with its stderr) when the process is gone: for probes that need it running. */
-  assertAlive(): void {
-    if (!this.alive) {
-      throw new Error(`${this.name} exited unexpectedly (${JSON.stringify(this.exit)}):\n${this.stderr.slice(-4000)}`)
-    }
-  }
-
-  /** The first message of this type, once it arrives. */
-  waitFor(type: string, timeoutMs = 30_000): Promise<Message> {
-    return waitUntil(`${this.name} to report "${type}"`, timeoutMs, () => {
-      const found = this.messages.find((message) => message.type === type)
-      if (!found) this.assertAlive()
-      return found
-    })
-  }
-
-  send(line: string): void {
-    this.proc.stdin?.write(`${line}\n`)
-  }
-
-  /** Sends a signal (when still running) and resolves once it has exited. */
-  kill(signal: NodeJS.Signals): Promise<Exit> {
-    if (this.alive) this.proc.kill(signal)
-    return this.closed
-  }
-}
-
-function startWorker(config: WorkerFixtureConfig): Child {
-  return new Child(`worker ${config.name}`, WORKER, config, { stdin: config.standby === true })
-}
-
-/**
- * Polls `probe` every `intervalMs` until it returns something other than undefined/false.
- * Fails with `what` after `timeoutMs`; a probe that throws fails at once.
- */
-async function waitUntil<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  intervalMs = 10,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(intervalMs)
-  }
 }
 
 // ── the tests ──────────────────────────────────────────────────────────────────────────────
@@ -352,7 +224,7 @@ describe('multi-process crashes on one SQLite file', () => {
     for (let round = 0; round < ROUNDS; round++) {
       const firstBatch = round * 1_000_000
       const config: EnqueuerFixtureConfig = { file, queue: QUEUE, firstBatch, batchSize: BATCH }
-      const child = new Child(`enqueuer ${round}`, ENQUEUER, config)
+      const child = new Child(`enqueuer ${round}`, ENQUEUER_FIXTURE, config)
       await child.waitFor('acked')
       // Let it enqueue for a while (a random 0.5–1 s, so the kill lands anywhere in a call).
       await sleep(500 + Math.random() * 500)
