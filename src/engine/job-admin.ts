@@ -1,0 +1,153 @@
+/** `spool.jobs`: find, inspect and steer jobs. */
+import type { JobState, Store } from '../store/store.js'
+import { JOB_STATES } from '../store/store.js'
+import { SpoolError } from './errors.js'
+import { type JobInfo, toJobInfo } from './job.js'
+import { assertQueueName } from './options.js'
+import { type Priority, priorityValue } from './priority.js'
+import type { Spool } from './spool.js'
+import { throughput } from './stats.js'
+
+export interface JobPage {
+  jobs: JobInfo[]
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null
+}
+
+export class JobAdmin {
+  constructor(
+    private readonly spool: Spool,
+    private readonly store: Store,
+  ) {}
+
+  async get<P = unknown, R = unknown>(id: string): Promise<JobInfo<P, R> | null> {
+    const row = await this.store.jobGet({ id: String(id) })
+    return row ? toJobInfo<P, R>(row) : null
+  }
+
+  /**
+   * Newest first, one page at a time.
+   *
+   * @example
+   * let page = await spool.jobs.list({ queue: 'emails', state: 'failed', limit: 50 })
+   * if (page.nextCursor) page = await spool.jobs.list({ queue: 'emails', state: 'failed', cursor: page.nextCursor })
+   */
+  async list(options: { queue?: string; state?: JobState; cursor?: string; limit?: number } = {}): Promise<JobPage> {
+    const { queue, state, cursor } = options
+    const limit = options.limit ?? 50
+    if (queue !== undefined) assertQueueName(queue)
+    if (state !== undefined && !JOB_STATES.includes(state)) {
+      throw new SpoolError('SPOOL_INVALID_OPTION', `state must be one of ${JOB_STATES.join(', ')}`, { field: 'state' })
+    }
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) {
+      throw new SpoolError('SPOOL_INVALID_OPTION', 'limit must be an integer from 1 to 1000', { field: 'limit' })
+    }
+    const rows = await this.store.jobList({
+      limit: limit + 1,
+      ...(queue !== undefined && { queue }),
+      ...(state !== undefined && { state }),
+      ...(cursor !== undefined && { beforeId: decodeCursor(cursor) }),
+    })
+    const page = rows.slice(0, limit)
+    const last = page.at(-1)
+    return {
+      jobs: page.map((row) => toJobInfo(row)),
+      nextCursor: rows.length > limit && last ? Buffer.from(`id:${last.id}`).toString('base64url') : null,
+    }
+  }
+
+  /**
+   * waiting, scheduled or blocked → cancelled at once; an active job's handler sees its signal
+   * abort (`SPOOL_JOB_CANCELLED`).
+   */
+  async cancel(id: string): Promise<JobInfo> {
+    const job = await this.apply(id, 'cancel', (now) => this.store.jobCancel({ id, now }))
+    this.spool.abortLocal(job.queue, job.id)
+    return job
+  }
+
+  /** failed or cancelled → waiting, with its attempts reset. */
+  retry(id: string): Promise<JobInfo> {
+    return this.apply(id, 'retry', (now) => this.store.jobRetry({ id, now }))
+  }
+
+  /** Changes the priority of a job that has not started. */
+  reprioritize(id: string, priority: Priority): Promise<JobInfo> {
+    const value = typeof priority === 'number' || typeof priority === 'string' ? safePriority(priority) : NaN
+    if (!Number.isInteger(value) || value < -1000 || value > 1000) {
+      throw new SpoolError(
+        'SPOOL_INVALID_OPTION',
+        'priority must be urgent, high, normal, low or an integer from -1000 to 1000',
+        {
+          field: 'priority',
+        },
+      )
+    }
+    return this.apply(id, 'reprioritize', (now) => this.store.jobReprioritize({ id, priority: value, now }))
+  }
+
+  /** scheduled → waiting now. */
+  promote(id: string): Promise<JobInfo> {
+    return this.apply(id, 'promote', (now) => this.store.jobPromote({ id, now }))
+  }
+
+  /** Deletes a job that is not running, with its history. */
+  async remove(id: string): Promise<void> {
+    await this.apply(id, 'remove', (now) => this.store.jobRemove({ id, now }))
+  }
+
+  /**
+   * How many jobs run before this one, and a guess at the wait from recent throughput.
+   *
+   * @example
+   * const { position, estimatedWaitMs } = (await spool.jobs.position(id)) ?? {}
+   */
+  async position(id: string): Promise<{ position: number; estimatedWaitMs: number | null } | null> {
+    const now = Date.now()
+    const job = await this.store.jobGet({ id: String(id) })
+    if (!job) throw new SpoolError('SPOOL_JOB_NOT_FOUND', `no job ${id}`, { field: 'id' })
+    const position = await this.store.jobPosition({ id: job.id, now })
+    if (position === null) return null
+    const perMinute = throughput(await this.store.statsBuckets({ queue: job.queue, since: now - 6 * 60_000 }), now)
+    return { position, estimatedWaitMs: perMinute > 0 ? Math.round(((position + 1) / perMinute) * 60_000) : null }
+  }
+
+  /** The job's events, oldest first: state changes, progress and log lines. */
+  history(id: string, options: { afterId?: number; limit?: number } = {}) {
+    return this.store.eventList({ jobId: String(id), afterId: options.afterId ?? 0, limit: options.limit ?? 1_000 })
+  }
+
+  private async apply(
+    id: string,
+    action: string,
+    change: (now: number) => ReturnType<Store['jobCancel']>,
+  ): Promise<JobInfo> {
+    this.spool.assertOpen()
+    const outcome = await change(Date.now())
+    if (!outcome.ok) {
+      if (outcome.reason === 'invalid_state') {
+        throw new SpoolError('SPOOL_INVALID_TRANSITION', `cannot ${action} a job that is ${outcome.state}`, {
+          field: 'state',
+          state: outcome.state,
+        })
+      }
+      throw new SpoolError('SPOOL_JOB_NOT_FOUND', `no job ${id}`, { field: 'id' })
+    }
+    this.spool.changed([outcome.job.queue])
+    return toJobInfo(outcome.job)
+  }
+}
+
+function safePriority(priority: Priority): number {
+  try {
+    return priorityValue(priority)
+  } catch {
+    return Number.NaN
+  }
+}
+
+function decodeCursor(cursor: string): string {
+  const match = /^id:(\d+)$/.exec(Buffer.from(String(cursor), 'base64url').toString())
+  if (!match) throw new SpoolError('SPOOL_INVALID_OPTION', 'cursor is not one this API returned', { field: 'cursor' })
+  return match[1] as string
+}

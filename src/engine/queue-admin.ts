@@ -1,0 +1,111 @@
+/** `spool.queues`: create, configure, pause and inspect queues. */
+import type { JobState, QueueRow, Store } from '../store/store.js'
+import { JOB_STATES } from '../store/store.js'
+import { DEFAULT_RETENTION, type FinishedState, retentionRule } from './maintenance.js'
+import { assertQueueName, parseQueueOptions, type QueueOptions } from './options.js'
+import type { Spool } from './spool.js'
+
+export interface QueueInfo {
+  name: string
+  paused: boolean
+  config: QueueOptions
+  counts: Record<JobState, number>
+}
+
+export interface CleanupReport {
+  dryRun: boolean
+  /** Jobs removed (or that would be), by state. */
+  removed: Record<FinishedState, number>
+  sampleIds: string[]
+}
+
+export class QueueAdmin {
+  constructor(
+    private readonly spool: Spool,
+    private readonly store: Store,
+  ) {}
+
+  /**
+   * Creates a queue or replaces its settings.
+   *
+   * @example
+   * await spool.queues.configure('emails', { retention: { completed: { maxAgeMs: 3_600_000 } } })
+   */
+  async configure(name: string, options: QueueOptions = {}): Promise<QueueInfo> {
+    assertQueueName(name)
+    const config = parseQueueOptions(options)
+    const row = await this.store.queueConfigure({ name, config, now: Date.now() })
+    this.spool.changed([name])
+    return this.info(row)
+  }
+
+  async get(name: string): Promise<QueueInfo | null> {
+    assertQueueName(name)
+    const row = await this.store.queueGet({ name })
+    return row ? this.info(row) : null
+  }
+
+  async list(): Promise<QueueInfo[]> {
+    const [rows, counts] = await Promise.all([this.store.queueList(), this.store.queueCounts({})])
+    return rows.map((row) => ({ ...toQueueInfo(row), counts: counts[row.name] ?? emptyCounts() }))
+  }
+
+  /** Workers everywhere stop claiming from the queue; running jobs finish. */
+  async pause(name: string): Promise<QueueInfo> {
+    assertQueueName(name)
+    const row = await this.store.queuePause({ name, paused: true, now: Date.now() })
+    this.spool.changed([name])
+    return this.info(row)
+  }
+
+  async resume(name: string): Promise<QueueInfo> {
+    assertQueueName(name)
+    const row = await this.store.queuePause({ name, paused: false, now: Date.now() })
+    this.spool.changed([name])
+    return this.info(row)
+  }
+
+  /** Jobs by state for one queue. */
+  async counts(name: string): Promise<Record<JobState, number>> {
+    assertQueueName(name)
+    return (await this.store.queueCounts({ queue: name }))[name] ?? emptyCounts()
+  }
+
+  /**
+   * Applies the queue's retention now (or reports what it would remove, with `dryRun`).
+   *
+   * @example
+   * const report = await spool.queues.cleanup('emails', { dryRun: true })
+   */
+  async cleanup(name: string, options: { dryRun?: boolean } = {}): Promise<CleanupReport> {
+    assertQueueName(name)
+    const queue = await this.store.queueGet({ name })
+    const dryRun = options.dryRun ?? false
+    const report: CleanupReport = { dryRun, removed: { completed: 0, failed: 0, cancelled: 0 }, sampleIds: [] }
+    if (!queue) return report
+    for (const state of Object.keys(DEFAULT_RETENTION) as FinishedState[]) {
+      const { count, sampleIds } = await this.store.jobCleanup({
+        queue: name,
+        state,
+        rule: retentionRule(queue.config, state),
+        now: Date.now(),
+        dryRun,
+      })
+      report.removed[state] = count
+      report.sampleIds.push(...sampleIds.slice(0, 10 - report.sampleIds.length))
+    }
+    return report
+  }
+
+  private async info(row: QueueRow): Promise<QueueInfo> {
+    return { ...toQueueInfo(row), counts: await this.counts(row.name) }
+  }
+}
+
+function toQueueInfo(row: QueueRow): Omit<QueueInfo, 'counts'> {
+  return { name: row.name, paused: row.paused, config: row.config }
+}
+
+export function emptyCounts(): Record<JobState, number> {
+  return Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>
+}
