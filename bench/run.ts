@@ -119,8 +119,8 @@ function sizesFor(system: SystemName, sizes: Sizes): Sizes {
   const fewer = (n: number, cap: number) => Math.min(n, cap)
   return {
     ...sizes,
-    drainJobsC1: fewer(sizes.drainJobsC1, 100),
-    drainJobs: fewer(sizes.drainJobs, 2_000),
+    drainJobsC1: fewer(sizes.drainJobsC1, 50),
+    drainJobs: fewer(sizes.drainJobs, 1_000),
     timerJobs: fewer(sizes.timerJobs, 1_000),
     priorityLow: fewer(sizes.priorityLow, 2_000),
     priorityTriggerAt: fewer(sizes.priorityTriggerAt, 400),

@@ -39,7 +39,9 @@ export async function tableSize(client: pg.Client, schema: string, table: string
   const name = `"${schema}"."${table}"`
   const { rows } = await client.query<{ rows: string; bytes: string }>(
     `SELECT (SELECT count(*) FROM ${name}) AS rows,
-            (SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree($1::regclass)) AS bytes`,
+            CASE WHEN (SELECT relkind FROM pg_class WHERE oid = $1::regclass) = 'p'
+              THEN (SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree($1::regclass))
+              ELSE pg_total_relation_size($1::regclass) END AS bytes`,
     [name],
   )
   const row = rows[0]

@@ -3,6 +3,7 @@
  * fresh queue name, builds its inputs before the clock starts, and cleans its queue up after.
  */
 import { randomUUID } from 'node:crypto'
+import { loadavg } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { percentile } from '../stats.js'
 import type {
@@ -200,6 +201,7 @@ async function sustained(driver: Driver, sizes: Sizes): Promise<Sustained> {
   const minutes = sizes.sustainedMinutes
   const perMinute = new Array<number>(minutes).fill(0)
   const enqueuedPerMinute = new Array<number>(minutes).fill(0)
+  const loadPerMinute: number[] = []
   let done = 0
   let t0 = Number.POSITIVE_INFINITY
   const minute = () => Math.floor((performance.now() - t0) / 60_000)
@@ -220,6 +222,7 @@ async function sustained(driver: Driver, sizes: Sizes): Promise<Sustained> {
   const end = t0 + minutes * 60_000
   worker.start()
   let next = enqueued
+  const sampler = setInterval(() => loadPerMinute.push(Math.round((loadavg()[0] ?? 0) * 100) / 100), 60_000)
   while (performance.now() < end) {
     if (enqueued - done >= sizes.sustainedBacklog) {
       await sleep(5)
@@ -232,6 +235,7 @@ async function sustained(driver: Driver, sizes: Sizes): Promise<Sustained> {
     if (m < minutes) enqueuedPerMinute[m] = (enqueuedPerMinute[m] ?? 0) + items.length
   }
   const ms = performance.now() - t0
+  clearInterval(sampler)
   await worker.close()
   const size = await driver.size()
   await driver.cleanup(queue)
@@ -241,6 +245,7 @@ async function sustained(driver: Driver, sizes: Sizes): Promise<Sustained> {
     kind: 'sustained',
     perMinute,
     enqueuedPerMinute,
+    loadPerMinute,
     jobs: done,
     ms,
     jobsPerSec: (done / ms) * 1000,

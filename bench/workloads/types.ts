@@ -173,6 +173,8 @@ export interface Sustained {
   perMinute: number[]
   /** Jobs enqueued by the producer in each minute (it keeps the backlog topped up). */
   enqueuedPerMinute: number[]
+  /** The machine's 1-minute load average at the end of each minute (others' work shows here). */
+  loadPerMinute: number[]
   jobs: number
   ms: number
   jobsPerSec: number
