@@ -23,6 +23,8 @@ export interface WorkloadResults {
   runs: Partial<Record<SystemName, Outcome[]>>
   /** 1-minute load average just before each run started, in the same order. */
   loads: Partial<Record<SystemName, number[]>>
+  /** Spool's code for each run, in the same order: commit, and `+hash` of uncommitted src/ changes. */
+  code: Partial<Record<SystemName, string[]>>
   /** Numeric fields' medians across the successful runs. */
   median: Partial<Record<SystemName, Result>>
   /** Sizes a system ran with where they differ from the table's (see `sizesFor` in run.ts). */

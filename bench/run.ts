@@ -21,7 +21,8 @@
  *   table shows medians. The sustained run (`--sustained`) runs once per system. A measurement
  *   that fails is reported and the run goes on. Raw results go to `.bench/results-<timestamp>.json`.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -141,6 +142,21 @@ interface Services {
   postgres: PostgresServer | null
 }
 
+/**
+ * The Spool code a child is about to load: the commit, plus a hash of any uncommitted change
+ * under src/ (others may edit src/ while a long run goes on; each child loads it afresh).
+ */
+function spoolCode(): string {
+  const git = (args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' })
+  try {
+    const commit = git(['rev-parse', '--short', 'HEAD']).trim()
+    const diff = git(['diff', 'HEAD', '--', 'src'])
+    return diff === '' ? commit : `${commit}+${createHash('sha256').update(diff).digest('hex').slice(0, 8)}`
+  } catch {
+    return 'unknown'
+  }
+}
+
 async function measure(
   system: SystemName,
   workload: Workload,
@@ -247,10 +263,11 @@ async function main(): Promise<void> {
     for (const workload of cli.only) {
       const runs = workload === 'sustained' ? 1 : cli.runs
       const timeoutMs = workload === 'sustained' ? base.sustainedMinutes * 60_000 + CHILD_TIMEOUT_MS : CHILD_TIMEOUT_MS
-      const result: WorkloadResults = { runs: {}, loads: {}, median: {}, sizes: {} }
+      const result: WorkloadResults = { runs: {}, loads: {}, code: {}, median: {}, sizes: {} }
       for (const system of cli.systems) {
         result.runs[system] = []
         result.loads[system] = []
+        if (SYSTEMS[system].script === 'spool') result.code[system] = []
       }
       for (let run = 0; run < runs; run++) {
         // Rotate which system goes first, so that none always runs on a machine another just warmed.
@@ -260,6 +277,7 @@ async function main(): Promise<void> {
           const sizes = sizesFor(system, base)
           result.sizes[system] = sizes
           result.loads[system]?.push(loadAverage())
+          if (SYSTEMS[system].script === 'spool') result.code[system]?.push(spoolCode())
           let outcome: Outcome
           try {
             outcome = await measure(system, workload, sizes, services, timeoutMs)
