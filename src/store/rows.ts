@@ -3,14 +3,20 @@
  * parsed value from PostgreSQL's jsonb; `json` takes either, so one mapper serves both.
  */
 import type {
+  AttemptError,
   BackoffPolicy,
+  BreakerRow,
   ClaimedJob,
+  DependencyFailurePolicy,
+  DependencyRow,
   EventType,
   JobRow,
   JobState,
   QueueConfig,
   QueueRow,
+  RecordRow,
   SpoolEvent,
+  WorkerRow,
 } from './store.js'
 
 /** A database row, column name to value. */
@@ -42,9 +48,14 @@ export function isEmpty(object: Record<string, unknown>): boolean {
   return true
 }
 
-/** Claim order: priority, then run_at, then id. */
-export function byRunOrder(a: ClaimedJob, b: ClaimedJob): number {
-  return a.priority - b.priority || a.runAt - b.runAt || Number(a.id) - Number(b.id)
+/** Claim order over claimed rows: priority, fair-queuing time, run_at, id. */
+export function byRunOrder(a: Row, b: Row): number {
+  return (
+    (a.priority as number) - (b.priority as number) ||
+    Number(a.vtime ?? 0) - Number(b.vtime ?? 0) ||
+    Number(a.run_at) - Number(b.run_at) ||
+    Number(a.id) - Number(b.id)
+  )
 }
 
 /** A JSON column's value: parsed when it is text, as it is otherwise. */
@@ -72,6 +83,7 @@ export function toQueue(row: Row): QueueRow {
   return {
     name: row.name as string,
     paused: row.paused === true || row.paused === 1,
+    pausedUntil: Number(row.paused_until ?? 0),
     config: json<QueueConfig>(row.config),
     createdAt: row.created_at as number,
     updatedAt: row.updated_at as number,
@@ -94,6 +106,7 @@ export function toClaimed(row: Row): ClaimedJob {
     group: row.grp as string | null,
     tags: json<string[]>(row.tags),
     metadata: json<Record<string, unknown>>(row.metadata),
+    tenant: (row.tenant as string | undefined) ?? 'default',
     leaseToken: row.lease_token as number,
     leaseExpiresAt: row.lease_expires_at as number,
     createdAt: row.created_at as number,
@@ -126,4 +139,112 @@ export function toEvent(row: Row): SpoolEvent {
     state: row.state as JobState | null,
     data: row.data === null || row.data === undefined ? {} : json(row.data),
   }
+}
+
+export function toBreaker(row: Row): BreakerRow {
+  return {
+    name: row.name as string,
+    state: row.state as BreakerRow['state'],
+    config: json(row.config),
+    failures: Number(row.failures),
+    successes: Number(row.successes),
+    windowStart: Number(row.window_start),
+    windowTotal: Number(row.window_total),
+    windowFailures: Number(row.window_failures),
+    openedAt: row.opened_at === null || row.opened_at === undefined ? null : Number(row.opened_at),
+    updatedAt: Number(row.updated_at),
+  }
+}
+
+export function toRecord(row: Row): RecordRow {
+  return {
+    collection: row.collection as string,
+    id: row.id as string,
+    seq: Number(row.seq),
+    tenant: row.tenant as string,
+    key: (row.key as string | null) ?? null,
+    data: row.data as string,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  }
+}
+
+export function toWorker(row: Row): WorkerRow {
+  return {
+    id: row.id as string,
+    nodeId: row.node_id as string,
+    queue: row.queue as string,
+    concurrency: Number(row.concurrency),
+    running: json(row.running),
+    info: json(row.info),
+    startedAt: Number(row.started_at),
+    seenAt: Number(row.seen_at),
+  }
+}
+
+export function toDependency(row: Row): DependencyRow {
+  const errors = row.errors === null || row.errors === undefined ? [] : json<AttemptError[]>(row.errors)
+  return {
+    id: String(row.child_id),
+    queue: (row.queue as string | null) ?? '',
+    // A child removed by retention after it finished counts as completed without a result.
+    state: (row.state as JobState | null) ?? 'completed',
+    result: (row.result as string | null) ?? null,
+    error: errors.at(-1) ?? null,
+    onFailure: row.on_failure as DependencyFailurePolicy,
+  }
+}
+
+/** Rate-limit keys: the queue's own, and one per group under a prefix (see the stores' limits). */
+export const rateKey = {
+  queue: (queue: string) => `q\u0000${queue}`,
+  groupPrefix: (queue: string) => `g\u0000${queue}\u0000`,
+  group: (queue: string, group: string) => `g\u0000${queue}\u0000${group}`,
+}
+
+/** The start (epoch ms) of the bucket of `width` ms that holds `at`: rate buckets are keyed by it. */
+export function bucketStart(at: number, width: number): number {
+  return Math.floor(at / width) * width
+}
+
+/** Sub-window width of a rate limit: ten buckets per window. */
+export function rateBucketWidth(windowMs: number): number {
+  return Math.max(1, Math.floor(windowMs / 10))
+}
+
+/**
+ * The breaker after one call's outcome, and whether its state changed. Shared by both stores so
+ * their rules cannot drift; each store runs it under a row lock.
+ */
+export function nextBreaker(breaker: BreakerRow, success: boolean, now: number): BreakerRow {
+  const policy = breaker.config
+  const next = { ...breaker, updatedAt: now }
+  if (breaker.state === 'open') return next
+  if (breaker.state === 'half_open') {
+    if (!success) return { ...next, state: 'open', openedAt: now, successes: 0 }
+    const successes = breaker.successes + 1
+    if (successes < policy.successThreshold) return { ...next, successes }
+    return {
+      ...next,
+      state: 'closed',
+      failures: 0,
+      successes: 0,
+      windowStart: now,
+      windowTotal: 0,
+      windowFailures: 0,
+      openedAt: null,
+    }
+  }
+  const windowMs = policy.windowMs ?? 60_000
+  if (now - next.windowStart >= windowMs) Object.assign(next, { windowStart: now, windowTotal: 0, windowFailures: 0 })
+  next.windowTotal += 1
+  if (success) return { ...next, failures: 0 }
+  next.windowFailures += 1
+  next.failures += 1
+  const byCount = next.failures >= policy.failureThreshold
+  const byRate =
+    policy.failureRate !== undefined &&
+    next.windowTotal >= (policy.minimumCalls ?? 10) &&
+    next.windowFailures / next.windowTotal >= policy.failureRate
+  return byCount || byRate ? { ...next, state: 'open', openedAt: now, successes: 0 } : next
 }

@@ -76,6 +76,35 @@ export interface NewJob {
   group: string | null
   tags: string[]
   metadata: Record<string, unknown>
+  /** The tenant the job belongs to ('default' when there is one). */
+  tenant: string
+  /**
+   * Weighted fair queuing between groups (a fair queue's config): the store gives the job a
+   * virtual time after the group's previous one, so groups take turns within a priority level.
+   */
+  fairWeight?: number | null
+  /** Jobs this one waits for (a flow): it stays `blocked` until they are resolved. */
+  dependsOn?: Dependency[]
+}
+
+/** What a parent does when a dependency fails for good (failed or cancelled). */
+export type DependencyFailurePolicy = 'fail' | 'ignore' | 'continue'
+
+/** A dependency: an existing job's id, or the index of an earlier job in the same insert. */
+export interface Dependency {
+  id?: string
+  index?: number
+  onFailure: DependencyFailurePolicy
+}
+
+/** A dependency of a job as its handler sees it: the child's outcome and result. */
+export interface DependencyRow {
+  id: string
+  queue: string
+  state: JobState
+  result: string | null
+  error: AttemptError | null
+  onFailure: DependencyFailurePolicy
 }
 
 /** A job the store has just leased to a worker. */
@@ -97,6 +126,70 @@ export interface ClaimParams {
   now: number
   /** Completions to record first, in the same transaction. */
   completions?: Completion[]
+  /**
+   * The queue's limits, when it has any: the claim then takes the constrained path (one
+   * transaction that counts, admits and leases under a lock), exact across processes. Without
+   * them the fast claim runs, and it claims nothing from a queue marked constrained.
+   */
+  constraints?: ClaimConstraints | null
+}
+
+export interface RateLimit {
+  /** Starts allowed in any window of `windowMs`. */
+  max: number
+  windowMs: number
+}
+
+export interface BreakerPolicy {
+  /** Consecutive failures that open the breaker. */
+  failureThreshold: number
+  /** Or: the failure rate within `windowMs` (0–1) that opens it, once `minimumCalls` were seen. */
+  failureRate?: number
+  windowMs?: number
+  minimumCalls?: number
+  /** How long the breaker stays open before it lets probes through. */
+  cooldownMs: number
+  /** Probe jobs allowed at once while half-open. */
+  halfOpenProbes: number
+  /** Probe successes that close it again. */
+  successThreshold: number
+}
+
+export type BreakerState = 'closed' | 'open' | 'half_open'
+
+export interface BreakerRow {
+  name: string
+  state: BreakerState
+  config: BreakerPolicy
+  /** Consecutive failures while closed. */
+  failures: number
+  /** Probe successes while half-open. */
+  successes: number
+  windowStart: number
+  windowTotal: number
+  windowFailures: number
+  openedAt: number | null
+  updatedAt: number
+}
+
+export interface ClaimConstraints {
+  /** Active jobs of the queue across every node. */
+  concurrency?: number
+  /** Starts of the queue. */
+  rate?: RateLimit
+  /** Active jobs per group. */
+  groupConcurrency?: number
+  /** Starts per group. */
+  groupRate?: RateLimit
+  /** The breaker the queue is bound to. */
+  breaker?: { name: string; policy: BreakerPolicy }
+}
+
+export interface ClaimResult {
+  jobs: ClaimedJob[]
+  completed: boolean[]
+  /** When limits held claims back: the earliest time a claim may succeed again. */
+  retryAt?: number | null
 }
 
 export interface Lease {
@@ -126,6 +219,11 @@ export type EventType =
   | 'queue.paused'
   | 'queue.resumed'
   | 'queue.configured'
+  | 'queue.throttled'
+  | 'job.blocked'
+  | 'breaker.opened'
+  | 'breaker.half_open'
+  | 'breaker.closed'
 
 export interface SpoolEvent {
   /** Grows with every event; resume a stream from the last id you saw. */
@@ -142,6 +240,8 @@ export interface SpoolEvent {
 export interface QueueRow {
   name: string
   paused: boolean
+  /** Claims wait until this time (a provider's Retry-After for the whole queue); 0 when not. */
+  pausedUntil: number
   config: QueueConfig
   createdAt: number
   updatedAt: number
@@ -156,6 +256,83 @@ export interface RetentionRule {
 
 export interface QueueConfig {
   retention?: { completed?: RetentionRule; failed?: RetentionRule; cancelled?: RetentionRule }
+  /** Active jobs across every node. */
+  concurrency?: number
+  /** Starts of the whole queue. */
+  rateLimit?: RateLimit
+  /** Limits and fairness per group (the job's `group`, or the key named by `groupBy`). */
+  groups?: {
+    concurrency?: number
+    rateLimit?: RateLimit
+    /** Serve groups in turn within a priority level; weights default to 1. */
+    fair?: boolean
+    weights?: Record<string, number>
+  }
+  /** Where a job's group comes from when the enqueue names none: its tenant or a payload field. */
+  groupBy?: 'tenant' | { payload: string }
+  /** Refuse enqueues beyond this many unfinished jobs (waiting, scheduled, blocked, active). */
+  maxSize?: number
+  /** Refuse enqueues beyond this many unfinished jobs in one group. */
+  maxGroupSize?: number
+  /** A named circuit breaker: the queue does not claim while it is open. */
+  breaker?: string
+}
+
+/** Why an insert wrote nothing: admission refused it. */
+export interface InsertRefusal {
+  queue: string
+  group: string | null
+  size: number
+  limit: number
+}
+
+export interface AdmissionLimits {
+  maxSize?: number
+  maxGroupSize?: number
+}
+
+/** A document of the server's own (API key, audit entry, webhook…). */
+export interface RecordRow {
+  collection: string
+  id: string
+  /** Grows with every write: list order, and the audit log's sequence. */
+  seq: number
+  tenant: string
+  key: string | null
+  data: string
+  createdAt: number
+  updatedAt: number
+}
+
+export interface WorkerRow {
+  id: string
+  nodeId: string
+  queue: string
+  concurrency: number
+  running: string[]
+  info: Record<string, unknown>
+  startedAt: number
+  seenAt: number
+}
+
+export interface JobFilter {
+  tenant?: string
+  queue?: string
+  state?: JobState
+  group?: string
+  tag?: string
+  createdAfter?: number
+  createdBefore?: number
+  /** Text the payload contains (the store's plain text; the engine filters encrypted ones). */
+  text?: string
+}
+
+export interface LimitsRow {
+  queue: string
+  pausedUntil: number
+  /** Starts counted in the current window, per rate-limit key ('' for the queue). */
+  rateUsed: Record<string, number>
+  groups: { group: string; pausedUntil: number; vtime: number }[]
 }
 
 /** Why a guarded change did not happen. */
@@ -214,7 +391,9 @@ export interface Store {
   queueList(): Promise<QueueRow[]>
   queueConfigure(params: { name: string; config: QueueConfig; now: number }): Promise<QueueRow>
   queuePause(params: { name: string; paused: boolean; now: number }): Promise<QueueRow>
-  queueCounts(params: { queue?: string }): Promise<Record<string, Record<JobState, number>>>
+  queueCounts(params: { queue?: string; tenant?: string }): Promise<Record<string, Record<JobState, number>>>
+  /** Mark whether the queue's claims must take the constrained path. */
+  queueConstrain(params: { name: string; constrained: boolean; now: number }): Promise<void>
 
   /** Insert jobs atomically. A job whose (queue, idempotencyKey) exists returns the existing id. */
   jobInsert(params: {
@@ -225,13 +404,15 @@ export interface Store {
      * `capabilities.supportsTransactionalEnqueue`; the store writes in it and does not commit.
      */
     transaction?: unknown
-  }): Promise<{ id: string; created: boolean; state: JobState }[]>
+    /** Admission limits per queue; an insert that would exceed one writes nothing. */
+    admission?: Record<string, AdmissionLimits>
+  }): Promise<{ id: string; created: boolean; state: JobState }[] | { refused: InsertRefusal }>
   /**
    * Lease up to `limit` runnable jobs, best first (priority, then run_at, then id). Completions
    * passed in `completions` are written first, in the same transaction (as `jobComplete` would):
    * a worker's round of "record what finished, take what is next" is one commit.
    */
-  jobClaim(params: ClaimParams): Promise<{ jobs: ClaimedJob[]; completed: boolean[] }>
+  jobClaim(params: ClaimParams): Promise<ClaimResult>
   /** The earliest run_at after `now` among the queue's jobs, for a worker's idle timer. */
   jobNextRunAt(params: { queue: string; now: number }): Promise<number | null>
   /** Complete many leased jobs; each only if it is still active under its token. */
@@ -247,6 +428,8 @@ export interface Store {
       retryAt: number | null
       refundAttempt: boolean
       now: number
+      /** Also hold the whole queue (group null) or one group back until `until` (Retry-After). */
+      pause?: { group: string | null; until: number }
     },
   ): Promise<Outcome<{ state: JobState }>>
   /** Extend the leases still held; false where the lease is gone. */
@@ -263,14 +446,27 @@ export interface Store {
   jobRelease(params: Lease & { now: number }): Promise<boolean>
 
   jobGet(params: { id: string }): Promise<JobRow | null>
-  jobList(params: {
-    queue?: string
-    state?: JobState
-    /** Return jobs with id below this one (newest first). */
-    beforeId?: string
-    limit: number
-  }): Promise<JobRow[]>
-  /** waiting/scheduled/blocked/active → cancelled. */
+  jobList(
+    params: JobFilter & {
+      /** Return jobs with id below this one (newest first). */
+      beforeId?: string
+      limit: number
+    },
+  ): Promise<JobRow[]>
+  /** The tenant of each job that still exists (for scoping events). */
+  jobTenants(params: { ids: string[] }): Promise<Map<string, string>>
+
+  /**
+   * Fan-out at run time: insert `children`, make the leased job wait for them (`blocked`, its
+   * attempt given back) in one transaction. With no unfinished children it goes straight back to
+   * waiting. Refused when the lease is gone.
+   */
+  jobWaitForChildren(
+    params: Lease & { children: { job: NewJob; onFailure: DependencyFailurePolicy }[]; now: number },
+  ): Promise<Outcome<{ state: JobState; childIds: string[] }>>
+  /** A job's dependencies and their outcomes, in the order they were added. */
+  jobDependencies(params: { id: string }): Promise<DependencyRow[]>
+  /** waiting/scheduled/blocked/active → cancelled, with its unfinished children. */
   jobCancel(params: { id: string; now: number }): Promise<Outcome>
   /** failed/cancelled → waiting, with a fresh set of attempts. */
   jobRetry(params: { id: string; now: number }): Promise<Outcome>
@@ -307,4 +503,111 @@ export interface Store {
   /** Hold or renew a named lease (e.g. maintenance leadership); true when `nodeId` holds it. */
   leaderAcquire(params: { name: string; nodeId: string; ttlMs: number; now: number }): Promise<boolean>
   leaderRelease(params: { name: string; nodeId: string }): Promise<void>
+
+  // ── limits and breakers ─────────────────────────────────────────────────────────────────
+  /** Pauses and fair-queuing clocks; starts counted in the windows given (queue's, groups'). */
+  limitsGet(params: { queue: string; now: number; windowMs?: number; groupWindowMs?: number }): Promise<LimitsRow>
+  /** Forget counted starts and pauses of the queue and its groups. */
+  limitsReset(params: { queue: string; now: number }): Promise<void>
+  /** Drop rate-limit buckets that started before `before` (epoch ms). */
+  limitsPrune(params: { before: number }): Promise<void>
+  /** Take `cost` tokens from a bucket refilled at `ratePerSec` up to `burst`; how long to wait if short. */
+  tokenTake(params: {
+    key: string
+    ratePerSec: number
+    burst: number
+    cost: number
+    now: number
+  }): Promise<{ ok: boolean; retryAfterMs: number }>
+
+  /** Create a breaker or change its policy (its state stays). */
+  breakerDefine(params: { name: string; policy: BreakerPolicy; now: number }): Promise<BreakerRow>
+  breakerGet(params: { name: string }): Promise<BreakerRow | null>
+  breakerList(): Promise<BreakerRow[]>
+  /** Count a call's outcome; opens or closes the breaker when its policy says so. */
+  breakerRecord(params: { name: string; success: boolean; now: number }): Promise<BreakerRow | null>
+  /** Force a state by hand; `closed` also forgets the counts (reset). */
+  breakerSet(params: { name: string; state: BreakerState; now: number }): Promise<BreakerRow | null>
+
+  // ── records and workers ─────────────────────────────────────────────────────────────────
+  recordPut(params: {
+    collection: string
+    id: string
+    tenant: string
+    key: string | null
+    data: string
+    now: number
+  }): Promise<RecordRow>
+  recordGet(params: { collection: string; id: string }): Promise<RecordRow | null>
+  recordFindByKey(params: { collection: string; key: string }): Promise<RecordRow | null>
+  recordList(params: { collection: string; tenant?: string; afterSeq?: number; limit: number }): Promise<RecordRow[]>
+  recordDelete(params: { collection: string; id: string }): Promise<boolean>
+
+  workerBeat(params: Omit<WorkerRow, 'seenAt' | 'startedAt'> & { now: number }): Promise<void>
+  workerRemove(params: { id: string }): Promise<void>
+  /** Workers seen since `since`; older ones are forgotten. */
+  workerList(params: { since: number }): Promise<WorkerRow[]>
+
+  // ── schedules ───────────────────────────────────────────────────────────────────────────
+  /**
+   * Create a schedule or replace its settings. An existing schedule keeps its `nextRunAt` when
+   * its cron, time zone and paused flag are unchanged; otherwise it takes the one given.
+   */
+  scheduleUpsert(params: { schedule: NewSchedule; now: number }): Promise<ScheduleRow>
+  scheduleGet(params: { name: string }): Promise<ScheduleRow | null>
+  /** By name. */
+  scheduleList(params: { tenant?: string }): Promise<ScheduleRow[]>
+  scheduleDelete(params: { name: string }): Promise<boolean>
+  /** Pause, or resume from `nextRunAt` (applied only when the schedule was paused). */
+  scheduleSetPaused(params: {
+    name: string
+    paused: boolean
+    nextRunAt: number | null
+    now: number
+  }): Promise<ScheduleRow | null>
+  /** Unpaused schedules whose next run is due, earliest first. */
+  scheduleDue(params: { now: number; limit: number }): Promise<ScheduleRow[]>
+  /**
+   * Move a schedule on, only if it is still as the caller read it (its next run is `from`, same
+   * cron and time zone, not paused): the compare-and-set that makes one node's advance win.
+   * `lastRunAt` null keeps the previous one.
+   */
+  scheduleAdvance(params: {
+    name: string
+    from: number
+    cron: string
+    timezone: string
+    nextRunAt: number | null
+    lastRunAt: number | null
+  }): Promise<boolean>
+}
+
+// ── schedules ─────────────────────────────────────────────────────────────────────────────
+
+/** What happens to ticks missed while no node ran the schedules (see docs/concepts.md#schedules). */
+export type CatchUpPolicy = 'none' | 'latest' | 'all'
+
+/** A schedule as the engine hands it to the store. */
+export interface NewSchedule {
+  name: string
+  tenant: string
+  cron: string
+  timezone: string
+  queue: string
+  /** The payload as JSON text. */
+  payload: string
+  /** The enqueue options, validated. */
+  options: Record<string, unknown>
+  catchUp: CatchUpPolicy
+  paused: boolean
+  /** The first tick after now; null when the expression never fires again. */
+  nextRunAt: number | null
+}
+
+/** A schedule as stored. Times are epoch milliseconds. */
+export interface ScheduleRow extends NewSchedule {
+  /** The newest tick enqueued. */
+  lastRunAt: number | null
+  createdAt: number
+  updatedAt: number
 }

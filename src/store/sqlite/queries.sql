@@ -18,10 +18,17 @@ INSERT INTO queues (name, created_at, updated_at) VALUES (:name, :now, :now)
 ON CONFLICT (name) DO NOTHING;
 
 -- name: queueGet
-SELECT name, paused, config, created_at, updated_at FROM queues WHERE name = :name;
+SELECT name, paused, paused_until, constrained, config, created_at, updated_at FROM queues WHERE name = :name;
 
 -- name: queueList
-SELECT name, paused, config, created_at, updated_at FROM queues ORDER BY name;
+SELECT name, paused, paused_until, constrained, config, created_at, updated_at FROM queues ORDER BY name;
+
+-- name: queueConstrain
+UPDATE queues SET constrained = :constrained, updated_at = :now WHERE name = :name;
+
+-- A queue-wide hold until a time (Retry-After); a later hold wins.
+-- name: queuePauseUntil
+UPDATE queues SET paused_until = max(paused_until, :until), updated_at = :now WHERE name = :queue;
 
 -- name: queueConfigure
 UPDATE queues SET config = :config, updated_at = :now WHERE name = :name;
@@ -35,19 +42,25 @@ SELECT queue, state, count(*) AS n FROM jobs GROUP BY queue, state;
 -- name: queueCountsOne
 SELECT queue, state, count(*) AS n FROM jobs WHERE queue = :queue GROUP BY queue, state;
 
+-- name: queueCountsTenant
+SELECT queue, state, count(*) AS n FROM jobs WHERE tenant = :tenant GROUP BY queue, state;
+
+-- name: queueCountsOneTenant
+SELECT queue, state, count(*) AS n FROM jobs WHERE queue = :queue AND tenant = :tenant GROUP BY queue, state;
+
 -- A job without an idempotency key: no conflict to look for, and the id comes back as the
 -- insert's rowid (about a third cheaper than the upsert below with RETURNING).
 -- name: jobInsertPlain
 INSERT INTO jobs (queue, state, priority, run_at, payload, max_attempts, backoff, timeout_ms,
-                  idempotency_key, grp, tags, metadata, created_at, updated_at)
+                  idempotency_key, grp, tags, metadata, tenant, vtime, deps_pending, created_at, updated_at)
 VALUES (:queue, :state, :priority, :runAt, :payload, :maxAttempts, :backoff, :timeoutMs,
-        NULL, :group, :tags, :metadata, :now, :now);
+        NULL, :group, :tags, :metadata, :tenant, :vtime, :depsPending, :now, :now);
 
 -- name: jobInsert
 INSERT INTO jobs (queue, state, priority, run_at, payload, max_attempts, backoff, timeout_ms,
-                  idempotency_key, grp, tags, metadata, created_at, updated_at)
+                  idempotency_key, grp, tags, metadata, tenant, vtime, deps_pending, created_at, updated_at)
 VALUES (:queue, :state, :priority, :runAt, :payload, :maxAttempts, :backoff, :timeoutMs,
-        :idempotencyKey, :group, :tags, :metadata, :now, :now)
+        :idempotencyKey, :group, :tags, :metadata, :tenant, :vtime, :depsPending, :now, :now)
 ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 RETURNING id;
 
@@ -64,12 +77,44 @@ SET state = 'active', attempt = attempt + 1, lease_token = lease_token + 1, prog
 WHERE id IN (
   SELECT id FROM jobs
   WHERE queue = :queue AND state IN ('waiting', 'scheduled') AND run_at <= :now
-  ORDER BY priority, run_at, id
+  ORDER BY priority, vtime, run_at, id
   LIMIT :limit
 )
-AND NOT EXISTS (SELECT 1 FROM queues WHERE name = :queue AND paused = 1)
-RETURNING id, queue, priority, run_at, payload, attempt, max_attempts, backoff, timeout_ms,
-          idempotency_key, grp, tags, metadata, lease_token, lease_expires_at, created_at, started_at;
+AND NOT EXISTS (
+  SELECT 1 FROM queues WHERE name = :queue AND (paused = 1 OR paused_until > :now OR constrained = 1)
+)
+RETURNING id, queue, priority, vtime, run_at, payload, attempt, max_attempts, backoff, timeout_ms,
+          idempotency_key, grp, tags, metadata, tenant, lease_token, lease_expires_at, created_at, started_at;
+
+-- The constrained path leases chosen jobs one by one (still runnable: the lock is ours).
+-- name: jobClaimOne
+UPDATE jobs
+SET state = 'active', attempt = attempt + 1, lease_token = lease_token + 1, progress = NULL,
+    lease_expires_at = :leaseExpiresAt, worker_id = :workerId, started_at = :now, updated_at = :now
+WHERE id = :id AND state IN ('waiting', 'scheduled')
+RETURNING id, queue, priority, vtime, run_at, payload, attempt, max_attempts, backoff, timeout_ms,
+          idempotency_key, grp, tags, metadata, tenant, lease_token, lease_expires_at, created_at, started_at;
+
+-- Candidates for the constrained path, best first, skipping groups that may not start now.
+-- name: jobCandidates
+SELECT id, grp FROM jobs
+WHERE queue = :queue AND state IN ('waiting', 'scheduled') AND run_at <= :now
+  AND (grp IS NULL OR grp NOT IN (SELECT value FROM json_each(:blocked)))
+ORDER BY priority, vtime, run_at, id
+LIMIT :limit;
+
+-- name: jobActiveCount
+SELECT count(*) AS n FROM jobs WHERE queue = :queue AND state = 'active';
+
+-- name: jobActiveByGroup
+SELECT grp, count(*) AS n FROM jobs WHERE queue = :queue AND state = 'active' AND grp IS NOT NULL GROUP BY grp;
+
+-- name: jobUnfinishedCount
+SELECT count(*) AS n FROM jobs WHERE queue = :queue AND state IN ('waiting', 'scheduled', 'blocked', 'active');
+
+-- name: jobUnfinishedGroupCount
+SELECT count(*) AS n FROM jobs
+WHERE queue = :queue AND grp = :group AND state IN ('waiting', 'scheduled', 'blocked', 'active');
 
 -- The next time a not-yet-due job of the queue becomes claimable (a worker's idle timer).
 -- name: jobNextRunAt
@@ -132,7 +177,7 @@ DELETE FROM events WHERE job_id = :id;
 -- name: jobPosition
 SELECT count(*) AS n FROM jobs
 WHERE queue = :queue AND state IN ('waiting', 'scheduled') AND run_at <= :now
-  AND (priority, run_at, id) < (:priority, :runAt, :id);
+  AND (priority, vtime, run_at, id) < (:priority, :vtime, :runAt, :id);
 
 -- name: jobExpired
 SELECT id, queue, attempt, max_attempts, errors, lease_token FROM jobs
@@ -224,3 +269,219 @@ SELECT * FROM jobs WHERE state = :state AND id < :beforeId ORDER BY id DESC LIMI
 
 -- name: jobListQueueState
 SELECT * FROM jobs WHERE queue = :queue AND state = :state AND id < :beforeId ORDER BY id DESC LIMIT :limit;
+
+-- ── tenants and search ─────────────────────────────────────────────────────────────────────
+
+-- name: jobTenants
+SELECT id, tenant FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));
+
+-- ── fairness ───────────────────────────────────────────────────────────────────────────────
+
+-- The virtual time at the head of a priority level: where a group that was idle starts again.
+-- name: fairHead
+SELECT vtime FROM jobs
+WHERE queue = :queue AND priority = :priority AND state IN ('waiting', 'scheduled')
+ORDER BY vtime LIMIT 1;
+
+-- name: fairGroupGet
+SELECT vtime FROM queue_groups WHERE queue = :queue AND grp = :group;
+
+-- name: fairMax
+SELECT coalesce(max(vtime), 0) AS vtime FROM queue_groups WHERE queue = :queue;
+
+-- name: fairGroupSet
+INSERT INTO queue_groups (queue, grp, vtime, updated_at) VALUES (:queue, :group, :vtime, :now)
+ON CONFLICT (queue, grp) DO UPDATE SET vtime = excluded.vtime, updated_at = excluded.updated_at;
+
+-- ── limits ─────────────────────────────────────────────────────────────────────────────────
+
+-- name: groupPauseUntil
+INSERT INTO queue_groups (queue, grp, paused_until, updated_at) VALUES (:queue, :group, :until, :now)
+ON CONFLICT (queue, grp) DO UPDATE SET paused_until = max(paused_until, excluded.paused_until),
+  updated_at = excluded.updated_at;
+
+-- name: groupsPaused
+SELECT grp, paused_until FROM queue_groups WHERE queue = :queue AND paused_until > :now;
+
+-- name: groupsList
+SELECT grp, vtime, paused_until FROM queue_groups WHERE queue = :queue ORDER BY grp;
+
+-- name: groupsUnpause
+UPDATE queue_groups SET paused_until = 0, updated_at = :now WHERE queue = :queue;
+
+-- name: queueUnpauseUntil
+UPDATE queues SET paused_until = 0, updated_at = :now WHERE name = :queue;
+
+-- Starts counted for a key in buckets starting at :from (epoch ms) or later (see rateUsed in sqlite-store.ts).
+-- name: rateUsed
+SELECT coalesce(sum(n), 0) AS n, min(bucket) AS oldest FROM rate_buckets WHERE key = :key AND bucket >= :from;
+
+-- name: rateUsedByPrefix
+SELECT key, sum(n) AS n, min(bucket) AS oldest FROM rate_buckets
+WHERE key >= :prefix AND key < :prefixEnd AND bucket >= :from GROUP BY key;
+
+-- name: rateAdd
+INSERT INTO rate_buckets (key, bucket, n) VALUES (:key, :bucket, :n)
+ON CONFLICT (key, bucket) DO UPDATE SET n = n + excluded.n;
+
+-- name: rateResetKey
+DELETE FROM rate_buckets WHERE key = :key OR (key >= :prefix AND key < :prefixEnd);
+
+-- name: ratePrune
+DELETE FROM rate_buckets WHERE bucket < :before;
+
+-- name: tokenGet
+SELECT tokens, updated_at FROM token_buckets WHERE key = :key;
+
+-- name: tokenSet
+INSERT INTO token_buckets (key, tokens, updated_at) VALUES (:key, :tokens, :now)
+ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at;
+
+-- ── flows ──────────────────────────────────────────────────────────────────────────────────
+
+-- name: depInsert
+INSERT INTO job_deps (parent_id, child_id, on_failure, resolved) VALUES (:parentId, :childId, :onFailure, :resolved)
+ON CONFLICT (parent_id, child_id) DO NOTHING;
+
+-- name: depsOfChild
+SELECT parent_id, on_failure FROM job_deps WHERE child_id = :childId AND resolved = 0;
+
+-- name: depResolve
+UPDATE job_deps SET resolved = 1 WHERE parent_id = :parentId AND child_id = :childId;
+
+-- name: depsOfParent
+SELECT d.child_id, d.on_failure, j.queue, j.state, j.result, j.errors
+FROM job_deps d LEFT JOIN jobs j ON j.id = d.child_id
+WHERE d.parent_id = :parentId ORDER BY d.child_id;
+
+-- Other parents of a child that are not finished (a child shared with them is not cancelled).
+-- name: depsOtherLiveParents
+SELECT count(*) AS n FROM job_deps d JOIN jobs p ON p.id = d.parent_id
+WHERE d.child_id = :childId AND d.parent_id <> :parentId
+  AND p.state IN ('waiting', 'scheduled', 'blocked', 'active');
+
+-- name: jobDepsDone
+UPDATE jobs SET deps_pending = deps_pending - 1, updated_at = :now
+WHERE id = :id AND state = 'blocked'
+RETURNING deps_pending, queue, run_at;
+
+-- name: jobUnblock
+UPDATE jobs SET state = :state, updated_at = :now WHERE id = :id AND state = 'blocked';
+
+-- name: jobBlock
+UPDATE jobs
+SET state = :state, deps_pending = :depsPending, attempt = max(attempt - 1, 0), updated_at = :now,
+    lease_expires_at = NULL, worker_id = NULL, started_at = NULL
+WHERE id = :id AND state = 'active' AND lease_token = :leaseToken
+RETURNING queue;
+
+-- name: jobFailDependency
+UPDATE jobs
+SET state = 'failed', errors = :errors, finished_at = :now, updated_at = :now
+WHERE id = :id AND state = 'blocked';
+
+-- ── breakers ───────────────────────────────────────────────────────────────────────────────
+
+-- name: breakerDefine
+INSERT INTO breakers (name, config, updated_at) VALUES (:name, :config, :now)
+ON CONFLICT (name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at;
+
+-- name: breakerGet
+SELECT * FROM breakers WHERE name = :name;
+
+-- name: breakerList
+SELECT * FROM breakers ORDER BY name;
+
+-- name: breakerUpdate
+UPDATE breakers
+SET state = :state, failures = :failures, successes = :successes, window_start = :windowStart,
+    window_total = :windowTotal, window_failures = :windowFailures, opened_at = :openedAt, updated_at = :now
+WHERE name = :name;
+
+-- ── records and workers ────────────────────────────────────────────────────────────────────
+
+-- name: recordPut
+INSERT INTO records (collection, id, tenant, key, data, created_at, updated_at)
+VALUES (:collection, :id, :tenant, :key, :data, :now, :now)
+ON CONFLICT (collection, id) DO UPDATE SET
+  tenant = excluded.tenant, key = excluded.key, data = excluded.data, updated_at = excluded.updated_at
+RETURNING *;
+
+-- name: recordGet
+SELECT * FROM records WHERE collection = :collection AND id = :id;
+
+-- name: recordFindByKey
+SELECT * FROM records WHERE collection = :collection AND key = :key;
+
+-- name: recordList
+SELECT * FROM records WHERE collection = :collection AND seq > :afterSeq ORDER BY seq LIMIT :limit;
+
+-- name: recordListTenant
+SELECT * FROM records
+WHERE collection = :collection AND tenant = :tenant AND seq > :afterSeq ORDER BY seq LIMIT :limit;
+
+-- name: recordDelete
+DELETE FROM records WHERE collection = :collection AND id = :id;
+
+-- name: workerBeat
+INSERT INTO workers (id, node_id, queue, concurrency, running, info, started_at, seen_at)
+VALUES (:id, :nodeId, :queue, :concurrency, :running, :info, :now, :now)
+ON CONFLICT (id) DO UPDATE SET concurrency = excluded.concurrency, running = excluded.running,
+  info = excluded.info, seen_at = excluded.seen_at;
+
+-- name: workerRemove
+DELETE FROM workers WHERE id = :id;
+
+-- name: workerPrune
+DELETE FROM workers WHERE seen_at < :since;
+
+-- name: workerList
+SELECT * FROM workers WHERE seen_at >= :since ORDER BY queue, id;
+
+-- ── schedules ──────────────────────────────────────────────────────────────────────────────
+
+-- An unchanged cron, time zone and paused flag keep the pending next run (so re-applying a
+-- schedule at every deploy neither skips nor repeats a tick); any change takes :nextRunAt.
+-- name: scheduleUpsert
+INSERT INTO schedules (name, tenant, cron, timezone, queue, payload, options, catch_up, paused,
+  next_run_at, created_at, updated_at)
+VALUES (:name, :tenant, :cron, :timezone, :queue, :payload, :options, :catchUp, :paused,
+  :nextRunAt, :now, :now)
+ON CONFLICT (name) DO UPDATE SET
+  tenant = excluded.tenant, queue = excluded.queue, payload = excluded.payload,
+  options = excluded.options, catch_up = excluded.catch_up,
+  next_run_at = CASE
+    WHEN schedules.cron = excluded.cron AND schedules.timezone = excluded.timezone
+      AND schedules.paused = excluded.paused THEN schedules.next_run_at
+    ELSE excluded.next_run_at END,
+  cron = excluded.cron, timezone = excluded.timezone, paused = excluded.paused,
+  updated_at = excluded.updated_at
+RETURNING *;
+
+-- name: scheduleGet
+SELECT * FROM schedules WHERE name = :name;
+
+-- name: scheduleListAll
+SELECT * FROM schedules ORDER BY name;
+
+-- name: scheduleListTenant
+SELECT * FROM schedules WHERE tenant = :tenant ORDER BY name;
+
+-- name: scheduleDelete
+DELETE FROM schedules WHERE name = :name;
+
+-- Resuming takes :nextRunAt (ticks while paused are skipped); pausing keeps the next run.
+-- name: scheduleSetPaused
+UPDATE schedules SET
+  next_run_at = CASE WHEN paused = 1 AND :paused = 0 THEN :nextRunAt ELSE next_run_at END,
+  paused = :paused, updated_at = :now
+WHERE name = :name
+RETURNING *;
+
+-- name: scheduleDue
+SELECT * FROM schedules WHERE paused = 0 AND next_run_at <= :now ORDER BY next_run_at LIMIT :limit;
+
+-- The compare-and-set of a tick: only the node that read this next run moves it on.
+-- name: scheduleAdvance
+UPDATE schedules SET next_run_at = :nextRunAt, last_run_at = coalesce(:lastRunAt, last_run_at)
+WHERE name = :name AND next_run_at = :from AND cron = :cron AND timezone = :timezone AND paused = 0;

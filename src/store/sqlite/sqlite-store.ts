@@ -23,33 +23,58 @@ import {
   byRunOrder,
   emptyCounts,
   isEmpty,
+  nextBreaker,
   type Row,
+  bucketStart,
+  rateBucketWidth,
+  rateKey,
+  toBreaker,
   toClaimed,
+  toDependency,
   toEvent,
   toId,
   toJob,
   toQueue,
+  toRecord,
+  toWorker,
 } from '../rows.js'
+import { scheduleParams, toSchedule } from '../schedule-rows.js'
 import { readMigrations, readSqlFile } from '../sql-file.js'
-import type {
-  AttemptError,
-  ClaimedJob,
-  ClaimParams,
-  Completion,
-  EventType,
-  JobRow,
-  JobState,
-  Lease,
-  NewJob,
-  Outcome,
-  QueueConfig,
-  QueueRow,
-  RetentionRule,
-  StatsBucket,
-  Store,
-  StoreCapabilities,
-  Timing,
-  WakeHint,
+import {
+  type AdmissionLimits,
+  type AttemptError,
+  type BreakerPolicy,
+  type BreakerRow,
+  type BreakerState,
+  type ClaimConstraints,
+  type ClaimParams,
+  type ClaimResult,
+  type Completion,
+  type DependencyFailurePolicy,
+  type DependencyRow,
+  type EventType,
+  FINISHED_STATES,
+  type InsertRefusal,
+  type JobFilter,
+  type JobRow,
+  type JobState,
+  type Lease,
+  type LimitsRow,
+  type NewJob,
+  type NewSchedule,
+  type Outcome,
+  type QueueConfig,
+  type QueueRow,
+  type RateLimit,
+  type RecordRow,
+  type RetentionRule,
+  type ScheduleRow,
+  type StatsBucket,
+  type Store,
+  type StoreCapabilities,
+  type Timing,
+  type WakeHint,
+  type WorkerRow,
 } from '../store.js'
 
 const SQL = readSqlFile(new URL('./queries.sql', import.meta.url))
@@ -57,6 +82,7 @@ const MIGRATIONS = readMigrations(new URL('./migrations/', import.meta.url))
 /** Attempt errors kept per job; older ones are dropped first. */
 const MAX_KEPT_ERRORS = 50
 const MINUTE = 60_000
+const UNFINISHED: readonly JobState[] = ['waiting', 'scheduled', 'blocked', 'active']
 const EVERYTHING: WakeHint = { jobs: true, events: true }
 
 export interface SqliteStoreOptions {
@@ -121,6 +147,65 @@ type StatementName =
   | 'jobListQueue'
   | 'jobListState'
   | 'jobListQueueState'
+  | 'queueConstrain'
+  | 'queuePauseUntil'
+  | 'queueCountsTenant'
+  | 'queueCountsOneTenant'
+  | 'jobClaimOne'
+  | 'jobCandidates'
+  | 'jobActiveCount'
+  | 'jobActiveByGroup'
+  | 'jobUnfinishedCount'
+  | 'jobUnfinishedGroupCount'
+  | 'jobTenants'
+  | 'fairHead'
+  | 'fairGroupGet'
+  | 'fairMax'
+  | 'fairGroupSet'
+  | 'groupPauseUntil'
+  | 'groupsPaused'
+  | 'groupsList'
+  | 'groupsUnpause'
+  | 'queueUnpauseUntil'
+  | 'rateUsed'
+  | 'rateUsedByPrefix'
+  | 'rateAdd'
+  | 'rateResetKey'
+  | 'ratePrune'
+  | 'tokenGet'
+  | 'tokenSet'
+  | 'depInsert'
+  | 'depsOfChild'
+  | 'depResolve'
+  | 'depsOfParent'
+  | 'depsOtherLiveParents'
+  | 'jobDepsDone'
+  | 'jobUnblock'
+  | 'jobBlock'
+  | 'jobFailDependency'
+  | 'breakerDefine'
+  | 'breakerGet'
+  | 'breakerList'
+  | 'breakerUpdate'
+  | 'recordPut'
+  | 'recordGet'
+  | 'recordFindByKey'
+  | 'recordList'
+  | 'recordListTenant'
+  | 'recordDelete'
+  | 'workerBeat'
+  | 'workerRemove'
+  | 'workerPrune'
+  | 'workerList'
+  // ── schedules ──
+  | 'scheduleUpsert'
+  | 'scheduleGet'
+  | 'scheduleListAll'
+  | 'scheduleListTenant'
+  | 'scheduleDelete'
+  | 'scheduleSetPaused'
+  | 'scheduleDue'
+  | 'scheduleAdvance'
 type Statements = Record<StatementName, Database.Statement>
 
 /**
@@ -145,6 +230,7 @@ export class SqliteStore implements Store {
   private wakePending = false
   private dataVersion = -1
   private readonly claimStatements = new Map<number, Database.Statement>()
+  private readonly searchStatements = new Map<string, Database.Statement>()
   private readonly begin: Database.Statement
   private readonly commit: Database.Statement
   private readonly rollback: Database.Statement
@@ -301,8 +387,16 @@ export class SqliteStore implements Store {
     return toQueue(this.sql.queueGet.get({ name }) as Row)
   }
 
-  async queueCounts({ queue }: { queue?: string }) {
-    const rows = (queue === undefined ? this.sql.queueCounts.all() : this.sql.queueCountsOne.all({ queue })) as Row[]
+  async queueCounts({ queue, tenant }: { queue?: string; tenant?: string }) {
+    const statement =
+      tenant === undefined
+        ? queue === undefined
+          ? this.sql.queueCounts
+          : this.sql.queueCountsOne
+        : queue === undefined
+          ? this.sql.queueCountsTenant
+          : this.sql.queueCountsOneTenant
+    const rows = statement.all({ queue, tenant }) as Row[]
     const counts: Record<string, Record<JobState, number>> = {}
     for (const row of rows) {
       const queue = row.queue as string
@@ -312,48 +406,144 @@ export class SqliteStore implements Store {
     return counts
   }
 
+  async queueConstrain(params: { name: string; constrained: boolean; now: number }): Promise<void> {
+    const { name, constrained, now } = params
+    this.write(() => {
+      this.sql.queueEnsure.run({ name, now })
+      this.sql.queueConstrain.run({ name, constrained: constrained ? 1 : 0, now })
+    })
+  }
+
   // ── jobs: the hot path ───────────────────────────────────────────────────────────────────
 
-  async jobInsert({ jobs, now }: { jobs: NewJob[]; now: number }) {
-    return this.write(() =>
-      jobs.map((job) => {
-        const state: JobState = job.runAt > now ? 'scheduled' : 'waiting'
-        const row = {
-          queue: job.queue,
-          state,
-          priority: job.priority,
-          runAt: job.runAt,
-          payload: job.payload,
-          maxAttempts: job.maxAttempts,
-          backoff: backoffJson(job.backoff),
-          timeoutMs: job.timeoutMs,
-          idempotencyKey: job.idempotencyKey,
-          group: job.group,
-          tags: job.tags.length === 0 ? '[]' : JSON.stringify(job.tags),
-          metadata: isEmpty(job.metadata) ? '{}' : JSON.stringify(job.metadata),
-          now,
-        }
-        const id =
-          job.idempotencyKey === null
-            ? Number(this.sql.jobInsertPlain.run(row).lastInsertRowid)
-            : ((this.sql.jobInsert.get(row) as Row | undefined)?.id as number | undefined)
-        if (id !== undefined) {
-          this.event('job.created', job.queue, id, state, now)
-          return { id: String(id), created: true, state }
-        }
+  async jobInsert(params: { jobs: NewJob[]; now: number; admission?: Record<string, AdmissionLimits> }) {
+    const { jobs, now, admission } = params
+    return this.write(() => {
+      const refused = admission && this.admit(jobs, admission)
+      if (refused) return { refused }
+      return this.insertJobs(jobs, now)
+    })
+  }
+
+  /** Refuses a batch that would take a queue or a group past its limit (nothing is written). */
+  private admit(jobs: NewJob[], admission: Record<string, AdmissionLimits>): InsertRefusal | null {
+    const adding = new Map<string, number>()
+    for (const job of jobs) {
+      const limits = admission[job.queue]
+      if (!limits) continue
+      adding.set(job.queue, (adding.get(job.queue) ?? 0) + 1)
+      if (limits.maxGroupSize !== undefined && job.group !== null) {
+        const key = `${job.queue}\u0000${job.group}`
+        adding.set(key, (adding.get(key) ?? 0) + 1)
+      }
+    }
+    for (const [key, n] of adding) {
+      const [queue = '', group] = key.split('\u0000')
+      const limits = admission[queue] ?? {}
+      const limit = group === undefined ? limits.maxSize : limits.maxGroupSize
+      if (limit === undefined) continue
+      const row = (
+        group === undefined
+          ? this.sql.jobUnfinishedCount.get({ queue })
+          : this.sql.jobUnfinishedGroupCount.get({ queue, group })
+      ) as Row
+      const size = row.n as number
+      if (size + n > limit) return { queue, group: group ?? null, size, limit }
+    }
+    return null
+  }
+
+  /** Inserts jobs with their dependencies, inside the caller's transaction. */
+  private insertJobs(jobs: NewJob[], now: number) {
+    const ids: number[] = []
+    return jobs.map((job) => {
+      const deps = (job.dependsOn ?? []).map((dep) => {
+        const id = dep.index !== undefined ? ids[dep.index] : toId(dep.id ?? '')
+        const child = id === undefined ? undefined : (this.sql.jobLeaseGet.get({ id }) as Row | undefined)
+        if (id === undefined || !child) throw dependencyNotFound(dep.id ?? `#${dep.index}`)
+        return { id, state: child.state as JobState, onFailure: dep.onFailure }
+      })
+      const pending = deps.filter((dep) => !FINISHED_STATES.includes(dep.state)).length
+      const failedBy = deps.find(
+        (dep) => dep.onFailure === 'fail' && (dep.state === 'failed' || dep.state === 'cancelled'),
+      )
+      const state: JobState = pending > 0 || failedBy ? 'blocked' : job.runAt > now ? 'scheduled' : 'waiting'
+      const row = {
+        queue: job.queue,
+        state,
+        priority: job.priority,
+        runAt: job.runAt,
+        payload: job.payload,
+        maxAttempts: job.maxAttempts,
+        backoff: backoffJson(job.backoff),
+        timeoutMs: job.timeoutMs,
+        idempotencyKey: job.idempotencyKey,
+        group: job.group,
+        tags: job.tags.length === 0 ? '[]' : JSON.stringify(job.tags),
+        metadata: isEmpty(job.metadata) ? '{}' : JSON.stringify(job.metadata),
+        tenant: job.tenant,
+        vtime: job.fairWeight ? this.fairVtime(job, now) : 0,
+        depsPending: pending,
+        now,
+      }
+      const id =
+        job.idempotencyKey === null
+          ? Number(this.sql.jobInsertPlain.run(row).lastInsertRowid)
+          : ((this.sql.jobInsert.get(row) as Row | undefined)?.id as number | undefined)
+      if (id === undefined) {
         const existing = this.sql.jobByIdempotencyKey.get({
           queue: job.queue,
           idempotencyKey: job.idempotencyKey,
         }) as Row
+        ids.push(existing.id as number)
         return { id: String(existing.id), created: false, state: existing.state as JobState }
-      }),
-    )
+      }
+      ids.push(id)
+      for (const dep of deps) {
+        const resolved = FINISHED_STATES.includes(dep.state) ? 1 : 0
+        this.sql.depInsert.run({ parentId: id, childId: dep.id, onFailure: dep.onFailure, resolved })
+      }
+      this.event(
+        'job.created',
+        job.queue,
+        id,
+        state,
+        now,
+        deps.length > 0 ? { dependsOn: deps.map((d) => String(d.id)) } : undefined,
+      )
+      if (failedBy) {
+        this.failForDependency(id, failedBy.id, now)
+        return { id: String(id), created: true, state: 'failed' as JobState }
+      }
+      return { id: String(id), created: true, state }
+    })
   }
 
-  async jobClaim(params: ClaimParams): Promise<{ jobs: ClaimedJob[]; completed: boolean[] }> {
-    const { queue, workerId, limit, leaseMs, now, completions = [] } = params
-    const [rows, completed] = this.write(() => {
+  /**
+   * Weighted fair queuing: a job's virtual time is one step (1 / weight) after its group's
+   * previous job, but never behind the head of its priority level, so a group that was idle
+   * joins the rotation now instead of jumping ahead of everyone with its old clock.
+   */
+  private fairVtime(job: NewJob, now: number): number {
+    const group = job.group ?? ''
+    const head = this.sql.fairHead.get({ queue: job.queue, priority: job.priority }) as Row | undefined
+    const base = head ? (head.vtime as number) : ((this.sql.fairMax.get({ queue: job.queue }) as Row).vtime as number)
+    const last = (this.sql.fairGroupGet.get({ queue: job.queue, group }) as Row | undefined)?.vtime as
+      | number
+      | undefined
+    const vtime = Math.max(base, last ?? 0) + 1 / (job.fairWeight ?? 1)
+    this.sql.fairGroupSet.run({ queue: job.queue, group, vtime, now })
+    return vtime
+  }
+
+  async jobClaim(params: ClaimParams): Promise<ClaimResult> {
+    const { queue, workerId, limit, leaseMs, now, completions = [], constraints } = params
+    const [rows, completed, retryAt] = this.write(() => {
       const completed = this.complete(completions, now)
+      if (constraints) {
+        const { rows, retryAt } = this.claimConstrained(params, constraints)
+        return [rows, completed, retryAt] as const
+      }
       const claimed = this.claimStatement(limit).all({
         queue,
         workerId,
@@ -363,9 +553,182 @@ export class SqliteStore implements Store {
       for (const row of claimed) {
         this.event('job.active', queue, row.id as number, 'active', now, { attempt: row.attempt })
       }
-      return [claimed, completed] as const
+      return [claimed, completed, null] as const
     })
-    return { jobs: rows.map(toClaimed).sort(byRunOrder), completed }
+    return { jobs: rows.sort(byRunOrder).map(toClaimed), completed, retryAt }
+  }
+
+  /**
+   * The constrained claim: inside the write lock, so counts and admissions are exact across
+   * processes. Order of checks: the queue's pause, its breaker, its concurrency cap and rate
+   * limit (a budget), then candidates best first, skipping groups that are paused or at their
+   * own cap or rate, re-reading while groups fill up. Start times come from the clock read under
+   * the lock, so starts recorded by different processes are in time order.
+   */
+  private claimConstrained(params: ClaimParams, limits: ClaimConstraints): { rows: Row[]; retryAt: number | null } {
+    const { queue, workerId, leaseMs } = params
+    const now = Math.max(params.now, Date.now())
+    const none = (retryAt: number | null) => ({ rows: [] as Row[], retryAt })
+    const queueRow = this.sql.queueGet.get({ name: queue }) as Row | undefined
+    if (!queueRow || queueRow.paused === 1) return none(null)
+    if ((queueRow.paused_until as number) > now) return none(queueRow.paused_until as number)
+
+    let budget = params.limit
+    let active: number | undefined
+    const activeCount = () => {
+      active ??= (this.sql.jobActiveCount.get({ queue }) as Row).n as number
+      return active
+    }
+    if (limits.breaker) {
+      const breaker = this.breakerAdmit(limits.breaker.name, limits.breaker.policy, now)
+      if (breaker.state === 'open') return none((breaker.openedAt ?? now) + breaker.config.cooldownMs)
+      if (breaker.state === 'half_open') budget = Math.min(budget, breaker.config.halfOpenProbes - activeCount())
+    }
+    if (limits.concurrency !== undefined) budget = Math.min(budget, limits.concurrency - activeCount())
+    let retryAt: number | null = null
+    if (limits.rate) {
+      const used = this.rateUsed(rateKey.queue(queue), limits.rate, now)
+      budget = Math.min(budget, limits.rate.max - used.n)
+      retryAt = used.freeAt
+    }
+    if (budget <= 0) return none(retryAt)
+
+    const groups = this.groupAllowances(queue, limits, now)
+    const picked: Row[] = []
+    const startsByGroup = new Map<string, number>()
+    const leaseExpiresAt = now + leaseMs
+    while (budget > 0) {
+      const scan = budget * 4 + 16
+      const candidates = this.sql.jobCandidates.all({
+        queue,
+        now,
+        blocked: JSON.stringify([...groups.blocked]),
+        limit: scan,
+      }) as Row[]
+      for (const candidate of candidates) {
+        if (budget === 0) break
+        const group = candidate.grp as string | null
+        if (group !== null && !groups.take(group)) continue
+        const row = this.sql.jobClaimOne.get({ id: candidate.id, workerId, now, leaseExpiresAt }) as Row | undefined
+        if (!row) continue
+        picked.push(row)
+        budget -= 1
+        if (group !== null) startsByGroup.set(group, (startsByGroup.get(group) ?? 0) + 1)
+        this.event('job.active', queue, row.id as number, 'active', now, { attempt: row.attempt })
+      }
+      if (candidates.length < scan) break
+    }
+    if (limits.rate && picked.length > 0) this.rateAdd(rateKey.queue(queue), limits.rate, now, picked.length)
+    if (limits.groupRate) {
+      for (const [group, n] of startsByGroup) this.rateAdd(rateKey.group(queue, group), limits.groupRate, now, n)
+    }
+    return { rows: picked, retryAt: picked.length > 0 ? null : (groups.retryAt ?? retryAt) }
+  }
+
+  /**
+   * What each group may still start now: its concurrency cap less its active jobs, and its
+   * rate limit less its counted starts; paused or exhausted groups are `blocked`, so the
+   * candidate query skips them. `take` spends one start of a group.
+   */
+  private groupAllowances(queue: string, limits: ClaimConstraints, now: number) {
+    const blocked = new Set<string>()
+    const allowance = new Map<string, number>()
+    let retryAt: number | null = null
+    const later = (at: number) => {
+      retryAt = retryAt === null ? at : Math.min(retryAt, at)
+    }
+    for (const row of this.sql.groupsPaused.all({ queue, now }) as Row[]) {
+      blocked.add(row.grp as string)
+      later(row.paused_until as number)
+    }
+    const fresh = Math.min(
+      limits.groupConcurrency ?? Number.POSITIVE_INFINITY,
+      limits.groupRate?.max ?? Number.POSITIVE_INFINITY,
+    )
+    const lower = (group: string, left: number) => {
+      allowance.set(group, Math.min(allowance.get(group) ?? fresh, left))
+      if (left <= 0) blocked.add(group)
+    }
+    if (limits.groupConcurrency !== undefined) {
+      for (const row of this.sql.jobActiveByGroup.all({ queue }) as Row[]) {
+        lower(row.grp as string, limits.groupConcurrency - (row.n as number))
+      }
+    }
+    if (limits.groupRate) {
+      const prefix = rateKey.groupPrefix(queue)
+      const width = rateBucketWidth(limits.groupRate.windowMs)
+      const from = bucketStart(now - limits.groupRate.windowMs, width)
+      const rows = this.sql.rateUsedByPrefix.all({ prefix, prefixEnd: `${prefix}\uffff`, from }) as Row[]
+      for (const row of rows) {
+        const left = limits.groupRate.max - (row.n as number)
+        lower((row.key as string).slice(prefix.length), left)
+        if (left <= 0) later((row.oldest as number) + width + limits.groupRate.windowMs)
+      }
+    }
+    return {
+      blocked,
+      get retryAt() {
+        return retryAt
+      },
+      take(group: string): boolean {
+        if (blocked.has(group)) return false
+        const left = allowance.get(group) ?? fresh
+        if (left <= 0) return false
+        allowance.set(group, left - 1)
+        if (left - 1 <= 0) blocked.add(group)
+        return true
+      },
+    }
+  }
+
+  /**
+   * Starts counted against a rate limit: the sum of its buckets (a tenth of the window each)
+   * that overlap the window ending now. Counting the oldest bucket whole errs on the safe side:
+   * no window of `windowMs` ever holds more than `max` starts. `freeAt` is when that oldest
+   * bucket stops counting.
+   */
+  private rateUsed(key: string, limit: RateLimit, now: number): { n: number; freeAt: number } {
+    const width = rateBucketWidth(limit.windowMs)
+    const row = this.sql.rateUsed.get({ key, from: bucketStart(now - limit.windowMs, width) }) as Row
+    const oldest = row.oldest as number | null
+    return { n: row.n as number, freeAt: oldest === null ? now : oldest + width + limit.windowMs }
+  }
+
+  private rateAdd(key: string, limit: RateLimit, now: number, n: number): void {
+    this.sql.rateAdd.run({ key, bucket: bucketStart(now, rateBucketWidth(limit.windowMs)), n })
+  }
+
+  /** The breaker's state for a claim: an open breaker whose cool-down is over turns half-open. */
+  private breakerAdmit(name: string, policy: BreakerPolicy, now: number): BreakerRow {
+    let row = this.sql.breakerGet.get({ name }) as Row | undefined
+    if (!row) {
+      this.sql.breakerDefine.run({ name, config: JSON.stringify(policy), now })
+      row = this.sql.breakerGet.get({ name }) as Row
+    }
+    const breaker = toBreaker(row)
+    if (breaker.state !== 'open' || now < (breaker.openedAt ?? now) + breaker.config.cooldownMs) return breaker
+    return this.saveBreaker(breaker, { ...breaker, state: 'half_open', successes: 0, updatedAt: now }, now)
+  }
+
+  /** Writes a breaker's new state, with an event when the state changed. */
+  private saveBreaker(before: BreakerRow, after: BreakerRow, now: number): BreakerRow {
+    this.sql.breakerUpdate.run({
+      name: after.name,
+      state: after.state,
+      failures: after.failures,
+      successes: after.successes,
+      windowStart: after.windowStart,
+      windowTotal: after.windowTotal,
+      windowFailures: after.windowFailures,
+      openedAt: after.openedAt,
+      now,
+    })
+    if (after.state !== before.state) {
+      const type =
+        after.state === 'open' ? 'breaker.opened' : after.state === 'closed' ? 'breaker.closed' : 'breaker.half_open'
+      this.event(type, null, null, null, now, { breaker: after.name, from: before.state, failures: before.failures })
+    }
+    return after
   }
 
   /**
@@ -406,6 +769,7 @@ export class SqliteStore implements Store {
       if (changes !== 1) return false
       completedPerQueue.set(item.queue, (completedPerQueue.get(item.queue) ?? 0) + 1)
       this.event('job.completed', item.queue, item.id, 'completed', now)
+      this.resolveDependents(Number(item.id), 'completed', now)
       return true
     })
     for (const [queue, completed] of completedPerQueue) this.addStats(queue, now, { completed })
@@ -418,9 +782,10 @@ export class SqliteStore implements Store {
       retryAt: number | null
       refundAttempt: boolean
       now: number
+      pause?: { group: string | null; until: number }
     },
   ): Promise<Outcome<{ state: JobState }>> {
-    const { error, retryAt, refundAttempt, now } = params
+    const { error, retryAt, refundAttempt, now, pause } = params
     const id = Number(params.id)
     return this.write(() => {
       const current = this.sql.jobLeaseGet.get({ id }) as Row | undefined
@@ -448,6 +813,8 @@ export class SqliteStore implements Store {
       })
       if (state === 'failed') this.addStats(queue, now, { failed: 1 })
       else if (!refundAttempt) this.addStats(queue, now, { retried: 1 })
+      if (pause) this.pauseKey(queue, pause.group, pause.until, now)
+      if (state === 'failed') this.resolveDependents(id, 'failed', now)
       return { ok: true, job: { state } } as const
     })
   }
@@ -523,9 +890,19 @@ export class SqliteStore implements Store {
     return row ? toJob(row) : null
   }
 
-  async jobList(params: { queue?: string; state?: JobState; beforeId?: string; limit: number }) {
+  async jobList(params: JobFilter & { beforeId?: string; limit: number }) {
     const { queue, state, limit } = params
     const beforeId = params.beforeId === undefined ? Number.MAX_SAFE_INTEGER : toId(params.beforeId)
+    const filter = jobFilterSql(params)
+    if (filter.where.length > 0) {
+      let statement = this.searchStatements.get(filter.key)
+      if (!statement) {
+        const where = ['id < :beforeId', ...filter.where].join(' AND ')
+        statement = this.db.prepare(`SELECT * FROM jobs WHERE ${where} ORDER BY id DESC LIMIT :limit`)
+        this.searchStatements.set(filter.key, statement)
+      }
+      return (statement.all({ ...filter.values, beforeId, limit }) as Row[]).map(toJob)
+    }
     const statement =
       queue !== undefined && state !== undefined
         ? this.sql.jobListQueueState
@@ -567,10 +944,110 @@ export class SqliteStore implements Store {
   }
 
   async jobCancel({ id, now }: { id: string; now: number }): Promise<Outcome> {
-    return this.transition(id, ['waiting', 'scheduled', 'blocked', 'active'], (job) => {
-      this.setState(job, 'cancelled', now)
-      this.event('job.cancelled', job.queue, job.id, 'cancelled', now, { from: job.state })
+    return this.transition(id, UNFINISHED, (job) => this.cancelTree(job, now))
+  }
+
+  /** Cancels a job, then its unfinished children that no other live parent still waits for. */
+  private cancelTree(job: JobRow, now: number): void {
+    this.setState(job, 'cancelled', now)
+    this.event('job.cancelled', job.queue, job.id, 'cancelled', now, { from: job.state })
+    this.resolveDependents(Number(job.id), 'cancelled', now)
+    for (const dep of this.sql.depsOfParent.all({ parentId: Number(job.id) }) as Row[]) {
+      if (!UNFINISHED.includes(dep.state as JobState)) continue
+      const others = this.sql.depsOtherLiveParents.get({ childId: dep.child_id, parentId: Number(job.id) }) as Row
+      if ((others.n as number) > 0) continue
+      const child = this.sql.jobGet.get({ id: dep.child_id }) as Row | undefined
+      if (child) this.cancelTree(toJob(child), now)
+    }
+  }
+
+  /**
+   * A job finished for good: each parent waiting for it counts one dependency resolved and
+   * runs when none is left, or fails at once when this one failed under the `fail` policy.
+   */
+  private resolveDependents(childId: number, outcome: 'completed' | 'failed' | 'cancelled', now: number): void {
+    for (const dep of this.sql.depsOfChild.all({ childId }) as Row[]) {
+      const parentId = dep.parent_id as number
+      this.sql.depResolve.run({ parentId, childId })
+      if (outcome !== 'completed' && dep.on_failure === 'fail') {
+        this.failForDependency(parentId, childId, now)
+        continue
+      }
+      const parent = this.sql.jobDepsDone.get({ id: parentId, now }) as Row | undefined
+      if (!parent || (parent.deps_pending as number) > 0) continue
+      const state: JobState = (parent.run_at as number) > now ? 'scheduled' : 'waiting'
+      this.sql.jobUnblock.run({ id: parentId, state, now })
+      this.event('job.waiting', parent.queue as string, parentId, state, now, { reason: 'dependencies' })
+    }
+  }
+
+  /** A blocked job fails because a dependency it may not do without failed; its own parents learn of it. */
+  private failForDependency(parentId: number, childId: number, now: number): void {
+    const parent = this.sql.jobLeaseGet.get({ id: parentId }) as Row | undefined
+    if (!parent || parent.state !== 'blocked') return
+    const error: AttemptError = {
+      at: now,
+      attempt: parent.attempt as number,
+      message: `dependency ${childId} failed`,
+      code: 'SPOOL_DEPENDENCY_FAILED',
+      retryable: false,
+    }
+    this.sql.jobFailDependency.run({ id: parentId, errors: appendError(parent.errors as string, error), now })
+    const queue = parent.queue as string
+    this.event('job.failed', queue, parentId, 'failed', now, { error: error.message, dependency: String(childId) })
+    this.addStats(queue, now, { failed: 1 })
+    this.resolveDependents(parentId, 'failed', now)
+  }
+
+  /** Holds a whole queue, or one group of it, back until a time (a provider's Retry-After). */
+  private pauseKey(queue: string, group: string | null, until: number, now: number): void {
+    if (group === null) this.sql.queuePauseUntil.run({ queue, until, now })
+    else this.sql.groupPauseUntil.run({ queue, group, until, now })
+    this.event('queue.throttled', queue, null, null, now, { group, until })
+  }
+
+  async jobWaitForChildren(
+    params: Lease & { children: { job: NewJob; onFailure: DependencyFailurePolicy }[]; now: number },
+  ): Promise<Outcome<{ state: JobState; childIds: string[] }>> {
+    const { children, now, leaseToken } = params
+    const id = Number(params.id)
+    return this.write(() => {
+      const current = this.sql.jobLeaseGet.get({ id }) as Row | undefined
+      if (!current) return { ok: false, reason: 'not_found' } as const
+      if (current.state !== 'active' || current.lease_token !== leaseToken) {
+        return { ok: false, reason: 'lease_lost' } as const
+      }
+      const inserted = this.insertJobs(
+        children.map((child) => child.job),
+        now,
+      )
+      let pending = 0
+      inserted.forEach((child, index) => {
+        const unfinished = UNFINISHED.includes(child.state)
+        if (unfinished) pending += 1
+        this.sql.depInsert.run({
+          parentId: id,
+          childId: Number(child.id),
+          onFailure: children[index]?.onFailure ?? 'fail',
+          resolved: unfinished ? 0 : 1,
+        })
+      })
+      const state: JobState = pending > 0 ? 'blocked' : 'waiting'
+      const row = this.sql.jobBlock.get({ id, leaseToken, state, depsPending: pending, now }) as Row
+      this.event(pending > 0 ? 'job.blocked' : 'job.waiting', row.queue as string, id, state, now, {
+        children: inserted.map((child) => child.id),
+      })
+      return { ok: true, job: { state, childIds: inserted.map((child) => child.id) } } as const
     })
+  }
+
+  async jobDependencies({ id }: { id: string }): Promise<DependencyRow[]> {
+    return (this.sql.depsOfParent.all({ parentId: toId(id) }) as Row[]).map(toDependency)
+  }
+
+  async jobTenants({ ids }: { ids: string[] }): Promise<Map<string, string>> {
+    const rows = this.sql.jobTenants.all({ ids: JSON.stringify(ids.map(toId)) }) as Row[]
+    return new Map(rows.map((row) => [String(row.id), row.tenant as string]))
   }
 
   async jobRetry({ id, now }: { id: string; now: number }): Promise<Outcome> {
@@ -600,7 +1077,9 @@ export class SqliteStore implements Store {
     return this.transition(id, removable, (job) => {
       this.sql.jobRemove.run({ id: Number(job.id) })
       this.sql.jobRemoveEvents.run({ id: Number(job.id) })
-      this.event('job.removed', job.queue, job.id, null, now)
+      this.event('job.removed', job.queue, job.id, null, now, { tenant: job.tenant })
+      // A parent still waiting for a removed job would wait forever: it counts as cancelled.
+      if (UNFINISHED.includes(job.state)) this.resolveDependents(Number(job.id), 'cancelled', now)
     })
   }
 
@@ -612,6 +1091,7 @@ export class SqliteStore implements Store {
     const count = this.sql.jobPosition.get({
       queue: row.queue,
       priority: row.priority,
+      vtime: row.vtime,
       runAt: row.run_at,
       id: row.id,
       now,
@@ -649,6 +1129,7 @@ export class SqliteStore implements Store {
           error: error.message,
         })
         this.addStats(queue, now, exhausted ? { failed: 1 } : { retried: 1 })
+        if (exhausted) this.resolveDependents(row.id as number, 'failed', now)
         return { id: String(row.id), state }
       }),
     )
@@ -766,9 +1247,254 @@ export class SqliteStore implements Store {
   async leaderRelease({ name, nodeId }: { name: string; nodeId: string }): Promise<void> {
     this.write(() => this.sql.leaderRelease.run({ name, nodeId }))
   }
+
+  // ── limits and breakers ──────────────────────────────────────────────────────────────────
+
+  async limitsGet(params: {
+    queue: string
+    now: number
+    windowMs?: number
+    groupWindowMs?: number
+  }): Promise<LimitsRow> {
+    const { queue, now } = params
+    const queueRow = this.sql.queueGet.get({ name: queue }) as Row | undefined
+    const rateUsed: Record<string, number> = {}
+    if (params.windowMs !== undefined) {
+      rateUsed[''] = this.rateUsed(rateKey.queue(queue), { max: 0, windowMs: params.windowMs }, now).n
+    }
+    if (params.groupWindowMs !== undefined) {
+      const prefix = rateKey.groupPrefix(queue)
+      const from = bucketStart(now - params.groupWindowMs, rateBucketWidth(params.groupWindowMs))
+      for (const row of this.sql.rateUsedByPrefix.all({ prefix, prefixEnd: `${prefix}\uffff`, from }) as Row[]) {
+        rateUsed[(row.key as string).slice(prefix.length)] = row.n as number
+      }
+    }
+    return {
+      queue,
+      pausedUntil: (queueRow?.paused_until as number | undefined) ?? 0,
+      rateUsed,
+      groups: (this.sql.groupsList.all({ queue }) as Row[]).map((row) => ({
+        group: row.grp as string,
+        pausedUntil: row.paused_until as number,
+        vtime: row.vtime as number,
+      })),
+    }
+  }
+
+  async limitsReset({ queue, now }: { queue: string; now: number }): Promise<void> {
+    const prefix = rateKey.groupPrefix(queue)
+    this.write(() => {
+      this.sql.rateResetKey.run({ key: rateKey.queue(queue), prefix, prefixEnd: `${prefix}\uffff` })
+      this.sql.queueUnpauseUntil.run({ queue, now })
+      this.sql.groupsUnpause.run({ queue, now })
+      this.event('queue.resumed', queue, null, null, now, { reason: 'limits reset' })
+    })
+  }
+
+  async limitsPrune({ before }: { before: number }): Promise<void> {
+    this.write(() => this.sql.ratePrune.run({ before }))
+  }
+
+  async tokenTake(params: { key: string; ratePerSec: number; burst: number; cost: number; now: number }) {
+    const { key, ratePerSec, burst, cost, now } = params
+    return this.write(() => {
+      const row = this.sql.tokenGet.get({ key }) as Row | undefined
+      const tokens = row
+        ? Math.min(burst, (row.tokens as number) + ((now - (row.updated_at as number)) / 1000) * ratePerSec)
+        : burst
+      if (tokens >= cost) {
+        this.sql.tokenSet.run({ key, tokens: tokens - cost, now })
+        return { ok: true, retryAfterMs: 0 }
+      }
+      this.sql.tokenSet.run({ key, tokens, now })
+      return { ok: false, retryAfterMs: Math.ceil(((cost - tokens) / ratePerSec) * 1000) }
+    })
+  }
+
+  async breakerDefine({
+    name,
+    policy,
+    now,
+  }: {
+    name: string
+    policy: BreakerPolicy
+    now: number
+  }): Promise<BreakerRow> {
+    return this.write(() => {
+      this.sql.breakerDefine.run({ name, config: JSON.stringify(policy), now })
+      return toBreaker(this.sql.breakerGet.get({ name }) as Row)
+    })
+  }
+
+  async breakerGet({ name }: { name: string }): Promise<BreakerRow | null> {
+    const row = this.sql.breakerGet.get({ name }) as Row | undefined
+    return row ? toBreaker(row) : null
+  }
+
+  async breakerList(): Promise<BreakerRow[]> {
+    return (this.sql.breakerList.all() as Row[]).map(toBreaker)
+  }
+
+  async breakerRecord({ name, success, now }: { name: string; success: boolean; now: number }) {
+    return this.write(() => {
+      const row = this.sql.breakerGet.get({ name }) as Row | undefined
+      if (!row) return null
+      const before = toBreaker(row)
+      return this.saveBreaker(before, nextBreaker(before, success, now), now)
+    })
+  }
+
+  async breakerSet({ name, state, now }: { name: string; state: BreakerState; now: number }) {
+    return this.write(() => {
+      const row = this.sql.breakerGet.get({ name }) as Row | undefined
+      if (!row) return null
+      const before = toBreaker(row)
+      const after: BreakerRow =
+        state === 'closed'
+          ? {
+              ...before,
+              state,
+              failures: 0,
+              successes: 0,
+              windowStart: now,
+              windowTotal: 0,
+              windowFailures: 0,
+              openedAt: null,
+            }
+          : { ...before, state, successes: 0, openedAt: state === 'open' ? now : before.openedAt }
+      return this.saveBreaker(before, { ...after, updatedAt: now }, now)
+    })
+  }
+
+  // ── records and workers ──────────────────────────────────────────────────────────────────
+
+  async recordPut(params: {
+    collection: string
+    id: string
+    tenant: string
+    key: string | null
+    data: string
+    now: number
+  }) {
+    return toRecord(this.write(() => this.sql.recordPut.get(params)) as Row)
+  }
+
+  async recordGet(params: { collection: string; id: string }): Promise<RecordRow | null> {
+    const row = this.sql.recordGet.get(params) as Row | undefined
+    return row ? toRecord(row) : null
+  }
+
+  async recordFindByKey(params: { collection: string; key: string }): Promise<RecordRow | null> {
+    const row = this.sql.recordFindByKey.get(params) as Row | undefined
+    return row ? toRecord(row) : null
+  }
+
+  async recordList(params: { collection: string; tenant?: string; afterSeq?: number; limit: number }) {
+    const values = { ...params, afterSeq: params.afterSeq ?? 0 }
+    const rows = (
+      params.tenant === undefined ? this.sql.recordList.all(values) : this.sql.recordListTenant.all(values)
+    ) as Row[]
+    return rows.map(toRecord)
+  }
+
+  async recordDelete(params: { collection: string; id: string }): Promise<boolean> {
+    return this.write(() => this.sql.recordDelete.run(params).changes === 1)
+  }
+
+  async workerBeat(params: Omit<WorkerRow, 'seenAt' | 'startedAt'> & { now: number }): Promise<void> {
+    const { running, info, ...rest } = params
+    this.write(() => this.sql.workerBeat.run({ ...rest, running: JSON.stringify(running), info: JSON.stringify(info) }))
+  }
+
+  async workerRemove({ id }: { id: string }): Promise<void> {
+    this.write(() => this.sql.workerRemove.run({ id }))
+  }
+
+  async workerList({ since }: { since: number }): Promise<WorkerRow[]> {
+    this.write(() => this.sql.workerPrune.run({ since: since - 3_600_000 }))
+    return (this.sql.workerList.all({ since }) as Row[]).map(toWorker)
+  }
+
+  // ── schedules ────────────────────────────────────────────────────────────────────────────
+
+  async scheduleUpsert({ schedule, now }: { schedule: NewSchedule; now: number }): Promise<ScheduleRow> {
+    const params = { ...scheduleParams(schedule), paused: schedule.paused ? 1 : 0, now }
+    return toSchedule(this.write(() => this.sql.scheduleUpsert.get(params)) as Row)
+  }
+
+  async scheduleGet({ name }: { name: string }): Promise<ScheduleRow | null> {
+    const row = this.sql.scheduleGet.get({ name }) as Row | undefined
+    return row ? toSchedule(row) : null
+  }
+
+  async scheduleList({ tenant }: { tenant?: string }): Promise<ScheduleRow[]> {
+    const rows = tenant === undefined ? this.sql.scheduleListAll.all() : this.sql.scheduleListTenant.all({ tenant })
+    return (rows as Row[]).map(toSchedule)
+  }
+
+  async scheduleDelete({ name }: { name: string }): Promise<boolean> {
+    return this.write(() => this.sql.scheduleDelete.run({ name }).changes === 1)
+  }
+
+  async scheduleSetPaused(params: {
+    name: string
+    paused: boolean
+    nextRunAt: number | null
+    now: number
+  }): Promise<ScheduleRow | null> {
+    const { name, nextRunAt, now } = params
+    const row = this.write(() =>
+      this.sql.scheduleSetPaused.get({ name, paused: params.paused ? 1 : 0, nextRunAt, now }),
+    ) as Row | undefined
+    return row ? toSchedule(row) : null
+  }
+
+  async scheduleDue({ now, limit }: { now: number; limit: number }): Promise<ScheduleRow[]> {
+    return (this.sql.scheduleDue.all({ now, limit }) as Row[]).map(toSchedule)
+  }
+
+  async scheduleAdvance(params: {
+    name: string
+    from: number
+    cron: string
+    timezone: string
+    nextRunAt: number | null
+    lastRunAt: number | null
+  }): Promise<boolean> {
+    return this.write(() => this.sql.scheduleAdvance.run(params).changes === 1)
+  }
 }
 
 // ── row mapping ──────────────────────────────────────────────────────────────────────────
+
+/**
+ * The WHERE terms of a job search beyond queue and state, and a key naming their shape (one
+ * prepared statement per shape). Text search matches the payload's JSON text, case-insensitively.
+ */
+function jobFilterSql(filter: JobFilter): { key: string; where: string[]; values: Record<string, unknown> } {
+  const where: string[] = []
+  const values: Record<string, unknown> = {}
+  const add = (name: keyof JobFilter, term: string, value: unknown) => {
+    if (filter[name] === undefined) return
+    where.push(term)
+    values[name] = value
+  }
+  add('tenant', 'tenant = :tenant', filter.tenant)
+  add('queue', 'queue = :queue', filter.queue)
+  add('state', 'state = :state', filter.state)
+  add('group', 'grp = :group', filter.group)
+  add('tag', 'EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value = :tag)', filter.tag)
+  add('createdAfter', 'created_at >= :createdAfter', filter.createdAfter)
+  add('createdBefore', 'created_at < :createdBefore', filter.createdBefore)
+  add('text', "payload LIKE :text ESCAPE '\\'", `%${filter.text?.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)
+  // Queue and state alone have statements of their own.
+  const extra = where.filter((term) => !term.startsWith('queue =') && !term.startsWith('state ='))
+  return { key: where.join(' AND '), where: extra.length > 0 ? where : [], values }
+}
+
+function dependencyNotFound(id: string): Error {
+  return Object.assign(new Error(`dependency ${id} does not exist`), { code: 'SPOOL_DEPENDENCY_NOT_FOUND', id })
+}
 
 function appendError(errorsJson: string, error: AttemptError | null): string {
   if (!error) return errorsJson
