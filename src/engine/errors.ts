@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   SPOOL_PAYLOAD_TOO_LARGE: { status: 413, title: 'The payload is too large' },
   SPOOL_INVALID_QUEUE_NAME: { status: 400, title: 'The queue name is invalid' },
   SPOOL_JOB_NOT_FOUND: { status: 404, title: 'No such job' },
+  SPOOL_SCHEDULE_NOT_FOUND: { status: 404, title: 'No such schedule' },
   SPOOL_INVALID_TRANSITION: { status: 409, title: 'The job is not in a state that allows this' },
   SPOOL_LEASE_LOST: { status: 409, title: 'The lease on this job is no longer held' },
   SPOOL_INVALID_STORE: { status: 400, title: 'The store address is not understood' },

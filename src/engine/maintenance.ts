@@ -44,6 +44,8 @@ export class Maintenance {
     private readonly nodeId: string,
     private readonly onChange: (queues: string[]) => void,
     options: MaintenanceOptions = {},
+    /** More work for the leader's pass (cron schedules), after recovery and promotion. */
+    private readonly onPass?: (now: number) => Promise<unknown>,
   ) {
     this.intervalMs = options.intervalMs ?? 1_000
     this.retentionIntervalMs = options.retentionIntervalMs ?? 60_000
@@ -71,6 +73,7 @@ export class Maintenance {
       const recovered = await this.store.jobRecoverExpired({ now })
       const promoted = await this.store.jobPromoteDue({ now, limit: 1_000 })
       if (recovered.length > 0 || promoted > 0) this.onChange([])
+      if (this.onPass) await this.onPass(now)
       if (now - this.lastRetention >= this.retentionIntervalMs) {
         this.lastRetention = now
         await this.retention(now)

@@ -12,6 +12,7 @@ import { type Logger, stderrLogger } from './logger.js'
 import { Maintenance, type MaintenanceOptions } from './maintenance.js'
 import { assertQueueName, DEFAULT_MAX_PAYLOAD_BYTES, type EnqueueOptions, toNewJob } from './options.js'
 import { QueueAdmin } from './queue-admin.js'
+import { Schedules } from './schedules.js'
 import { readStats, type Stats } from './stats.js'
 import { Worker, type WorkOptions } from './worker.js'
 
@@ -55,6 +56,8 @@ export class Spool {
   readonly queues: QueueAdmin
   /** Job administration. */
   readonly jobs: JobAdmin
+  /** Cron schedules. */
+  readonly schedules: Schedules
   readonly nodeId: string
 
   private readonly workers = new Map<string, Set<Worker<never, never>>>()
@@ -74,12 +77,18 @@ export class Spool {
     this.events = new EventHub(store, logger, options.eventPollMs ?? 250)
     this.queues = new QueueAdmin(this, store)
     this.jobs = new JobAdmin(this, store)
+    const maintenanceOptions = typeof options.maintenance === 'object' ? options.maintenance : {}
+    this.schedules = new Schedules(this, store, logger, {
+      maxPayloadBytes: this.maxPayloadBytes,
+      graceMs: 10 * (maintenanceOptions.intervalMs ?? 1_000),
+    })
     this.maintenance = new Maintenance(
       store,
       logger,
       this.nodeId,
       () => this.changed(),
-      typeof options.maintenance === 'object' ? options.maintenance : {},
+      maintenanceOptions,
+      (now) => this.schedules.tick(now),
     )
   }
 

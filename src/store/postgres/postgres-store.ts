@@ -40,6 +40,7 @@ import {
   toJob,
   toQueue,
 } from '../rows.js'
+import { scheduleParams, toSchedule } from '../schedule-rows.js'
 import { readMigrations, readSqlFile } from '../sql-file.js'
 import type {
   AttemptError,
@@ -52,10 +53,12 @@ import type {
   JobState,
   Lease,
   NewJob,
+  NewSchedule,
   Outcome,
   QueueConfig,
   QueueRow,
   RetentionRule,
+  ScheduleRow,
   StatsBucket,
   Store,
   StoreCapabilities,
@@ -159,6 +162,15 @@ type StatementName =
   | 'jobListQueue'
   | 'jobListState'
   | 'jobListQueueState'
+  // ── schedules ──
+  | 'scheduleUpsert'
+  | 'scheduleGet'
+  | 'scheduleListAll'
+  | 'scheduleListTenant'
+  | 'scheduleDelete'
+  | 'scheduleSetPaused'
+  | 'scheduleDue'
+  | 'scheduleAdvance'
 
 /** An event-id watermark: every id up to `last` was drawn by a transaction whose xid is below `xid`. */
 interface Mark {
@@ -872,6 +884,56 @@ export class PostgresStore implements Store {
 
   async leaderRelease({ name, nodeId }: { name: string; nodeId: string }): Promise<void> {
     await this.run('leaderRelease', [name, nodeId])
+  }
+
+  // ── schedules ────────────────────────────────────────────────────────────────────────────
+
+  async scheduleUpsert({ schedule, now }: { schedule: NewSchedule; now: number }): Promise<ScheduleRow> {
+    const p = scheduleParams(schedule)
+    const values = [p.name, p.tenant, p.cron, p.timezone, p.queue, p.payload, p.options, p.catchUp, p.paused]
+    const [row] = await this.run('scheduleUpsert', [...values, p.nextRunAt, now])
+    return toSchedule(row as Row)
+  }
+
+  async scheduleGet({ name }: { name: string }): Promise<ScheduleRow | null> {
+    const [row] = await this.run('scheduleGet', [name])
+    return row ? toSchedule(row) : null
+  }
+
+  async scheduleList({ tenant }: { tenant?: string }): Promise<ScheduleRow[]> {
+    const rows =
+      tenant === undefined ? await this.run('scheduleListAll') : await this.run('scheduleListTenant', [tenant])
+    return rows.map(toSchedule)
+  }
+
+  async scheduleDelete({ name }: { name: string }): Promise<boolean> {
+    return (await this.run('scheduleDelete', [name])).length === 1
+  }
+
+  async scheduleSetPaused(params: {
+    name: string
+    paused: boolean
+    nextRunAt: number | null
+    now: number
+  }): Promise<ScheduleRow | null> {
+    const [row] = await this.run('scheduleSetPaused', [params.name, params.paused, params.nextRunAt, params.now])
+    return row ? toSchedule(row) : null
+  }
+
+  async scheduleDue({ now, limit }: { now: number; limit: number }): Promise<ScheduleRow[]> {
+    return (await this.run('scheduleDue', [now, limit])).map(toSchedule)
+  }
+
+  async scheduleAdvance(params: {
+    name: string
+    from: number
+    cron: string
+    timezone: string
+    nextRunAt: number | null
+    lastRunAt: number | null
+  }): Promise<boolean> {
+    const { name, from, cron, timezone, nextRunAt, lastRunAt } = params
+    return (await this.run('scheduleAdvance', [name, from, cron, timezone, nextRunAt, lastRunAt])).length === 1
   }
 }
 

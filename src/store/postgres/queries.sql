@@ -529,3 +529,59 @@ SELECT id, queue, state, priority, run_at, payload, result, attempt, max_attempt
        idempotency_key, grp, tags, metadata, progress, errors, lease_token, lease_expires_at, worker_id,
        created_at, started_at, finished_at, updated_at
 FROM {schema}.jobs WHERE queue = $3 AND state = $4 AND id < $1 ORDER BY id DESC LIMIT $2;
+
+-- ── schedules ──────────────────────────────────────────────────────────────────────────────
+
+-- An unchanged cron, time zone and paused flag keep the pending next run (so re-applying a
+-- schedule at every deploy neither skips nor repeats a tick); any change takes $10.
+-- name: scheduleUpsert
+-- $1 name, $2 tenant, $3 cron, $4 timezone, $5 queue, $6 payload, $7 options, $8 catch-up,
+-- $9 paused, $10 next run at, $11 now
+INSERT INTO {schema}.schedules AS s (name, tenant, cron, timezone, queue, payload, options, catch_up,
+  paused, next_run_at, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+ON CONFLICT (name) DO UPDATE SET
+  tenant = excluded.tenant, queue = excluded.queue, payload = excluded.payload,
+  options = excluded.options, catch_up = excluded.catch_up,
+  next_run_at = CASE
+    WHEN s.cron = excluded.cron AND s.timezone = excluded.timezone AND s.paused = excluded.paused
+      THEN s.next_run_at
+    ELSE excluded.next_run_at END,
+  cron = excluded.cron, timezone = excluded.timezone, paused = excluded.paused,
+  updated_at = excluded.updated_at
+RETURNING *;
+
+-- name: scheduleGet
+-- $1 name
+SELECT * FROM {schema}.schedules WHERE name = $1;
+
+-- name: scheduleListAll
+SELECT * FROM {schema}.schedules ORDER BY name;
+
+-- name: scheduleListTenant
+-- $1 tenant
+SELECT * FROM {schema}.schedules WHERE tenant = $1 ORDER BY name;
+
+-- name: scheduleDelete
+-- $1 name
+DELETE FROM {schema}.schedules WHERE name = $1 RETURNING name;
+
+-- Resuming takes $3 (ticks while paused are skipped); pausing keeps the next run.
+-- name: scheduleSetPaused
+-- $1 name, $2 paused, $3 next run at, $4 now
+UPDATE {schema}.schedules SET
+  next_run_at = CASE WHEN paused AND NOT $2::boolean THEN $3::bigint ELSE next_run_at END,
+  paused = $2, updated_at = $4
+WHERE name = $1
+RETURNING *;
+
+-- name: scheduleDue
+-- $1 now, $2 limit
+SELECT * FROM {schema}.schedules WHERE NOT paused AND next_run_at <= $1 ORDER BY next_run_at LIMIT $2;
+
+-- The compare-and-set of a tick: only the node that read this next run moves it on.
+-- name: scheduleAdvance
+-- $1 name, $2 from, $3 cron, $4 timezone, $5 next run at, $6 last run at
+UPDATE {schema}.schedules SET next_run_at = $5, last_run_at = coalesce($6, last_run_at)
+WHERE name = $1 AND next_run_at = $2 AND cron = $3 AND timezone = $4 AND NOT paused
+RETURNING name;
