@@ -41,8 +41,15 @@ const MAX_PREVIEW = 1_000
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
 const NAME_RULE = 'a schedule name is 1–128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit'
 
-/** The enqueue options of a schedule's jobs: everything but a fixed time and the idempotency key. */
-export type ScheduleEnqueueOptions = Omit<EnqueueOptions, 'runAt' | 'idempotencyKey'>
+/** Enqueue options a schedule cannot take, and why. */
+const FIXED_BY_SCHEDULE: Record<string, string> = {
+  runAt: 'each tick sets the run time of its job (use delayMs to run later than the tick)',
+  idempotencyKey: 'each tick sets the idempotency key of its job (cron:<name>:<tick>)',
+  dependsOn: 'a dependency would hold back every tick; enqueue a flow from a handler instead',
+}
+
+/** The enqueue options of a schedule's jobs: all but a fixed time, the idempotency key and dependencies. */
+export type ScheduleEnqueueOptions = Omit<EnqueueOptions, 'runAt' | 'idempotencyKey' | 'dependsOn'>
 
 export interface ScheduleInput {
   /** 1–128 letters, digits, `.`, `_`, `:` or `-`, starting with a letter or digit. */
@@ -197,13 +204,9 @@ export class Schedules {
     if (nextRunAt === null) {
       throw new SpoolError('SPOOL_INVALID_OPTION', `cron: "${cron}" never fires after now`, { field: 'cron' })
     }
-    for (const key of ['runAt', 'idempotencyKey'] as const) {
+    for (const [key, why] of Object.entries(FIXED_BY_SCHEDULE)) {
       if (key in options) {
-        throw new SpoolError(
-          'SPOOL_INVALID_OPTION',
-          `options.${key}: a schedule sets ${key === 'runAt' ? 'the run time' : 'the idempotency key'} of its jobs itself`,
-          { field: `options.${key}` },
-        )
+        throw new SpoolError('SPOOL_INVALID_OPTION', `options.${key}: ${why}`, { field: `options.${key}` })
       }
     }
     const payload = serialisePayload(parsed.data.payload, this.settings.maxPayloadBytes)
