@@ -34,6 +34,14 @@ export { DEFAULT_RETENTION } from './engine/maintenance.js'
 export type { EnqueueOptions, QueueOptions } from './engine/options.js'
 export { PRIORITIES, type Priority } from './engine/priority.js'
 export { type CleanupReport, QueueAdmin, type QueueInfo } from './engine/queue-admin.js'
+export {
+  type CatchUpPolicy,
+  type ScheduleEnqueueOptions,
+  type ScheduleInfo,
+  type ScheduleInput,
+  Schedules,
+  type ScheduleTickMetadata,
+} from './engine/schedules.js'
 export type { EnqueueResult, SpoolOptions } from './engine/spool.js'
 export { Spool } from './engine/spool.js'
 export type { Stats } from './engine/stats.js'
