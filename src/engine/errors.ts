@@ -18,6 +18,11 @@ export const ERROR_CODES = {
   SPOOL_LEASE_LOST: { status: 409, title: 'The lease on this job is no longer held' },
   SPOOL_INVALID_STORE: { status: 400, title: 'The store address is not understood' },
   SPOOL_CLOSED: { status: 503, title: 'Spool is closing or closed' },
+  SPOOL_QUEUE_FULL: { status: 503, title: 'The queue is full' },
+  SPOOL_RATE_LIMITED: { status: 429, title: 'Too many enqueues' },
+  SPOOL_DEPENDENCY_NOT_FOUND: { status: 422, title: 'A dependency does not exist' },
+  SPOOL_BREAKER_NOT_FOUND: { status: 404, title: 'No such circuit breaker' },
+  SPOOL_INVALID_FLOW: { status: 400, title: 'The flow is invalid' },
 } as const
 
 export type SpoolErrorCode = keyof typeof ERROR_CODES

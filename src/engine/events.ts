@@ -15,6 +15,8 @@ import { describeError } from './logger.js'
 export interface SubscribeOptions {
   queue?: string
   jobId?: string
+  /** Only this tenant's job events (queue-wide events, such as a pause, are not a tenant's). */
+  tenant?: string
   /** Deliver events after this id (history first, then live). Default: only new events. */
   afterId?: number
 }
@@ -173,18 +175,45 @@ export class EventHub {
     }
   }
 
+  /** Job id → tenant; a job never changes tenant, so entries stay true (bounded in size). */
+  private readonly tenants = new Map<string, string>()
+
+  /** Sets each job event's tenant, looking up the jobs not seen before in one read. */
+  private async fillTenants(events: SpoolEvent[]): Promise<void> {
+    const missing = new Set<string>()
+    for (const event of events) {
+      if (event.jobId !== null && !this.tenants.has(event.jobId) && typeof event.data.tenant !== 'string') {
+        missing.add(event.jobId)
+      }
+    }
+    if (missing.size > 0) {
+      const found = await this.store.jobTenants({ ids: [...missing] })
+      if (this.tenants.size + found.size > 100_000) this.tenants.clear()
+      for (const [id, tenant] of found) this.tenants.set(id, tenant)
+    }
+    for (const event of events) {
+      event.tenant =
+        event.jobId === null
+          ? null
+          : (this.tenants.get(event.jobId) ?? (typeof event.data.tenant === 'string' ? event.data.tenant : null))
+    }
+  }
+
   private async read(listeners: Listener[], jobId?: string): Promise<void> {
     for (;;) {
       const open = listeners.filter((listener) => this.listeners.has(listener))
       if (open.length === 0) return
       const afterId = Math.min(...open.map((listener) => listener.cursor))
       const events = await this.store.eventList({ afterId, limit: PAGE, ...(jobId !== undefined && { jobId }) })
+      await this.fillTenants(events)
       for (const event of events) {
         for (const listener of open) {
           if (event.id <= listener.cursor) continue
           listener.cursor = event.id
-          const { queue } = listener.options
-          if (queue === undefined || event.queue === queue) listener.deliver(event)
+          const { queue, tenant } = listener.options
+          if (queue !== undefined && event.queue !== queue) continue
+          if (tenant !== undefined && event.tenant !== tenant) continue
+          listener.deliver(event)
         }
       }
       if (events.length < PAGE) return

@@ -1,12 +1,40 @@
 /** `spool.jobs`: find, inspect and steer jobs. */
-import type { JobState, Store } from '../store/store.js'
+import type { JobFilter, JobState, Store } from '../store/store.js'
 import { JOB_STATES } from '../store/store.js'
+import { PLAIN } from './codec.js'
 import { SpoolError } from './errors.js'
-import { type JobInfo, toJobInfo } from './job.js'
+import { type ChildResult, type JobInfo, toChildResult, toJobInfo } from './job.js'
 import { assertQueueName } from './options.js'
 import { type Priority, priorityValue } from './priority.js'
 import type { Spool } from './spool.js'
 import { throughput } from './stats.js'
+
+/** Jobs scanned at most for one page of a text search over encoded payloads. */
+const SEARCH_SCAN = 5_000
+
+export interface JobListOptions {
+  queue?: string
+  state?: JobState
+  tenant?: string
+  group?: string
+  tag?: string
+  createdAfter?: Date | number
+  createdBefore?: Date | number
+  /** Text the payload contains (case-insensitive). */
+  text?: string
+  cursor?: string
+  limit?: number
+}
+
+function encodeCursor(id: string): string {
+  return Buffer.from(`id:${id}`).toString('base64url')
+}
+
+function toTime(value: Date | number, field: string): number {
+  const ms = value instanceof Date ? value.getTime() : value
+  if (!Number.isFinite(ms)) throw new SpoolError('SPOOL_INVALID_OPTION', `${field} must be a time`, { field })
+  return ms
+}
 
 export interface JobPage {
   jobs: JobInfo[]
@@ -22,7 +50,13 @@ export class JobAdmin {
 
   async get<P = unknown, R = unknown>(id: string): Promise<JobInfo<P, R> | null> {
     const row = await this.store.jobGet({ id: String(id) })
-    return row ? toJobInfo<P, R>(row) : null
+    return row ? toJobInfo<P, R>(row, this.spool.codec) : null
+  }
+
+  /** A job's dependencies (a flow's children) and their outcomes. */
+  async children(id: string): Promise<ChildResult[]> {
+    const rows = await this.store.jobDependencies({ id: String(id) })
+    return rows.map((row) => toChildResult(row, this.spool.codec))
   }
 
   /**
@@ -32,8 +66,8 @@ export class JobAdmin {
    * let page = await spool.jobs.list({ queue: 'emails', state: 'failed', limit: 50 })
    * if (page.nextCursor) page = await spool.jobs.list({ queue: 'emails', state: 'failed', cursor: page.nextCursor })
    */
-  async list(options: { queue?: string; state?: JobState; cursor?: string; limit?: number } = {}): Promise<JobPage> {
-    const { queue, state, cursor } = options
+  async list(options: JobListOptions = {}): Promise<JobPage> {
+    const { queue, state, cursor, text } = options
     const limit = options.limit ?? 50
     if (queue !== undefined) assertQueueName(queue)
     if (state !== undefined && !JOB_STATES.includes(state)) {
@@ -42,17 +76,57 @@ export class JobAdmin {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) {
       throw new SpoolError('SPOOL_INVALID_OPTION', 'limit must be an integer from 1 to 1000', { field: 'limit' })
     }
-    const rows = await this.store.jobList({
-      limit: limit + 1,
+    const filter: JobFilter = {
       ...(queue !== undefined && { queue }),
       ...(state !== undefined && { state }),
-      ...(cursor !== undefined && { beforeId: decodeCursor(cursor) }),
-    })
-    const page = rows.slice(0, limit)
-    const last = page.at(-1)
-    return {
-      jobs: page.map((row) => toJobInfo(row)),
-      nextCursor: rows.length > limit && last ? Buffer.from(`id:${last.id}`).toString('base64url') : null,
+      ...(options.tenant !== undefined && { tenant: options.tenant }),
+      ...(options.group !== undefined && { group: options.group }),
+      ...(options.tag !== undefined && { tag: options.tag }),
+      ...(options.createdAfter !== undefined && { createdAfter: toTime(options.createdAfter, 'createdAfter') }),
+      ...(options.createdBefore !== undefined && { createdBefore: toTime(options.createdBefore, 'createdBefore') }),
+    }
+    if (text !== undefined && (typeof text !== 'string' || text.length > 200)) {
+      throw new SpoolError('SPOOL_INVALID_OPTION', 'text must be a string of at most 200 characters', { field: 'text' })
+    }
+    const codec = this.spool.codec
+    // Payloads stored in plain text are searched by the database; encoded (encrypted) ones are
+    // decoded and searched here, scanning at most SEARCH_SCAN jobs per page.
+    const searchHere = text !== undefined && text !== '' && codec !== PLAIN
+    if (text !== undefined && text !== '' && !searchHere) filter.text = text
+    const from = cursor !== undefined ? decodeCursor(cursor) : undefined
+    if (!searchHere) {
+      const rows = await this.store.jobList({
+        ...filter,
+        limit: limit + 1,
+        ...(from !== undefined && { beforeId: from }),
+      })
+      const page = rows.slice(0, limit)
+      const last = page.at(-1)
+      return {
+        jobs: page.map((row) => toJobInfo(row, codec)),
+        nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null,
+      }
+    }
+    const needle = (text as string).toLowerCase()
+    const found: JobInfo[] = []
+    let beforeId = from
+    let scanned = 0
+    for (;;) {
+      const rows = await this.store.jobList({ ...filter, limit: 200, ...(beforeId !== undefined && { beforeId }) })
+      for (const row of rows) {
+        beforeId = row.id
+        scanned += 1
+        const info = toJobInfo(row, codec)
+        if (JSON.stringify(info.payload).toLowerCase().includes(needle)) found.push(info)
+        if (found.length === limit) break
+      }
+      const exhausted = rows.length < 200 && beforeId === rows.at(-1)?.id
+      if (found.length === limit || scanned >= SEARCH_SCAN || exhausted || rows.length === 0) {
+        return {
+          jobs: found,
+          nextCursor: exhausted || rows.length === 0 || beforeId === undefined ? null : encodeCursor(beforeId),
+        }
+      }
     }
   }
 
@@ -134,7 +208,7 @@ export class JobAdmin {
       throw new SpoolError('SPOOL_JOB_NOT_FOUND', `no job ${id}`, { field: 'id' })
     }
     this.spool.changed([outcome.job.queue])
-    return toJobInfo(outcome.job)
+    return toJobInfo(outcome.job, this.spool.codec)
   }
 }
 

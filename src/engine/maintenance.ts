@@ -84,7 +84,14 @@ export class Maintenance {
   }
 
   private async retention(now: number): Promise<void> {
-    for (const queue of await this.store.queueList()) {
+    const queues = await this.store.queueList()
+    // Rate-limit buckets count only within their window: keep the longest window any queue uses.
+    let longestWindow = 0
+    for (const { config } of queues) {
+      longestWindow = Math.max(longestWindow, config.rateLimit?.windowMs ?? 0, config.groups?.rateLimit?.windowMs ?? 0)
+    }
+    await this.store.limitsPrune({ before: now - longestWindow - 60_000 })
+    for (const queue of queues) {
       for (const state of Object.keys(DEFAULT_RETENTION) as FinishedState[]) {
         await this.store.jobCleanup({
           queue: queue.name,

@@ -3,7 +3,14 @@
  * naming the field at fault, before anything is written.
  */
 import { z } from 'zod'
-import type { BackoffPolicy, NewJob, QueueConfig } from '../store/store.js'
+import type {
+  BackoffPolicy,
+  BreakerPolicy,
+  Dependency,
+  DependencyFailurePolicy,
+  NewJob,
+  QueueConfig,
+} from '../store/store.js'
 import { DEFAULT_BACKOFF } from './backoff.js'
 import { SpoolError } from './errors.js'
 import { PRIORITIES, type Priority, priorityValue } from './priority.js'
@@ -42,6 +49,20 @@ const enqueueSchema = z
     group: z.string().min(1).max(255).optional(),
     tags: z.array(z.string().min(1).max(64)).max(32).optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
+    tenant: z.string().min(1).max(128).optional(),
+    user: z.string().min(1).max(255).optional(),
+    dependsOn: z
+      .array(
+        z.union([
+          z.string().regex(/^[1-9][0-9]{0,15}$/, 'a job id'),
+          z.strictObject({
+            id: z.string().regex(/^[1-9][0-9]{0,15}$/, 'a job id'),
+            onFailure: z.enum(['fail', 'ignore', 'continue']).optional(),
+          }),
+        ]),
+      )
+      .max(1000)
+      .optional(),
   })
   .refine((o) => o.delayMs === undefined || o.runAt === undefined, {
     message: 'give delayMs or runAt, not both',
@@ -66,16 +87,24 @@ export interface EnqueueOptions {
   timeoutMs?: number
   /** Enqueueing the same key on the same queue again returns the existing job. */
   idempotencyKey?: string
-  /** Tenant, user or any key the job belongs to. */
+  /** The key that limits, fairness and Retry-After pauses apply to (a tenant, a user, a provider…). */
   group?: string
   tags?: string[]
   metadata?: Record<string, unknown>
+  /** The tenant the job belongs to (default `default`); the server sets it from the caller. */
+  tenant?: string
+  /** Who enqueues, for a queue's per-user enqueue rate (`admission.perUser`). */
+  user?: string
+  /** Existing jobs this one waits for: it stays `blocked` until they finish (see flows). */
+  dependsOn?: (string | { id: string; onFailure?: DependencyFailurePolicy })[]
 }
 
 /** Queue settings. */
 export interface QueueOptions extends QueueConfig {}
 
 const retentionRule = z.strictObject({ maxAgeMs: ms.optional(), maxCount: z.number().int().nonnegative().optional() })
+const count = z.number().int().min(1).max(1_000_000_000)
+const rateLimit = z.strictObject({ max: count, windowMs: z.number().int().min(1).max(MAX_TIMER_MS) })
 const queueSchema = z.strictObject({
   retention: z
     .strictObject({
@@ -83,6 +112,30 @@ const queueSchema = z.strictObject({
       failed: retentionRule.optional(),
       cancelled: retentionRule.optional(),
     })
+    .optional(),
+  concurrency: count.optional(),
+  rateLimit: rateLimit.optional(),
+  groups: z
+    .strictObject({
+      concurrency: count.optional(),
+      rateLimit: rateLimit.optional(),
+      fair: z.boolean().optional(),
+      weights: z.record(z.string().min(1).max(255), z.number().positive().max(1000)).optional(),
+    })
+    .optional(),
+  groupBy: z
+    .union([z.literal('tenant'), z.strictObject({ payload: z.string().regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/) })])
+    .optional(),
+  maxSize: count.optional(),
+  maxGroupSize: count.optional(),
+  admission: z
+    .strictObject({
+      perUser: z.strictObject({ perSecond: z.number().positive().max(1_000_000), burst: count }),
+    })
+    .optional(),
+  breaker: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/)
     .optional(),
 })
 
@@ -102,6 +155,44 @@ export function assertQueueName(name: unknown): asserts name is string {
       'a queue name is 1–128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit',
       { field: 'queue' },
     )
+  }
+}
+
+/** Circuit breaker settings; the defaults fill what is left out. */
+export const DEFAULT_BREAKER = {
+  failureThreshold: 5,
+  cooldownMs: 30_000,
+  halfOpenProbes: 1,
+  successThreshold: 2,
+} as const
+
+const breakerSchema = z
+  .strictObject({
+    failureThreshold: count.optional(),
+    failureRate: z.number().gt(0).max(1).optional(),
+    windowMs: z.number().int().min(1).max(MAX_TIMER_MS).optional(),
+    minimumCalls: count.optional(),
+    cooldownMs: z.number().int().min(1).max(MAX_TIMER_MS).optional(),
+    halfOpenProbes: count.optional(),
+    successThreshold: count.optional(),
+  })
+  .refine((o) => o.failureRate === undefined || o.windowMs !== undefined, {
+    message: 'a failureRate needs a windowMs',
+    path: ['windowMs'],
+  })
+
+export function parseBreakerPolicy(options: unknown): BreakerPolicy {
+  const parsed = breakerSchema.safeParse(options ?? {})
+  if (!parsed.success) throw invalid(parsed.error, '')
+  const o = parsed.data
+  return {
+    failureThreshold: o.failureThreshold ?? DEFAULT_BREAKER.failureThreshold,
+    cooldownMs: o.cooldownMs ?? DEFAULT_BREAKER.cooldownMs,
+    halfOpenProbes: o.halfOpenProbes ?? DEFAULT_BREAKER.halfOpenProbes,
+    successThreshold: o.successThreshold ?? DEFAULT_BREAKER.successThreshold,
+    ...(o.failureRate !== undefined && { failureRate: o.failureRate }),
+    ...(o.windowMs !== undefined && { windowMs: o.windowMs }),
+    ...(o.minimumCalls !== undefined && { minimumCalls: o.minimumCalls }),
   }
 }
 
@@ -181,5 +272,44 @@ export function toNewJob(
     group: o.group ?? null,
     tags: o.tags ?? [],
     metadata: o.metadata ?? {},
+    tenant: o.tenant ?? 'default',
+    ...(o.dependsOn !== undefined && { dependsOn: o.dependsOn.map(toDependency) }),
   }
+}
+
+function toDependency(dep: string | { id: string; onFailure?: DependencyFailurePolicy | undefined }): Dependency {
+  return typeof dep === 'string' ? { id: dep, onFailure: 'fail' } : { id: dep.id, onFailure: dep.onFailure ?? 'fail' }
+}
+
+/**
+ * Fills in what the queue's config derives for a job: its group (`groupBy`) and its fair-queuing
+ * weight (`groups.fair`).
+ */
+export function applyQueueConfig(job: NewJob, config: QueueConfig, payload: unknown): NewJob {
+  if (job.group === null && config.groupBy !== undefined) {
+    const group = config.groupBy === 'tenant' ? job.tenant : pick(payload, config.groupBy.payload)
+    if (group !== undefined && group !== null && group !== '') job.group = String(group).slice(0, 255)
+  }
+  if (config.groups?.fair) job.fairWeight = config.groups.weights?.[job.group ?? ''] ?? 1
+  return job
+}
+
+function pick(value: unknown, path: string): unknown {
+  let current = value
+  for (const key of path.split('.')) {
+    if (current === null || typeof current !== 'object') return undefined
+    current = (current as Record<string, unknown>)[key]
+  }
+  return typeof current === 'object' ? undefined : current
+}
+
+/** Whether the queue's claims must take the constrained path (counts under a lock). */
+export function isConstrained(config: QueueConfig): boolean {
+  return (
+    config.concurrency !== undefined ||
+    config.rateLimit !== undefined ||
+    config.groups?.concurrency !== undefined ||
+    config.groups?.rateLimit !== undefined ||
+    config.breaker !== undefined
+  )
 }

@@ -2,12 +2,14 @@
 import type { JobState, QueueRow, Store } from '../store/store.js'
 import { JOB_STATES } from '../store/store.js'
 import { DEFAULT_RETENTION, type FinishedState, retentionRule } from './maintenance.js'
-import { assertQueueName, parseQueueOptions, type QueueOptions } from './options.js'
+import { assertQueueName, isConstrained, parseQueueOptions, type QueueOptions } from './options.js'
 import type { Spool } from './spool.js'
 
 export interface QueueInfo {
   name: string
   paused: boolean
+  /** Claims wait until this time (a provider's Retry-After for the whole queue); null when not. */
+  pausedUntil: Date | null
   config: QueueOptions
   counts: Record<JobState, number>
 }
@@ -34,8 +36,13 @@ export class QueueAdmin {
   async configure(name: string, options: QueueOptions = {}): Promise<QueueInfo> {
     assertQueueName(name)
     const config = parseQueueOptions(options)
-    const row = await this.store.queueConfigure({ name, config, now: Date.now() })
-    this.spool.changed([name])
+    const now = Date.now()
+    // Constrained first: a worker that still holds the old settings then claims nothing rather
+    // than more than the new limits allow, until it reads them (within seconds).
+    if (isConstrained(config)) await this.store.queueConstrain({ name, constrained: true, now })
+    const row = await this.store.queueConfigure({ name, config, now })
+    if (!isConstrained(config)) await this.store.queueConstrain({ name, constrained: false, now })
+    this.spool.configured(name)
     return this.info(row)
   }
 
@@ -65,10 +72,19 @@ export class QueueAdmin {
     return this.info(row)
   }
 
-  /** Jobs by state for one queue. */
-  async counts(name: string): Promise<Record<JobState, number>> {
+  /** Jobs by state for one queue, or of one tenant only. */
+  async counts(name: string, options: { tenant?: string } = {}): Promise<Record<JobState, number>> {
     assertQueueName(name)
-    return (await this.store.queueCounts({ queue: name }))[name] ?? emptyCounts()
+    const counts = await this.store.queueCounts({
+      queue: name,
+      ...(options.tenant !== undefined && { tenant: options.tenant }),
+    })
+    return counts[name] ?? emptyCounts()
+  }
+
+  /** Jobs by state for every queue (of one tenant, when given). */
+  async countsAll(options: { tenant?: string } = {}): Promise<Record<string, Record<JobState, number>>> {
+    return this.store.queueCounts(options.tenant !== undefined ? { tenant: options.tenant } : {})
   }
 
   /**
@@ -103,7 +119,12 @@ export class QueueAdmin {
 }
 
 function toQueueInfo(row: QueueRow): Omit<QueueInfo, 'counts'> {
-  return { name: row.name, paused: row.paused, config: row.config }
+  return {
+    name: row.name,
+    paused: row.paused,
+    pausedUntil: row.pausedUntil > Date.now() ? new Date(row.pausedUntil) : null,
+    config: row.config,
+  }
 }
 
 export function emptyCounts(): Record<JobState, number> {

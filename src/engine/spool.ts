@@ -3,18 +3,32 @@
  * workers of this process; queue semantics that need the database live behind `Store`.
  */
 import { randomUUID } from 'node:crypto'
-import type { JobState, Store } from '../store/store.js'
+import type { AdmissionLimits, InsertRefusal, JobState, NewJob, QueueConfig, Store } from '../store/store.js'
+import { Breakers } from './breakers.js'
+import { type Codec, PLAIN } from './codec.js'
 import { JobCancelledError, SpoolError } from './errors.js'
 import { EventHub } from './events.js'
+import { Flows } from './flows.js'
 import type { Handler } from './job.js'
 import { JobAdmin } from './job-admin.js'
+import { Leases } from './leases.js'
+import { Limits } from './limits.js'
 import { type Logger, stderrLogger } from './logger.js'
 import { Maintenance, type MaintenanceOptions } from './maintenance.js'
-import { assertQueueName, DEFAULT_MAX_PAYLOAD_BYTES, type EnqueueOptions, toNewJob } from './options.js'
+import {
+  applyQueueConfig,
+  assertQueueName,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  type EnqueueOptions,
+  toNewJob,
+} from './options.js'
 import { QueueAdmin } from './queue-admin.js'
+import { QueueConfigs } from './queue-config.js'
+import { Records } from './records.js'
 import { Schedules } from './schedules.js'
-import { readStats, type Stats } from './stats.js'
+import { readStats, type Stats, throughput } from './stats.js'
 import { Worker, type WorkOptions } from './worker.js'
+import { WorkerRegistry } from './worker-registry.js'
 
 export interface SpoolOptions {
   /** A store, or an address such as `sqlite:./data/spool.db` (resolved by a registered opener). */
@@ -29,6 +43,8 @@ export interface SpoolOptions {
   eventPollMs?: number
   /** This process's name in leader leases (default a random id). */
   nodeId?: string
+  /** How payloads, results and records are stored (default: JSON text as it is). */
+  codec?: Codec
 }
 
 export interface EnqueueResult {
@@ -36,6 +52,13 @@ export interface EnqueueResult {
   /** false when an idempotency key matched an existing job (returned instead). */
   created: boolean
   state: JobState
+  /**
+   * Runnable jobs of the queue ahead of this one (0: next), when it is runnable; null when it
+   * is scheduled or blocked, or for batches of more than 100 jobs (ask `spool.jobs.position`).
+   */
+  position: number | null
+  /** Estimated ms until it starts, from the queue's recent throughput; null when unknown. */
+  estimatedWaitMs: number | null
 }
 
 /** Opens a store from its address; `migrate: false` leaves the schema as it is. */
@@ -58,10 +81,24 @@ export class Spool {
   readonly jobs: JobAdmin
   /** Cron schedules. */
   readonly schedules: Schedules
+  /** Flows: trees and DAGs of jobs enqueued atomically. */
+  readonly flows: Flows
+  /** Named circuit breakers shared by every node. */
+  readonly breakers: Breakers
+  /** Rate limits and pauses: read and reset. */
+  readonly limits: Limits
+  /** The server's own documents (API keys, audit log…), through the codec. */
+  readonly records: Records
+  /** Workers outside this process (HTTP workers): claim, heartbeat, complete, fail by lease. */
+  readonly leases: Leases
+  /** Who is connected and what they run, across nodes. */
+  readonly workers: WorkerRegistry
   readonly nodeId: string
+  readonly codec: Codec
+  /** @internal */
+  readonly configs: QueueConfigs
 
-  private readonly workers = new Map<string, Set<Worker<never, never>>>()
-  private readonly knownQueues = new Set<string>()
+  private readonly localWorkers = new Map<string, Set<Worker<never, never>>>()
   private readonly maintenance: Maintenance
   private readonly maxPayloadBytes: number
   private closing: Promise<void> | null = null
@@ -74,9 +111,17 @@ export class Spool {
     const logger = options.logger ?? stderrLogger
     this.nodeId = options.nodeId ?? `${process.pid}-${randomUUID().slice(0, 8)}`
     this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES
+    this.codec = options.codec ?? PLAIN
+    this.configs = new QueueConfigs(store)
     this.events = new EventHub(store, logger, options.eventPollMs ?? 250)
     this.queues = new QueueAdmin(this, store)
     this.jobs = new JobAdmin(this, store)
+    this.flows = new Flows(this)
+    this.breakers = new Breakers(this, store)
+    this.limits = new Limits(this, store)
+    this.records = new Records(store, this.codec)
+    this.leases = new Leases(this, store, logger)
+    this.workers = new WorkerRegistry(store)
     const maintenanceOptions = typeof options.maintenance === 'object' ? options.maintenance : {}
     this.schedules = new Schedules(this, store, logger, {
       maxPayloadBytes: this.maxPayloadBytes,
@@ -177,22 +222,146 @@ export class Spool {
     }
     const now = Date.now()
     const many = items.length > 1
+    const { config } = await this.configs.get(queue)
     const jobs = items.map((item, i) =>
-      toNewJob(queue, item?.payload, item?.options, {
-        now,
-        maxPayloadBytes: this.maxPayloadBytes,
-        ...(many && { field: `items.${i}` }),
-      }),
+      this.prepare(queue, item?.payload, item?.options, config, now, many ? `items.${i}` : undefined),
     )
     if (jobs.length === 0) return []
-    await this.ensureQueue(queue)
-    const results = await this.store.jobInsert({
-      jobs,
-      now,
-      ...(batch.transaction !== undefined && { transaction: batch.transaction }),
-    })
+    await this.admitUsers(queue, config, items, now)
+    const inserted = await this.insert(jobs, now, batch.transaction)
     this.changed([queue])
+    return this.withPositions(queue, inserted)
+  }
+
+  /** @internal Validates one job, applies its queue's config (group, fairness) and encodes its payload. */
+  prepare(
+    queue: string,
+    payload: unknown,
+    options: EnqueueOptions | undefined,
+    config: QueueConfig,
+    now: number,
+    field?: string,
+  ): NewJob {
+    const job = toNewJob(queue, payload, options, {
+      now,
+      maxPayloadBytes: this.maxPayloadBytes,
+      ...(field !== undefined && { field }),
+    })
+    applyQueueConfig(job, config, payload)
+    if (this.codec !== PLAIN) job.payload = this.codec.encode(job.payload)
+    return job
+  }
+
+  /** @internal Inserts prepared jobs under their queues' admission limits; a refusal throws. */
+  async insert(jobs: NewJob[], now: number, transaction?: unknown) {
+    const admission: Record<string, AdmissionLimits> = {}
+    for (const queue of new Set(jobs.map((job) => job.queue))) {
+      const { config } = await this.configs.get(queue)
+      if (config.maxSize !== undefined || config.maxGroupSize !== undefined) {
+        admission[queue] = {
+          ...(config.maxSize !== undefined && { maxSize: config.maxSize }),
+          ...(config.maxGroupSize !== undefined && { maxGroupSize: config.maxGroupSize }),
+        }
+      }
+    }
+    let results: Awaited<ReturnType<Store['jobInsert']>>
+    try {
+      results = await this.store.jobInsert({
+        jobs,
+        now,
+        ...(Object.keys(admission).length > 0 && { admission }),
+        ...(transaction !== undefined && { transaction }),
+      })
+    } catch (error) {
+      const code = (error as { code?: unknown }).code
+      if (code === 'SPOOL_DEPENDENCY_NOT_FOUND') {
+        throw new SpoolError('SPOOL_DEPENDENCY_NOT_FOUND', (error as Error).message, { field: 'dependsOn' })
+      }
+      throw error
+    }
+    if (!Array.isArray(results)) throw await this.queueFull(results.refused, now)
     return results
+  }
+
+  /** A refusal as the caller sees it: what was full, and when to try again. */
+  private async queueFull(refusal: InsertRefusal, now: number): Promise<SpoolError> {
+    const { queue, group, size, limit } = refusal
+    const perMs = await this.throughputPerMs(queue, now).catch(() => 0)
+    const excess = Math.max(1, size - limit + 1)
+    const retryAfterMs = perMs > 0 ? Math.min(3_600_000, Math.max(1_000, Math.ceil(excess / perMs))) : 5_000
+    const what = group === null ? `queue ${queue}` : `group ${group} of queue ${queue}`
+    return new SpoolError('SPOOL_QUEUE_FULL', `${what} holds ${size} unfinished jobs (limit ${limit})`, {
+      field: group === null ? 'queue' : 'group',
+      queue,
+      group,
+      size,
+      limit,
+      retryAfterMs,
+    })
+  }
+
+  /** A queue's per-user enqueue rate (token bucket with burst): refused with the wait. */
+  private async admitUsers(
+    queue: string,
+    config: QueueConfig,
+    items: { options?: EnqueueOptions }[],
+    now: number,
+  ): Promise<void> {
+    const perUser = config.admission?.perUser
+    if (!perUser) return
+    const costs = new Map<string, number>()
+    for (const item of items) {
+      const user = item?.options?.user
+      if (user !== undefined) costs.set(user, (costs.get(user) ?? 0) + 1)
+    }
+    for (const [user, cost] of costs) {
+      const taken = await this.store.tokenTake({
+        key: `enqueue\u0000${queue}\u0000${user}`,
+        ratePerSec: perUser.perSecond,
+        burst: perUser.burst,
+        cost,
+        now,
+      })
+      if (!taken.ok) {
+        throw new SpoolError(
+          'SPOOL_RATE_LIMITED',
+          `user ${user} enqueues faster than ${perUser.perSecond}/s on ${queue}`,
+          {
+            field: 'user',
+            retryAfterMs: taken.retryAfterMs,
+          },
+        )
+      }
+    }
+  }
+
+  /** Position and estimated wait for each new job (for batches of up to 100). */
+  private async withPositions(
+    queue: string,
+    results: { id: string; created: boolean; state: JobState }[],
+  ): Promise<EnqueueResult[]> {
+    if (results.length > 100) return results.map((r) => ({ ...r, position: null, estimatedWaitMs: null }))
+    const now = Date.now()
+    const perMs = await this.throughputPerMs(queue, now)
+    return Promise.all(
+      results.map(async (r) => {
+        const position = r.state === 'waiting' ? await this.store.jobPosition({ id: r.id, now }) : null
+        const estimatedWaitMs = position === null || perMs === 0 ? null : Math.round(position / perMs)
+        return { ...r, position, estimatedWaitMs }
+      }),
+    )
+  }
+
+  private readonly throughputs = new Map<string, { at: number; perMs: number }>()
+
+  /** @internal Jobs per ms the queue finished lately (cached for 5 s). */
+  async throughputPerMs(queue: string, now = Date.now()): Promise<number> {
+    const cached = this.throughputs.get(queue)
+    if (cached && now - cached.at < 5_000) return cached.perMs
+    const buckets = await this.store.statsBuckets({ queue, since: now - 5 * 60_000 })
+    const perMs = throughput(buckets, now) / 60_000
+    this.throughputs.set(queue, { at: now, perMs })
+    return perMs
   }
 
   /**
@@ -208,12 +377,15 @@ export class Spool {
     if (typeof handler !== 'function') {
       throw new SpoolError('SPOOL_INVALID_OPTION', 'handler must be a function', { field: 'handler' })
     }
-    const worker = new Worker<P, R>(queue, handler, options, this.store, this.options.logger ?? stderrLogger, {
+    const worker = new Worker<P, R>(queue, handler, options, {
+      store: this.store,
+      logger: this.options.logger ?? stderrLogger,
+      spool: this,
       onStateChange: () => this.events.kick(),
     })
-    const set = this.workers.get(queue) ?? new Set()
+    const set = this.localWorkers.get(queue) ?? new Set()
     set.add(worker as unknown as Worker<never, never>)
-    this.workers.set(queue, set)
+    this.localWorkers.set(queue, set)
     void this.ensureQueue(queue).then(
       () => worker.start(),
       (error) => (this.options.logger ?? stderrLogger).error({ queue, err: String(error) }, 'cannot start worker'),
@@ -248,7 +420,7 @@ export class Spool {
    */
   close(options: { graceMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
-      const all = [...this.workers.values()].flatMap((set) => [...set])
+      const all = [...this.localWorkers.values()].flatMap((set) => [...set])
       await Promise.all(all.map((worker) => worker.close(options)))
       await this.maintenance.stop()
       await this.events.close()
@@ -259,22 +431,28 @@ export class Spool {
 
   /** @internal Something changed: wake local workers of these queues (all when empty) and event readers. */
   changed(queues: string[] = []): void {
-    const targets = queues.length === 0 ? [...this.workers.keys()] : queues
-    for (const queue of targets) for (const worker of this.workers.get(queue) ?? []) worker.pump()
+    const targets = queues.length === 0 ? [...this.localWorkers.keys()] : queues
+    for (const queue of targets) for (const worker of this.localWorkers.get(queue) ?? []) worker.pump()
+    this.leases.wake()
     this.events.kick()
   }
 
   /** @internal Abort a job running in this process (it was cancelled). */
   abortLocal(queue: string, jobId: string): void {
-    for (const worker of this.workers.get(queue) ?? [])
+    for (const worker of this.localWorkers.get(queue) ?? [])
       worker.abort(jobId, new JobCancelledError('the job was cancelled'))
+  }
+
+  /** @internal A queue's settings changed here: workers re-read them now. */
+  configured(queue: string): void {
+    this.configs.forget(queue)
+    for (const worker of this.localWorkers.get(queue) ?? []) worker.reconfigure()
+    this.changed([queue])
   }
 
   /** @internal */
   async ensureQueue(queue: string): Promise<void> {
-    if (this.knownQueues.has(queue)) return
-    await this.store.queueEnsure({ name: queue, now: Date.now() })
-    this.knownQueues.add(queue)
+    await this.configs.get(queue)
   }
 
   /** @internal */

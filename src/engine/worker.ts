@@ -17,14 +17,25 @@
  *   other processes; an idle timer (the next scheduled run, or `pollIntervalMs`) is the safety net.
  */
 import { randomUUID } from 'node:crypto'
-import type { AttemptError, ClaimedJob, Store } from '../store/store.js'
-import { backoffDelay } from './backoff.js'
+import { hostname } from 'node:os'
+import type { ClaimConstraints, ClaimedJob, Store } from '../store/store.js'
 import { classifyError } from './classify.js'
+import type { Codec } from './codec.js'
 import { Completer } from './completer.js'
 import { JobCancelledError, JobTimeoutError, LeaseLostError, ShutdownError, SpoolError } from './errors.js'
-import type { Handler, Job, JobContext } from './job.js'
+import {
+  type ChildJob,
+  type Handler,
+  type Job,
+  type JobContext,
+  toChildResult,
+  type WaitingForChildren,
+} from './job.js'
 import { describeError, type Logger } from './logger.js'
-import { MAX_TIMER_MS } from './options.js'
+import { assertQueueName, MAX_TIMER_MS } from './options.js'
+import { decideFailure, toAttemptError } from './retry.js'
+import type { Spool } from './spool.js'
+import { WORKER_BEAT_MS } from './worker-registry.js'
 
 export interface WorkOptions {
   /** Jobs run at once by this worker (default 10). */
@@ -66,7 +77,11 @@ class Running {
   }
 }
 
-export interface WorkerHooks {
+/** What a worker needs from the Spool that made it. */
+export interface WorkerContext {
+  store: Store
+  logger: Logger
+  spool: Spool
   onStateChange(): void
 }
 
@@ -98,22 +113,31 @@ export class Worker<P = unknown, R = unknown> {
   private unwatch: (() => void) | null = null
   private drained: (() => void) | null = null
   private closed: Promise<void> | null = null
+  private beatTimer: NodeJS.Timeout | null = null
+  private readonly store: Store
+  private readonly logger: Logger
+  private readonly spool: Spool
+  private readonly codec: Codec
+  private readonly hooks: { onStateChange(): void }
 
   constructor(
     readonly queue: string,
     private readonly handler: Handler<P, R>,
     options: WorkOptions,
-    private readonly store: Store,
-    private readonly logger: Logger,
-    private readonly hooks: WorkerHooks,
+    context: WorkerContext,
   ) {
+    this.store = context.store
+    this.logger = context.logger
+    this.spool = context.spool
+    this.codec = context.spool.codec
+    this.hooks = context
     this.concurrency = positive(options.concurrency ?? 10, 'concurrency', 10_000)
     this.leaseMs = positive(options.leaseMs ?? 30_000, 'leaseMs')
     const heartbeatMs = options.heartbeatMs ?? Math.max(1, Math.min(2_000, Math.floor(this.leaseMs / 3)))
     this.heartbeatMs = positive(heartbeatMs, 'heartbeatMs', this.leaseMs - 1)
     this.pollIntervalMs = positive(options.pollIntervalMs ?? 1_000, 'pollIntervalMs')
     this.batchSize = positive(options.batchSize ?? Math.min(this.concurrency, 200), 'batchSize', 10_000)
-    this.completer = new Completer(store, logger, hooks.onStateChange)
+    this.completer = new Completer(this.store, this.logger, this.hooks.onStateChange)
   }
 
   /** Jobs this worker is running now. */
@@ -128,8 +152,46 @@ export class Worker<P = unknown, R = unknown> {
     // Not unref'd: a running worker keeps its process alive, as a server's socket would, even
     // when its handlers wait on nothing else; `close()` lets it go.
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.heartbeatMs)
+    this.beatTimer = setInterval(() => void this.announce(), WORKER_BEAT_MS)
+    this.beatTimer.unref()
+    void this.announce()
     this.pump()
     return this
+  }
+
+  /** The queue's settings changed in this process: read them before the next claim. */
+  reconfigure(): void {
+    this.pump()
+  }
+
+  private announceTimer: NodeJS.Timeout | null = null
+
+  /** What this worker runs changed: tell the registry within a second (at most once a second). */
+  private announceSoon(): void {
+    if (this.announceTimer || this.stopping) return
+    this.announceTimer = setTimeout(() => {
+      this.announceTimer = null
+      void this.announce()
+    }, 1_000)
+    this.announceTimer.unref()
+  }
+
+  /** Tells every node this worker exists and what it runs (`spool.workers.list()`). */
+  private async announce(): Promise<void> {
+    if (this.stopping) return
+    await this.store
+      .workerBeat({
+        id: this.id,
+        nodeId: this.spool.nodeId,
+        queue: this.queue,
+        concurrency: this.concurrency,
+        running: [...this.running.keys()],
+        info: { kind: 'node', pid: process.pid, host: hostname() },
+        now: Date.now(),
+      })
+      .catch((error) =>
+        this.logger.warn({ queue: this.queue, ...describeError(error) }, 'announcing the worker failed'),
+      )
   }
 
   /**
@@ -167,22 +229,26 @@ export class Worker<P = unknown, R = unknown> {
     const completions = this.completer.take()
     try {
       const limit = Math.min(free, this.batchSize)
+      const constraints = await this.spool.configs.constraints(this.queue)
       const now = Date.now()
-      const { jobs, completed } = await this.store.jobClaim({
+      const { jobs, completed, retryAt, woke } = await this.store.jobClaim({
         queue: this.queue,
         workerId: this.id,
         limit,
         leaseMs: this.leaseMs,
         now,
         completions: completions.map((entry) => entry.item),
+        constraints,
       })
       this.completer.written(completions, completed)
+      if (woke) this.spool.changed(woke)
+      if (constraints?.breaker) this.recordBreaker(constraints, completed.filter(Boolean).length, 0)
       if (jobs.length > 0) this.hooks.onStateChange()
       for (const job of jobs) this.run(job)
       if (jobs.length === limit) {
         if (this.running.size < this.concurrency) this.pump()
       } else {
-        await this.idle(now)
+        await this.idle(now, retryAt ?? null)
       }
       this.claimFailures = 0
     } catch (error) {
@@ -218,11 +284,30 @@ export class Worker<P = unknown, R = unknown> {
     this.waitIdle(Math.min(delay, MAX_TIMER_MS))
   }
 
-  /** Nothing more to claim now: sleep until the next scheduled job is due, or the poll interval. */
-  private async idle(now: number): Promise<void> {
+  /**
+   * Nothing more to claim now: sleep until the next scheduled job is due, until the limits let
+   * claims through again (`retryAt`), or for the poll interval. A finishing job wakes it sooner.
+   */
+  private async idle(now: number, retryAt: number | null): Promise<void> {
     const next = await this.store.jobNextRunAt({ queue: this.queue, now })
-    const due = next === null ? this.pollIntervalMs : Math.max(1, next - now)
+    let due = next === null ? this.pollIntervalMs : Math.max(1, next - now)
+    if (retryAt !== null) due = Math.min(due, Math.max(1, retryAt - now))
     this.waitIdle(Math.min(due, this.pollIntervalMs))
+  }
+
+  /** Counts outcomes against the queue's breaker (in the background: a breaker is advisory). */
+  private recordBreaker(constraints: ClaimConstraints, successes: number, failures: number): void {
+    const name = constraints.breaker?.name
+    if (name === undefined) return
+    const record = async () => {
+      for (let i = 0; i < successes; i++) await this.store.breakerRecord({ name, success: true, now: Date.now() })
+      for (let i = 0; i < failures; i++) await this.store.breakerRecord({ name, success: false, now: Date.now() })
+    }
+    if (successes + failures === 0) return
+    record().then(
+      () => this.hooks.onStateChange(),
+      (error) => this.logger.warn({ breaker: name, ...describeError(error) }, 'recording a breaker outcome failed'),
+    )
   }
 
   private waitIdle(ms: number): void {
@@ -237,6 +322,7 @@ export class Worker<P = unknown, R = unknown> {
   private run(claimed: ClaimedJob): void {
     const running = new Running(claimed)
     this.running.set(claimed.id, running)
+    this.announceSoon()
     if (claimed.timeoutMs !== null) {
       running.timer = setTimeout(() => {
         const error = new JobTimeoutError(`job ran longer than its timeout of ${claimed.timeoutMs} ms`)
@@ -248,7 +334,7 @@ export class Worker<P = unknown, R = unknown> {
     }
     let job: Job<P>
     try {
-      job = toJob<P>(claimed)
+      job = toJob<P>(claimed, this.codec)
     } catch (error) {
       if (this.settle(running)) void this.fail(running, error)
       return
@@ -265,7 +351,7 @@ export class Worker<P = unknown, R = unknown> {
         if (!this.settle(running)) return
         let json: string
         try {
-          json = JSON.stringify(value ?? null)
+          json = this.codec.encode(JSON.stringify(value ?? null))
         } catch (error) {
           void this.fail(
             running,
@@ -324,7 +410,48 @@ export class Worker<P = unknown, R = unknown> {
           return false
         }
       },
+      children: async <C>() => {
+        const rows = await this.store.jobDependencies({ id })
+        return rows
+          .filter((row) => row.onFailure !== 'ignore' || row.state === 'completed')
+          .map((row) => toChildResult<C>(row, this.codec))
+      },
+      waitForChildren: (children) => this.waitForChildren(running, children),
     }
+  }
+
+  /** Fan-out: the children are written and this job parked in one transaction; its slot frees. */
+  private async waitForChildren(running: Running, children: ChildJob[]): Promise<WaitingForChildren> {
+    const { claimed } = running
+    if (running.settled) throw new LeaseLostError('the job is no longer running here')
+    if (!Array.isArray(children)) {
+      throw new SpoolError('SPOOL_INVALID_OPTION', 'children must be an array of { queue, payload }', {
+        field: 'children',
+      })
+    }
+    const now = Date.now()
+    const prepared = []
+    for (const [i, child] of children.entries()) {
+      assertQueueName(child?.queue)
+      const { config } = await this.spool.configs.get(child.queue)
+      const options = { tenant: claimed.tenant, ...child.options }
+      const job = this.spool.prepare(child.queue, child.payload, options, config, now, `children.${i}`)
+      prepared.push({ job, onFailure: child.onFailure ?? 'fail' })
+    }
+    const outcome = await this.store.jobWaitForChildren({
+      id: claimed.id,
+      leaseToken: claimed.leaseToken,
+      children: prepared,
+      now,
+    })
+    if (!outcome.ok) {
+      void this.leaseGone(running)
+      throw new LeaseLostError('the lease on this job was lost')
+    }
+    this.settle(running)
+    this.hooks.onStateChange()
+    this.spool.changed([...new Set([this.queue, ...prepared.map((p) => p.job.queue)])])
+    return { waitingFor: outcome.job.childIds }
   }
 
   /** Marks the outcome decided and frees the slot; false when it already was. */
@@ -351,22 +478,23 @@ export class Worker<P = unknown, R = unknown> {
     const now = Date.now()
     const verdict = classifyError(error, now)
     const attemptError = toAttemptError(error, claimed.attempt, verdict.retryable, now)
-    let retryAt: number | null
-    if (!verdict.retryable) retryAt = null
-    else if (verdict.refundAttempt) {
-      retryAt = now + (verdict.retryAfterMs ?? backoffDelay(claimed.backoff, claimed.attempt))
-    } else if (claimed.attempt >= claimed.maxAttempts) retryAt = null
-    else retryAt = now + Math.max(backoffDelay(claimed.backoff, claimed.attempt), verdict.retryAfterMs ?? 0)
+    const decision = decideFailure(claimed, verdict, now)
+    const constraints = await this.spool.configs.constraints(this.queue).catch(() => null)
     try {
       const outcome = await this.store.jobFail({
         id: claimed.id,
         leaseToken: claimed.leaseToken,
         error: attemptError,
-        retryAt,
-        refundAttempt: verdict.refundAttempt,
+        retryAt: decision.retryAt,
+        refundAttempt: decision.refundAttempt,
         now,
+        ...(decision.throttled &&
+          decision.retryAt !== null && {
+            pause: this.spool.configs.pauseKey(this.queue, claimed.group, decision.retryAt),
+          }),
       })
       if (outcome.ok) this.hooks.onStateChange()
+      if (outcome.ok && verdict.retryable && constraints?.breaker) this.recordBreaker(constraints, 0, 1)
     } catch (storeError) {
       this.logger.error(
         { jobId: claimed.id, ...describeError(storeError) },
@@ -450,6 +578,9 @@ export class Worker<P = unknown, R = unknown> {
     await Promise.all(this.failing)
     await this.completer.flush()
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer)
+    if (this.beatTimer) clearInterval(this.beatTimer)
+    if (this.announceTimer) clearTimeout(this.announceTimer)
+    await this.store.workerRemove({ id: this.id }).catch(() => undefined)
     this.hooks.onStateChange()
   }
 }
@@ -461,11 +592,11 @@ function positive(value: number, field: string, max = MAX_TIMER_MS): number {
   return value
 }
 
-function toJob<P>(claimed: ClaimedJob): Job<P> {
+function toJob<P>(claimed: ClaimedJob, codec: Codec): Job<P> {
   return {
     id: claimed.id,
     queue: claimed.queue,
-    payload: JSON.parse(claimed.payload) as P,
+    payload: JSON.parse(codec.decode(claimed.payload)) as P,
     attempt: claimed.attempt,
     maxAttempts: claimed.maxAttempts,
     priority: claimed.priority,
@@ -473,22 +604,7 @@ function toJob<P>(claimed: ClaimedJob): Job<P> {
     tags: claimed.tags,
     metadata: claimed.metadata,
     idempotencyKey: claimed.idempotencyKey,
+    tenant: claimed.tenant,
     createdAt: new Date(claimed.createdAt),
   }
-}
-
-function toAttemptError(error: unknown, attempt: number, retryable: boolean, at: number): AttemptError {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code
-    return {
-      at,
-      attempt,
-      message: error.message,
-      name: error.name,
-      ...(typeof code === 'string' && { code }),
-      ...(error.stack !== undefined && { stack: error.stack }),
-      retryable,
-    }
-  }
-  return { at, attempt, message: String(error), retryable }
 }

@@ -190,6 +190,8 @@ export interface ClaimResult {
   completed: boolean[]
   /** When limits held claims back: the earliest time a claim may succeed again. */
   retryAt?: number | null
+  /** Queues whose jobs the completions made runnable (parents whose last dependency finished). */
+  woke?: string[]
 }
 
 export interface Lease {
@@ -235,6 +237,8 @@ export interface SpoolEvent {
   /** The job's state after the event, for job events that change or report it. */
   state: JobState | null
   data: Record<string, unknown>
+  /** The job's tenant, filled in by the engine's event hub when it reads events for subscribers. */
+  tenant?: string | null
 }
 
 export interface QueueRow {
@@ -274,6 +278,8 @@ export interface QueueConfig {
   maxSize?: number
   /** Refuse enqueues beyond this many unfinished jobs in one group. */
   maxGroupSize?: number
+  /** An enqueue rate per user (the enqueue's `user`), with a burst allowance. */
+  admission?: { perUser?: { perSecond: number; burst: number } }
   /** A named circuit breaker: the queue does not claim while it is open. */
   breaker?: string
 }

@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describeStoreConformance } from '../conformance/conformance.js'
+import { describeStoreConformance, type StoreFixture } from '../conformance/conformance.js'
+import { describeOrchestrationConformance } from '../conformance/orchestration.js'
 import { SqliteStore } from './sqlite-store.js'
 
-describeStoreConformance('sqlite', async () => {
+async function fixture(): Promise<StoreFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'spool-sqlite-'))
   const store = await SqliteStore.open({ path: join(dir, 'spool.db') })
   return {
@@ -15,4 +16,7 @@ describeStoreConformance('sqlite', async () => {
       else rmSync(dir, { recursive: true, force: true })
     },
   }
-})
+}
+
+describeStoreConformance('sqlite', fixture)
+describeOrchestrationConformance('sqlite', fixture)

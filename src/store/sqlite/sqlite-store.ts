@@ -20,12 +20,12 @@ import { basename, dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import {
   backoffJson,
+  bucketStart,
   byRunOrder,
   emptyCounts,
   isEmpty,
   nextBreaker,
   type Row,
-  bucketStart,
   rateBucketWidth,
   rateKey,
   toBreaker,
@@ -231,6 +231,8 @@ export class SqliteStore implements Store {
   private dataVersion = -1
   private readonly claimStatements = new Map<number, Database.Statement>()
   private readonly searchStatements = new Map<string, Database.Statement>()
+  /** Queues whose parents the current claim's completions unblocked (reported to the worker). */
+  private readonly woke = new Set<string>()
   private readonly begin: Database.Statement
   private readonly commit: Database.Statement
   private readonly rollback: Database.Statement
@@ -538,6 +540,7 @@ export class SqliteStore implements Store {
 
   async jobClaim(params: ClaimParams): Promise<ClaimResult> {
     const { queue, workerId, limit, leaseMs, now, completions = [], constraints } = params
+    this.woke.clear()
     const [rows, completed, retryAt] = this.write(() => {
       const completed = this.complete(completions, now)
       if (constraints) {
@@ -555,7 +558,8 @@ export class SqliteStore implements Store {
       }
       return [claimed, completed, null] as const
     })
-    return { jobs: rows.sort(byRunOrder).map(toClaimed), completed, retryAt }
+    const woke = this.woke.size > 0 ? [...this.woke] : undefined
+    return { jobs: rows.sort(byRunOrder).map(toClaimed), completed, retryAt, ...(woke && { woke }) }
   }
 
   /**
@@ -977,6 +981,7 @@ export class SqliteStore implements Store {
       if (!parent || (parent.deps_pending as number) > 0) continue
       const state: JobState = (parent.run_at as number) > now ? 'scheduled' : 'waiting'
       this.sql.jobUnblock.run({ id: parentId, state, now })
+      this.woke.add(parent.queue as string)
       this.event('job.waiting', parent.queue as string, parentId, state, now, { reason: 'dependencies' })
     }
   }

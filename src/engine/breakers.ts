@@ -1,0 +1,78 @@
+/**
+ * `spool.breakers`: named circuit breakers whose state lives in the store, shared by every node.
+ * A queue bound to one (`breaker` in its config) claims nothing while it is open: its jobs wait
+ * and spend no attempts. Closed → open after `failureThreshold` failures in a row (or a failure
+ * rate within a window); open → half-open after `cooldownMs`, letting `halfOpenProbes` jobs run
+ * at once; closed again after `successThreshold` successes (a failed probe opens it again).
+ * Only retryable failures count: a job rejected for bad input says nothing about the provider.
+ */
+import type { BreakerRow, BreakerState, Store } from '../store/store.js'
+import { SpoolError } from './errors.js'
+import { parseBreakerPolicy } from './options.js'
+import type { Spool } from './spool.js'
+
+export type BreakerOptions = Partial<BreakerRow['config']>
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
+
+export class Breakers {
+  constructor(
+    private readonly spool: Spool,
+    private readonly store: Store,
+  ) {}
+
+  /**
+   * Creates a breaker or changes its policy; its state stays.
+   *
+   * @example
+   * await spool.breakers.define('openai', { failureThreshold: 5, cooldownMs: 30_000 })
+   * await spool.queues.configure('notes', { breaker: 'openai' })
+   */
+  async define(name: string, options: BreakerOptions = {}): Promise<BreakerRow> {
+    assertName(name)
+    const policy = parseBreakerPolicy(options)
+    const row = await this.store.breakerDefine({ name, policy, now: Date.now() })
+    this.spool.changed()
+    return row
+  }
+
+  async get(name: string): Promise<BreakerRow | null> {
+    assertName(name)
+    return this.store.breakerGet({ name })
+  }
+
+  list(): Promise<BreakerRow[]> {
+    return this.store.breakerList()
+  }
+
+  /** Opens it by hand: bound queues stop claiming until the cool-down ends or it is closed. */
+  open(name: string): Promise<BreakerRow> {
+    return this.set(name, 'open')
+  }
+
+  /** Closes it by hand and forgets its counts. */
+  close(name: string): Promise<BreakerRow> {
+    return this.set(name, 'closed')
+  }
+
+  /** The same as `close`: back to a clean, closed breaker. */
+  reset(name: string): Promise<BreakerRow> {
+    return this.set(name, 'closed')
+  }
+
+  private async set(name: string, state: BreakerState): Promise<BreakerRow> {
+    assertName(name)
+    const row = await this.store.breakerSet({ name, state, now: Date.now() })
+    if (!row) throw new SpoolError('SPOOL_BREAKER_NOT_FOUND', `no circuit breaker named ${name}`, { field: 'name' })
+    this.spool.changed()
+    return row
+  }
+}
+
+function assertName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw new SpoolError('SPOOL_INVALID_OPTION', 'a breaker name is 1–128 letters, digits, ".", "_", ":" or "-"', {
+      field: 'name',
+    })
+  }
+}

@@ -1,0 +1,505 @@
+/**
+ * The conformance suite's second half: flows, breakers, rate limits and concurrency caps,
+ * fairness, admission, tenants, records, the worker registry and the lease protocol — each
+ * checked through the engine, on every store. Two `Spool` instances on one store stand for two
+ * nodes where it matters (caps and limits are counted in the database, not in a process).
+ */
+import { randomUUID } from 'node:crypto'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { Codec } from '../../engine/codec.js'
+import { RateLimitedError, UnrecoverableError } from '../../engine/errors.js'
+import type { Job, JobContext } from '../../engine/job.js'
+import { Spool } from '../../engine/spool.js'
+import type { JobState } from '../store.js'
+import { type StoreFixture, waitFor } from './conformance.js'
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** The most starts inside any window of `windowMs` (start times sorted). */
+function maxInWindow(starts: number[], windowMs: number): number {
+  const sorted = [...starts].sort((a, b) => a - b)
+  let most = 0
+  let from = 0
+  for (let to = 0; to < sorted.length; to++) {
+    while ((sorted[to] as number) - (sorted[from] as number) >= windowMs) from += 1
+    most = Math.max(most, to - from + 1)
+  }
+  return most
+}
+
+export function describeOrchestrationConformance(name: string, createFixture: () => Promise<StoreFixture>): void {
+  describe(`orchestration conformance: ${name}`, () => {
+    let fixture: StoreFixture
+    let spool: Spool
+    const others: Spool[] = []
+    let queue: string
+    let failed = false
+
+    beforeEach(async (context) => {
+      fixture = await createFixture()
+      spool = await Spool.open({ store: fixture.store, maintenance: false })
+      queue = `q-${randomUUID().slice(0, 8)}`
+      failed = false
+      context.onTestFailed(() => {
+        failed = true
+      })
+    })
+
+    afterEach(async () => {
+      await Promise.all(others.splice(0).map((other) => other.close({ graceMs: 100 })))
+      await spool.close({ graceMs: 100 })
+      await fixture.cleanup(failed)
+    })
+
+    /** A second node on the same store. */
+    const node = async () => {
+      const other = await Spool.open({ store: fixture.store, maintenance: false })
+      others.push(other)
+      return other
+    }
+    const stateOf = async (id: string) => (await spool.jobs.get(id))?.state
+    const until = (id: string, state: JobState, timeoutMs = 5_000) =>
+      waitFor(async () => (await stateOf(id)) === state, timeoutMs, `job ${id} to be ${state}`)
+
+    describe('flows', () => {
+      it('runs children first; the parent waits blocked, then sees their results', async () => {
+        const order: string[] = []
+        const flow = await spool.flows.add({
+          queue: `${queue}-parent`,
+          payload: 'parent',
+          children: [
+            { queue, payload: 'a' },
+            { queue, payload: 'b' },
+          ],
+        })
+        expect(await stateOf(flow.id)).toBe('blocked')
+        expect(flow.children).toHaveLength(2)
+        spool.work(queue, (job: Job<string>) => {
+          order.push(job.payload)
+          return job.payload.toUpperCase()
+        })
+        const seen: unknown[] = []
+        spool.work(`${queue}-parent`, async (_job: Job, ctx: JobContext) => {
+          order.push('parent')
+          const children = await ctx.children<string>()
+          seen.push(...children.map((child) => [child.id, child.state, child.result]))
+          return 'done'
+        })
+        await until(flow.id, 'completed')
+        expect(order.at(-1)).toBe('parent')
+        expect(seen).toEqual([
+          [flow.children[0]?.id, 'completed', 'A'],
+          [flow.children[1]?.id, 'completed', 'B'],
+        ])
+        const history = (await spool.jobs.history(flow.id)).map((event) => event.type)
+        expect(history).toEqual(['job.created', 'job.waiting', 'job.active', 'job.completed'])
+      })
+
+      it('follows each child’s failure policy: fail, continue, ignore', async () => {
+        const make = (policy: 'fail' | 'continue' | 'ignore') =>
+          spool.flows.add({
+            queue: `${queue}-parent`,
+            payload: policy,
+            children: [
+              { queue, payload: 'ok' },
+              { queue, payload: 'bad', onFailure: policy, options: { maxAttempts: 1 } },
+            ],
+          })
+        const [failFlow, continueFlow, ignoreFlow] = [await make('fail'), await make('continue'), await make('ignore')]
+        spool.work(queue, (job: Job<string>) => {
+          if (job.payload === 'bad') throw new UnrecoverableError('corrupt input')
+          return job.payload
+        })
+        const seen = new Map<string, string[]>()
+        spool.work(`${queue}-parent`, async (job: Job<string>, ctx: JobContext) => {
+          seen.set(
+            job.payload,
+            (await ctx.children()).map((child) => `${child.state}:${child.error?.message ?? ''}`),
+          )
+          return 'ran'
+        })
+        await until(failFlow.id, 'failed')
+        await until(continueFlow.id, 'completed')
+        await until(ignoreFlow.id, 'completed')
+        expect((await spool.jobs.get(failFlow.id))?.errors.at(-1)).toMatchObject({ code: 'SPOOL_DEPENDENCY_FAILED' })
+        expect(seen.has('fail')).toBe(false)
+        expect(seen.get('continue')).toEqual(['completed:', 'failed:corrupt input'])
+        expect(seen.get('ignore')).toEqual(['completed:'])
+      })
+
+      it('waits for existing jobs named in dependsOn, and refuses ones that do not exist', async () => {
+        const first = await spool.enqueue(queue, 'first', { delayMs: 200 })
+        const second = await spool.enqueue(`${queue}-next`, 'second', { dependsOn: [first.id] })
+        expect(second.state).toBe('blocked')
+        await expect(spool.enqueue(queue, 'x', { dependsOn: ['999999999'] })).rejects.toMatchObject({
+          code: 'SPOOL_DEPENDENCY_NOT_FOUND',
+        })
+        expect((await spool.queues.counts(queue)).waiting + (await spool.queues.counts(queue)).scheduled).toBe(1)
+        spool.work(queue, () => 'one')
+        spool.work(`${queue}-next`, async (_job, ctx) => (await ctx.children()).map((child) => child.result))
+        await until(second.id, 'completed')
+        expect((await spool.jobs.get(second.id))?.result).toEqual(['one'])
+      })
+
+      it('fans out at run time: the handler parks, its children run, it resumes with their results', async () => {
+        const { id } = await spool.enqueue(queue, 3, { maxAttempts: 1 })
+        let runs = 0
+        spool.work(queue, async (job: Job<number>, ctx: JobContext) => {
+          runs += 1
+          const done = await ctx.children<number>()
+          if (done.length === 0) {
+            return ctx.waitForChildren(
+              Array.from({ length: job.payload }, (_, i) => ({ queue: `${queue}-chunk`, payload: i })),
+            )
+          }
+          return done.map((child) => child.result)
+        })
+        spool.work(`${queue}-chunk`, (job: Job<number>) => job.payload * 10)
+        await until(id, 'completed')
+        const job = await spool.jobs.get(id)
+        expect(job?.result).toEqual([0, 10, 20])
+        expect(runs).toBe(2)
+        // Parking gave the attempt back: a job allowed one attempt ran twice without failing.
+        expect(job?.attempt).toBe(1)
+      })
+
+      it('cancelling a parent cancels its unfinished children', async () => {
+        const flow = await spool.flows.add({
+          queue: `${queue}-parent`,
+          children: [{ queue, payload: 1, children: [{ queue, payload: 2 }] }],
+        })
+        await spool.jobs.cancel(flow.id)
+        const child = flow.children[0]
+        const grandchild = child?.children[0]
+        expect(await stateOf(child?.id as string)).toBe('cancelled')
+        expect(await stateOf(grandchild?.id as string)).toBe('cancelled')
+      })
+    })
+
+    describe('circuit breakers', () => {
+      it('opens after N failures, claims nothing while open, probes and closes again', async () => {
+        await spool.breakers.define('provider', {
+          failureThreshold: 3,
+          cooldownMs: 400,
+          halfOpenProbes: 1,
+          successThreshold: 2,
+        })
+        await spool.queues.configure(queue, { breaker: 'provider' })
+        let healthy = false
+        const starts: number[] = []
+        spool.work(
+          queue,
+          () => {
+            starts.push(Date.now())
+            if (!healthy) throw Object.assign(new Error('overloaded'), { status: 503 })
+            return 'ok'
+          },
+          { concurrency: 1, pollIntervalMs: 50 },
+        )
+        const ids = []
+        for (let i = 0; i < 6; i++) {
+          ids.push((await spool.enqueue(queue, i, { maxAttempts: 10, backoff: { type: 'fixed', delayMs: 0 } })).id)
+        }
+        await waitFor(async () => (await spool.breakers.get('provider'))?.state === 'open', 5_000, 'breaker open')
+        const openedAt = Date.now()
+        const startsWhenOpened = starts.length
+        expect(startsWhenOpened).toBe(3)
+        await sleep(250)
+        expect(starts.length).toBe(startsWhenOpened)
+        const waiting = await Promise.all(ids.map((id) => spool.jobs.get(id)))
+        expect(Math.max(...waiting.map((job) => job?.attempt ?? 0))).toBe(1)
+        healthy = true
+        await waitFor(async () => (await spool.breakers.get('provider'))?.state === 'closed', 5_000, 'breaker closed')
+        expect(Date.now() - openedAt).toBeGreaterThanOrEqual(350)
+        for (const id of ids) await until(id, 'completed')
+        const types = (await fixture.store.eventList({ afterId: 0, limit: 10_000 })).map((event) => event.type)
+        expect(types.filter((type) => type.startsWith('breaker.'))).toEqual([
+          'breaker.opened',
+          'breaker.half_open',
+          'breaker.closed',
+        ])
+      })
+
+      it('can be opened and closed by hand', async () => {
+        await spool.breakers.define('manual')
+        await spool.queues.configure(queue, { breaker: 'manual' })
+        await spool.breakers.open('manual')
+        const { id } = await spool.enqueue(queue, 1)
+        spool.work(queue, () => 'ok', { pollIntervalMs: 50 })
+        await sleep(200)
+        expect(await stateOf(id)).toBe('waiting')
+        await spool.breakers.close('manual')
+        await until(id, 'completed')
+        await expect(spool.breakers.open('nope')).rejects.toMatchObject({ code: 'SPOOL_BREAKER_NOT_FOUND' })
+      })
+    })
+
+    describe('rate limits and concurrency', () => {
+      it('never starts more than N jobs in any window, across two nodes', async () => {
+        await spool.queues.configure(queue, { rateLimit: { max: 4, windowMs: 300 } })
+        const other = await node()
+        const starts: number[] = []
+        const handler = () => {
+          starts.push(Date.now())
+        }
+        await spool.enqueueMany(
+          queue,
+          Array.from({ length: 16 }, (_, i) => ({ payload: i })),
+        )
+        spool.work(queue, handler, { concurrency: 10, pollIntervalMs: 20 })
+        other.work(queue, handler, { concurrency: 10, pollIntervalMs: 20 })
+        await waitFor(() => starts.length === 16, 10_000, 'all 16 started')
+        expect(maxInWindow(starts, 300)).toBeLessThanOrEqual(4)
+        // and it is not far below the limit either: 16 jobs at 4 per 300 ms take about 900 ms.
+        const span = Math.max(...starts) - Math.min(...starts)
+        expect(span).toBeLessThan(2_500)
+      })
+
+      it('caps active jobs across nodes, and per group', async () => {
+        await spool.queues.configure(queue, { concurrency: 3, groups: { concurrency: 1 } })
+        const other = await node()
+        let active = 0
+        let most = 0
+        const activeByGroup = new Map<string, number>()
+        let mostInGroup = 0
+        const handler = async (job: Job) => {
+          const group = job.group as string
+          active += 1
+          activeByGroup.set(group, (activeByGroup.get(group) ?? 0) + 1)
+          most = Math.max(most, active)
+          mostInGroup = Math.max(mostInGroup, activeByGroup.get(group) as number)
+          await sleep(30)
+          active -= 1
+          activeByGroup.set(group, (activeByGroup.get(group) as number) - 1)
+        }
+        const items = Array.from({ length: 24 }, (_, i) => ({ payload: i, options: { group: `g${i % 4}` } }))
+        const ids = (await spool.enqueueMany(queue, items)).map((r) => r.id)
+        spool.work(queue, handler, { concurrency: 10, pollIntervalMs: 20 })
+        other.work(queue, handler, { concurrency: 10, pollIntervalMs: 20 })
+        for (const id of ids) await until(id, 'completed', 10_000)
+        expect(most).toBe(3)
+        expect(mostInGroup).toBe(1)
+      })
+
+      it('a Retry-After holds back the whole key, not just the job that got it', async () => {
+        const a = await spool.enqueue(queue, 'throttled')
+        const b = await spool.enqueue(queue, 'next')
+        const starts = new Map<string, number[]>()
+        spool.work(
+          queue,
+          (job: Job<string>) => {
+            const runs = starts.get(job.payload) ?? []
+            runs.push(Date.now())
+            starts.set(job.payload, runs)
+            if (job.payload === 'throttled' && runs.length === 1) throw new RateLimitedError(400)
+            return 'ok'
+          },
+          { concurrency: 1, pollIntervalMs: 50 },
+        )
+        const t0 = Date.now()
+        await until(a.id, 'completed')
+        await until(b.id, 'completed')
+        const first = (starts.get('throttled') as number[])[0] as number
+        const next = (starts.get('next') as number[])[0] as number
+        expect(next - first).toBeGreaterThanOrEqual(400 * 0.9)
+        expect(next - first).toBeLessThanOrEqual(400 * 1.1 + 100)
+        expect((await spool.jobs.get(a.id))?.attempt).toBe(1)
+        expect(Date.now() - t0).toBeLessThan(3_000)
+      })
+
+      it('with group limits, a Retry-After holds back only that group', async () => {
+        await spool.queues.configure(queue, { groups: { concurrency: 10 } })
+        const a = await spool.enqueue(queue, 'a1', { group: 'a' })
+        const a2 = await spool.enqueue(queue, 'a2', { group: 'a' })
+        const b = await spool.enqueue(queue, 'b1', { group: 'b' })
+        const startedAt = new Map<string, number>()
+        let throttled = false
+        spool.work(
+          queue,
+          (job: Job<string>) => {
+            if (!startedAt.has(job.payload)) startedAt.set(job.payload, Date.now())
+            if (job.payload === 'a1' && !throttled) {
+              throttled = true
+              throw new RateLimitedError(500)
+            }
+            return 'ok'
+          },
+          { concurrency: 1, pollIntervalMs: 50 },
+        )
+        await until(b.id, 'completed')
+        await until(a2.id, 'completed')
+        await until(a.id, 'completed')
+        const t0 = startedAt.get('a1') as number
+        expect((startedAt.get('b1') as number) - t0).toBeLessThan(300)
+        expect((startedAt.get('a2') as number) - t0).toBeGreaterThanOrEqual(450)
+        const limits = await spool.limits.get(queue)
+        expect(limits.groups.map((g) => g.group)).toContain('a')
+        await spool.limits.reset(queue)
+      })
+    })
+
+    describe('fairness', () => {
+      it('serves groups in turn: 10 jobs of tenant B start within the first 25, behind 1,000 of A', async () => {
+        await spool.queues.configure(queue, { groups: { fair: true }, groupBy: 'tenant' })
+        await spool.enqueueMany(
+          queue,
+          Array.from({ length: 1_000 }, (_, i) => ({ payload: i, options: { tenant: 'A' } })),
+        )
+        await spool.enqueueMany(
+          queue,
+          Array.from({ length: 10 }, (_, i) => ({ payload: i, options: { tenant: 'B' } })),
+        )
+        const order: string[] = []
+        spool.work(
+          queue,
+          (job: Job) => {
+            order.push(job.tenant)
+          },
+          { concurrency: 5 },
+        )
+        await waitFor(() => order.length >= 40, 10_000, '40 starts')
+        const firstB = order.slice(0, 25).filter((tenant) => tenant === 'B').length
+        expect(firstB).toBe(10)
+      })
+    })
+
+    describe('admission', () => {
+      it('refuses enqueues beyond a queue’s size with a retry time, writing nothing', async () => {
+        await spool.queues.configure(queue, { maxSize: 3, maxGroupSize: 2 })
+        await spool.enqueueMany(queue, [{ payload: 1 }, { payload: 2, options: { group: 'g' } }])
+        await expect(spool.enqueueMany(queue, [{ payload: 3 }, { payload: 4 }])).rejects.toMatchObject({
+          code: 'SPOOL_QUEUE_FULL',
+          status: 503,
+          details: { size: 2, limit: 3 },
+        })
+        await spool.enqueue(queue, 5, { group: 'g' })
+        const error = await spool.enqueue(queue, 6).catch((e) => e)
+        expect(error).toMatchObject({ code: 'SPOOL_QUEUE_FULL', details: { field: 'queue' } })
+        expect(error.details.retryAfterMs).toBeGreaterThan(0)
+        expect((await spool.queues.counts(queue)).waiting).toBe(3)
+      })
+
+      it('refuses a group beyond its size', async () => {
+        await spool.queues.configure(queue, { maxGroupSize: 1 })
+        await spool.enqueue(queue, 1, { group: 'g' })
+        await expect(spool.enqueue(queue, 2, { group: 'g' })).rejects.toMatchObject({
+          code: 'SPOOL_QUEUE_FULL',
+          details: { field: 'group', group: 'g' },
+        })
+        await spool.enqueue(queue, 3, { group: 'h' })
+      })
+
+      it('limits a user’s enqueue rate with a burst allowance', async () => {
+        await spool.queues.configure(queue, { admission: { perUser: { perSecond: 2, burst: 3 } } })
+        for (let i = 0; i < 3; i++) await spool.enqueue(queue, i, { user: 'u1' })
+        const error = await spool.enqueue(queue, 4, { user: 'u1' }).catch((e) => e)
+        expect(error).toMatchObject({ code: 'SPOOL_RATE_LIMITED', status: 429 })
+        expect(error.details.retryAfterMs).toBeGreaterThan(0)
+        expect(error.details.retryAfterMs).toBeLessThanOrEqual(500)
+        await spool.enqueue(queue, 5, { user: 'u2' })
+        expect((await spool.queues.counts(queue)).waiting).toBe(4)
+      })
+
+      it('returns each new job’s position and estimated wait', async () => {
+        const first = await spool.enqueue(queue, 1)
+        const second = await spool.enqueue(queue, 2)
+        const urgent = await spool.enqueue(queue, 3, { priority: 'urgent' })
+        expect([first.position, second.position, urgent.position]).toEqual([0, 1, 0])
+        expect((await spool.jobs.position(second.id))?.position).toBe(2)
+      })
+    })
+
+    describe('tenants, records, workers and leases', () => {
+      it('scopes job lists, counts and event streams to a tenant', async () => {
+        const a = await spool.enqueue(queue, { secret: 'a' }, { tenant: 'clinic-a' })
+        await spool.enqueue(queue, { secret: 'b' }, { tenant: 'clinic-b' })
+        const page = await spool.jobs.list({ tenant: 'clinic-a' })
+        expect(page.jobs.map((job) => job.id)).toEqual([a.id])
+        expect(page.jobs[0]?.tenant).toBe('clinic-a')
+        expect((await spool.queues.counts(queue, { tenant: 'clinic-b' })).waiting).toBe(1)
+        const events = spool.events.subscribe({ tenant: 'clinic-a', afterId: 0 })
+        const seen = []
+        for await (const event of events) {
+          seen.push(event)
+          break
+        }
+        expect(seen[0]).toMatchObject({ jobId: a.id, tenant: 'clinic-a' })
+        const search = await spool.jobs.list({ text: 'SECRET":"B' })
+        expect(search.jobs).toHaveLength(1)
+      })
+
+      it('keeps records by id and unique key, listed in write order per tenant', async () => {
+        const one = await spool.records.put('keys', { tenant: 't1', key: 'hash-1', data: { scopes: ['admin'] } })
+        await spool.records.put('keys', { tenant: 't2', key: 'hash-2', data: { scopes: ['reader'] } })
+        expect((await spool.records.get('keys', one.id))?.data).toEqual({ scopes: ['admin'] })
+        expect((await spool.records.findByKey('keys', 'hash-2'))?.tenant).toBe('t2')
+        expect((await spool.records.list('keys', { tenant: 't1' })).map((r) => r.id)).toEqual([one.id])
+        const all = await spool.records.list('keys')
+        expect(all.map((r) => r.seq)).toEqual([...all.map((r) => r.seq)].sort((a, b) => a - b))
+        await expect(spool.records.put('keys', { tenant: 't3', key: 'hash-1', data: {} })).rejects.toThrow()
+        expect(await spool.records.delete('keys', one.id)).toBe(true)
+        expect(await spool.records.get('keys', one.id)).toBeNull()
+      })
+
+      it('lists connected workers and what they run', async () => {
+        let release: () => void = () => {}
+        const { id } = await spool.enqueue(queue, 1)
+        spool.work(queue, () => new Promise<void>((resolve) => (release = resolve)), { concurrency: 2 })
+        await until(id, 'active')
+        const workers = await waitFor(
+          async () => {
+            const list = await spool.workers.list()
+            return list.find((w) => w.queue === queue && w.running.includes(id)) ? list : null
+          },
+          8_000,
+          'the worker to announce its job',
+        )
+        expect(workers.find((w) => w.queue === queue)).toMatchObject({ concurrency: 2, nodeId: spool.nodeId })
+        release()
+      })
+
+      it('serves workers outside the process by lease: claim, complete, fail, stale tokens refused', async () => {
+        const one = await spool.enqueue(queue, { n: 1 })
+        const two = await spool.enqueue(queue, { n: 2 }, { maxAttempts: 1 })
+        const [a, b] = await spool.leases.claim({ queue, workerId: 'py-1', limit: 2 })
+        expect([a?.id, b?.id]).toEqual([one.id, two.id])
+        expect(a?.payload).toEqual({ n: 1 })
+        await spool.leases.heartbeat(a?.id as string, a?.leaseToken as number)
+        await spool.leases.progress(a?.id as string, a?.leaseToken as number, 50, 'half')
+        await spool.leases.complete(a?.id as string, a?.leaseToken as number, { ok: true })
+        await expect(spool.leases.complete(a?.id as string, a?.leaseToken as number, {})).rejects.toMatchObject({
+          code: 'SPOOL_LEASE_LOST',
+        })
+        const failure = await spool.leases.fail(b?.id as string, b?.leaseToken as number, { message: 'gpu lost' })
+        expect(failure.state).toBe('failed')
+        expect((await spool.jobs.get(one.id))?.result).toEqual({ ok: true })
+        const started = Date.now()
+        const waited = spool.leases.claim({ queue, workerId: 'py-1', waitMs: 3_000 })
+        await sleep(100)
+        const three = await spool.enqueue(queue, { n: 3 })
+        const [c] = await waited
+        expect(c?.id).toBe(three.id)
+        expect(Date.now() - started).toBeLessThan(2_000)
+      })
+    })
+
+    describe('codec', () => {
+      it('stores payloads and results only as the codec writes them', async () => {
+        const reverse: Codec = {
+          encode: (text) => `rev:${[...text].reverse().join('')}`,
+          decode: (stored) => [...stored.slice(4)].reverse().join(''),
+        }
+        const coded = await Spool.open({ store: fixture.store, maintenance: false, codec: reverse })
+        others.push(coded)
+        const { id } = await coded.enqueue(queue, { patient: 'Jane Roe' })
+        coded.work(queue, (job: Job<{ patient: string }>) => ({ summary: `seen ${job.payload.patient}` }))
+        await waitFor(async () => (await coded.jobs.get(id))?.state === 'completed', 5_000, 'completed')
+        const raw = await fixture.store.jobGet({ id })
+        expect(raw?.payload).not.toContain('Jane')
+        expect(raw?.result).not.toContain('Jane')
+        expect((await coded.jobs.get(id))?.result).toEqual({ summary: 'seen Jane Roe' })
+        expect((await coded.jobs.list({ text: 'jane roe' })).jobs.map((job) => job.id)).toEqual([id])
+      })
+    })
+  })
+}
