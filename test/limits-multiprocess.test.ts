@@ -1,0 +1,115 @@
+/**
+ * Limits are counted in the database, so they hold across processes: two worker processes on
+ * one store, a rate limit and a concurrency cap on their queue, and the start and finish times
+ * the jobs record must never break either — on SQLite and on PostgreSQL.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Spool } from '../src/index.js'
+import { onTeardown, startWorker, teardown, waitUntil } from './helpers/children.js'
+
+const PG_URL = process.env.SPOOL_TEST_PG_URL ?? 'postgres://spool:spool@127.0.0.1:5433/spool_test'
+const QUEUE = 'limited'
+const RATE = { max: 10, windowMs: 500 }
+const CAP = 4
+const JOBS = 60
+
+/** The most starts inside any window of `windowMs`. */
+function maxInWindow(starts: number[], windowMs: number): number {
+  const sorted = [...starts].sort((a, b) => a - b)
+  let most = 0
+  let from = 0
+  for (let to = 0; to < sorted.length; to++) {
+    while ((sorted[to] as number) - (sorted[from] as number) >= windowMs) from += 1
+    most = Math.max(most, to - from + 1)
+  }
+  return most
+}
+
+/** The most jobs running at one moment, from their [start, finish) intervals. */
+function maxOverlap(intervals: [number, number][]): number {
+  const points = intervals.flatMap(([start, end]) => [
+    [start, 1],
+    [end, -1],
+  ])
+  points.sort((a, b) => (a[0] as number) - (b[0] as number) || (a[1] as number) - (b[1] as number))
+  let now = 0
+  let most = 0
+  for (const [, delta] of points) {
+    now += delta as number
+    most = Math.max(most, now)
+  }
+  return most
+}
+
+async function sqliteAddress(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'spool-limits-'))
+  onTeardown(() => rmSync(dir, { recursive: true, force: true }))
+  return `sqlite:${join(dir, 'spool.db')}`
+}
+
+async function postgresAddress(): Promise<string> {
+  const schema = `limits_${process.pid}_${Date.now()}`
+  onTeardown(async () => {
+    const client = new pg.Client({ connectionString: PG_URL })
+    await client.connect()
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+    await client.end()
+  })
+  return `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}`
+}
+
+describe.each([
+  ['sqlite', sqliteAddress],
+  ['postgres', postgresAddress],
+])('limits across two worker processes: %s', (kind, makeAddress) => {
+  let failed = false
+  afterEach(async (context) => {
+    failed = context.task.result?.state === 'fail'
+    await teardown({ failed, tag: `limits-${kind}` })
+  })
+
+  it(`holds a rate limit of ${RATE.max} per ${RATE.windowMs} ms and a cap of ${CAP} running`, async () => {
+    const address = await makeAddress()
+    const spool = await Spool.open({ store: address, maintenance: false })
+    onTeardown(() => spool.close())
+    await spool.queues.configure(QUEUE, { rateLimit: RATE, concurrency: CAP })
+    await spool.enqueueMany(
+      QUEUE,
+      Array.from({ length: JOBS }, (_, i) => ({ payload: { i } })),
+    )
+    const settings = {
+      queue: QUEUE,
+      mode: 'sleep' as const,
+      concurrency: 10,
+      leaseMs: 10_000,
+      minMs: 20,
+      maxMs: 40,
+      graceMs: 1_000,
+      maintenanceIntervalMs: null,
+      store: address.startsWith('sqlite:') ? undefined : address,
+      file: address.startsWith('sqlite:') ? address.slice('sqlite:'.length) : undefined,
+    }
+    const workers = ['A', 'B'].map((name) =>
+      startWorker(
+        Object.fromEntries(Object.entries({ ...settings, name }).filter(([, v]) => v !== undefined)) as never,
+      ),
+    )
+    await Promise.all(workers.map((worker) => worker.waitFor('ready')))
+    await waitUntil('every job to complete', 30_000, async () => (await spool.queues.counts(QUEUE)).completed === JOBS)
+    const { jobs } = await spool.jobs.list({ queue: QUEUE, limit: 1_000 })
+    const starts = jobs.map((job) => job.startedAt?.getTime() as number)
+    const intervals = jobs.map((job) => [job.startedAt?.getTime(), job.finishedAt?.getTime()] as [number, number])
+    const byWorker = new Set(jobs.map((job) => (job.result as { by: string }).by))
+    console.log(
+      `[limits-${kind}] most starts in ${RATE.windowMs} ms: ${maxInWindow(starts, RATE.windowMs)} (limit ${RATE.max}); ` +
+        `most running: ${maxOverlap(intervals)} (cap ${CAP}); done by ${[...byWorker].join(', ')}`,
+    )
+    expect(maxInWindow(starts, RATE.windowMs)).toBeLessThanOrEqual(RATE.max)
+    expect(maxOverlap(intervals)).toBeLessThanOrEqual(CAP)
+    expect(byWorker).toEqual(new Set(['A', 'B']))
+  })
+})
