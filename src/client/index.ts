@@ -1,0 +1,213 @@
+/**
+ * `spool/client`: a typed HTTP client for the Spool API, for browsers and Node (anything with
+ * `fetch`). It imports nothing server-side.
+ *
+ * @example
+ * import { createClient } from 'spool/client'
+ * const spool = createClient({ baseUrl: 'http://127.0.0.1:7700', apiKey: process.env.SPOOL_KEY })
+ * const { id } = await spool.jobs.create('transcribe', { file: 'a.wav' }, { priority: 'urgent' })
+ * const sub = spool.events.subscribe({ jobId: id }, (event) => console.log(event.type, event.data))
+ */
+import { type EventSubscription, subscribeSse } from './sse.js'
+import type {
+  Alert,
+  ApiKey,
+  AuditEntry,
+  BulkResult,
+  ClaimedJob,
+  EnqueueOptions,
+  EnqueueResult,
+  Job,
+  JobFilter,
+  JobPage,
+  JobStatus,
+  Priority,
+  Problem,
+  Queue,
+  Scope,
+  SpoolEvent,
+  Stats,
+  Webhook,
+} from './types.js'
+
+export type * from './types.js'
+export type { EventSubscription } from './sse.js'
+
+export interface ClientOptions {
+  /** e.g. `http://127.0.0.1:7700` */
+  baseUrl: string
+  /** An API key (`spool_…`). */
+  apiKey?: string
+  /** Or a JWT, or a function returning a fresh one. */
+  token?: string | (() => string | Promise<string>)
+  /** Act in this tenant (admins only). */
+  tenant?: string
+  /** Defaults to the global fetch. */
+  fetch?: typeof fetch
+}
+
+/** An error answer from the API, with its problem details. */
+export class SpoolApiError extends Error {
+  override readonly name = 'SpoolApiError'
+  readonly status: number
+  readonly code: string
+  readonly field: string | undefined
+  /** Seconds, from Retry-After, when the server said when to try again. */
+  readonly retryAfter: number | undefined
+
+  constructor(
+    readonly problem: Problem,
+    retryAfter: string | null,
+  ) {
+    super(`${problem.detail} (${problem.code})`)
+    this.status = problem.status
+    this.code = problem.code
+    this.field = problem.field
+    this.retryAfter = retryAfter !== null && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined
+  }
+}
+
+type Query = Record<string, string | number | boolean | undefined>
+
+/**
+ * @example
+ * const client = createClient({ baseUrl: 'http://127.0.0.1:7700', apiKey })
+ * const page = await client.jobs.list({ state: 'failed', limit: 50 })
+ */
+export function createClient(options: ClientOptions) {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '')
+  const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis)
+
+  async function headers(): Promise<Record<string, string>> {
+    const out: Record<string, string> = {}
+    const credential = options.apiKey ?? (typeof options.token === 'function' ? await options.token() : options.token)
+    if (credential) out.authorization = `Bearer ${credential}`
+    if (options.tenant) out['spool-tenant'] = options.tenant
+    return out
+  }
+
+  function url(path: string, query?: Query): string {
+    const params = new URLSearchParams()
+    for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) params.set(key, String(value))
+    const text = params.toString()
+    return `${baseUrl}${path}${text ? `?${text}` : ''}`
+  }
+
+  async function call<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+    const init: RequestInit = { method, headers: await headers() }
+    if (body !== undefined) {
+      init.body = JSON.stringify(body)
+      ;(init.headers as Record<string, string>)['content-type'] = 'application/json'
+    }
+    const response = await doFetch(url(path, query), init)
+    if (response.status === 204) return undefined as T
+    const text = await response.text()
+    if (!response.ok) {
+      let problem: Problem
+      try {
+        problem = JSON.parse(text) as Problem
+      } catch {
+        problem = { type: 'about:blank', title: response.statusText, status: response.status, code: 'SPOOL_HTTP_ERROR', detail: text.slice(0, 500) }
+      }
+      throw new SpoolApiError(problem, response.headers.get('retry-after'))
+    }
+    const type = response.headers.get('content-type') ?? ''
+    return (type.includes('json') ? JSON.parse(text) : text) as T
+  }
+
+  const enc = encodeURIComponent
+
+  return {
+    queues: {
+      list: () => call<{ queues: Queue[] }>('GET', '/v1/queues').then((r) => r.queues),
+      get: (name: string) => call<Queue>('GET', `/v1/queues/${enc(name)}`),
+      configure: (name: string, config: Record<string, unknown>) => call<Queue>('PUT', `/v1/queues/${enc(name)}`, config),
+      pause: (name: string) => call<Queue>('POST', `/v1/queues/${enc(name)}/pause`),
+      resume: (name: string) => call<Queue>('POST', `/v1/queues/${enc(name)}/resume`),
+      stats: (name: string) => call<Stats>('GET', `/v1/queues/${enc(name)}/stats`),
+      cleanup: (name: string, cleanupOptions: { dryRun?: boolean } = {}) =>
+        call<{ dryRun: boolean; removed: Record<string, number>; sampleIds: string[] }>('POST', `/v1/queues/${enc(name)}/cleanup`, cleanupOptions),
+    },
+    jobs: {
+      create: <P>(queue: string, payload: P, jobOptions?: EnqueueOptions) =>
+        call<EnqueueResult>('POST', `/v1/queues/${enc(queue)}/jobs`, { payload, ...(jobOptions && { options: jobOptions }) }),
+      createMany: <P>(queue: string, jobs: { payload: P; options?: EnqueueOptions }[]) =>
+        call<{ jobs: EnqueueResult[] }>('POST', `/v1/queues/${enc(queue)}/jobs/bulk`, { jobs }).then((r) => r.jobs),
+      get: <P = unknown, R = unknown>(id: string) => call<Job<P, R>>('GET', `/v1/jobs/${enc(id)}`),
+      status: (id: string) => call<JobStatus>('GET', `/v1/jobs/${enc(id)}/status`),
+      position: (id: string) => call<{ position: number | null; estimatedWaitMs: number | null }>('GET', `/v1/jobs/${enc(id)}/position`),
+      history: (id: string, query: { afterId?: number; limit?: number } = {}) =>
+        call<{ events: SpoolEvent[] }>('GET', `/v1/jobs/${enc(id)}/events`, undefined, query).then((r) => r.events),
+      list: (filter: JobFilter & { cursor?: string; limit?: number } = {}) => call<JobPage>('GET', '/v1/jobs', undefined, filter as Query),
+      setPriority: (id: string, priority: Priority) => call<Job>('PATCH', `/v1/jobs/${enc(id)}`, { priority }),
+      retry: (id: string) => call<Job>('POST', `/v1/jobs/${enc(id)}/retry`),
+      cancel: (id: string) => call<Job>('POST', `/v1/jobs/${enc(id)}/cancel`),
+      promote: (id: string) => call<Job>('POST', `/v1/jobs/${enc(id)}/promote`),
+      remove: (id: string) => call<void>('DELETE', `/v1/jobs/${enc(id)}`),
+      bulk: (
+        action: BulkResult['action'],
+        selection: { ids: string[] } | { filter: JobFilter },
+        extra: { priority?: Priority; dryRun?: boolean; max?: number } = {},
+      ) => call<BulkResult>('POST', '/v1/jobs/actions', { action, ...selection, ...extra }),
+    },
+    events: {
+      /**
+       * Live events of the tenant, a queue or a job; resumes by itself after a dropped
+       * connection or a server restart.
+       */
+      subscribe(
+        filter: { queue?: string; jobId?: string },
+        onEvent: (event: SpoolEvent) => void,
+        streamOptions: { lastEventId?: number; onError?: (error: unknown) => void; onOpen?: () => void; retryMs?: number } = {},
+      ): EventSubscription {
+        return subscribeSse({
+          url: url('/v1/events/stream', filter),
+          headers,
+          fetch: doFetch,
+          onEvent,
+          ...streamOptions,
+        })
+      },
+    },
+    workers: {
+      list: () => call<{ workers: Record<string, unknown>[] }>('GET', '/v1/workers').then((r) => r.workers),
+      claim: <P = unknown>(queue: string, claim: { workerId: string; limit?: number; leaseMs?: number; waitMs?: number }) =>
+        call<{ jobs: ClaimedJob<P>[] }>('POST', `/v1/queues/${enc(queue)}/claim`, claim).then((r) => r.jobs),
+      heartbeat: (id: string, leaseToken: number) => call<{ ok: true }>('POST', `/v1/jobs/${enc(id)}/heartbeat`, { leaseToken }),
+      progress: (id: string, leaseToken: number, percent: number, stage?: string) =>
+        call<{ ok: true }>('POST', `/v1/jobs/${enc(id)}/progress`, { leaseToken, percent, ...(stage !== undefined && { stage }) }),
+      log: (id: string, leaseToken: number, message: string, level: 'debug' | 'info' | 'warn' | 'error' = 'info') =>
+        call<{ ok: true }>('POST', `/v1/jobs/${enc(id)}/log`, { leaseToken, level, message }),
+      complete: (id: string, leaseToken: number, result?: unknown) =>
+        call<{ ok: true }>('POST', `/v1/jobs/${enc(id)}/complete`, { leaseToken, ...(result !== undefined && { result }) }),
+      fail: (id: string, leaseToken: number, failure: { message: string; code?: string; retryable?: boolean; retryAfterMs?: number }) =>
+        call<{ ok: true; state?: string }>('POST', `/v1/jobs/${enc(id)}/fail`, { leaseToken, ...failure }),
+    },
+    keys: {
+      create: (name: string, scopes: Scope[]) => call<ApiKey & { token: string }>('POST', '/v1/keys', { name, scopes }),
+      list: () => call<{ keys: ApiKey[] }>('GET', '/v1/keys').then((r) => r.keys),
+      revoke: (id: string) => call<ApiKey>('DELETE', `/v1/keys/${enc(id)}`),
+    },
+    audit: {
+      list: (query: { afterSeq?: number; limit?: number; action?: string; actor?: string } = {}) =>
+        call<{ entries: AuditEntry[]; nextAfterSeq: number }>('GET', '/v1/audit', undefined, query),
+    },
+    webhooks: {
+      create: (hook: { url: string; events: string[]; description?: string }) => call<Webhook & { secret: string }>('POST', '/v1/webhooks', hook),
+      list: () => call<{ webhooks: Webhook[] }>('GET', '/v1/webhooks').then((r) => r.webhooks),
+      remove: (id: string) => call<void>('DELETE', `/v1/webhooks/${enc(id)}`),
+    },
+    alerts: {
+      create: (alert: { kind: Alert['kind']; queue?: string; threshold: number; cooldownMs?: number }) => call<Alert>('POST', '/v1/alerts', alert),
+      list: () => call<{ alerts: Alert[] }>('GET', '/v1/alerts').then((r) => r.alerts),
+      remove: (id: string) => call<void>('DELETE', `/v1/alerts/${enc(id)}`),
+    },
+    stats: () => call<Stats>('GET', '/v1/stats'),
+    health: {
+      live: () => call<{ status: 'ok' }>('GET', '/livez'),
+      ready: () => call<{ status: 'ready'; checks: Record<string, string> }>('GET', '/readyz'),
+    },
+  }
+}
+
+export type SpoolClient = ReturnType<typeof createClient>

@@ -1,0 +1,192 @@
+/** The shapes the Spool HTTP API returns (see docs/openapi.json, which a test checks these against). */
+
+export type JobState = 'waiting' | 'scheduled' | 'blocked' | 'active' | 'completed' | 'failed' | 'cancelled'
+export type Priority = 'urgent' | 'high' | 'normal' | 'low' | number
+export type Scope = 'admin' | 'producer' | 'worker' | 'reader'
+
+export interface EnqueueOptions {
+  priority?: Priority
+  delayMs?: number
+  /** Epoch ms or an ISO 8601 date-time. */
+  runAt?: number | string
+  maxAttempts?: number
+  backoff?: { type: 'fixed'; delayMs: number; jitter?: number } | { type: 'exponential'; delayMs?: number; maxDelayMs?: number; jitter?: number }
+  timeoutMs?: number
+  idempotencyKey?: string
+  group?: string
+  tags?: string[]
+  metadata?: Record<string, unknown>
+}
+
+export interface EnqueueResult {
+  id: string
+  created: boolean
+  state: JobState
+  position?: number | null
+  estimatedWaitMs?: number | null
+}
+
+export interface AttemptError {
+  at: number
+  attempt: number
+  message: string
+  name?: string
+  code?: string
+  retryable: boolean
+}
+
+export interface Job<P = unknown, R = unknown> {
+  id: string
+  queue: string
+  tenant: string
+  state: JobState
+  priority: number
+  payload: P
+  result: R | null
+  attempt: number
+  maxAttempts: number
+  progress: { percent: number; stage?: string; message?: string } | null
+  errors: AttemptError[]
+  group: string | null
+  tags: string[]
+  metadata: Record<string, unknown>
+  idempotencyKey: string | null
+  timeoutMs: number | null
+  runAt: string
+  createdAt: string
+  startedAt: string | null
+  finishedAt: string | null
+  workerId: string | null
+}
+
+export interface JobStatus {
+  id: string
+  queue: string
+  state: JobState
+  progress: Job['progress']
+  attempt: number
+  maxAttempts: number
+  updatedAt: string | null
+}
+
+export interface JobPage<P = unknown> {
+  jobs: Job<P>[]
+  nextCursor: string | null
+}
+
+export interface JobFilter {
+  queue?: string
+  state?: JobState
+  group?: string
+  tag?: string
+  createdAfter?: number
+  createdBefore?: number
+  text?: string
+}
+
+export type Counts = Record<JobState, number>
+
+export interface Queue {
+  name: string
+  paused: boolean
+  config: Record<string, unknown>
+  counts: Counts
+}
+
+export interface Stats {
+  counts: Record<string, Counts>
+  perMinute: { minute: number; completed: number; failed: number; retried: number }[]
+  waitMs: { p50: number; p95: number } | null
+  runMs: { p50: number; p95: number } | null
+  successRate: number | null
+  throughputPerMinute: number
+}
+
+export interface SpoolEvent {
+  id: number
+  at: number
+  type: string
+  tenant?: string | null
+  queue: string | null
+  jobId: string | null
+  state: JobState | null
+  data: Record<string, unknown>
+}
+
+export interface BulkResult {
+  action: 'cancel' | 'retry' | 'promote' | 'remove' | 'reprioritize'
+  dryRun: boolean
+  matched: number
+  succeeded: number
+  failed: { id: string; code: string; detail: string }[]
+  truncated: boolean
+}
+
+export interface ClaimedJob<P = unknown> {
+  id: string
+  queue: string
+  leaseToken: number
+  payload: P
+  attempt: number
+  maxAttempts: number
+  priority: number
+  timeoutMs: number | null
+  leaseExpiresAt: string | null
+  group: string | null
+  tags: string[]
+  metadata: Record<string, unknown>
+}
+
+export interface ApiKey {
+  id: string
+  name: string
+  tenant: string
+  scopes: Scope[]
+  createdBy: string | null
+  createdAt: string
+  revokedAt: string | null
+}
+
+export interface AuditEntry {
+  seq: number
+  at: number
+  actor: { kind: string; id: string | null; user: string | null }
+  tenant: string
+  action: string
+  target: string | null
+  ip: string
+  outcome: 'ok' | 'denied' | 'invalid' | 'error'
+  status: number
+  requestId: string
+  code?: string
+}
+
+export interface Webhook {
+  id: string
+  url: string
+  events: string[]
+  description: string | null
+  createdAt: string
+}
+
+export interface Alert {
+  id: string
+  kind: 'backlog' | 'failure_rate'
+  queue: string | null
+  threshold: number
+  cooldownMs: number
+  createdAt: string
+}
+
+/** RFC 9457 problem details, as every error answer carries. */
+export interface Problem {
+  type: string
+  title: string
+  status: number
+  code: string
+  detail: string
+  field?: string
+  instance?: string
+  requestId?: string
+  [key: string]: unknown
+}

@@ -1,0 +1,190 @@
+/**
+ * Prometheus metrics (prom-client, one registry per server), named after the conventions:
+ *
+ * - `spool_jobs_enqueued_total{queue}`, `spool_jobs_finished_total{queue,outcome}` (completed,
+ *   failed, cancelled) and `spool_job_attempts_failed_total{queue}` (retried attempts): counted
+ *   from the event stream, so they include jobs enqueued and run by other processes;
+ * - `spool_job_wait_seconds{queue}` (ready → started) and `spool_job_run_seconds{queue}`
+ *   (started → finished) histograms, from the same events (jobs this server saw become ready);
+ * - `spool_jobs{queue,state}` and `spool_oldest_waiting_job_age_seconds{queue}`, read from the
+ *   store at scrape time; `spool_workers_busy{queue}` and `spool_workers{queue}` from the
+ *   workers registry; `spool_breaker_open{name}` when breakers exist;
+ * - `spool_http_requests_total{method,route,status}`, `spool_http_request_duration_seconds`,
+ *   `spool_streams_open{kind}`, and the process metrics prom-client collects by default.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { Spool } from '../engine/spool.js'
+import type { SpoolEvent } from '../store/store.js'
+
+const TIME_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600]
+const TRACKED = 200_000
+
+export class ServerMetrics {
+  readonly registry = new Registry()
+  readonly httpRequests = new Counter({
+    name: 'spool_http_requests_total',
+    help: 'HTTP requests answered, by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  })
+  readonly httpDuration = new Histogram({
+    name: 'spool_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 30],
+    registers: [this.registry],
+  })
+  readonly streamsOpen = new Gauge({
+    name: 'spool_streams_open',
+    help: 'Open live streams',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  })
+  private readonly enqueued = new Counter({
+    name: 'spool_jobs_enqueued_total',
+    help: 'Jobs created',
+    labelNames: ['queue'] as const,
+    registers: [this.registry],
+  })
+  private readonly finished = new Counter({
+    name: 'spool_jobs_finished_total',
+    help: 'Jobs that reached a final state, by outcome',
+    labelNames: ['queue', 'outcome'] as const,
+    registers: [this.registry],
+  })
+  private readonly retried = new Counter({
+    name: 'spool_job_attempts_failed_total',
+    help: 'Attempts that failed and were scheduled for a retry',
+    labelNames: ['queue'] as const,
+    registers: [this.registry],
+  })
+  private readonly wait = new Histogram({
+    name: 'spool_job_wait_seconds',
+    help: 'From ready to started',
+    labelNames: ['queue'] as const,
+    buckets: TIME_BUCKETS,
+    registers: [this.registry],
+  })
+  private readonly run = new Histogram({
+    name: 'spool_job_run_seconds',
+    help: 'From started to finished (or failed attempt)',
+    labelNames: ['queue'] as const,
+    buckets: TIME_BUCKETS,
+    registers: [this.registry],
+  })
+  private readonly readyAt = new Map<string, number>()
+  private readonly activeAt = new Map<string, number>()
+  private subscription: { close(): void } | null = null
+
+  constructor(private readonly spool: Spool) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'spool_process_' })
+    const spoolRef = this.spool
+    new Gauge({
+      name: 'spool_jobs',
+      help: 'Jobs by queue and state',
+      labelNames: ['queue', 'state'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset()
+        const counts = await spoolRef.queues.countsAll()
+        for (const [queue, byState] of Object.entries(counts)) {
+          for (const [state, n] of Object.entries(byState)) this.set({ queue, state }, n)
+        }
+      },
+    })
+    const busy = new Gauge({
+      name: 'spool_workers_busy',
+      help: 'Jobs running in connected workers, per queue',
+      labelNames: ['queue'] as const,
+      registers: [this.registry],
+    })
+    new Gauge({
+      name: 'spool_workers',
+      help: 'Connected workers, per queue',
+      labelNames: ['queue'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset()
+        busy.reset()
+        const workers = await spoolRef.workers.list()
+        const perQueue = new Map<string, { n: number; running: number }>()
+        for (const worker of workers) {
+          const entry = perQueue.get(worker.queue) ?? { n: 0, running: 0 }
+          entry.n += 1
+          entry.running += worker.running.length
+          perQueue.set(worker.queue, entry)
+        }
+        for (const [queue, { n, running }] of perQueue) {
+          this.set({ queue }, n)
+          busy.set({ queue }, running)
+        }
+      },
+    })
+  }
+
+  /** Start counting from the event stream. */
+  start(): void {
+    this.subscription = this.spool.events.subscribe({}, (event) => this.observe(event))
+  }
+
+  stop(): void {
+    this.subscription?.close()
+    this.subscription = null
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics()
+  }
+
+  private observe(event: SpoolEvent): void {
+    const queue = event.queue ?? ''
+    const id = event.jobId
+    if (id === null) return
+    switch (event.type) {
+      case 'job.created':
+        this.enqueued.inc({ queue })
+        if (event.state === 'waiting') this.remember(this.readyAt, id, event.at)
+        break
+      case 'job.waiting':
+        this.remember(this.readyAt, id, event.at)
+        break
+      case 'job.active': {
+        const ready = this.readyAt.get(id)
+        if (ready !== undefined) this.wait.observe({ queue }, Math.max(0, event.at - ready) / 1000)
+        this.readyAt.delete(id)
+        this.remember(this.activeAt, id, event.at)
+        break
+      }
+      case 'job.completed':
+      case 'job.failed':
+      case 'job.cancelled':
+      case 'job.retrying': {
+        const started = this.activeAt.get(id)
+        if (started !== undefined) this.run.observe({ queue }, Math.max(0, event.at - started) / 1000)
+        this.activeAt.delete(id)
+        if (event.type === 'job.retrying') {
+          this.retried.inc({ queue })
+          if (event.state === 'waiting') this.remember(this.readyAt, id, event.at)
+        } else {
+          this.readyAt.delete(id)
+          this.finished.inc({ queue, outcome: event.type.slice(4) })
+        }
+        break
+      }
+      case 'job.removed':
+        this.readyAt.delete(id)
+        this.activeAt.delete(id)
+        break
+      default:
+        break
+    }
+  }
+
+  private remember(map: Map<string, number>, id: string, at: number): void {
+    if (map.size >= TRACKED) {
+      const first = map.keys().next().value
+      if (first !== undefined) map.delete(first)
+    }
+    map.set(id, at)
+  }
+}

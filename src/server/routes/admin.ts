@@ -1,0 +1,131 @@
+/** Operators' routes: connected workers, the audit log, API keys. */
+import { z } from 'zod'
+import { SCOPES } from '../../security/api-keys.js'
+import { createApiKey, getApiKey, listApiKeys, revokeApiKey } from '../keys.js'
+import { HttpProblem } from '../problem.js'
+import { route } from '../route.js'
+import * as s from '../schemas.js'
+
+const apiKey = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    tenant: z.string(),
+    scopes: z.array(z.enum(SCOPES)),
+    createdBy: z.string().nullable(),
+    createdAt: z.string(),
+    revokedAt: z.string().nullable(),
+  })
+  .meta({ id: 'ApiKey' })
+
+const auditEntry = z
+  .object({
+    seq: z.number(),
+    at: z.number(),
+    actor: z.object({ kind: z.string(), id: z.string().nullable(), user: z.string().nullable() }),
+    tenant: z.string(),
+    action: z.string(),
+    target: z.string().nullable(),
+    ip: z.string(),
+    outcome: z.enum(['ok', 'denied', 'invalid', 'error']),
+    status: z.number(),
+    requestId: z.string(),
+    code: z.string().optional(),
+  })
+  .meta({ id: 'AuditEntry' })
+
+export const adminRoutes = [
+  route({
+    id: 'workers.list',
+    method: 'GET',
+    url: '/v1/workers',
+    tag: 'workers',
+    summary: 'Workers connected to this Spool, on every node: queue, concurrency, running jobs, last seen',
+    permission: 'manage',
+    response: z.object({ workers: z.array(z.record(z.string(), z.unknown())) }),
+    async handler({ app }) {
+      const workers = await app.spool.workers.list()
+      return { workers: workers.map((worker) => ({ ...worker })) }
+    },
+  }),
+  route({
+    id: 'audit.list',
+    method: 'GET',
+    url: '/v1/audit',
+    tag: 'admin',
+    summary: 'The audit log of this tenant, oldest first (page with afterSeq)',
+    permission: 'admin',
+    auditRead: true,
+    query: z.strictObject({
+      afterSeq: s.intQuery(0, Number.MAX_SAFE_INTEGER).optional(),
+      limit: s.intQuery(1, 1000).optional(),
+      action: z.string().min(1).max(64).optional(),
+      actor: z.string().min(1).max(128).optional(),
+    }),
+    response: z.object({ entries: z.array(auditEntry), nextAfterSeq: z.number() }),
+    async handler({ app, query, tenant }) {
+      await app.audit.flush()
+      return app.audit.list({
+        tenant,
+        afterSeq: query.afterSeq,
+        limit: query.limit ?? 100,
+        action: query.action,
+        actor: query.actor,
+      })
+    },
+  }),
+  route({
+    id: 'keys.create',
+    method: 'POST',
+    url: '/v1/keys',
+    tag: 'admin',
+    summary: 'Create an API key in this tenant; the key is in this answer and nowhere else, ever',
+    permission: 'admin',
+    body: z.strictObject({
+      name: z.string().min(1).max(100),
+      scopes: z.array(z.enum(SCOPES)).min(1).max(4),
+    }),
+    response: apiKey.extend({ token: z.string().describe('shown once') }),
+    status: 201,
+    async handler({ app, body, tenant, principal, audit }) {
+      const key = await createApiKey(app.spool, {
+        name: body.name,
+        tenant,
+        scopes: body.scopes,
+        createdBy: principal.kind === 'key' ? `key:${principal.id}` : `jwt:${principal.user ?? principal.id}`,
+      })
+      audit.target = key.id
+      return key
+    },
+  }),
+  route({
+    id: 'keys.list',
+    method: 'GET',
+    url: '/v1/keys',
+    tag: 'admin',
+    summary: 'API keys of this tenant (never the keys themselves)',
+    permission: 'admin',
+    auditRead: true,
+    response: z.object({ keys: z.array(apiKey) }),
+    async handler({ app, tenant }) {
+      return { keys: await listApiKeys(app.spool, tenant) }
+    },
+  }),
+  route({
+    id: 'keys.revoke',
+    method: 'DELETE',
+    url: '/v1/keys/:id',
+    tag: 'admin',
+    summary: 'Revoke an API key (it stops working at once on this node, within the key cache time elsewhere)',
+    permission: 'admin',
+    params: z.strictObject({ id: z.string().regex(/^[a-z0-9]{10}$/, 'a key id is 10 letters or digits') }),
+    response: apiKey,
+    async handler({ app, params, tenant }) {
+      const key = await getApiKey(app.spool, params.id)
+      if (!key || key.tenant !== tenant) throw new HttpProblem('SPOOL_NOT_FOUND', `no key ${params.id}`, { field: 'id' })
+      const revoked = await revokeApiKey(app.spool, params.id)
+      app.auth.forget()
+      return revoked
+    },
+  }),
+]

@@ -1,0 +1,135 @@
+/** Queues: list, configure, pause and resume, stats, cleanup. */
+import { z } from 'zod'
+import type { QueueOptions } from '../../engine/options.js'
+import { emptyCounts } from '../../engine/queue-admin.js'
+import { HttpProblem } from '../problem.js'
+import { route } from '../route.js'
+import * as s from '../schemas.js'
+import { tenantCounts } from './common.js'
+
+const nameParams = z.strictObject({ name: s.queueName })
+
+const statsSchema = z
+  .object({
+    counts: z.record(z.string(), s.counts).describe('jobs by state, per queue, in this tenant'),
+    perMinute: z.array(z.object({ minute: z.number(), completed: z.number(), failed: z.number(), retried: z.number() })),
+    waitMs: z.object({ p50: z.number(), p95: z.number() }).nullable(),
+    runMs: z.object({ p50: z.number(), p95: z.number() }).nullable(),
+    successRate: z.number().nullable(),
+    throughputPerMinute: z.number(),
+  })
+  .meta({ id: 'Stats' })
+
+export const queueRoutes = [
+  route({
+    id: 'queues.list',
+    method: 'GET',
+    url: '/v1/queues',
+    tag: 'queues',
+    summary: 'Every queue, with this tenant’s jobs by state',
+    permission: 'read',
+    response: z.object({ queues: z.array(s.queue) }),
+    async handler({ app, tenant }) {
+      const [queues, counts] = await Promise.all([app.spool.queues.list(), tenantCounts(app, tenant)])
+      return {
+        queues: queues.map((q) => ({ name: q.name, paused: q.paused, config: q.config, counts: counts[q.name] ?? emptyCounts() })),
+      }
+    },
+  }),
+  route({
+    id: 'queues.get',
+    method: 'GET',
+    url: '/v1/queues/:name',
+    tag: 'queues',
+    summary: 'One queue, with this tenant’s jobs by state',
+    permission: 'read',
+    params: nameParams,
+    response: s.queue,
+    async handler({ app, params, tenant }) {
+      const queue = await app.spool.queues.get(params.name)
+      if (!queue) throw new HttpProblem('SPOOL_NOT_FOUND', `no queue "${params.name}"`, { field: 'name' })
+      const counts = await tenantCounts(app, tenant, params.name)
+      return { name: queue.name, paused: queue.paused, config: queue.config, counts: counts[queue.name] ?? emptyCounts() }
+    },
+  }),
+  route({
+    id: 'queues.configure',
+    method: 'PUT',
+    url: '/v1/queues/:name',
+    tag: 'queues',
+    summary: 'Create a queue or replace its settings',
+    description: 'Queues are shared by every tenant, so only admins configure them.',
+    permission: 'manage',
+    params: nameParams,
+    body: s.queueConfig,
+    response: s.queue,
+    async handler({ app, params, body }) {
+      return app.spool.queues.configure(params.name, body as QueueOptions)
+    },
+  }),
+  ...(['pause', 'resume'] as const).map((action) =>
+    route({
+      id: `queues.${action}`,
+      method: 'POST',
+      url: `/v1/queues/:name/${action}`,
+      tag: 'queues',
+      summary: action === 'pause' ? 'Stop workers everywhere from claiming (running jobs finish)' : 'Let workers claim again',
+      permission: 'manage',
+      params: nameParams,
+      response: s.queue,
+      async handler({ app, params }) {
+        return app.spool.queues[action](params.name)
+      },
+    }),
+  ),
+  route({
+    id: 'queues.stats',
+    method: 'GET',
+    url: '/v1/queues/:name/stats',
+    tag: 'queues',
+    summary: 'Counts (this tenant), throughput, timings and success rate (whole queue)',
+    permission: 'read',
+    params: nameParams,
+    response: statsSchema,
+    async handler({ app, params, tenant }) {
+      const [stats, counts] = await Promise.all([
+        app.spool.stats(params.name),
+        tenantCounts(app, tenant, params.name),
+      ])
+      return { ...stats, counts: { [params.name]: counts[params.name] ?? emptyCounts() } }
+    },
+  }),
+  route({
+    id: 'stats',
+    method: 'GET',
+    url: '/v1/stats',
+    tag: 'queues',
+    summary: 'Counts for every queue (this tenant), with throughput and timings over all queues',
+    permission: 'read',
+    response: statsSchema,
+    async handler({ app, tenant }) {
+      const [stats, counts] = await Promise.all([app.spool.stats(), tenantCounts(app, tenant)])
+      return { ...stats, counts }
+    },
+  }),
+  route({
+    id: 'queues.cleanup',
+    method: 'POST',
+    url: '/v1/queues/:name/cleanup',
+    tag: 'queues',
+    summary: 'Apply the queue’s retention now (or, with dryRun, say what it would remove)',
+    permission: 'manage',
+    params: nameParams,
+    body: z.strictObject({ dryRun: z.boolean().optional() }).optional(),
+    response: z
+      .object({
+        dryRun: z.boolean(),
+        removed: z.object({ completed: z.number(), failed: z.number(), cancelled: z.number() }),
+        sampleIds: z.array(z.string()),
+      })
+      .meta({ id: 'CleanupReport' }),
+    async handler({ app, params, body }) {
+      return app.spool.queues.cleanup(params.name, { dryRun: body?.dryRun ?? false })
+    },
+  }),
+]

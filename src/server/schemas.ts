@@ -1,0 +1,212 @@
+/**
+ * The shapes the API takes and returns, as zod schemas. They validate every input (objects are
+ * strict: an unknown field is an error) and they are the source of `docs/openapi.json`: a schema
+ * with `.meta({ id })` becomes a component there.
+ */
+import { z } from 'zod'
+import { JOB_STATES } from '../store/store.js'
+
+export const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
+export const TENANT_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/
+
+export const queueName = z.string().regex(QUEUE_NAME, 'a queue name is 1–128 letters, digits, ".", "_", ":" or "-"')
+export const tenantName = z.string().regex(TENANT_NAME, 'a tenant is 1–64 letters, digits, ".", "_", ":" or "-"')
+/** Job ids are decimal integers in text. */
+export const jobId = z.string().regex(/^[1-9][0-9]{0,18}$/, 'a job id is a positive integer')
+export const jobState = z.enum(JOB_STATES)
+const ms = z.number().int().min(0).max(8_640_000_000_000_000)
+
+/** An integer in a query string (query values are text). */
+export function intQuery(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^-?\d{1,16}$/, 'must be an integer')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+}
+/** A boolean in a query string: `true` or `false`. */
+export const boolQuery = z.enum(['true', 'false']).transform((v) => v === 'true')
+/** A time in a query string: epoch ms or an ISO 8601 date-time. */
+export const timeQuery = z
+  .string()
+  .max(40)
+  .refine((v) => /^\d{1,16}$/.test(v) || !Number.isNaN(Date.parse(v)), 'must be epoch ms or an ISO 8601 date-time')
+  .transform((v) => (/^\d+$/.test(v) ? Number(v) : Date.parse(v)))
+
+export const priority = z.union([z.enum(['urgent', 'high', 'normal', 'low']), z.number().int().min(-1000).max(1000)])
+
+const backoff = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('fixed'), delayMs: ms, jitter: z.number().min(0).max(1).optional() }),
+  z.strictObject({
+    type: z.literal('exponential'),
+    delayMs: ms.optional(),
+    maxDelayMs: ms.optional(),
+    jitter: z.number().min(0).max(1).optional(),
+  }),
+])
+
+export const enqueueOptions = z
+  .strictObject({
+    priority: priority.optional(),
+    delayMs: ms.optional(),
+    runAt: z
+      .union([ms, z.iso.datetime({ offset: true })])
+      .optional()
+      .describe('epoch ms or an ISO 8601 date-time'),
+    maxAttempts: z.number().int().min(1).max(1000).optional(),
+    backoff: backoff.optional(),
+    timeoutMs: z.number().int().min(1).max(2_147_483_647).optional(),
+    idempotencyKey: z.string().min(1).max(255).optional(),
+    group: z.string().min(1).max(255).optional(),
+    tags: z.array(z.string().min(1).max(64)).max(32).optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+    dependsOn: z
+      .array(
+        z.union([
+          jobId,
+          z.strictObject({ id: jobId, onFailure: z.enum(['fail', 'ignore', 'continue']).optional() }),
+        ]),
+      )
+      .max(1000)
+      .optional()
+      .describe('jobs (of this tenant) this one waits for; it stays blocked until they finish'),
+  })
+  .meta({ id: 'EnqueueOptions' })
+
+export const newJob = z
+  .strictObject({
+    payload: z.unknown().describe('any JSON value (at most the server’s maxPayloadBytes as JSON)'),
+    options: enqueueOptions.optional(),
+  })
+  .meta({ id: 'NewJob' })
+
+export const enqueueResult = z
+  .strictObject({ id: jobId, created: z.boolean(), state: jobState })
+  .meta({ id: 'EnqueueResult' })
+
+const attemptError = z.object({
+  at: z.number(),
+  attempt: z.number(),
+  message: z.string(),
+  name: z.string().optional(),
+  code: z.string().optional(),
+  retryable: z.boolean(),
+})
+
+export const job = z
+  .object({
+    id: jobId,
+    queue: z.string(),
+    tenant: z.string(),
+    state: jobState,
+    priority: z.number(),
+    payload: z.unknown(),
+    result: z.unknown(),
+    attempt: z.number(),
+    maxAttempts: z.number(),
+    progress: z.object({ percent: z.number(), stage: z.string().optional(), message: z.string().optional() }).nullable(),
+    errors: z.array(attemptError),
+    group: z.string().nullable(),
+    tags: z.array(z.string()),
+    metadata: z.record(z.string(), z.unknown()),
+    idempotencyKey: z.string().nullable(),
+    timeoutMs: z.number().nullable(),
+    runAt: z.string().describe('ISO 8601'),
+    createdAt: z.string(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    workerId: z.string().nullable(),
+  })
+  .meta({ id: 'Job' })
+
+export const jobPage = z.object({ jobs: z.array(job), nextCursor: z.string().nullable() }).meta({ id: 'JobPage' })
+
+export const counts = z.record(jobState, z.number()).meta({ id: 'Counts' })
+
+export const retentionRule = z.strictObject({
+  maxAgeMs: ms.optional(),
+  maxCount: z.number().int().min(0).max(1_000_000_000).optional(),
+})
+const count = z.number().int().min(1).max(1_000_000_000)
+const rateLimit = z.strictObject({ max: count, windowMs: z.number().int().min(1).max(2_147_483_647) })
+export const queueConfig = z
+  .strictObject({
+    retention: z
+      .strictObject({
+        completed: retentionRule.optional(),
+        failed: retentionRule.optional(),
+        cancelled: retentionRule.optional(),
+      })
+      .optional(),
+    concurrency: count.optional().describe('active jobs across every node'),
+    rateLimit: rateLimit.optional().describe('starts of the whole queue per window'),
+    groups: z
+      .strictObject({
+        concurrency: count.optional(),
+        rateLimit: rateLimit.optional(),
+        fair: z.boolean().optional(),
+        weights: z.record(z.string().min(1).max(255), z.number().positive().max(1000)).optional(),
+      })
+      .optional(),
+    groupBy: z
+      .union([z.literal('tenant'), z.strictObject({ payload: z.string().regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/) })])
+      .optional(),
+    maxSize: count.optional().describe('refuse enqueues (503) beyond this many unfinished jobs'),
+    maxGroupSize: count.optional(),
+    admission: z
+      .strictObject({ perUser: z.strictObject({ perSecond: z.number().positive().max(1_000_000), burst: count }) })
+      .optional()
+      .describe('enqueue rate per user (429 beyond it)'),
+    breaker: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/)
+      .optional()
+      .describe('a named circuit breaker'),
+  })
+  .meta({ id: 'QueueConfig' })
+
+export const queue = z
+  .object({ name: z.string(), paused: z.boolean(), config: z.record(z.string(), z.unknown()), counts })
+  .meta({ id: 'Queue' })
+
+export const event = z
+  .object({
+    id: z.number(),
+    at: z.number(),
+    type: z.string(),
+    tenant: z.string().nullable().optional(),
+    queue: z.string().nullable(),
+    jobId: z.string().nullable(),
+    state: jobState.nullable(),
+    data: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'Event' })
+
+export const jobFilter = z
+  .strictObject({
+    queue: queueName.optional(),
+    state: jobState.optional(),
+    group: z.string().min(1).max(255).optional(),
+    tag: z.string().min(1).max(64).optional(),
+    createdAfter: ms.optional(),
+    createdBefore: ms.optional(),
+    text: z.string().min(1).max(200).optional().describe('text to find in the payload'),
+  })
+  .meta({ id: 'JobFilter' })
+
+export const problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number(),
+    code: z.string().describe('stable machine-readable code, e.g. SPOOL_JOB_NOT_FOUND'),
+    detail: z.string(),
+    field: z.string().optional().describe('the input at fault'),
+    instance: z.string().optional(),
+    requestId: z.string().optional(),
+  })
+  .meta({ id: 'Problem' })
+
+export const ok = z.object({ ok: z.literal(true) })
+
+export type PriorityInput = z.infer<typeof priority>

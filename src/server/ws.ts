@@ -1,0 +1,144 @@
+/**
+ * WebSocket at `/v1/ws`: many event subscriptions over one connection.
+ *
+ * Authenticate like any route (`Authorization` header, or `?access_token=` for browsers; an
+ * admin may add `?tenant=`); the connection then acts in that tenant only. Messages are JSON:
+ *
+ *   → { "type": "subscribe", "id": "s1", "queue"?: "emails", "jobId"?: "42", "afterId"?: 1200 }
+ *   ← { "type": "subscribed", "id": "s1" }
+ *   ← { "type": "event", "id": "s1", "event": { "id": 1201, "type": "job.completed", … } }
+ *   → { "type": "unsubscribe", "id": "s1" }      ← { "type": "unsubscribed", "id": "s1" }
+ *   → { "type": "ping" }                         ← { "type": "pong" }
+ *   ← { "type": "error", "code": "SPOOL_INVALID_REQUEST", "detail": "…", "field"?: "…" }
+ *
+ * The server also sends WebSocket pings every `streams.pingMs` and drops a connection that did
+ * not answer the previous one.
+ */
+import type { FastifyInstance } from 'fastify'
+import type { WebSocket } from 'ws'
+import { z } from 'zod'
+import { SpoolError } from '../engine/errors.js'
+import type { Subscription } from '../engine/events.js'
+import { allows, type Principal, resolveTenant } from './auth.js'
+import type { ServerContext } from './context.js'
+import { HttpProblem, toProblem } from './problem.js'
+import * as s from './schemas.js'
+
+const MAX_SUBSCRIPTIONS = 100
+
+const message = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('subscribe'),
+    id: z.string().min(1).max(64),
+    queue: s.queueName.optional(),
+    jobId: s.jobId.optional(),
+    afterId: z.number().int().min(0).optional(),
+  }),
+  z.strictObject({ type: z.literal('unsubscribe'), id: z.string().min(1).max(64) }),
+  z.strictObject({ type: z.literal('ping') }),
+])
+
+export function registerWebSocket(app: FastifyInstance, context: ServerContext): void {
+  app.register(async (scope) => {
+    scope.addHook('preValidation', async (request) => {
+      const query = (request.query ?? {}) as Record<string, unknown>
+      const principal = await context.auth.authenticate(
+        request.headers.authorization,
+        typeof query.access_token === 'string' ? query.access_token : undefined,
+      )
+      if (!allows(principal.scopes, 'read')) throw new HttpProblem('SPOOL_FORBIDDEN', 'reading events needs the read permission')
+      const asked = typeof query.tenant === 'string' ? query.tenant : (request.headers['spool-tenant'] as string | undefined)
+      ;(request as unknown as { wsAuth: { principal: Principal; tenant: string } }).wsAuth = {
+        principal,
+        tenant: resolveTenant(principal, asked),
+      }
+    })
+    scope.get('/v1/ws', { websocket: true }, (socket, request) => {
+      const { tenant } = (request as unknown as { wsAuth: { tenant: string } }).wsAuth
+      serve(socket, context, tenant)
+    })
+  })
+}
+
+function serve(socket: WebSocket, context: ServerContext, tenant: string): void {
+  const subscriptions = new Map<string, Subscription>()
+  context.metrics.streamsOpen.inc({ kind: 'ws' })
+  const send = (value: unknown) => {
+    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(value))
+  }
+  const fail = (error: unknown) => {
+    const { problem } = toProblem(error, '/v1/ws', '')
+    send({ type: 'error', code: problem.code, detail: problem.detail, ...(problem.field !== undefined && { field: problem.field }) })
+  }
+  let alive = true
+  socket.on('pong', () => {
+    alive = true
+  })
+  const pinger = setInterval(() => {
+    if (!alive) {
+      socket.terminate()
+      return
+    }
+    alive = false
+    socket.ping()
+  }, context.config.streams.pingMs)
+  pinger.unref()
+
+  socket.on('message', async (raw) => {
+    let parsed: z.infer<typeof message>
+    try {
+      const result = message.safeParse(JSON.parse(String(raw)))
+      if (!result.success) {
+        const issue = result.error.issues[0]
+        const field = issue?.path.map(String).join('.') || 'message'
+        return fail(new HttpProblem('SPOOL_INVALID_REQUEST', `${field}: ${issue?.message ?? 'invalid'}`, { field }))
+      }
+      parsed = result.data
+    } catch {
+      return fail(new HttpProblem('SPOOL_INVALID_JSON', 'a message must be JSON'))
+    }
+    try {
+      if (parsed.type === 'ping') return send({ type: 'pong' })
+      if (parsed.type === 'unsubscribe') {
+        subscriptions.get(parsed.id)?.close()
+        subscriptions.delete(parsed.id)
+        return send({ type: 'unsubscribed', id: parsed.id })
+      }
+      if (subscriptions.has(parsed.id)) {
+        throw new HttpProblem('SPOOL_INVALID_REQUEST', `subscription ${parsed.id} exists`, { field: 'id' })
+      }
+      if (subscriptions.size >= MAX_SUBSCRIPTIONS) {
+        throw new HttpProblem('SPOOL_INVALID_REQUEST', `at most ${MAX_SUBSCRIPTIONS} subscriptions per connection`)
+      }
+      if (parsed.jobId !== undefined) {
+        const job = await context.spool.jobs.get(parsed.jobId)
+        if (!job || job.tenant !== tenant) throw new SpoolError('SPOOL_JOB_NOT_FOUND', `no job ${parsed.jobId}`, { field: 'jobId' })
+      }
+      const id = parsed.id
+      const subscription = context.spool.events.subscribe(
+        {
+          tenant,
+          ...(parsed.queue !== undefined && { queue: parsed.queue }),
+          ...(parsed.jobId !== undefined && { jobId: parsed.jobId }),
+          ...(parsed.afterId !== undefined && { afterId: parsed.afterId }),
+        },
+        (event) => send({ type: 'event', id, event }),
+      )
+      subscriptions.set(id, subscription)
+      send({ type: 'subscribed', id })
+    } catch (error) {
+      fail(error)
+    }
+  })
+
+  const end = () => {
+    clearInterval(pinger)
+    for (const subscription of subscriptions.values()) subscription.close()
+    subscriptions.clear()
+    context.closingSignal.removeEventListener('abort', onClosing)
+    context.metrics.streamsOpen.dec({ kind: 'ws' })
+  }
+  const onClosing = () => socket.close(1001, 'server shutting down')
+  context.closingSignal.addEventListener('abort', onClosing)
+  socket.once('close', end)
+}
