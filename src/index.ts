@@ -14,6 +14,13 @@ Spool.registerStore('postgres', openPostgres)
 Spool.registerStore('postgresql', openPostgres)
 
 export { backoffDelay, DEFAULT_BACKOFF } from './engine/backoff.js'
+export { type BreakerOptions, Breakers } from './engine/breakers.js'
+export { type Codec, PLAIN } from './engine/codec.js'
+export { type FlowJob, type FlowNode, Flows } from './engine/flows.js'
+export { type ClaimRequest, type FailureReport, type LeasedJob, Leases } from './engine/leases.js'
+export { Limits } from './engine/limits.js'
+export { Records, type SpoolRecord } from './engine/records.js'
+export { WorkerRegistry } from './engine/worker-registry.js'
 export { classifyError, parseRetryAfter } from './engine/classify.js'
 export {
   ERROR_CODES,
@@ -27,8 +34,16 @@ export {
   UnrecoverableError,
 } from './engine/errors.js'
 export type { SubscribeOptions, Subscription } from './engine/events.js'
-export type { Handler, Job, JobContext, JobInfo } from './engine/job.js'
-export { JobAdmin, type JobPage } from './engine/job-admin.js'
+export type {
+  ChildJob,
+  ChildResult,
+  Handler,
+  Job,
+  JobContext,
+  JobInfo,
+  WaitingForChildren,
+} from './engine/job.js'
+export { JobAdmin, type JobListOptions, type JobPage } from './engine/job-admin.js'
 export type { Logger } from './engine/logger.js'
 export { DEFAULT_RETENTION } from './engine/maintenance.js'
 export type { EnqueueOptions, QueueOptions } from './engine/options.js'
@@ -49,5 +64,17 @@ export type { Worker, WorkOptions } from './engine/worker.js'
 export { openPostgres } from './store/postgres/open.js'
 export { PostgresStore, type PostgresStoreOptions } from './store/postgres/postgres-store.js'
 export { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js'
-export type { JobState, SpoolEvent, Store } from './store/store.js'
+export type {
+  BreakerPolicy,
+  BreakerRow,
+  BreakerState,
+  DependencyFailurePolicy,
+  JobState,
+  LimitsRow,
+  QueueConfig,
+  RateLimit,
+  SpoolEvent,
+  Store,
+  WorkerRow,
+} from './store/store.js'
 export { JOB_STATES } from './store/store.js'

@@ -454,7 +454,7 @@ export function describeOrchestrationConformance(name: string, createFixture: ()
           8_000,
           'the worker to announce its job',
         )
-        expect(workers.find((w) => w.queue === queue)).toMatchObject({ concurrency: 2, nodeId: spool.nodeId })
+        expect(workers?.find((w) => w.queue === queue)).toMatchObject({ concurrency: 2, nodeId: spool.nodeId })
         release()
       })
 
