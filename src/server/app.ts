@@ -119,7 +119,7 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
 
   // JSON bodies: an empty body is "no body" (so `POST …/pause` works with or without `{}`),
   // and keys that could pollute prototypes are refused.
-  app.removeContentTypeParser(['application/json'])
+  app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
     const body = String(text)
     if (body.trim() === '') return done(null, undefined)
@@ -246,6 +246,9 @@ function registerRoute(app: FastifyInstance, context: ServerContext, spec: AnyRo
     handler: async (request, reply) => {
       const state: RequestState = { route: spec, principal: null, tenant: null, target: null, started: process.hrtime.bigint() }
       request.spoolState = state
+      const rawParams = (request.params ?? {}) as Record<string, unknown>
+      const rawTarget = rawParams.id ?? rawParams.name ?? rawParams.queue
+      if (typeof rawTarget === 'string') state.target = rawTarget.slice(0, 200)
       const rawQuery = (request.query ?? {}) as Record<string, unknown>
       const permission =
         spec.permission === 'metrics' ? (context.config.metrics.public ? 'public' : 'admin') : spec.permission
@@ -277,9 +280,6 @@ function registerRoute(app: FastifyInstance, context: ServerContext, spec: AnyRo
       const params = validate(spec.params, request.params, 'path')
       const query = validate(spec.query, request.query, 'query')
       const body = validate(spec.body, request.body, 'body')
-      const p = params as Record<string, unknown> | undefined
-      const defaultTarget = p?.id ?? p?.name ?? p?.queue
-      state.target = typeof defaultTarget === 'string' ? defaultTarget : null
       const audit: { target?: string | null } = {}
       const result = await spec.handler({
         params,

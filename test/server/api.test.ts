@@ -1,8 +1,10 @@
 /**
  * The REST API's contract on a real SQLite file: queues, jobs, search and pagination, job
- * actions, bulk actions, keys and the audit log.
+ * actions, bulk actions, keys, the audit log, health, metrics, and the OpenAPI document.
  */
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openApiDocument } from '../../src/server/openapi.js'
 import { startServer, type TestServer } from './helpers.js'
 
 describe('REST API', () => {
@@ -25,7 +27,19 @@ describe('REST API', () => {
 
     const job = await t.request('GET', `/v1/jobs/${id}`)
     expect(job.status).toBe(200)
-    expect(job.body).toMatchObject({ id, queue: 'emails', tenant: 'default', payload: { to: 'a@b.c' }, priority: 10, tags: ['x'] })
+    expect(job.body).toMatchObject({
+      id,
+      queue: 'emails',
+      tenant: 'default',
+      payload: { to: 'a@b.c' },
+      priority: 10,
+      tags: ['x'],
+    })
+    const status = await t.request('GET', `/v1/jobs/${id}/status`)
+    expect(status.body).toMatchObject({ id, state: 'waiting', attempt: 0 })
+    expect(status.body.payload).toBeUndefined()
+    const position = await t.request('GET', `/v1/jobs/${id}/position`)
+    expect(position.body.position).toBe(0)
 
     const again = await t.request('PATCH', `/v1/jobs/${id}`, { body: { priority: 'low' } })
     expect(again.body.priority).toBe(30)
@@ -34,11 +48,165 @@ describe('REST API', () => {
     const twice = await t.request('POST', `/v1/jobs/${id}/cancel`)
     expect(twice.status).toBe(409)
     expect(twice.headers.get('content-type')).toMatch(/application\/problem\+json/)
-    expect(twice.body).toMatchObject({ code: 'SPOOL_INVALID_TRANSITION', status: 409 })
+    expect(twice.body).toMatchObject({ code: 'SPOOL_INVALID_TRANSITION', status: 409, instance: `/v1/jobs/${id}/cancel` })
     const retried = await t.request('POST', `/v1/jobs/${id}/retry`)
     expect(retried.body.state).toBe('waiting')
+    const history = await t.request('GET', `/v1/jobs/${id}/events`)
+    expect(history.body.events.map((e: { type: string }) => e.type)).toEqual(
+      expect.arrayContaining(['job.created', 'job.priority', 'job.cancelled']),
+    )
     const removed = await t.request('DELETE', `/v1/jobs/${id}`)
     expect(removed.status).toBe(204)
     expect((await t.request('GET', `/v1/jobs/${id}`)).status).toBe(404)
+  })
+
+  it('idempotency keys return the existing job with 200', async () => {
+    const body = { payload: { n: 1 }, options: { idempotencyKey: 'visit-42' } }
+    const first = await t.request('POST', '/v1/queues/idem/jobs', { body })
+    const second = await t.request('POST', '/v1/queues/idem/jobs', { body })
+    expect(first.status).toBe(201)
+    expect(second.status).toBe(200)
+    expect(second.body).toMatchObject({ id: first.body.id, created: false })
+  })
+
+  it('bulk enqueue is all or nothing, naming the bad item', async () => {
+    const ok = await t.request('POST', '/v1/queues/bulk/jobs/bulk', {
+      body: { jobs: [{ payload: 1 }, { payload: 2, options: { delayMs: 60_000 } }] },
+    })
+    expect(ok.status, ok.text).toBe(201)
+    expect(ok.body.jobs.map((j: { state: string }) => j.state)).toEqual(['waiting', 'scheduled'])
+    const bad = await t.request('POST', '/v1/queues/bulk/jobs/bulk', {
+      body: { jobs: [{ payload: 1 }, { payload: 2, options: { priority: 'soon' } }] },
+    })
+    expect(bad.status).toBe(400)
+    expect(bad.body.field).toBe('jobs.1.options.priority')
+    const counts = await t.request('GET', '/v1/queues/bulk')
+    expect(counts.body.counts.waiting + counts.body.counts.scheduled).toBe(2)
+  })
+
+  it('searches with filters and pages with a cursor', async () => {
+    const jobs = Array.from({ length: 25 }, (_, i) => ({
+      payload: { n: i, note: i % 5 === 0 ? 'needle in payload' : 'hay' },
+      options: { group: i % 2 ? 'odd' : 'even', tags: [i < 10 ? 'early' : 'late'] },
+    }))
+    await t.request('POST', '/v1/queues/search/jobs/bulk', { body: { jobs } })
+    const seen: string[] = []
+    let cursor: string | null = null
+    do {
+      const query: string = `/v1/jobs?queue=search&limit=10${cursor ? `&cursor=${cursor}` : ''}`
+      const page = await t.request('GET', query)
+      expect(page.status, page.text).toBe(200)
+      seen.push(...page.body.jobs.map((j: { id: string }) => j.id))
+      cursor = page.body.nextCursor
+    } while (cursor)
+    expect(seen).toHaveLength(25)
+    expect(new Set(seen).size).toBe(25)
+    expect(seen).toEqual([...seen].sort((a, b) => Number(b) - Number(a)))
+
+    const text = await t.request('GET', '/v1/jobs?queue=search&text=needle')
+    expect(text.body.jobs).toHaveLength(5)
+    const grouped = await t.request('GET', '/v1/jobs?queue=search&group=odd&tag=early')
+    expect(grouped.body.jobs).toHaveLength(5)
+    const future = await t.request('GET', `/v1/jobs?queue=search&createdAfter=${Date.now() + 60_000}`)
+    expect(future.body.jobs).toHaveLength(0)
+    const iso = await t.request('GET', `/v1/jobs?queue=search&createdBefore=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}&limit=1`)
+    expect(iso.body.jobs).toHaveLength(1)
+  })
+
+  it('acts on a selection and on all jobs matching a filter', async () => {
+    const { body } = await t.request('POST', '/v1/queues/bulkact/jobs/bulk', {
+      body: { jobs: Array.from({ length: 12 }, (_, i) => ({ payload: i, options: { group: i < 4 ? 'a' : 'b' } })) },
+    })
+    const ids = body.jobs.map((j: { id: string }) => j.id)
+    const some = await t.request('POST', '/v1/jobs/actions', { body: { action: 'cancel', ids: [ids[0], ids[1], '999999'] } })
+    expect(some.body).toMatchObject({ matched: 2, succeeded: 2 })
+    expect(some.body.failed).toEqual([expect.objectContaining({ id: '999999', code: 'SPOOL_JOB_NOT_FOUND' })])
+    const dry = await t.request('POST', '/v1/jobs/actions', {
+      body: { action: 'cancel', filter: { queue: 'bulkact', state: 'waiting', group: 'b' }, dryRun: true },
+    })
+    expect(dry.body).toMatchObject({ matched: 8, succeeded: 0, dryRun: true })
+    const all = await t.request('POST', '/v1/jobs/actions', {
+      body: { action: 'reprioritize', filter: { queue: 'bulkact', state: 'waiting' }, priority: 'urgent' },
+    })
+    expect(all.body).toMatchObject({ matched: 10, succeeded: 10, truncated: false })
+    const capped = await t.request('POST', '/v1/jobs/actions', {
+      body: { action: 'cancel', filter: { queue: 'bulkact', state: 'waiting' }, max: 3 },
+    })
+    expect(capped.body).toMatchObject({ matched: 3, succeeded: 3, truncated: true })
+    const retry = await t.request('POST', '/v1/jobs/actions', { body: { action: 'retry', filter: { queue: 'bulkact', state: 'cancelled' } } })
+    expect(retry.body).toMatchObject({ matched: 5, succeeded: 5 })
+  })
+
+  it('lists, configures, pauses and cleans queues, with stats', async () => {
+    const configured = await t.request('PUT', '/v1/queues/ops', {
+      body: { retention: { completed: { maxCount: 0 } }, concurrency: 4 },
+    })
+    expect(configured.status, configured.text).toBe(200)
+    expect(configured.body.config).toMatchObject({ concurrency: 4 })
+    expect((await t.request('POST', '/v1/queues/ops/pause')).body.paused).toBe(true)
+    expect((await t.request('POST', '/v1/queues/ops/resume', { body: {} })).body.paused).toBe(false)
+    const list = await t.request('GET', '/v1/queues')
+    expect(list.body.queues.map((q: { name: string }) => q.name)).toContain('ops')
+    const cleanup = await t.request('POST', '/v1/queues/ops/cleanup', { body: { dryRun: true } })
+    expect(cleanup.body).toMatchObject({ dryRun: true, removed: { completed: 0 } })
+    const stats = await t.request('GET', '/v1/queues/emails/stats')
+    expect(stats.status).toBe(200)
+    expect(Object.keys(stats.body.counts)).toEqual(['emails'])
+    expect((await t.request('GET', '/v1/stats')).body.counts.search.waiting).toBe(25)
+    expect((await t.request('GET', '/v1/queues/nope')).status).toBe(404)
+  })
+
+  it('creates, lists and revokes API keys; a revoked key stops working at once', async () => {
+    const created = await t.request('POST', '/v1/keys', { body: { name: 'ingest', scopes: ['producer'] } })
+    expect(created.status).toBe(201)
+    expect(created.body.token).toMatch(/^spool_[a-z0-9]{10}_/)
+    const list = await t.request('GET', '/v1/keys')
+    const listed = list.body.keys.find((k: { id: string }) => k.id === created.body.id)
+    expect(listed).toMatchObject({ name: 'ingest', scopes: ['producer'], revokedAt: null })
+    expect(JSON.stringify(list.body)).not.toContain(created.body.token)
+    const ok = await t.request('POST', '/v1/queues/k/jobs', { key: created.body.token, body: { payload: 1 } })
+    expect(ok.status).toBe(201)
+    expect((await t.request('DELETE', `/v1/keys/${created.body.id}`)).body.revokedAt).toBeTruthy()
+    const refused = await t.request('POST', '/v1/queues/k/jobs', { key: created.body.token, body: { payload: 1 } })
+    expect(refused.status).toBe(401)
+    expect(refused.headers.get('www-authenticate')).toMatch(/Bearer/)
+  })
+
+  it('keeps an audit log of writes and sensitive reads, readable by admins only', async () => {
+    const reader = await t.key('default', ['reader'])
+    const { body } = await t.request('POST', '/v1/queues/audited/jobs', { body: { payload: { secret: 'p' } } })
+    await t.request('GET', `/v1/jobs/${body.id}`, { key: reader })
+    await t.request('POST', '/v1/queues/audited/pause', { key: reader })
+    const log = await t.request('GET', '/v1/audit?limit=1000')
+    expect(log.status).toBe(200)
+    const entries = log.body.entries as { action: string; target: string; outcome: string; actor: { id: string }; ip: string; requestId: string }[]
+    expect(entries.find((e) => e.action === 'jobs.create' && e.target === body.id)).toMatchObject({ outcome: 'ok', ip: '127.0.0.1' })
+    expect(entries.find((e) => e.action === 'jobs.get' && e.target === body.id)).toMatchObject({ outcome: 'ok' })
+    expect(entries.find((e) => e.action === 'queues.pause' && e.target === 'audited')).toMatchObject({ outcome: 'denied' })
+    expect(JSON.stringify(entries)).not.toContain('"secret"')
+    const filtered = await t.request('GET', '/v1/audit?action=queues.pause')
+    expect(filtered.body.entries.every((e: { action: string }) => e.action === 'queues.pause')).toBe(true)
+    expect((await t.request('GET', '/v1/audit', { key: reader })).status).toBe(403)
+  })
+
+  it('serves health, metrics, docs and the OpenAPI document', async () => {
+    expect((await t.request('GET', '/livez', { key: null })).body).toEqual({ status: 'ok' })
+    expect((await t.request('GET', '/readyz', { key: null })).body.status).toBe('ready')
+    expect((await t.request('GET', '/metrics', { key: null })).status).toBe(401)
+    const metrics = await t.request('GET', '/metrics')
+    expect(metrics.status).toBe(200)
+    expect(metrics.text).toMatch(/spool_jobs\{queue="search",state="waiting"\} 25/)
+    expect(metrics.text).toMatch(/spool_http_requests_total\{method="POST",route="\/v1\/queues\/:queue\/jobs",status="201"\}/)
+    expect(metrics.text).toMatch(/spool_jobs_enqueued_total/)
+    const docs = await fetch(`${t.url}/docs/`)
+    expect(docs.status).toBe(200)
+    expect(await docs.text()).toMatch(/swagger/i)
+    const spec = await t.request('GET', '/openapi.json', { key: null })
+    expect(spec.body.openapi).toBe('3.1.0')
+  })
+
+  it('docs/openapi.json is the document the routes generate (regenerate: spool openapi > docs/openapi.json)', () => {
+    const committed = JSON.parse(readFileSync(new URL('../../docs/openapi.json', import.meta.url), 'utf8'))
+    expect(committed).toEqual(JSON.parse(JSON.stringify(openApiDocument())))
   })
 })
