@@ -32,6 +32,8 @@ interface TestStore {
   address: string
   /** The node id holding the maintenance leader lease, if any. */
   leader(): Promise<string | null>
+  /** A schedule's payload as stored. */
+  storedPayload(name: string): Promise<string | undefined>
 }
 
 const backends: Record<'sqlite' | 'postgres', () => Promise<TestStore>> = {
@@ -52,6 +54,15 @@ const backends: Record<'sqlite' | 'postgres', () => Promise<TestStore>> = {
           db.close()
         }
       },
+      async storedPayload(name) {
+        const db = new Database(file, { readonly: true })
+        try {
+          const row = db.prepare('SELECT payload FROM schedules WHERE name = ?').get(name) as { payload: string }
+          return row?.payload
+        } finally {
+          db.close()
+        }
+      },
     }
   },
   async postgres() {
@@ -64,6 +75,10 @@ const backends: Record<'sqlite' | 'postgres', () => Promise<TestStore>> = {
       async leader() {
         const rows = await admin(`SELECT node_id FROM "${schema}".leader_leases WHERE name = 'maintenance'`)
         return (rows[0]?.node_id as string | undefined) ?? null
+      },
+      async storedPayload(name) {
+        const rows = await admin(`SELECT payload FROM "${schema}".schedules WHERE name = '${name}'`)
+        return rows[0]?.payload as string | undefined
       },
     }
   },
@@ -228,7 +243,10 @@ describe.each(['sqlite', 'postgres'] as const)('schedules on %s', (backend) => {
     const reported = tickers.map((child) => child.messages.find((m) => m.type === 'closed')?.created as number)
     const jobs = await jobsOf(spool, queue)
     expect(reported.every(Number.isInteger), 'both processes reported').toBe(true)
-    expect(reported.reduce((sum, n) => sum + n, 0), 'jobs created by the two processes').toBe(jobs.length)
+    expect(
+      reported.reduce((sum, n) => sum + n, 0),
+      'jobs created by the two processes',
+    ).toBe(jobs.length)
     assertOncePerSecond(jobs, 'two-processes')
   })
 
@@ -345,6 +363,22 @@ describe.each(['sqlite', 'postgres'] as const)('schedules on %s', (backend) => {
     await expectError(spool.schedules.pause('another'), 'SPOOL_SCHEDULE_NOT_FOUND')
     await expectError(spool.schedules.resume('another'), 'SPOOL_SCHEDULE_NOT_FOUND')
     await expectError(spool.schedules.preview('another'), 'SPOOL_SCHEDULE_NOT_FOUND')
+  })
+
+  it("keeps the payload at rest through Spool's codec", async () => {
+    const store = await backends[backend]()
+    const codec = {
+      encode: (text: string) => `b64:${Buffer.from(text).toString('base64')}`,
+      decode: (stored: string) => Buffer.from(stored.slice(4), 'base64').toString(),
+    }
+    const spool = await Spool.open({ store: store.address, maintenance: false, codec })
+    onTeardown(() => spool.close({ graceMs: 0 }))
+    const queue = queueName()
+    const info = await spool.schedules.upsert({ name: 'secret', cron: '@hourly', queue, payload: { token: 's3cret' } })
+    expect(info.payload).toEqual({ token: 's3cret' })
+    expect(await store.storedPayload('secret')).toBe(codec.encode('{"token":"s3cret"}'))
+    expect(await spool.schedules.tick((info.nextRunAt as Date).getTime())).toBe(1)
+    expect((await jobsOf(spool, queue))[0]?.payload).toEqual({ token: 's3cret' })
   })
 
   it('refuses invalid schedules with the field at fault, writing nothing', async () => {

@@ -17,6 +17,7 @@
  *   ticks were missed while no node ran, and the schedule's catch-up policy decides: `none`
  *   skips them, `latest` enqueues the newest, `all` enqueues them all (the newest 100). They
  *   are found with croner's `previousRuns`, so a day of a per-second schedule costs 100 steps.
+ * - The payload is stored through Spool's codec, as jobs' payloads are (encrypted by the server).
  * - Times are croner's: IANA time zones, DST gaps and repeats as croner resolves them, whole
  *   seconds. Expressions have 5 fields, 6 (with seconds first) or 7 (with a year), or a nickname
  *   such as `@hourly`.
@@ -24,6 +25,7 @@
 import { Cron } from 'croner'
 import { z } from 'zod'
 import type { CatchUpPolicy, ScheduleRow, Store } from '../store/store.js'
+import type { Codec } from './codec.js'
 import { SpoolError } from './errors.js'
 import { describeError, type Logger } from './logger.js'
 import { assertQueueName, type EnqueueOptions, serialisePayload, toNewJob } from './options.js'
@@ -226,7 +228,8 @@ export class Schedules {
         cron,
         timezone,
         queue,
-        payload,
+        // At rest as jobs' payloads are: through the codec (the server's encryption).
+        payload: this.spool.codec.encode(payload),
         options,
         catchUp: parsed.data.catchUp ?? 'latest',
         paused: parsed.data.paused ?? false,
@@ -234,20 +237,20 @@ export class Schedules {
       },
       now,
     })
-    return toInfo(row)
+    return this.info(row)
   }
 
   /** The schedule, or null when there is none of that name. */
   async get(name: string): Promise<ScheduleInfo | null> {
     assertName(name)
     const row = await this.store.scheduleGet({ name })
-    return row ? toInfo(row) : null
+    return row ? this.info(row) : null
   }
 
   /** Every schedule (of one tenant, when given), by name. */
   async list(filter: { tenant?: string } = {}): Promise<ScheduleInfo[]> {
     const rows = await this.store.scheduleList(filter.tenant === undefined ? {} : { tenant: filter.tenant })
-    return rows.map(toInfo)
+    return rows.map((row) => this.info(row))
   }
 
   /** No ticks are enqueued while paused, on any node. */
@@ -322,7 +325,7 @@ export class Schedules {
     const ticks = dueTicks(cron, from, now, schedule.catchUp, this.settings.graceMs)
     let created = 0
     if (ticks.length > 0) {
-      const payload: unknown = JSON.parse(schedule.payload)
+      const payload: unknown = JSON.parse(this.spool.codec.decode(schedule.payload))
       const options = schedule.options as EnqueueOptions
       const results = await this.spool.enqueueMany(
         schedule.queue,
@@ -362,7 +365,11 @@ export class Schedules {
     }
     const row = await this.store.scheduleSetPaused({ name, paused, nextRunAt, now })
     if (!row) throw notFound(name)
-    return toInfo(row)
+    return this.info(row)
+  }
+
+  private info(row: ScheduleRow): ScheduleInfo {
+    return toInfo(row, this.spool.codec)
   }
 
   /** Parsed expressions, kept: a pass over many schedules parses each once. */
@@ -388,14 +395,14 @@ function notFound(name: string): SpoolError {
   return new SpoolError('SPOOL_SCHEDULE_NOT_FOUND', `no schedule named "${name}"`, { name })
 }
 
-function toInfo(row: ScheduleRow): ScheduleInfo {
+function toInfo(row: ScheduleRow, codec: Codec): ScheduleInfo {
   return {
     name: row.name,
     tenant: row.tenant,
     cron: row.cron,
     timezone: row.timezone,
     queue: row.queue,
-    payload: JSON.parse(row.payload) as unknown,
+    payload: JSON.parse(codec.decode(row.payload)) as unknown,
     options: row.options as ScheduleEnqueueOptions,
     catchUp: row.catchUp,
     paused: row.paused,
