@@ -26,13 +26,15 @@ export const queueRoutes = [
     method: 'GET',
     url: '/v1/queues',
     tag: 'queues',
-    summary: 'Every queue, with this tenant’s jobs by state',
+    summary: 'Queues with this tenant’s jobs by state (admins: every queue)',
     permission: 'read',
     response: z.object({ queues: z.array(s.queue) }),
-    async handler({ app, tenant }) {
+    async handler({ app, tenant, principal }) {
       const [queues, counts] = await Promise.all([app.spool.queues.list(), tenantCounts(app, tenant)])
+      // Queue names are shared; a non-admin sees only the queues its tenant has jobs in.
+      const visible = principal.scopes.includes('admin') ? queues : queues.filter((q) => counts[q.name] !== undefined)
       return {
-        queues: queues.map((q) => ({ name: q.name, paused: q.paused, config: q.config, counts: counts[q.name] ?? emptyCounts() })),
+        queues: visible.map((q) => ({ name: q.name, paused: q.paused, config: q.config, counts: counts[q.name] ?? emptyCounts() })),
       }
     },
   }),
