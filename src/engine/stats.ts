@@ -1,4 +1,4 @@
-import type { JobState, StatsBucket, Store, Timing } from '../store/store.js'
+import type { BreakerState, JobState, StatsBucket, Store, Timing } from '../store/store.js'
 
 const MINUTE = 60_000
 
@@ -20,6 +20,8 @@ export interface Stats {
   successRate: number | null
   /** Jobs completed per minute, averaged over the last 5 minutes. */
   throughputPerMinute: number
+  /** Circuit breakers (the queue's own, for one queue) and their state. */
+  breakers: { name: string; state: BreakerState; failures: number; openedAt: number | null }[]
 }
 
 /**
@@ -28,11 +30,14 @@ export interface Stats {
  */
 export async function readStats(store: Store, queue: string | undefined, now = Date.now()): Promise<Stats> {
   const scope = queue === undefined ? {} : { queue }
-  const [counts, perMinute, timings] = await Promise.all([
+  const [counts, perMinute, timings, breakers, queueRow] = await Promise.all([
     store.queueCounts(scope),
     store.statsBuckets({ ...scope, since: now - 60 * MINUTE }),
     store.statsTimings({ ...scope, limit: 1_000 }),
+    store.breakerList(),
+    queue === undefined ? null : store.queueGet({ name: queue }),
   ])
+  const bound = queueRow?.config.breaker
   let completed = 0
   let failed = 0
   for (const bucket of perMinute) {
@@ -46,6 +51,9 @@ export async function readStats(store: Store, queue: string | undefined, now = D
     runMs: percentiles(timings, (t) => t.runMs),
     successRate: completed + failed === 0 ? null : completed / (completed + failed),
     throughputPerMinute: throughput(perMinute, now),
+    breakers: breakers
+      .filter((breaker) => queue === undefined || breaker.name === bound)
+      .map(({ name, state, failures, openedAt }) => ({ name, state, failures, openedAt })),
   }
 }
 

@@ -201,6 +201,7 @@ export function describeOrchestrationConformance(name: string, createFixture: ()
           ids.push((await spool.enqueue(queue, i, { maxAttempts: 10, backoff: { type: 'fixed', delayMs: 0 } })).id)
         }
         await waitFor(async () => (await spool.breakers.get('provider'))?.state === 'open', 5_000, 'breaker open')
+        expect((await spool.stats(queue)).breakers).toMatchObject([{ name: 'provider', state: 'open' }])
         const openedAt = Date.now()
         const startsWhenOpened = starts.length
         expect(startsWhenOpened).toBe(3)
@@ -212,6 +213,7 @@ export function describeOrchestrationConformance(name: string, createFixture: ()
         await waitFor(async () => (await spool.breakers.get('provider'))?.state === 'closed', 5_000, 'breaker closed')
         expect(Date.now() - openedAt).toBeGreaterThanOrEqual(350)
         for (const id of ids) await until(id, 'completed')
+        expect((await spool.stats(queue)).breakers).toMatchObject([{ name: 'provider', state: 'closed' }])
         const types = (await fixture.store.eventList({ afterId: 0, limit: 10_000 })).map((event) => event.type)
         expect(types.filter((type) => type.startsWith('breaker.'))).toEqual([
           'breaker.opened',
