@@ -1,0 +1,122 @@
+/**
+ * Speaker fingerprints of the baseline diarizer: for each window of speech (1.5 s, every
+ * 0.75 s, never crossing a pause), the mean of MFCCs c1–c19 over the window's frames — the
+ * voice's average spectral envelope — with the standard deviations and frame count kept beside
+ * it for the BIC speaker-count estimate. c0 (overall level) is left out so loudness does not
+ * separate speakers. Distances on means alone beat means plus deviations here (DER 4.1 % vs
+ * 7.1 % on the synthetic dialogue, 31 % vs 36 % on AMI with two speakers given); a pitch
+ * feature did not help either.
+ *
+ * Windows are computed per chunk (`chunkEmbeddings`), each reading only its own audio, so a long
+ * recording's chunks can be fingerprinted in parallel (one job each) and clustered together
+ * afterwards (`cluster.ts`). Embeddings are plain JSON (numbers), to travel as job results.
+ */
+import type { SpeechSegment } from '../../vad.js'
+import { readWav } from '../../wav.js'
+import type { Embedding } from './cluster.js'
+import { FRAME_HOP_SEC, MFCC_COUNT, mfcc } from './features.js'
+
+export interface EmbeddingOptions {
+  /** Default 1.5 s. */
+  windowSec?: number
+  /** Default 0.75 s. */
+  hopSec?: number
+  /** Speech shorter than this gets no window of its own. Default 0.3 s. */
+  minWindowSec?: number
+}
+
+/** The windows `[start, end)` the embeddings are computed over, within speech segments. */
+export function embeddingWindows(speech: readonly SpeechSegment[], options: EmbeddingOptions = {}): SpeechSegment[] {
+  const windowSec = options.windowSec ?? 1.5
+  const hop = options.hopSec ?? 0.75
+  const minWindow = options.minWindowSec ?? 0.3
+  const windows: SpeechSegment[] = []
+  for (const s of speech) {
+    const length = s.end - s.start
+    if (length < minWindow) continue
+    if (length <= windowSec) {
+      windows.push({ start: s.start, end: s.end })
+      continue
+    }
+    let start = s.start
+    for (; start + windowSec < s.end; start += hop) windows.push({ start, end: start + windowSec })
+    // The last window ends with the segment, so its tail is covered.
+    if (s.end - (windows.at(-1)?.end ?? s.start) > 0.05) windows.push({ start: s.end - windowSec, end: s.end })
+  }
+  return windows
+}
+
+/**
+ * Embeddings of the speech in `samples`, which start at `offsetSec` in the recording. `speech`
+ * is in recording time; only segments inside the samples are used.
+ *
+ * @example
+ * const embeddings = embedSpeech(samples, 16000, vad.segments)
+ */
+export function embedSpeech(
+  samples: Float32Array,
+  sampleRate: number,
+  speech: readonly SpeechSegment[],
+  offsetSec = 0,
+  options: EmbeddingOptions = {},
+): Embedding[] {
+  const frames = mfcc(samples, sampleRate)
+  const span = samples.length / sampleRate
+  const local = speech
+    .map((s) => ({ start: Math.max(0, s.start - offsetSec), end: Math.min(span, s.end - offsetSec) }))
+    .filter((s) => s.end > s.start)
+  const embeddings: Embedding[] = []
+  for (const w of embeddingWindows(local, options)) {
+    const first = Math.max(0, Math.floor(w.start / FRAME_HOP_SEC))
+    const last = Math.min(frames.length, Math.ceil(w.end / FRAME_HOP_SEC))
+    const count = last - first
+    if (count < 10) continue
+    const dims = MFCC_COUNT - 1
+    const mean = new Array<number>(dims).fill(0)
+    const sq = new Array<number>(dims).fill(0)
+    for (let f = first; f < last; f++) {
+      const frame = frames[f] as Float32Array
+      for (let c = 1; c < MFCC_COUNT; c++) {
+        const value = frame[c] as number
+        mean[c - 1] = (mean[c - 1] as number) + value
+        sq[c - 1] = (sq[c - 1] as number) + value * value
+      }
+    }
+    const vector: number[] = []
+    const spread: number[] = []
+    for (let d = 0; d < dims; d++) vector.push(round6((mean[d] as number) / count))
+    for (let d = 0; d < dims; d++)
+      spread.push(round6(Math.sqrt(Math.max(0, (sq[d] as number) / count - ((mean[d] as number) / count) ** 2))))
+    embeddings.push({ start: round(w.start + offsetSec), end: round(w.end + offsetSec), vector, spread, frames: count })
+  }
+  return embeddings
+}
+
+/**
+ * Embeddings for one chunk `[start, end)` of a WAV file, reading only that chunk's audio.
+ * Independent of other chunks: run one per chunk, in parallel, then cluster them all.
+ *
+ * @example
+ * const parts = await Promise.all(chunks.map((c) => chunkEmbeddings(pre.path, c, vad.segments)))
+ * const { labels } = clusterEmbeddings(parts.flat())
+ */
+export async function chunkEmbeddings(
+  wavPath: string,
+  chunk: { start: number; end: number },
+  speech: readonly SpeechSegment[],
+  options: EmbeddingOptions = {},
+): Promise<Embedding[]> {
+  const inside = speech.filter((s) => s.end > chunk.start && s.start < chunk.end)
+  if (inside.length === 0) return []
+  const { samples, sampleRate } = await readWav(wavPath, { startSec: chunk.start, endSec: chunk.end })
+  const clipped = inside.map((s) => ({ start: Math.max(s.start, chunk.start), end: Math.min(s.end, chunk.end) }))
+  return embedSpeech(samples, sampleRate, clipped, chunk.start, options)
+}
+
+function round(sec: number): number {
+  return Math.round(sec * 1000) / 1000
+}
+
+function round6(value: number): number {
+  return Math.round(value * 1e6) / 1e6
+}
