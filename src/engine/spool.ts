@@ -53,8 +53,9 @@ export interface EnqueueResult {
   created: boolean
   state: JobState
   /**
-   * Runnable jobs of the queue ahead of this one (0: next), when it is runnable; null when it
-   * is scheduled or blocked, or for batches of more than 100 jobs (ask `spool.jobs.position`).
+   * Runnable jobs of the queue ahead of this one (0: next), when asked for (`position: true`)
+   * and it is runnable; null otherwise. Counting costs a read that grows with the backlog, so
+   * it is opt-in (the server asks for it); `spool.jobs.position(id)` asks later.
    */
   position: number | null
   /** Estimated ms until it starts, from the queue's recent throughput; null when unknown. */
@@ -184,13 +185,13 @@ export class Spool {
   async enqueue<P>(
     queue: string,
     payload: P,
-    options?: EnqueueOptions & { transaction?: unknown },
+    options?: EnqueueOptions & { transaction?: unknown; position?: boolean },
   ): Promise<EnqueueResult> {
-    const { transaction, ...jobOptions } = options ?? {}
+    const { transaction, position, ...jobOptions } = options ?? {}
     const [result] = await this.enqueueMany(
       queue,
       [{ payload, ...(options !== undefined && { options: jobOptions }) }],
-      transaction === undefined ? {} : { transaction },
+      { ...(transaction !== undefined && { transaction }), ...(position !== undefined && { position }) },
     )
     return result as EnqueueResult
   }
@@ -206,7 +207,7 @@ export class Spool {
   async enqueueMany<P>(
     queue: string,
     items: { payload: P; options?: EnqueueOptions }[],
-    batch: { transaction?: unknown } = {},
+    batch: { transaction?: unknown; position?: boolean } = {},
   ): Promise<EnqueueResult[]> {
     this.assertOpen()
     assertQueueName(queue)
@@ -230,6 +231,7 @@ export class Spool {
     await this.admitUsers(queue, config, items, now)
     const inserted = await this.insert(jobs, now, batch.transaction)
     this.changed([queue])
+    if (!batch.position) return inserted.map((r) => ({ ...r, position: null, estimatedWaitMs: null }))
     return this.withPositions(queue, inserted)
   }
 
@@ -335,7 +337,7 @@ export class Spool {
     }
   }
 
-  /** Position and estimated wait for each new job (for batches of up to 100). */
+  /** Position and estimated wait for each new job (for batches of up to 100; null beyond). */
   private async withPositions(
     queue: string,
     results: { id: string; created: boolean; state: JobState }[],
