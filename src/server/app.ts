@@ -28,6 +28,7 @@ import { HttpProblem, toProblem } from './problem.js'
 import { type AnyRoute, Reply, STREAMING } from './route.js'
 import { allRoutes } from './routes/index.js'
 import { Webhooks } from './webhooks.js'
+import { defaultWebRoot, registerWeb } from './web.js'
 import { registerWebSocket } from './ws.js'
 
 export interface BuildServerOptions {
@@ -35,6 +36,8 @@ export interface BuildServerOptions {
   config?: ServerConfigInput | ServerConfig
   /** A pino logger; default one writing JSON to stdout at `config.logLevel`. */
   logger?: PinoLogger
+  /** The built dashboard to serve at `/` (default: `dist/web` when built; `false`: none). */
+  webRoot?: string | false
 }
 
 export interface SpoolServer {
@@ -169,7 +172,8 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
     request.log.info(
       {
         method: request.method,
-        url: redactUrl(request.url),
+        // The path only: query values (searches, tokens on streams) can be sensitive.
+        path: redactUrl(request.url.split('?')[0] ?? ''),
         route: routeName,
         status,
         ms: Math.round(reply.elapsedTime * 10) / 10,
@@ -205,6 +209,8 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
   const instance = app as unknown as FastifyInstance
   for (const spec of allRoutes) registerRoute(instance, context, spec)
   registerWebSocket(instance, context)
+  const webRoot = options.webRoot ?? defaultWebRoot()
+  if (webRoot) registerWeb(instance, webRoot)
 
   let url: string | null = null
   context.metrics.start()

@@ -1,18 +1,24 @@
 /** Every HTTP route, in the order the documentation lists them. */
 import type { AnyRoute } from '../route.js'
 import { adminRoutes } from './admin.js'
+import { breakerRoutes } from './breakers.js'
 import { eventRoutes } from './events.js'
+import { flowRoutes } from './flows.js'
 import { healthRoutes } from './health.js'
 import { jobRoutes } from './jobs.js'
 import { leaseRoutes } from './leases.js'
 import { queueRoutes } from './queues.js'
+import { scheduleRoutes } from './schedules.js'
 import { webhookRoutes } from './webhooks.js'
 
 export const allRoutes: AnyRoute[] = [
   ...queueRoutes,
   ...jobRoutes,
+  ...flowRoutes,
   ...eventRoutes,
   ...leaseRoutes,
+  ...scheduleRoutes,
+  ...breakerRoutes,
   ...adminRoutes,
   ...webhookRoutes,
   ...healthRoutes,

@@ -1,0 +1,96 @@
+/**
+ * Circuit breakers (shared by every tenant, like queues: reading is open to readers, changing
+ * them needs the manage permission) and what a queue's rate limits have counted.
+ */
+import { z } from 'zod'
+import { route } from '../route.js'
+import * as s from '../schemas.js'
+
+const breakerParams = z.strictObject({ name: s.queueName })
+const queueParams = z.strictObject({ name: s.queueName })
+
+const breaker = z
+  .object({
+    name: z.string(),
+    state: z.enum(['closed', 'open', 'half_open']),
+    config: z.record(z.string(), z.unknown()),
+    failures: z.number().describe('consecutive failures while closed'),
+    successes: z.number().describe('probe successes while half-open'),
+    windowStart: z.number(),
+    windowTotal: z.number(),
+    windowFailures: z.number(),
+    openedAt: z.number().nullable(),
+    updatedAt: z.number(),
+  })
+  .meta({ id: 'Breaker' })
+
+const limits = z
+  .object({
+    queue: z.string(),
+    pausedUntil: z.number().describe('epoch ms the queue is held back until by a Retry-After (0: not held)'),
+    rateUsed: z.record(z.string(), z.number()).describe('starts counted in the current window, per key ("" is the queue)'),
+    groups: z.array(z.object({ group: z.string(), pausedUntil: z.number(), vtime: z.number() })),
+    config: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'Limits' })
+
+export const breakerRoutes = [
+  route({
+    id: 'breakers.list',
+    method: 'GET',
+    url: '/v1/breakers',
+    tag: 'breakers',
+    summary: 'Circuit breakers and their state',
+    permission: 'read',
+    response: z.object({ breakers: z.array(breaker) }),
+    async handler({ app }) {
+      return { breakers: await app.spool.breakers.list() }
+    },
+  }),
+  ...(['open', 'close', 'reset'] as const).map((action) =>
+    route({
+      id: `breakers.${action}`,
+      method: 'POST',
+      url: `/v1/breakers/:name/${action}`,
+      tag: 'breakers',
+      summary: {
+        open: 'Open a breaker by hand: bound queues claim nothing until its cool-down ends',
+        close: 'Close a breaker by hand and forget its counts',
+        reset: 'Back to a clean, closed breaker',
+      }[action],
+      permission: 'manage',
+      params: breakerParams,
+      response: breaker,
+      async handler({ app, params }) {
+        return app.spool.breakers[action](params.name)
+      },
+    }),
+  ),
+  route({
+    id: 'queues.limits',
+    method: 'GET',
+    url: '/v1/queues/:name/limits',
+    tag: 'queues',
+    summary: 'A queue’s limits, the starts its rate limits counted, and Retry-After pauses',
+    permission: 'read',
+    params: queueParams,
+    response: limits,
+    async handler({ app, params }) {
+      return app.spool.limits.get(params.name)
+    },
+  }),
+  route({
+    id: 'queues.limitsReset',
+    method: 'POST',
+    url: '/v1/queues/:name/limits/reset',
+    tag: 'queues',
+    summary: 'Forget counted starts and Retry-After pauses of a queue',
+    permission: 'manage',
+    params: queueParams,
+    response: limits,
+    async handler({ app, params }) {
+      await app.spool.limits.reset(params.name)
+      return app.spool.limits.get(params.name)
+    },
+  }),
+]

@@ -1,0 +1,124 @@
+/**
+ * Cron schedules of this tenant: list, create or replace, pause, resume, delete. A schedule's
+ * jobs are enqueued in the tenant that owns it; one of another tenant is "not found".
+ */
+import { z } from 'zod'
+import type { ScheduleInfo, ScheduleInput } from '../../engine/schedules.js'
+import type { ServerContext } from '../context.js'
+import { HttpProblem } from '../problem.js'
+import { Reply, route } from '../route.js'
+import * as s from '../schemas.js'
+
+const scheduleName = z.string().regex(s.QUEUE_NAME, 'a schedule name is 1–128 letters, digits, ".", "_", ":" or "-"')
+const nameParams = z.strictObject({ name: scheduleName })
+
+const schedule = z
+  .object({
+    name: z.string(),
+    tenant: z.string(),
+    cron: z.string(),
+    timezone: z.string(),
+    queue: z.string(),
+    payload: z.unknown(),
+    options: z.record(z.string(), z.unknown()),
+    catchUp: z.enum(['none', 'latest', 'all']),
+    paused: z.boolean(),
+    nextRunAt: z.string().nullable(),
+    lastRunAt: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Schedule' })
+
+const scheduleBody = z.strictObject({
+  cron: z.string().min(1).max(256),
+  timezone: z.string().min(1).max(64).optional(),
+  queue: s.queueName,
+  payload: z.unknown().optional(),
+  options: s.enqueueOptions.omit({ runAt: true, idempotencyKey: true, dependsOn: true }).optional(),
+  catchUp: z.enum(['none', 'latest', 'all']).optional(),
+  paused: z.boolean().optional(),
+})
+
+function toApi(info: ScheduleInfo) {
+  const { tenant: _t, ...options } = info.options as Record<string, unknown>
+  return {
+    ...info,
+    options,
+    nextRunAt: info.nextRunAt?.toISOString() ?? null,
+    lastRunAt: info.lastRunAt?.toISOString() ?? null,
+    createdAt: info.createdAt.toISOString(),
+    updatedAt: info.updatedAt.toISOString(),
+  }
+}
+
+async function inTenant(app: ServerContext, name: string, tenant: string): Promise<ScheduleInfo> {
+  const info = await app.spool.schedules.get(name)
+  if (!info || info.tenant !== tenant) throw new HttpProblem('SPOOL_NOT_FOUND', `no schedule "${name}"`, { field: 'name' })
+  return info
+}
+
+export const scheduleRoutes = [
+  route({
+    id: 'schedules.list',
+    method: 'GET',
+    url: '/v1/schedules',
+    tag: 'schedules',
+    summary: 'This tenant’s cron schedules, by name, with their next and last run',
+    permission: 'read',
+    response: z.object({ schedules: z.array(schedule) }),
+    async handler({ app, tenant }) {
+      return { schedules: (await app.spool.schedules.list({ tenant })).map(toApi) }
+    },
+  }),
+  route({
+    id: 'schedules.upsert',
+    method: 'PUT',
+    url: '/v1/schedules/:name',
+    tag: 'schedules',
+    summary: 'Create a schedule or replace its settings (the pending run is kept when cron, zone and paused are unchanged)',
+    permission: 'manage',
+    params: nameParams,
+    body: scheduleBody,
+    response: schedule,
+    async handler({ app, params, body, tenant }) {
+      const existing = await app.spool.schedules.get(params.name)
+      if (existing && existing.tenant !== tenant) {
+        throw new HttpProblem('SPOOL_CONFLICT', `the schedule name "${params.name}" is taken`, { field: 'name' })
+      }
+      const input = { name: params.name, ...body, options: { ...body.options, tenant } } as unknown as ScheduleInput
+      return toApi(await app.spool.schedules.upsert(input))
+    },
+  }),
+  ...(['pause', 'resume'] as const).map((action) =>
+    route({
+      id: `schedules.${action}`,
+      method: 'POST',
+      url: `/v1/schedules/:name/${action}`,
+      tag: 'schedules',
+      summary: action === 'pause' ? 'Stop enqueueing ticks (on every node)' : 'Enqueue again from the next tick after now',
+      permission: 'manage',
+      params: nameParams,
+      response: schedule,
+      async handler({ app, params, tenant }) {
+        await inTenant(app, params.name, tenant)
+        return toApi(await app.spool.schedules[action](params.name))
+      },
+    }),
+  ),
+  route({
+    id: 'schedules.delete',
+    method: 'DELETE',
+    url: '/v1/schedules/:name',
+    tag: 'schedules',
+    summary: 'Delete a schedule (jobs it already enqueued stay)',
+    permission: 'manage',
+    params: nameParams,
+    status: 204,
+    async handler({ app, params, tenant }) {
+      await inTenant(app, params.name, tenant)
+      await app.spool.schedules.remove(params.name)
+      return new Reply(204, undefined)
+    },
+  }),
+]
