@@ -28,7 +28,9 @@ const limits = z
   .object({
     queue: z.string(),
     pausedUntil: z.number().describe('epoch ms the queue is held back until by a Retry-After (0: not held)'),
-    rateUsed: z.record(z.string(), z.number()).describe('starts counted in the current window, per key ("" is the queue)'),
+    rateUsed: z
+      .record(z.string(), z.number())
+      .describe('starts counted in the current window, per key ("" is the queue)'),
     groups: z.array(z.object({ group: z.string(), pausedUntil: z.number(), vtime: z.number() })),
     config: z.record(z.string(), z.unknown()),
   })

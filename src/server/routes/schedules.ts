@@ -54,7 +54,8 @@ function toApi(info: ScheduleInfo) {
 
 async function inTenant(app: ServerContext, name: string, tenant: string): Promise<ScheduleInfo> {
   const info = await app.spool.schedules.get(name)
-  if (!info || info.tenant !== tenant) throw new HttpProblem('SPOOL_NOT_FOUND', `no schedule "${name}"`, { field: 'name' })
+  if (!info || info.tenant !== tenant)
+    throw new HttpProblem('SPOOL_NOT_FOUND', `no schedule "${name}"`, { field: 'name' })
   return info
 }
 
@@ -76,7 +77,8 @@ export const scheduleRoutes = [
     method: 'PUT',
     url: '/v1/schedules/:name',
     tag: 'schedules',
-    summary: 'Create a schedule or replace its settings (the pending run is kept when cron, zone and paused are unchanged)',
+    summary:
+      'Create a schedule or replace its settings (the pending run is kept when cron, zone and paused are unchanged)',
     permission: 'manage',
     params: nameParams,
     body: scheduleBody,
@@ -96,7 +98,8 @@ export const scheduleRoutes = [
       method: 'POST',
       url: `/v1/schedules/:name/${action}`,
       tag: 'schedules',
-      summary: action === 'pause' ? 'Stop enqueueing ticks (on every node)' : 'Enqueue again from the next tick after now',
+      summary:
+        action === 'pause' ? 'Stop enqueueing ticks (on every node)' : 'Enqueue again from the next tick after now',
       permission: 'manage',
       params: nameParams,
       response: schedule,
