@@ -84,6 +84,10 @@ export const serverConfigSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(true),
       timeoutMs: positive.default(10_000),
+      /** Attempts per delivery before it lands in the dead-letter set (`failed` on queue spool.webhooks). */
+      maxAttempts: z.number().int().min(1).max(100).default(8),
+      /** First retry delay of a delivery; doubles each attempt up to an hour. */
+      backoffMs: positive.default(5_000),
       /** How often alert thresholds are checked. */
       alertIntervalMs: positive.default(30_000),
     })

@@ -9,7 +9,7 @@
  * event twice. The delivery worker POSTs the event signed with the webhook's secret
  * (`Spool-Signature`, see src/security/signature.ts) and the id in `Spool-Delivery`; any answer
  * but 2xx fails the attempt, which is retried with exponential backoff (8 attempts, 5 s up to
- * 1 h) and then lands in the queue's `failed` set — the dead letters, retryable by hand.
+ * 1 h; `webhooks.maxAttempts` and `webhooks.backoffMs`) and then lands in the queue's `failed` set — the dead letters, retryable by hand.
  *
  * Alerts are thresholds a tenant sets (`backlog`: waiting jobs above N; `failure_rate`: share
  * of failed attempts over the last hour above a fraction). They are checked every
@@ -134,8 +134,8 @@ export class Webhooks {
         {
           tenant: hook.tenant,
           idempotencyKey: deliveryId.slice(0, 255),
-          maxAttempts: 8,
-          backoff: { type: 'exponential', delayMs: 5_000, maxDelayMs: 3_600_000 },
+          maxAttempts: this.config.webhooks.maxAttempts,
+          backoff: { type: 'exponential', delayMs: this.config.webhooks.backoffMs, maxDelayMs: 3_600_000, jitter: 0.1 },
         },
       )
     }
