@@ -13,7 +13,9 @@ import type {
   Alert,
   ApiKey,
   AuditEntry,
+  Breaker,
   BulkResult,
+  ChildJob,
   ClaimedJob,
   EnqueueOptions,
   EnqueueResult,
@@ -24,14 +26,19 @@ import type {
   Priority,
   Problem,
   Queue,
+  QueueLimits,
+  Schedule,
   Scope,
+  Session,
+  SessionMetadata,
   SpoolEvent,
   Stats,
   Webhook,
+  WorkerInfo,
 } from './types.js'
 
-export type * from './types.js'
 export type { EventSubscription } from './sse.js'
+export type * from './types.js'
 
 export interface ClientOptions {
   /** e.g. `http://127.0.0.1:7700` */
@@ -68,6 +75,38 @@ export class SpoolApiError extends Error {
 }
 
 type Query = Record<string, string | number | boolean | undefined>
+
+/** The part of XMLHttpRequest the upload uses (this package compiles without the DOM library). */
+interface MinimalXhr {
+  open(method: string, url: string): void
+  setRequestHeader(name: string, value: string): void
+  upload: { onprogress: ((event: { loaded: number; total: number; lengthComputable: boolean }) => void) | null }
+  onerror: (() => void) | null
+  onabort: (() => void) | null
+  onload: (() => void) | null
+  status: number
+  statusText: string
+  responseText: string
+  getResponseHeader(name: string): string | null
+  abort(): void
+  send(body: FormData): void
+}
+
+function asProblem(body: unknown, status: number, statusText: string, text: string): Problem {
+  if (body && typeof body === 'object' && 'code' in body) return body as Problem
+  return { type: 'about:blank', title: statusText, status, code: 'SPOOL_HTTP_ERROR', detail: text.slice(0, 500) }
+}
+
+async function problemOf(response: Response): Promise<Problem> {
+  const text = await response.text()
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    body = undefined
+  }
+  return asProblem(body, response.status, response.statusText, text)
+}
 
 /**
  * @example
@@ -107,7 +146,13 @@ export function createClient(options: ClientOptions) {
       try {
         problem = JSON.parse(text) as Problem
       } catch {
-        problem = { type: 'about:blank', title: response.statusText, status: response.status, code: 'SPOOL_HTTP_ERROR', detail: text.slice(0, 500) }
+        problem = {
+          type: 'about:blank',
+          title: response.statusText,
+          status: response.status,
+          code: 'SPOOL_HTTP_ERROR',
+          detail: text.slice(0, 500),
+        }
       }
       throw new SpoolApiError(problem, response.headers.get('retry-after'))
     }
@@ -121,29 +166,44 @@ export function createClient(options: ClientOptions) {
     queues: {
       list: () => call<{ queues: Queue[] }>('GET', '/v1/queues').then((r) => r.queues),
       get: (name: string) => call<Queue>('GET', `/v1/queues/${enc(name)}`),
-      configure: (name: string, config: Record<string, unknown>) => call<Queue>('PUT', `/v1/queues/${enc(name)}`, config),
+      configure: (name: string, config: Record<string, unknown>) =>
+        call<Queue>('PUT', `/v1/queues/${enc(name)}`, config),
       pause: (name: string) => call<Queue>('POST', `/v1/queues/${enc(name)}/pause`),
       resume: (name: string) => call<Queue>('POST', `/v1/queues/${enc(name)}/resume`),
       stats: (name: string) => call<Stats>('GET', `/v1/queues/${enc(name)}/stats`),
+      limits: (name: string) => call<QueueLimits>('GET', `/v1/queues/${enc(name)}/limits`),
+      resetLimits: (name: string) => call<QueueLimits>('POST', `/v1/queues/${enc(name)}/limits/reset`),
       cleanup: (name: string, cleanupOptions: { dryRun?: boolean } = {}) =>
-        call<{ dryRun: boolean; removed: Record<string, number>; sampleIds: string[] }>('POST', `/v1/queues/${enc(name)}/cleanup`, cleanupOptions),
+        call<{ dryRun: boolean; removed: Record<string, number>; sampleIds: string[] }>(
+          'POST',
+          `/v1/queues/${enc(name)}/cleanup`,
+          cleanupOptions,
+        ),
     },
     jobs: {
       create: <P>(queue: string, payload: P, jobOptions?: EnqueueOptions) =>
-        call<EnqueueResult>('POST', `/v1/queues/${enc(queue)}/jobs`, { payload, ...(jobOptions && { options: jobOptions }) }),
+        call<EnqueueResult>('POST', `/v1/queues/${enc(queue)}/jobs`, {
+          payload,
+          ...(jobOptions && { options: jobOptions }),
+        }),
       createMany: <P>(queue: string, jobs: { payload: P; options?: EnqueueOptions }[]) =>
         call<{ jobs: EnqueueResult[] }>('POST', `/v1/queues/${enc(queue)}/jobs/bulk`, { jobs }).then((r) => r.jobs),
       get: <P = unknown, R = unknown>(id: string) => call<Job<P, R>>('GET', `/v1/jobs/${enc(id)}`),
       status: (id: string) => call<JobStatus>('GET', `/v1/jobs/${enc(id)}/status`),
-      position: (id: string) => call<{ position: number | null; estimatedWaitMs: number | null }>('GET', `/v1/jobs/${enc(id)}/position`),
+      position: (id: string) =>
+        call<{ position: number | null; estimatedWaitMs: number | null }>('GET', `/v1/jobs/${enc(id)}/position`),
       history: (id: string, query: { afterId?: number; limit?: number } = {}) =>
         call<{ events: SpoolEvent[] }>('GET', `/v1/jobs/${enc(id)}/events`, undefined, query).then((r) => r.events),
-      list: (filter: JobFilter & { cursor?: string; limit?: number } = {}) => call<JobPage>('GET', '/v1/jobs', undefined, filter as Query),
+      list: (filter: JobFilter & { cursor?: string; limit?: number } = {}) =>
+        call<JobPage>('GET', '/v1/jobs', undefined, filter as Query),
       setPriority: (id: string, priority: Priority) => call<Job>('PATCH', `/v1/jobs/${enc(id)}`, { priority }),
       retry: (id: string) => call<Job>('POST', `/v1/jobs/${enc(id)}/retry`),
       cancel: (id: string) => call<Job>('POST', `/v1/jobs/${enc(id)}/cancel`),
       promote: (id: string) => call<Job>('POST', `/v1/jobs/${enc(id)}/promote`),
       remove: (id: string) => call<void>('DELETE', `/v1/jobs/${enc(id)}`),
+      /** The jobs this one waits for (its flow children or dependsOn). */
+      children: (id: string) =>
+        call<{ children: ChildJob[] }>('GET', `/v1/jobs/${enc(id)}/children`).then((r) => r.children),
       bulk: (
         action: BulkResult['action'],
         selection: { ids: string[] } | { filter: JobFilter },
@@ -158,7 +218,12 @@ export function createClient(options: ClientOptions) {
       subscribe(
         filter: { queue?: string; jobId?: string },
         onEvent: (event: SpoolEvent) => void,
-        streamOptions: { lastEventId?: number; onError?: (error: unknown) => void; onOpen?: () => void; retryMs?: number } = {},
+        streamOptions: {
+          lastEventId?: number
+          onError?: (error: unknown) => void
+          onOpen?: () => void
+          retryMs?: number
+        } = {},
       ): EventSubscription {
         return subscribeSse({
           url: url('/v1/events/stream', filter),
@@ -170,18 +235,145 @@ export function createClient(options: ClientOptions) {
       },
     },
     workers: {
-      list: () => call<{ workers: Record<string, unknown>[] }>('GET', '/v1/workers').then((r) => r.workers),
-      claim: <P = unknown>(queue: string, claim: { workerId: string; limit?: number; leaseMs?: number; waitMs?: number }) =>
-        call<{ jobs: ClaimedJob<P>[] }>('POST', `/v1/queues/${enc(queue)}/claim`, claim).then((r) => r.jobs),
-      heartbeat: (id: string, leaseToken: number) => call<{ ok: true }>('POST', `/v1/jobs/${enc(id)}/heartbeat`, { leaseToken }),
+      list: () => call<{ workers: WorkerInfo[] }>('GET', '/v1/workers').then((r) => r.workers),
+      claim: <P = unknown>(
+        queue: string,
+        claim: { workerId: string; limit?: number; leaseMs?: number; waitMs?: number },
+      ) => call<{ jobs: ClaimedJob<P>[] }>('POST', `/v1/queues/${enc(queue)}/claim`, claim).then((r) => r.jobs),
+      heartbeat: (id: string, leaseToken: number) =>
+        call<{ ok: true }>('POST', `/v1/jobs/${enc(id)}/heartbeat`, { leaseToken }),
       progress: (id: string, leaseToken: number, percent: number, stage?: string) =>
-        call<{ ok: true }>('POST', `/v1/jobs/${enc(id)}/progress`, { leaseToken, percent, ...(stage !== undefined && { stage }) }),
+        call<{ ok: true }>('POST', `/v1/jobs/${enc(id)}/progress`, {
+          leaseToken,
+          percent,
+          ...(stage !== undefined && { stage }),
+        }),
       log: (id: string, leaseToken: number, message: string, level: 'debug' | 'info' | 'warn' | 'error' = 'info') =>
         call<{ ok: true }>('POST', `/v1/jobs/${enc(id)}/log`, { leaseToken, level, message }),
       complete: (id: string, leaseToken: number, result?: unknown) =>
-        call<{ ok: true }>('POST', `/v1/jobs/${enc(id)}/complete`, { leaseToken, ...(result !== undefined && { result }) }),
-      fail: (id: string, leaseToken: number, failure: { message: string; code?: string; retryable?: boolean; retryAfterMs?: number }) =>
-        call<{ ok: true; state?: string }>('POST', `/v1/jobs/${enc(id)}/fail`, { leaseToken, ...failure }),
+        call<{ ok: true }>('POST', `/v1/jobs/${enc(id)}/complete`, {
+          leaseToken,
+          ...(result !== undefined && { result }),
+        }),
+      fail: (
+        id: string,
+        leaseToken: number,
+        failure: { message: string; code?: string; retryable?: boolean; retryAfterMs?: number },
+      ) => call<{ ok: true; state?: string }>('POST', `/v1/jobs/${enc(id)}/fail`, { leaseToken, ...failure }),
+    },
+    schedules: {
+      list: () => call<{ schedules: Schedule[] }>('GET', '/v1/schedules').then((r) => r.schedules),
+      upsert: (
+        name: string,
+        schedule: {
+          cron: string
+          queue: string
+          timezone?: string
+          payload?: unknown
+          options?: EnqueueOptions
+          catchUp?: Schedule['catchUp']
+          paused?: boolean
+        },
+      ) => call<Schedule>('PUT', `/v1/schedules/${enc(name)}`, schedule),
+      pause: (name: string) => call<Schedule>('POST', `/v1/schedules/${enc(name)}/pause`),
+      resume: (name: string) => call<Schedule>('POST', `/v1/schedules/${enc(name)}/resume`),
+      remove: (name: string) => call<void>('DELETE', `/v1/schedules/${enc(name)}`),
+    },
+    breakers: {
+      list: () => call<{ breakers: Breaker[] }>('GET', '/v1/breakers').then((r) => r.breakers),
+      open: (name: string) => call<Breaker>('POST', `/v1/breakers/${enc(name)}/open`),
+      close: (name: string) => call<Breaker>('POST', `/v1/breakers/${enc(name)}/close`),
+      reset: (name: string) => call<Breaker>('POST', `/v1/breakers/${enc(name)}/reset`),
+    },
+    sessions: {
+      /** Whether this server has the audio sessions API (a 404 from its list means it has not). */
+      available: () =>
+        call<unknown>('GET', '/v1/sessions', undefined, { limit: 1 }).then(
+          () => true,
+          (error: unknown) => {
+            if (error instanceof SpoolApiError && error.status === 404 && error.code === 'SPOOL_NOT_FOUND') return false
+            throw error
+          },
+        ),
+      list: (query: { status?: string; cursor?: string; limit?: number } = {}) =>
+        call<{ sessions: Session[]; nextCursor?: string | null }>('GET', '/v1/sessions', undefined, query),
+      get: (id: string) => call<Session>('GET', `/v1/sessions/${enc(id)}`),
+      transcript: (id: string, format: 'json' | 'txt' | 'srt' | 'vtt' = 'json') =>
+        call<unknown>('GET', `/v1/sessions/${enc(id)}/transcript`, undefined, { format }),
+      /** An address to fetch a file of the session with this client's credential (see `download`). */
+      url: (id: string, part: string, query?: Query) => url(`/v1/sessions/${enc(id)}/${part}`, query),
+      /** A file of the session (audio, a transcript format) as a Blob, fetched with the credential. */
+      download: async (id: string, part: string, query?: Query): Promise<Blob> => {
+        const response = await doFetch(url(`/v1/sessions/${enc(id)}/${part}`, query), { headers: await headers() })
+        if (!response.ok) throw new SpoolApiError(await problemOf(response), response.headers.get('retry-after'))
+        return response.blob()
+      },
+      setPriority: (id: string, priority: Priority) => call<Session>('PATCH', `/v1/sessions/${enc(id)}`, { priority }),
+      retry: (id: string) => call<Session>('POST', `/v1/sessions/${enc(id)}/retry`),
+      remove: (id: string) => call<void>('DELETE', `/v1/sessions/${enc(id)}`),
+      /**
+       * Uploads a recording (multipart: `file` and `metadata` as JSON). In a browser,
+       * `onProgress` is told the bytes sent as they go (XMLHttpRequest; fetch cannot report upload progress).
+       */
+      upload: async (
+        file: Blob & { name?: string },
+        metadata: SessionMetadata,
+        uploadOptions: { onProgress?: (sent: number, total: number) => void; signal?: AbortSignal } = {},
+      ): Promise<{ id: string; position?: number | null; estimatedWaitMs?: number | null }> => {
+        const form = new FormData()
+        form.append('metadata', JSON.stringify(metadata))
+        form.append('file', file, file.name ?? 'recording')
+        const auth = await headers()
+        const target = url('/v1/sessions')
+        const { onProgress, signal } = uploadOptions
+        const Xhr = (globalThis as { XMLHttpRequest?: new () => MinimalXhr }).XMLHttpRequest
+        if (onProgress && Xhr) {
+          return new Promise((resolve, reject) => {
+            const xhr = new Xhr()
+            xhr.open('POST', target)
+            for (const [name, value] of Object.entries(auth)) xhr.setRequestHeader(name, value)
+            xhr.upload.onprogress = (event: { loaded: number; total: number; lengthComputable: boolean }) =>
+              onProgress(event.loaded, event.lengthComputable ? event.total : file.size)
+            xhr.onerror = () => reject(new Error('the upload failed (network)'))
+            xhr.onabort = () => reject(new DOMException('the upload was cancelled', 'AbortError'))
+            xhr.onload = () => {
+              let body: unknown
+              try {
+                body = JSON.parse(xhr.responseText)
+              } catch {
+                body = undefined
+              }
+              if (xhr.status >= 200 && xhr.status < 300) resolve(body as { id: string })
+              else
+                reject(
+                  new SpoolApiError(
+                    asProblem(body, xhr.status, xhr.statusText, xhr.responseText),
+                    xhr.getResponseHeader('retry-after'),
+                  ),
+                )
+            }
+            signal?.addEventListener('abort', () => xhr.abort())
+            xhr.send(form)
+          })
+        }
+        const response = await doFetch(target, { method: 'POST', headers: auth, body: form, ...(signal && { signal }) })
+        if (!response.ok) throw new SpoolApiError(await problemOf(response), response.headers.get('retry-after'))
+        return (await response.json()) as { id: string }
+      },
+      /** Live events of one session (its progress, stage and status). */
+      subscribe(
+        id: string,
+        onEvent: (event: SpoolEvent) => void,
+        streamOptions: { onError?: (error: unknown) => void; onOpen?: () => void; retryMs?: number } = {},
+      ): EventSubscription {
+        return subscribeSse({
+          url: url(`/v1/sessions/${enc(id)}/events`),
+          headers,
+          fetch: doFetch,
+          onEvent,
+          ...streamOptions,
+        })
+      },
     },
     keys: {
       create: (name: string, scopes: Scope[]) => call<ApiKey & { token: string }>('POST', '/v1/keys', { name, scopes }),
@@ -193,12 +385,14 @@ export function createClient(options: ClientOptions) {
         call<{ entries: AuditEntry[]; nextAfterSeq: number }>('GET', '/v1/audit', undefined, query),
     },
     webhooks: {
-      create: (hook: { url: string; events: string[]; description?: string }) => call<Webhook & { secret: string }>('POST', '/v1/webhooks', hook),
+      create: (hook: { url: string; events: string[]; description?: string }) =>
+        call<Webhook & { secret: string }>('POST', '/v1/webhooks', hook),
       list: () => call<{ webhooks: Webhook[] }>('GET', '/v1/webhooks').then((r) => r.webhooks),
       remove: (id: string) => call<void>('DELETE', `/v1/webhooks/${enc(id)}`),
     },
     alerts: {
-      create: (alert: { kind: Alert['kind']; queue?: string; threshold: number; cooldownMs?: number }) => call<Alert>('POST', '/v1/alerts', alert),
+      create: (alert: { kind: Alert['kind']; queue?: string; threshold: number; cooldownMs?: number }) =>
+        call<Alert>('POST', '/v1/alerts', alert),
       list: () => call<{ alerts: Alert[] }>('GET', '/v1/alerts').then((r) => r.alerts),
       remove: (id: string) => call<void>('DELETE', `/v1/alerts/${enc(id)}`),
     },

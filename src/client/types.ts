@@ -10,7 +10,9 @@ export interface EnqueueOptions {
   /** Epoch ms or an ISO 8601 date-time. */
   runAt?: number | string
   maxAttempts?: number
-  backoff?: { type: 'fixed'; delayMs: number; jitter?: number } | { type: 'exponential'; delayMs?: number; maxDelayMs?: number; jitter?: number }
+  backoff?:
+    | { type: 'fixed'; delayMs: number; jitter?: number }
+    | { type: 'exponential'; delayMs?: number; maxDelayMs?: number; jitter?: number }
   timeoutMs?: number
   idempotencyKey?: string
   group?: string
@@ -32,6 +34,8 @@ export interface AttemptError {
   message: string
   name?: string
   code?: string
+  /** Present only where the server includes stacks. */
+  stack?: string
   retryable: boolean
 }
 
@@ -100,6 +104,8 @@ export interface Stats {
   runMs: { p50: number; p95: number } | null
   successRate: number | null
   throughputPerMinute: number
+  /** Circuit breakers (the queue's own, for one queue) and their state. */
+  breakers?: { name: string; state: BreakerState; failures: number; openedAt: number | null }[]
 }
 
 export interface SpoolEvent {
@@ -188,5 +194,121 @@ export interface Problem {
   field?: string
   instance?: string
   requestId?: string
+  [key: string]: unknown
+}
+
+export type BreakerState = 'closed' | 'open' | 'half_open'
+
+export interface Breaker {
+  name: string
+  state: BreakerState
+  config: Record<string, unknown>
+  failures: number
+  successes: number
+  windowStart: number
+  windowTotal: number
+  windowFailures: number
+  openedAt: number | null
+  updatedAt: number
+}
+
+export interface QueueLimits {
+  queue: string
+  /** Epoch ms the queue is held back until by a Retry-After (0: not held). */
+  pausedUntil: number
+  rateUsed: Record<string, number>
+  groups: { group: string; pausedUntil: number; vtime: number }[]
+  config: Record<string, unknown>
+}
+
+export interface Schedule {
+  name: string
+  tenant: string
+  cron: string
+  timezone: string
+  queue: string
+  payload: unknown
+  options: Record<string, unknown>
+  catchUp: 'none' | 'latest' | 'all'
+  paused: boolean
+  nextRunAt: string | null
+  lastRunAt: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+export interface ChildJob {
+  id: string
+  queue: string
+  state: JobState
+  onFailure: 'fail' | 'ignore' | 'continue'
+  error: string | null
+}
+
+export interface WorkerInfo {
+  id: string
+  nodeId: string
+  queue: string
+  concurrency: number
+  running: string[]
+  info: Record<string, unknown>
+  startedAt: number
+  seenAt: number
+}
+
+/** The audio sessions API (issue 6). */
+export type SessionStatus =
+  | 'queued'
+  | 'preprocessing'
+  | 'transcribing'
+  | 'diarizing'
+  | 'extracting_notes'
+  | 'processed'
+  | 'failed'
+
+export interface SessionMetadata {
+  patient?: { name?: string; age?: number; gender?: string; id?: string }
+  visitType?: 'consultation' | 'follow-up' | 'emergency' | 'routine'
+  urgency?: 'immediate' | 'same-day' | 'next-day' | 'routine'
+  language?: string
+  speakers?: number
+  engines?: Record<string, string>
+  priority?: Priority
+}
+
+export interface TranscriptWord {
+  word: string
+  start: number
+  end: number
+  speaker?: string
+}
+
+export interface TranscriptSegment {
+  speaker: string
+  start: number
+  end: number
+  text: string
+  words?: TranscriptWord[]
+}
+
+export interface Session {
+  id: string
+  status: SessionStatus
+  stage?: string | null
+  progress: number
+  etaMs?: number | null
+  warnings?: string[]
+  error?: string | null
+  filename?: string | null
+  durationMs?: number | null
+  createdAt?: string
+  updatedAt?: string
+  metadata?: SessionMetadata
+  timings?: Record<string, number>
+  results?: {
+    transcript?: { segments?: TranscriptSegment[]; text?: string }
+    notes?: Record<string, unknown> & { risk_flags?: unknown[] }
+    quality?: Record<string, number>
+  } | null
   [key: string]: unknown
 }
