@@ -397,6 +397,9 @@ export function createClient(options: ClientOptions) {
       remove: (id: string) => call<void>('DELETE', `/v1/alerts/${enc(id)}`),
     },
     stats: () => call<Stats>('GET', '/v1/stats'),
+    /** The caller: tenant and scopes (to show only what it may do). */
+    me: () =>
+      call<{ kind: 'key' | 'jwt'; id: string; user: string | null; tenant: string; scopes: Scope[] }>('GET', '/v1/me'),
     health: {
       live: () => call<{ status: 'ok' }>('GET', '/livez'),
       ready: () => call<{ status: 'ready'; checks: Record<string, string> }>('GET', '/readyz'),

@@ -72,6 +72,7 @@ const requests: Record<string, Build> = {
   'queues.limits': () => ({ method: 'GET', path: '/v1/queues/shared/limits' }),
   'queues.limitsReset': () => ({ method: 'POST', path: '/v1/queues/other/limits/reset' }),
   'workers.list': () => ({ method: 'GET', path: '/v1/workers' }),
+  'auth.me': () => ({ method: 'GET', path: '/v1/me' }),
   'audit.list': () => ({ method: 'GET', path: '/v1/audit' }),
   'keys.create': () => ({ method: 'POST', path: '/v1/keys', body: { name: 'n', scopes: ['reader'] } }),
   'keys.list': () => ({ method: 'GET', path: '/v1/keys' }),

@@ -7,6 +7,7 @@ import { flowRoutes } from './flows.js'
 import { healthRoutes } from './health.js'
 import { jobRoutes } from './jobs.js'
 import { leaseRoutes } from './leases.js'
+import { meRoutes } from './me.js'
 import { queueRoutes } from './queues.js'
 import { scheduleRoutes } from './schedules.js'
 import { webhookRoutes } from './webhooks.js'
@@ -20,6 +21,7 @@ export const allRoutes: AnyRoute[] = [
   ...scheduleRoutes,
   ...breakerRoutes,
   ...adminRoutes,
+  ...meRoutes,
   ...webhookRoutes,
   ...healthRoutes,
 ]
