@@ -58,7 +58,7 @@ export function redactSecrets<T>(value: T): T {
   return walk(value, '') as T
 }
 
-const SECRET_KEY = /(secret|password|token|encryptionkey|apikey|adminkey|privatekey)$/i
+const SECRET_KEY = /(secret|password|token|encryptionkey|apikey|adminkey|privatekey|^key)$/i
 
 function walk(value: unknown, key: string): unknown {
   if (typeof value === 'string') {

@@ -1,0 +1,375 @@
+/**
+ * The `spool` command's commands. Run `spool --help` for the list; every command takes `--json`
+ * for machine-readable output. Exit codes: 0 done, 1 failed, 2 usage error, 3 not found,
+ * 4 `doctor` found a problem. `main` runs in-process (the tests call it); src/cli/main.ts is the
+ * executable.
+ */
+import { parseArgs } from 'node:util'
+import { SpoolError } from '../engine/errors.js'
+import { Spool } from '../index.js'
+import { SCOPES, type Scope } from '../security/api-keys.js'
+import { rotateKeyFile } from '../security/keyring.js'
+import { redactAddress, redactSecrets } from '../security/redact.js'
+import { keyFilePath, openKeyring } from '../server/bootstrap.js'
+import { createApiKey, listApiKeys, revokeApiKey } from '../server/keys.js'
+import { type CliConfig, readConfig } from './config.js'
+import { doctor } from './doctor.js'
+
+const USAGE = `usage: spool COMMAND [options]
+
+  start     [--host H] [--port P] [--demo|--no-demo] [--grace S]   the API server and workers, until Ctrl-C
+  worker    [MODULE] [--demo] [--concurrency N]                    workers only: MODULE's default export maps queues to handlers
+  migrate                                                          apply database migrations
+  keys      create --name N --scopes admin,producer,worker,reader [--tenant T] | list [--tenant T] | revoke ID
+  queues    ls | pause QUEUE | resume QUEUE
+  jobs      ls [--queue Q] [--state S] [--tenant T] [--limit N] | show ID | add QUEUE JSON [--priority P] [--delay MS] [--tenant T]
+            | retry ID | cancel ID
+  enqueue   QUEUE JSON [--priority P] [--delay MS]                 same as jobs add
+  stats     [QUEUE]                                                counts, throughput and timings
+  clean     QUEUE [--dry-run]                                      apply the queue's retention now
+  doctor                                                           check the store, migrations, keys and settings
+  config    print                                                  the settings in force, secrets redacted
+  encryption rotate                                                add a fresh data key in front of the key file
+  openapi                                                          print the OpenAPI document
+
+  common: --store URL  --config FILE  --json
+  settings come from flags, then SPOOL_* variables, then --config FILE, then defaults (docs/api.md)`
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, unhealthy: 4 } as const
+
+class UsageError extends Error {}
+
+/** Where a command writes: stdout and stderr by default. */
+export interface Io {
+  out(text: string): void
+  err(text: string): void
+}
+
+const consoleIo: Io = { out: (text) => console.log(text), err: (text) => console.error(text) }
+
+/**
+ * Runs one command; resolves to its exit code and never throws.
+ *
+ * @example
+ * const code = await main(['keys', 'list', '--json'])
+ */
+export async function main(argv: string[], io: Io = consoleIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  try {
+    return await run(argv, io, env)
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`spool: ${error.message}\n\n${USAGE}`)
+      return EXIT.usage
+    }
+    if (error instanceof SpoolError) io.err(`spool: ${error.message} (${error.code})`)
+    else if (error instanceof Error) {
+      const code = (error as { code?: unknown }).code
+      io.err(`spool: ${redactAddress(error.message)}${typeof code === 'string' ? ` (${code})` : ''}`)
+      if (env.SPOOL_DEBUG) io.err(String(error.stack))
+    } else io.err(`spool: ${String(error)}`)
+    return EXIT.failed
+  }
+}
+
+async function run(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      store: { type: 'string' },
+      config: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'key-file': { type: 'string' },
+      'jwks-url': { type: 'string' },
+      'log-level': { type: 'string' },
+      'no-encryption': { type: 'boolean' },
+      demo: { type: 'boolean' },
+      'no-demo': { type: 'boolean' },
+      grace: { type: 'string' },
+      priority: { type: 'string' },
+      delay: { type: 'string' },
+      tenant: { type: 'string' },
+      queue: { type: 'string' },
+      state: { type: 'string' },
+      limit: { type: 'string' },
+      name: { type: 'string' },
+      scopes: { type: 'string' },
+      concurrency: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  const [command, sub, ...rest] = positionals
+  if (values.help || command === undefined) {
+    io.out(USAGE)
+    return command === undefined && !values.help ? EXIT.usage : EXIT.ok
+  }
+  const json = values.json === true
+  const print: Print = (value, human) => io.out(json ? JSON.stringify(value, null, 2) : human())
+  const known = new Set([
+    'start', 'worker', 'migrate', 'keys', 'queues', 'jobs', 'enqueue', 'stats', 'clean', 'doctor', 'config', 'encryption', 'openapi',
+  ])
+  if (!known.has(command)) {
+    io.err(`unknown command "${command}"\n\n${USAGE}`)
+    return EXIT.usage
+  }
+  if (command === 'openapi') {
+    const { openApiDocument } = await import('../server/openapi.js')
+    io.out(JSON.stringify(openApiDocument(), null, 2))
+    return EXIT.ok
+  }
+  const config = readConfig(values, env)
+  switch (command) {
+    case 'start':
+      return (await import('./start.js')).runStart(config)
+    case 'worker':
+      return (await import('./start.js')).runWorker(config, { module: sub, demo: values.demo === true, concurrency: optionalInt(values.concurrency, 'concurrency') })
+    case 'config': {
+      if (sub !== 'print') throw new UsageError('config takes "print"')
+      const shown = redactSecrets(config)
+      io.out(JSON.stringify(shown, null, 2))
+      return EXIT.ok
+    }
+    case 'encryption': {
+      if (sub !== 'rotate') throw new UsageError('encryption takes "rotate"')
+      if (config.encryption.key) throw new UsageError('keys come from SPOOL_ENCRYPTION_KEY: rotate by putting a new id:key in front there')
+      const path = keyFilePath(config)
+      openKeyring(config)
+      const id = rotateKeyFile(path)
+      print({ keyFile: path, activeKeyId: id }, () => `new data key ${id} in ${path}; older keys stay for reading`)
+      return EXIT.ok
+    }
+    case 'doctor': {
+      const report = await doctor(config)
+      print(report, () =>
+        report.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(12)} ${c.detail}`).join('\n'),
+      )
+      return report.ok ? EXIT.ok : EXIT.unhealthy
+    }
+    case 'migrate': {
+      const store = await Spool.openStore(config.store, { migrate: false })
+      try {
+        const { applied } = await store.migrate()
+        print({ applied }, () => (applied.length ? `applied migrations ${applied.join(', ')}` : 'schema is up to date'))
+      } finally {
+        await store.close()
+      }
+      return EXIT.ok
+    }
+    default:
+      break
+  }
+
+  const spool = await openSpool(config)
+  try {
+    switch (command) {
+      case 'enqueue':
+        return await addJob(spool, [sub, ...rest], values, io)
+      case 'stats': {
+        const stats = await spool.stats(sub)
+        io.out(JSON.stringify(stats, null, 2))
+        return EXIT.ok
+      }
+      case 'clean': {
+        if (!sub) throw new UsageError('clean needs QUEUE')
+        const report = await spool.queues.cleanup(sub, { dryRun: values['dry-run'] === true })
+        print(report, () => {
+          const verb = report.dryRun ? 'would remove' : 'removed'
+          const { completed, failed, cancelled } = report.removed
+          return `${verb} ${completed} completed, ${failed} failed, ${cancelled} cancelled jobs from ${sub}`
+        })
+        return EXIT.ok
+      }
+      case 'queues':
+        return await queues(spool, sub, rest, print)
+      case 'jobs':
+        return await jobs(spool, sub, rest, values, print, io)
+      case 'keys':
+        return await keys(spool, sub, rest, values, print, io)
+      default:
+        return EXIT.usage
+    }
+  } finally {
+    await spool.close()
+  }
+}
+
+type Print = (value: unknown, human: () => string) => void
+type Values = Record<string, string | boolean | undefined>
+
+async function openSpool(config: CliConfig): Promise<Spool> {
+  const keyring = openKeyring(config)
+  return Spool.open({
+    store: config.store,
+    maintenance: false,
+    maxPayloadBytes: config.limits.payloadBytes,
+    ...(keyring && { codec: keyring.codec }),
+  })
+}
+
+async function addJob(spool: Spool, args: (string | undefined)[], values: Values, io: Io): Promise<number> {
+  const [queue, text] = args
+  if (queue === undefined || text === undefined) {
+    throw new SpoolError('SPOOL_INVALID_OPTION', 'enqueue needs QUEUE and JSON', { field: 'queue' })
+  }
+  let payload: unknown
+  try {
+    payload = JSON.parse(text)
+  } catch {
+    throw new SpoolError('SPOOL_INVALID_PAYLOAD', 'JSON argument is not valid JSON', { field: 'payload' })
+  }
+  const priority = typeof values.priority === 'string' ? (/^-?\d+$/.test(values.priority) ? Number(values.priority) : values.priority) : undefined
+  const result = await spool.enqueue(queue, payload, {
+    ...(priority !== undefined && { priority: priority as never }),
+    ...(typeof values.delay === 'string' && { delayMs: Number(values.delay) }),
+    ...(typeof values.tenant === 'string' && { tenant: values.tenant }),
+  })
+  io.out(JSON.stringify(result))
+  return EXIT.ok
+}
+
+async function queues(spool: Spool, sub: string | undefined, rest: string[], print: Print): Promise<number> {
+  if (sub === 'ls' || sub === 'list') {
+    const list = await spool.queues.list()
+    print(list, () =>
+      list.length === 0
+        ? 'no queues'
+        : list
+            .map((q) => {
+              const c = q.counts
+              return `${q.name.padEnd(24)} ${q.paused ? 'paused ' : 'running'}  waiting ${c.waiting}  active ${c.active}  scheduled ${c.scheduled}  failed ${c.failed}  completed ${c.completed}`
+            })
+            .join('\n'),
+    )
+    return EXIT.ok
+  }
+  if (sub === 'pause' || sub === 'resume') {
+    const [name] = rest
+    if (!name) throw new UsageError(`queues ${sub} needs QUEUE`)
+    const queue = await spool.queues[sub](name)
+    print(queue, () => `${queue.name} ${queue.paused ? 'paused' : 'resumed'}`)
+    return EXIT.ok
+  }
+  throw new UsageError('queues takes ls, pause QUEUE or resume QUEUE')
+}
+
+async function jobs(
+  spool: Spool,
+  sub: string | undefined,
+  rest: string[],
+  values: Values,
+  print: Print,
+  io: Io,
+): Promise<number> {
+  switch (sub) {
+    case 'ls':
+    case 'list': {
+      const page = await spool.jobs.list({
+        ...(typeof values.queue === 'string' && { queue: values.queue }),
+        ...(typeof values.state === 'string' && { state: values.state as never }),
+        ...(typeof values.tenant === 'string' && { tenant: values.tenant }),
+        limit: optionalInt(values.limit, 'limit') ?? 20,
+      })
+      print(page, () =>
+        page.jobs.length === 0
+          ? 'no jobs'
+          : page.jobs
+              .map((j) => `${j.id.padStart(8)}  ${j.queue.padEnd(20)} ${j.state.padEnd(10)} attempt ${j.attempt}/${j.maxAttempts}  ${j.createdAt.toISOString()}`)
+              .join('\n'),
+      )
+      return EXIT.ok
+    }
+    case 'show': {
+      const [id] = rest
+      if (!id) throw new UsageError('jobs show needs ID')
+      const job = await spool.jobs.get(id)
+      if (!job) {
+        io.err(`spool: no job ${id} (SPOOL_JOB_NOT_FOUND)`)
+        return EXIT.notFound
+      }
+      io.out(JSON.stringify(job, null, 2))
+      return EXIT.ok
+    }
+    case 'add':
+      return addJob(spool, rest, values, io)
+    case 'retry':
+    case 'cancel': {
+      const [id] = rest
+      if (!id) throw new UsageError(`jobs ${sub} needs ID`)
+      try {
+        const job = await spool.jobs[sub](id)
+        print(job, () => `job ${job.id} is ${job.state}`)
+        return EXIT.ok
+      } catch (error) {
+        if (error instanceof SpoolError && error.code === 'SPOOL_JOB_NOT_FOUND') {
+          io.err(`spool: ${error.message} (${error.code})`)
+          return EXIT.notFound
+        }
+        throw error
+      }
+    }
+    default:
+      throw new UsageError('jobs takes ls, show ID, add QUEUE JSON, retry ID or cancel ID')
+  }
+}
+
+async function keys(
+  spool: Spool,
+  sub: string | undefined,
+  rest: string[],
+  values: Values,
+  print: Print,
+  io: Io,
+): Promise<number> {
+  switch (sub) {
+    case 'create': {
+      const name = typeof values.name === 'string' ? values.name : undefined
+      const scopes = typeof values.scopes === 'string' ? values.scopes.split(',').map((s) => s.trim()) : []
+      if (!name || scopes.length === 0) throw new UsageError('keys create needs --name and --scopes')
+      const bad = scopes.find((scope) => !SCOPES.includes(scope as Scope))
+      if (bad) throw new UsageError(`unknown scope "${bad}"; scopes are ${SCOPES.join(', ')}`)
+      const key = await createApiKey(spool, {
+        name,
+        scopes: scopes as Scope[],
+        tenant: typeof values.tenant === 'string' ? values.tenant : 'default',
+        createdBy: 'cli',
+      })
+      print(key, () => `created key ${key.id} (${key.scopes.join(', ')}) in tenant ${key.tenant}\n\n  ${key.token}\n\nIt is shown this once; Spool keeps only its hash.`)
+      return EXIT.ok
+    }
+    case 'ls':
+    case 'list': {
+      const list = await listApiKeys(spool, typeof values.tenant === 'string' ? values.tenant : undefined)
+      print(list, () =>
+        list.length === 0
+          ? 'no keys'
+          : list
+              .map((k) => `${k.id}  ${k.tenant.padEnd(16)} ${k.scopes.join(',').padEnd(24)} ${k.revokedAt ? `revoked ${k.revokedAt}` : 'active'}  ${k.name}`)
+              .join('\n'),
+      )
+      return EXIT.ok
+    }
+    case 'revoke': {
+      const [id] = rest
+      if (!id) throw new UsageError('keys revoke needs ID')
+      const key = await revokeApiKey(spool, id)
+      if (!key) {
+        io.err(`spool: no key ${id}`)
+        return EXIT.notFound
+      }
+      print(key, () => `revoked key ${key.id}`)
+      return EXIT.ok
+    }
+    default:
+      throw new UsageError('keys takes create, list or revoke ID')
+  }
+}
+
+function optionalInt(value: string | boolean | undefined, field: string): number | undefined {
+  if (typeof value !== 'string') return undefined
+  if (!/^\d+$/.test(value)) throw new SpoolError('SPOOL_INVALID_OPTION', `${field} must be a whole number`, { field })
+  return Number(value)
+}
