@@ -110,7 +110,19 @@ async function run(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<numb
   const json = values.json === true
   const print: Print = (value, human) => io.out(json ? JSON.stringify(value, null, 2) : human())
   const known = new Set([
-    'start', 'worker', 'migrate', 'keys', 'queues', 'jobs', 'enqueue', 'stats', 'clean', 'doctor', 'config', 'encryption', 'openapi',
+    'start',
+    'worker',
+    'migrate',
+    'keys',
+    'queues',
+    'jobs',
+    'enqueue',
+    'stats',
+    'clean',
+    'doctor',
+    'config',
+    'encryption',
+    'openapi',
   ])
   if (!known.has(command)) {
     io.err(`unknown command "${command}"\n\n${USAGE}`)
@@ -126,7 +138,11 @@ async function run(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<numb
     case 'start':
       return (await import('./start.js')).runStart(config)
     case 'worker':
-      return (await import('./start.js')).runWorker(config, { module: sub, demo: values.demo === true, concurrency: optionalInt(values.concurrency, 'concurrency') })
+      return (await import('./start.js')).runWorker(config, {
+        module: sub,
+        demo: values.demo === true,
+        concurrency: optionalInt(values.concurrency, 'concurrency'),
+      })
     case 'config': {
       if (sub !== 'print') throw new UsageError('config takes "print"')
       const shown = redactSecrets(config)
@@ -135,7 +151,8 @@ async function run(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<numb
     }
     case 'encryption': {
       if (sub !== 'rotate') throw new UsageError('encryption takes "rotate"')
-      if (config.encryption.key) throw new UsageError('keys come from SPOOL_ENCRYPTION_KEY: rotate by putting a new id:key in front there')
+      if (config.encryption.key)
+        throw new UsageError('keys come from SPOOL_ENCRYPTION_KEY: rotate by putting a new id:key in front there')
       const path = keyFilePath(config)
       openKeyring(config)
       const id = rotateKeyFile(path)
@@ -221,7 +238,12 @@ async function addJob(spool: Spool, args: (string | undefined)[], values: Values
   } catch {
     throw new SpoolError('SPOOL_INVALID_PAYLOAD', 'JSON argument is not valid JSON', { field: 'payload' })
   }
-  const priority = typeof values.priority === 'string' ? (/^-?\d+$/.test(values.priority) ? Number(values.priority) : values.priority) : undefined
+  const priority =
+    typeof values.priority === 'string'
+      ? /^-?\d+$/.test(values.priority)
+        ? Number(values.priority)
+        : values.priority
+      : undefined
   const result = await spool.enqueue(queue, payload, {
     ...(priority !== undefined && { priority: priority as never }),
     ...(typeof values.delay === 'string' && { delayMs: Number(values.delay) }),
@@ -277,7 +299,10 @@ async function jobs(
         page.jobs.length === 0
           ? 'no jobs'
           : page.jobs
-              .map((j) => `${j.id.padStart(8)}  ${j.queue.padEnd(20)} ${j.state.padEnd(10)} attempt ${j.attempt}/${j.maxAttempts}  ${j.createdAt.toISOString()}`)
+              .map(
+                (j) =>
+                  `${j.id.padStart(8)}  ${j.queue.padEnd(20)} ${j.state.padEnd(10)} attempt ${j.attempt}/${j.maxAttempts}  ${j.createdAt.toISOString()}`,
+              )
               .join('\n'),
       )
       return EXIT.ok
@@ -337,7 +362,11 @@ async function keys(
         tenant: typeof values.tenant === 'string' ? values.tenant : 'default',
         createdBy: 'cli',
       })
-      print(key, () => `created key ${key.id} (${key.scopes.join(', ')}) in tenant ${key.tenant}\n\n  ${key.token}\n\nIt is shown this once; Spool keeps only its hash.`)
+      print(
+        key,
+        () =>
+          `created key ${key.id} (${key.scopes.join(', ')}) in tenant ${key.tenant}\n\n  ${key.token}\n\nIt is shown this once; Spool keeps only its hash.`,
+      )
       return EXIT.ok
     }
     case 'ls':
@@ -347,7 +376,10 @@ async function keys(
         list.length === 0
           ? 'no keys'
           : list
-              .map((k) => `${k.id}  ${k.tenant.padEnd(16)} ${k.scopes.join(',').padEnd(24)} ${k.revokedAt ? `revoked ${k.revokedAt}` : 'active'}  ${k.name}`)
+              .map(
+                (k) =>
+                  `${k.id}  ${k.tenant.padEnd(16)} ${k.scopes.join(',').padEnd(24)} ${k.revokedAt ? `revoked ${k.revokedAt}` : 'active'}  ${k.name}`,
+              )
               .join('\n'),
       )
       return EXIT.ok

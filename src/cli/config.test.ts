@@ -7,7 +7,12 @@ import { readConfig } from './config.js'
 
 describe('readConfig', () => {
   it('takes flags over SPOOL_* variables over the file over defaults', () => {
-    expect(readConfig({}, {})).toMatchObject({ store: 'sqlite:./data/spool.db', demo: true, graceSeconds: 10, port: 7700 })
+    expect(readConfig({}, {})).toMatchObject({
+      store: 'sqlite:./data/spool.db',
+      demo: true,
+      graceSeconds: 10,
+      port: 7700,
+    })
     const env = { SPOOL_STORE: 'sqlite:/env.db', SPOOL_DEMO: 'false', SPOOL_GRACE_SECONDS: '3', SPOOL_PORT: '8000' }
     expect(readConfig({}, env)).toMatchObject({ store: 'sqlite:/env.db', demo: false, graceSeconds: 3, port: 8000 })
     expect(readConfig({ store: 'sqlite:/flag.db', demo: true, grace: '1', port: '9000' }, env)).toMatchObject({

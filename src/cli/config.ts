@@ -23,7 +23,7 @@
  * of the machine can read in the process list).
  */
 import { readFileSync } from 'node:fs'
-import { z } from 'zod'
+import type { z } from 'zod'
 import { SpoolError } from '../engine/errors.js'
 import { type ServerConfig, serverConfigSchema } from '../server/config.js'
 
@@ -41,7 +41,10 @@ export function readConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
     if (value === undefined) return
     const parts = path.split('.')
     let node = tree
-    for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Tree
+    for (const part of parts.slice(0, -1)) {
+      node[part] ??= {}
+      node = node[part] as Tree
+    }
     node[parts.at(-1) as string] = value
   }
   // Environment.
@@ -102,9 +105,13 @@ function readFile(path: string): Tree {
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object')
     return parsed as Tree
   } catch (error) {
-    throw new SpoolError('SPOOL_INVALID_OPTION', `config file ${path} is not a JSON object: ${(error as Error).message}`, {
-      field: 'config',
-    })
+    throw new SpoolError(
+      'SPOOL_INVALID_OPTION',
+      `config file ${path} is not a JSON object: ${(error as Error).message}`,
+      {
+        field: 'config',
+      },
+    )
   }
 }
 

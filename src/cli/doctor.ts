@@ -70,7 +70,11 @@ export async function doctor(config: CliConfig): Promise<{ ok: boolean; checks: 
     const spool = await Spool.open({ store: config.store, maintenance: false, ...(codec && { codec: codec.codec }) })
     try {
       const keys = await spool.records.list(API_KEYS, { limit: 1 })
-      add('api keys', true, keys.length > 0 ? 'at least one key exists and decrypts' : 'none yet (spool start creates an admin key)')
+      add(
+        'api keys',
+        true,
+        keys.length > 0 ? 'at least one key exists and decrypts' : 'none yet (spool start creates an admin key)',
+      )
     } catch (error) {
       add('api keys', false, `cannot read the stored keys: ${(error as Error).message} (wrong data key?)`)
     } finally {
@@ -83,6 +87,10 @@ export async function doctor(config: CliConfig): Promise<{ ok: boolean; checks: 
     server.listen(config.port, config.host, () => server.close(() => resolve(true)))
   })
   // Informational: a running spool holds its own port.
-  add('port', true, free ? `${config.host}:${config.port} is free` : `${config.host}:${config.port} is in use (a running spool?)`)
+  add(
+    'port',
+    true,
+    free ? `${config.host}:${config.port} is free` : `${config.host}:${config.port} is in use (a running spool?)`,
+  )
   return { ok: checks.every((check) => check.ok), checks }
 }

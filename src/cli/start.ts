@@ -67,7 +67,9 @@ export async function runWorker(
     if (typeof handlers === 'function') await (handlers as (spool: Spool) => unknown)(spool)
     else if (handlers && typeof handlers === 'object') {
       for (const [queue, handler] of Object.entries(handlers)) {
-        spool.work(queue, handler as Handler, { ...(options.concurrency !== undefined && { concurrency: options.concurrency }) })
+        spool.work(queue, handler as Handler, {
+          ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
+        })
         say(`serving queue ${queue}`)
       }
     } else throw new Error(`${options.module} must export default { queue: handler } or (spool) => void`)
@@ -83,7 +85,8 @@ export async function runWorker(
 function demo(spool: Spool): () => void {
   const stop = startDemo(spool, say)
   say('demo: a job every 0.5 s on queue "demo" (urgent, normal and low), 4 at a time, ~10 % fail and retry')
-  const bar = (percent: number) => `${'█'.repeat(Math.round(percent / 10)).padEnd(10, '·')} ${String(percent).padStart(3)}%`
+  const bar = (percent: number) =>
+    `${'█'.repeat(Math.round(percent / 10)).padEnd(10, '·')} ${String(percent).padStart(3)}%`
   const subscription = spool.events.subscribe({ queue: 'demo' }, (event) => {
     const tag = `job ${event.jobId?.padStart(4)}`
     if (event.type === 'job.progress') say(`${tag}  ${bar(Number(event.data.percent))}  ${event.data.stage ?? ''}`)

@@ -9,7 +9,17 @@
  * as its key stays in the list.
  */
 import { randomBytes } from 'node:crypto'
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs'
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs'
 import { dirname } from 'node:path'
 import { AesGcmCodec, type DataKey } from './codec.js'
 
@@ -62,7 +72,10 @@ export function parseKeySpec(spec: string): DataKey[] {
       if (parts.length > 1) throw new KeyringError('with several keys, write each as id:key')
       return { id: 'env', key: decodeKeyMaterial(part, 'SPOOL_ENCRYPTION_KEY') }
     }
-    return { id: part.slice(0, colon), key: decodeKeyMaterial(part.slice(colon + 1), `key ${i + 1} of SPOOL_ENCRYPTION_KEY`) }
+    return {
+      id: part.slice(0, colon),
+      key: decodeKeyMaterial(part.slice(colon + 1), `key ${i + 1} of SPOOL_ENCRYPTION_KEY`),
+    }
   })
 }
 
@@ -90,10 +103,7 @@ export function rotateKeyFile(path: string): string {
   const fresh = freshKey(next)
   const file: KeyFile = {
     version: 1,
-    keys: [
-      fresh,
-      ...keys.map((k) => ({ id: k.id, key: k.key.toString('base64'), createdAt: k.createdAt ?? '' })),
-    ],
+    keys: [fresh, ...keys.map((k) => ({ id: k.id, key: k.key.toString('base64'), createdAt: k.createdAt ?? '' }))],
   }
   writeKeyFile(path, file, false)
   return fresh.id

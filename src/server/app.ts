@@ -18,7 +18,7 @@ import type { Spool } from '../engine/spool.js'
 import { type AuditEntry, AuditLog } from '../security/audit.js'
 import { REDACT_PATHS, redactUrl } from '../security/redact.js'
 import { Admission } from './admission.js'
-import { allows, Authenticator, type Principal, resolveTenant } from './auth.js'
+import { Authenticator, allows, type Principal, resolveTenant } from './auth.js'
 import { type ServerConfig, type ServerConfigInput, serverConfig } from './config.js'
 import type { ServerContext } from './context.js'
 import { Enqueuer } from './enqueuer.js'
@@ -27,8 +27,8 @@ import { openApiDocument } from './openapi.js'
 import { HttpProblem, toProblem } from './problem.js'
 import { type AnyRoute, Reply, STREAMING } from './route.js'
 import { allRoutes } from './routes/index.js'
-import { Webhooks } from './webhooks.js'
 import { defaultWebRoot, registerWeb } from './web.js'
+import { Webhooks } from './webhooks.js'
 import { registerWebSocket } from './ws.js'
 
 export interface BuildServerOptions {
@@ -157,7 +157,10 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
     const { problem, headers } = toProblem(error, redactUrl(request.url.split('?')[0] ?? ''), String(request.id))
     if (problem.status >= 500) {
       const err = error as { name?: string; message?: string; code?: string; stack?: string }
-      request.log.error({ err: { name: err?.name, message: err?.message, code: err?.code, stack: err?.stack } }, 'request failed')
+      request.log.error(
+        { err: { name: err?.name, message: err?.message, code: err?.code, stack: err?.stack } },
+        'request failed',
+      )
     }
     return reply.code(problem.status).headers(headers).type('application/problem+json; charset=utf-8').send(problem)
   }
@@ -182,7 +185,7 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
       },
       'request',
     )
-    if (!state || !state.principal) return
+    if (!state?.principal) return
     const audited = request.method !== 'GET' || state.route.auditRead === true
     if (!audited) return
     const entry: AuditEntry = {
@@ -250,7 +253,13 @@ function registerRoute(app: FastifyInstance, context: ServerContext, spec: AnyRo
     url: spec.url,
     ...(spec.bodyLimit !== undefined && { bodyLimit: Math.max(spec.bodyLimit, context.config.limits.bodyBytes) }),
     handler: async (request, reply) => {
-      const state: RequestState = { route: spec, principal: null, tenant: null, target: null, started: process.hrtime.bigint() }
+      const state: RequestState = {
+        route: spec,
+        principal: null,
+        tenant: null,
+        target: null,
+        started: process.hrtime.bigint(),
+      }
       request.spoolState = state
       const rawParams = (request.params ?? {}) as Record<string, unknown>
       const rawTarget = rawParams.id ?? rawParams.name ?? rawParams.queue
@@ -316,15 +325,17 @@ function registerRoute(app: FastifyInstance, context: ServerContext, spec: AnyRo
 function validate(schema: z.ZodType | undefined, value: unknown, where: 'path' | 'query' | 'body'): unknown {
   if (!schema) {
     const empty =
-      value === undefined ||
-      value === null ||
-      (typeof value === 'object' && Object.keys(value as object).length === 0)
+      value === undefined || value === null || (typeof value === 'object' && Object.keys(value as object).length === 0)
     if (!empty) {
       const key = where === 'body' ? 'body' : Object.keys(value as object)[0]
-      throw new HttpProblem('SPOOL_UNKNOWN_FIELD', `this route takes no ${where === 'path' ? 'path parameters' : where} (${key})`, {
-        field: key ?? where,
-        location: where,
-      })
+      throw new HttpProblem(
+        'SPOOL_UNKNOWN_FIELD',
+        `this route takes no ${where === 'path' ? 'path parameters' : where} (${key})`,
+        {
+          field: key ?? where,
+          location: where,
+        },
+      )
     }
     return undefined
   }

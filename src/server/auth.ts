@@ -93,7 +93,8 @@ export class Authenticator {
       if (!match) throw new HttpProblem('SPOOL_UNAUTHENTICATED', 'Authorization must be "Bearer <key or token>"')
       credential = match[1]
     } else credential = queryToken
-    if (!credential) throw new HttpProblem('SPOOL_UNAUTHENTICATED', 'send an API key or a JWT as "Authorization: Bearer …"')
+    if (!credential)
+      throw new HttpProblem('SPOOL_UNAUTHENTICATED', 'send an API key or a JWT as "Authorization: Bearer …"')
     if (credential.startsWith('spool_')) return this.apiKey(credential)
     if (credential.split('.').length === 3) return this.token(credential)
     throw new HttpProblem('SPOOL_UNAUTHENTICATED', 'the credential is neither an API key nor a JWT')
@@ -177,9 +178,13 @@ export function resolveTenant(principal: Principal, asked: string | undefined): 
     throw new HttpProblem('SPOOL_INVALID_REQUEST', 'Spool-Tenant is not a valid tenant name', { field: 'spool-tenant' })
   }
   if (!principal.scopes.includes('admin')) {
-    throw new HttpProblem('SPOOL_TENANT_FORBIDDEN', `only an admin may act in another tenant than "${principal.tenant}"`, {
-      field: 'spool-tenant',
-    })
+    throw new HttpProblem(
+      'SPOOL_TENANT_FORBIDDEN',
+      `only an admin may act in another tenant than "${principal.tenant}"`,
+      {
+        field: 'spool-tenant',
+      },
+    )
   }
   return asked
 }

@@ -40,7 +40,12 @@ export function openKeyring(
  */
 export async function ensureAdminKey(spool: Spool, logger?: PinoLogger): Promise<string | null> {
   if (await anyApiKey(spool)) return null
-  const key = await createApiKey(spool, { name: 'first admin', tenant: 'default', scopes: ['admin'], createdBy: 'bootstrap' })
+  const key = await createApiKey(spool, {
+    name: 'first admin',
+    tenant: 'default',
+    scopes: ['admin'],
+    createdBy: 'bootstrap',
+  })
   logger?.info({ keyId: key.id }, 'created the first admin key')
   return key.token
 }

@@ -1,8 +1,8 @@
 /** What every route handler can reach: the engine, settings and the server's own services. */
 import type { Logger as PinoLogger } from 'pino'
 import type { Spool } from '../engine/spool.js'
-import type { Admission } from './admission.js'
 import type { AuditLog } from '../security/audit.js'
+import type { Admission } from './admission.js'
 import type { Authenticator } from './auth.js'
 import type { ServerConfig } from './config.js'
 import type { Enqueuer } from './enqueuer.js'

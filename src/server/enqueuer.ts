@@ -68,9 +68,10 @@ export class Enqueuer {
         queue,
         items.map((item) => ({ payload: item.payload, options: item.options })),
       )
-      items.forEach((item, i) => item.resolve(results[i] as EnqueueResult))
+      for (const [i, item] of items.entries()) item.resolve(results[i] as EnqueueResult)
     } catch {
-      for (const item of items) await this.spool.enqueue(queue, item.payload, item.options).then(item.resolve, item.reject)
+      for (const item of items)
+        await this.spool.enqueue(queue, item.payload, item.options).then(item.resolve, item.reject)
     }
   }
 }

@@ -82,7 +82,11 @@ const FASTIFY: Record<string, ServerErrorCode> = {
 /**
  * Turns anything thrown while handling a request into a problem and its headers.
  */
-export function toProblem(error: unknown, instance: string, requestId: string): { problem: Problem; headers: Record<string, string> } {
+export function toProblem(
+  error: unknown,
+  instance: string,
+  requestId: string,
+): { problem: Problem; headers: Record<string, string> } {
   const headers: Record<string, string> = {}
   let code: string
   let status: number

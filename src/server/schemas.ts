@@ -62,10 +62,7 @@ export const enqueueOptions = z
     metadata: z.record(z.string(), z.unknown()).optional(),
     dependsOn: z
       .array(
-        z.union([
-          jobId,
-          z.strictObject({ id: jobId, onFailure: z.enum(['fail', 'ignore', 'continue']).optional() }),
-        ]),
+        z.union([jobId, z.strictObject({ id: jobId, onFailure: z.enum(['fail', 'ignore', 'continue']).optional() })]),
       )
       .max(1000)
       .optional()
@@ -104,7 +101,9 @@ export const job = z
     result: z.unknown(),
     attempt: z.number(),
     maxAttempts: z.number(),
-    progress: z.object({ percent: z.number(), stage: z.string().optional(), message: z.string().optional() }).nullable(),
+    progress: z
+      .object({ percent: z.number(), stage: z.string().optional(), message: z.string().optional() })
+      .nullable(),
     errors: z.array(attemptError),
     group: z.string().nullable(),
     tags: z.array(z.string()),

@@ -16,11 +16,12 @@
  * `webhooks.alertIntervalMs`, and fire as `alert.<kind>` events to the tenant's webhooks, at
  * most once per `cooldownMs` (the idempotency key carries the cooldown window).
  */
+
+import type { Logger as PinoLogger } from 'pino'
 import type { Spool } from '../engine/spool.js'
 import { signPayload } from '../security/signature.js'
 import type { SpoolEvent } from '../store/store.js'
 import type { ServerConfig } from './config.js'
-import type { Logger as PinoLogger } from 'pino'
 
 export const WEBHOOKS = 'webhooks'
 export const ALERTS = 'alerts'
@@ -44,7 +45,16 @@ export interface AlertData {
 export interface DeliveryPayload {
   webhookId: string
   deliveryId: string
-  event: { id: number | null; type: string; at: number; tenant: string; queue: string | null; jobId: string | null; state: string | null; data: Record<string, unknown> }
+  event: {
+    id: number | null
+    type: string
+    at: number
+    tenant: string
+    queue: string | null
+    jobId: string | null
+    state: string | null
+    data: Record<string, unknown>
+  }
 }
 
 interface Hook {
@@ -81,13 +91,20 @@ export class Webhooks {
         this.dispatchedId = event.id
       })
     })
-    this.worker = this.spool.work<DeliveryPayload>(DELIVERY_QUEUE, (job, ctx) => this.deliver(job.payload, ctx.signal), {
-      concurrency: 8,
-    })
+    this.worker = this.spool.work<DeliveryPayload>(
+      DELIVERY_QUEUE,
+      (job, ctx) => this.deliver(job.payload, ctx.signal),
+      {
+        concurrency: 8,
+      },
+    )
     this.timers.push(
       setInterval(() => void this.reload().catch(() => {}), 30_000),
       setInterval(() => void this.saveCursor().catch(() => {}), 1_000),
-      setInterval(() => void this.checkAlerts().catch((error) => this.warn(error, 'alert check failed')), this.config.webhooks.alertIntervalMs),
+      setInterval(
+        () => void this.checkAlerts().catch((error) => this.warn(error, 'alert check failed')),
+        this.config.webhooks.alertIntervalMs,
+      ),
     )
     for (const timer of this.timers) timer.unref()
   }
@@ -128,16 +145,12 @@ export class Webhooks {
     )
     for (const hook of targets) {
       const deliveryId = `${hook.id}:${event.id ?? `${event.type}:${event.queue ?? '*'}:${event.at}`}`
-      await this.spool.enqueue(
-        DELIVERY_QUEUE,
-        { webhookId: hook.id, deliveryId, event } satisfies DeliveryPayload,
-        {
-          tenant: hook.tenant,
-          idempotencyKey: deliveryId.slice(0, 255),
-          maxAttempts: this.config.webhooks.maxAttempts,
-          backoff: { type: 'exponential', delayMs: this.config.webhooks.backoffMs, maxDelayMs: 3_600_000, jitter: 0.1 },
-        },
-      )
+      await this.spool.enqueue(DELIVERY_QUEUE, { webhookId: hook.id, deliveryId, event } satisfies DeliveryPayload, {
+        tenant: hook.tenant,
+        idempotencyKey: deliveryId.slice(0, 255),
+        maxAttempts: this.config.webhooks.maxAttempts,
+        backoff: { type: 'exponential', delayMs: this.config.webhooks.backoffMs, maxDelayMs: 3_600_000, jitter: 0.1 },
+      })
     }
   }
 

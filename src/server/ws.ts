@@ -46,8 +46,10 @@ export function registerWebSocket(app: FastifyInstance, context: ServerContext):
         request.headers.authorization,
         typeof query.access_token === 'string' ? query.access_token : undefined,
       )
-      if (!allows(principal.scopes, 'read')) throw new HttpProblem('SPOOL_FORBIDDEN', 'reading events needs the read permission')
-      const asked = typeof query.tenant === 'string' ? query.tenant : (request.headers['spool-tenant'] as string | undefined)
+      if (!allows(principal.scopes, 'read'))
+        throw new HttpProblem('SPOOL_FORBIDDEN', 'reading events needs the read permission')
+      const asked =
+        typeof query.tenant === 'string' ? query.tenant : (request.headers['spool-tenant'] as string | undefined)
       ;(request as unknown as { wsAuth: { principal: Principal; tenant: string } }).wsAuth = {
         principal,
         tenant: resolveTenant(principal, asked),
@@ -68,7 +70,12 @@ function serve(socket: WebSocket, context: ServerContext, tenant: string): void 
   }
   const fail = (error: unknown) => {
     const { problem } = toProblem(error, '/v1/ws', '')
-    send({ type: 'error', code: problem.code, detail: problem.detail, ...(problem.field !== undefined && { field: problem.field }) })
+    send({
+      type: 'error',
+      code: problem.code,
+      detail: problem.detail,
+      ...(problem.field !== undefined && { field: problem.field }),
+    })
   }
   let alive = true
   socket.on('pong', () => {
@@ -112,7 +119,8 @@ function serve(socket: WebSocket, context: ServerContext, tenant: string): void 
       }
       if (parsed.jobId !== undefined) {
         const job = await context.spool.jobs.get(parsed.jobId)
-        if (!job || job.tenant !== tenant) throw new SpoolError('SPOOL_JOB_NOT_FOUND', `no job ${parsed.jobId}`, { field: 'jobId' })
+        if (!job || job.tenant !== tenant)
+          throw new SpoolError('SPOOL_JOB_NOT_FOUND', `no job ${parsed.jobId}`, { field: 'jobId' })
       }
       const id = parsed.id
       const subscription = context.spool.events.subscribe(

@@ -48,7 +48,11 @@ describe('REST API', () => {
     const twice = await t.request('POST', `/v1/jobs/${id}/cancel`)
     expect(twice.status).toBe(409)
     expect(twice.headers.get('content-type')).toMatch(/application\/problem\+json/)
-    expect(twice.body).toMatchObject({ code: 'SPOOL_INVALID_TRANSITION', status: 409, instance: `/v1/jobs/${id}/cancel` })
+    expect(twice.body).toMatchObject({
+      code: 'SPOOL_INVALID_TRANSITION',
+      status: 409,
+      instance: `/v1/jobs/${id}/cancel`,
+    })
     const retried = await t.request('POST', `/v1/jobs/${id}/retry`)
     expect(retried.body.state).toBe('waiting')
     const history = await t.request('GET', `/v1/jobs/${id}/events`)
@@ -109,7 +113,10 @@ describe('REST API', () => {
     expect(grouped.body.jobs).toHaveLength(5)
     const future = await t.request('GET', `/v1/jobs?queue=search&createdAfter=${Date.now() + 60_000}`)
     expect(future.body.jobs).toHaveLength(0)
-    const iso = await t.request('GET', `/v1/jobs?queue=search&createdBefore=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}&limit=1`)
+    const iso = await t.request(
+      'GET',
+      `/v1/jobs?queue=search&createdBefore=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}&limit=1`,
+    )
     expect(iso.body.jobs).toHaveLength(1)
   })
 
@@ -118,7 +125,9 @@ describe('REST API', () => {
       body: { jobs: Array.from({ length: 12 }, (_, i) => ({ payload: i, options: { group: i < 4 ? 'a' : 'b' } })) },
     })
     const ids = body.jobs.map((j: { id: string }) => j.id)
-    const some = await t.request('POST', '/v1/jobs/actions', { body: { action: 'cancel', ids: [ids[0], ids[1], '999999'] } })
+    const some = await t.request('POST', '/v1/jobs/actions', {
+      body: { action: 'cancel', ids: [ids[0], ids[1], '999999'] },
+    })
     expect(some.body).toMatchObject({ matched: 2, succeeded: 2 })
     expect(some.body.failed).toEqual([expect.objectContaining({ id: '999999', code: 'SPOOL_JOB_NOT_FOUND' })])
     const dry = await t.request('POST', '/v1/jobs/actions', {
@@ -133,7 +142,9 @@ describe('REST API', () => {
       body: { action: 'cancel', filter: { queue: 'bulkact', state: 'waiting' }, max: 3 },
     })
     expect(capped.body).toMatchObject({ matched: 3, succeeded: 3, truncated: true })
-    const retry = await t.request('POST', '/v1/jobs/actions', { body: { action: 'retry', filter: { queue: 'bulkact', state: 'cancelled' } } })
+    const retry = await t.request('POST', '/v1/jobs/actions', {
+      body: { action: 'retry', filter: { queue: 'bulkact', state: 'cancelled' } },
+    })
     expect(retry.body).toMatchObject({ matched: 5, succeeded: 5 })
   })
 
@@ -179,10 +190,22 @@ describe('REST API', () => {
     await t.request('POST', '/v1/queues/audited/pause', { key: reader })
     const log = await t.request('GET', '/v1/audit?limit=1000')
     expect(log.status).toBe(200)
-    const entries = log.body.entries as { action: string; target: string; outcome: string; actor: { id: string }; ip: string; requestId: string }[]
-    expect(entries.find((e) => e.action === 'jobs.create' && e.target === body.id)).toMatchObject({ outcome: 'ok', ip: '127.0.0.1' })
+    const entries = log.body.entries as {
+      action: string
+      target: string
+      outcome: string
+      actor: { id: string }
+      ip: string
+      requestId: string
+    }[]
+    expect(entries.find((e) => e.action === 'jobs.create' && e.target === body.id)).toMatchObject({
+      outcome: 'ok',
+      ip: '127.0.0.1',
+    })
     expect(entries.find((e) => e.action === 'jobs.get' && e.target === body.id)).toMatchObject({ outcome: 'ok' })
-    expect(entries.find((e) => e.action === 'queues.pause' && e.target === 'audited')).toMatchObject({ outcome: 'denied' })
+    expect(entries.find((e) => e.action === 'queues.pause' && e.target === 'audited')).toMatchObject({
+      outcome: 'denied',
+    })
     expect(JSON.stringify(entries)).not.toContain('"secret"')
     const filtered = await t.request('GET', '/v1/audit?action=queues.pause')
     expect(filtered.body.entries.every((e: { action: string }) => e.action === 'queues.pause')).toBe(true)
@@ -196,7 +219,9 @@ describe('REST API', () => {
     const metrics = await t.request('GET', '/metrics')
     expect(metrics.status).toBe(200)
     expect(metrics.text).toMatch(/spool_jobs\{queue="search",state="waiting"\} 25/)
-    expect(metrics.text).toMatch(/spool_http_requests_total\{method="POST",route="\/v1\/queues\/:queue\/jobs",status="201"\}/)
+    expect(metrics.text).toMatch(
+      /spool_http_requests_total\{method="POST",route="\/v1\/queues\/:queue\/jobs",status="201"\}/,
+    )
     expect(metrics.text).toMatch(/spool_jobs_enqueued_total/)
     const docs = await fetch(`${t.url}/docs/`)
     expect(docs.status).toBe(200)

@@ -55,7 +55,11 @@ const requests: Record<string, Build> = {
   'events.stream': () => ({ method: 'GET', path: '/v1/events/stream' }),
   'leases.claim': () => ({ method: 'POST', path: '/v1/queues/empty/claim', body: { workerId: 'w1' } }),
   'leases.heartbeat': (f) => ({ method: 'POST', path: `/v1/jobs/${f.aJob}/heartbeat`, body: { leaseToken: 1 } }),
-  'leases.progress': (f) => ({ method: 'POST', path: `/v1/jobs/${f.aJob}/progress`, body: { leaseToken: 1, percent: 5 } }),
+  'leases.progress': (f) => ({
+    method: 'POST',
+    path: `/v1/jobs/${f.aJob}/progress`,
+    body: { leaseToken: 1, percent: 5 },
+  }),
   'leases.log': (f) => ({ method: 'POST', path: `/v1/jobs/${f.aJob}/log`, body: { leaseToken: 1, message: 'x' } }),
   'leases.complete': (f) => ({ method: 'POST', path: `/v1/jobs/${f.aJob}/complete`, body: { leaseToken: 1 } }),
   'leases.fail': (f) => ({ method: 'POST', path: `/v1/jobs/${f.aJob}/fail`, body: { leaseToken: 1, message: 'x' } }),
@@ -77,7 +81,11 @@ const requests: Record<string, Build> = {
   'keys.create': () => ({ method: 'POST', path: '/v1/keys', body: { name: 'n', scopes: ['reader'] } }),
   'keys.list': () => ({ method: 'GET', path: '/v1/keys' }),
   'keys.revoke': () => ({ method: 'DELETE', path: '/v1/keys/zzzzzzzzzz' }),
-  'webhooks.create': () => ({ method: 'POST', path: '/v1/webhooks', body: { url: 'http://127.0.0.1:9/h', events: ['job.failed'] } }),
+  'webhooks.create': () => ({
+    method: 'POST',
+    path: '/v1/webhooks',
+    body: { url: 'http://127.0.0.1:9/h', events: ['job.failed'] },
+  }),
   'webhooks.list': () => ({ method: 'GET', path: '/v1/webhooks' }),
   'webhooks.delete': () => ({ method: 'DELETE', path: '/v1/webhooks/00000000-0000-4000-8000-000000000000' }),
   'alerts.create': () => ({ method: 'POST', path: '/v1/alerts', body: { kind: 'backlog', threshold: 100 } }),
@@ -99,14 +107,28 @@ const crossTenant: Record<string, Build> = {
   'jobs.cancel': (f) => ({ method: 'POST', path: `/v1/jobs/${f.bJob}/cancel` }),
   'jobs.promote': (f) => ({ method: 'POST', path: `/v1/jobs/${f.bJob}/promote` }),
   'jobs.remove': (f) => ({ method: 'DELETE', path: `/v1/jobs/${f.bJob}` }),
-  'jobs.create.dependsOn': (f) => ({ method: 'POST', path: '/v1/queues/shared/jobs', body: { payload: 1, options: { dependsOn: [f.bJob] } } }),
+  'jobs.create.dependsOn': (f) => ({
+    method: 'POST',
+    path: '/v1/queues/shared/jobs',
+    body: { payload: 1, options: { dependsOn: [f.bJob] } },
+  }),
   'keys.revoke': (f) => ({ method: 'DELETE', path: `/v1/keys/${f.bKeyId}` }),
   'webhooks.delete': (f) => ({ method: 'DELETE', path: `/v1/webhooks/${f.bWebhook}` }),
   'alerts.delete': (f) => ({ method: 'DELETE', path: `/v1/alerts/${f.bAlert}` }),
 }
 
 /** Lists that must not show the other tenant's data. */
-const lists = ['/v1/jobs?limit=1000', `/v1/jobs?text=${MARK}`, '/v1/queues', '/v1/stats', '/v1/queues/bonly/stats', '/v1/keys', '/v1/webhooks', '/v1/alerts', '/v1/audit?limit=1000']
+const lists = [
+  '/v1/jobs?limit=1000',
+  `/v1/jobs?text=${MARK}`,
+  '/v1/queues',
+  '/v1/stats',
+  '/v1/queues/bonly/stats',
+  '/v1/keys',
+  '/v1/webhooks',
+  '/v1/alerts',
+  '/v1/audit?limit=1000',
+]
 
 describe('authorisation matrix', () => {
   let t: TestServer
@@ -117,13 +139,33 @@ describe('authorisation matrix', () => {
     const keys = {} as Record<Role, string | null>
     for (const role of ROLES) keys[role] = role === 'none' ? null : await t.key(A, [role as Scope])
     const bAdmin = await t.key(B, ['admin'])
-    const aJob = (await t.request('POST', '/v1/queues/shared/jobs', { key: keys.admin, body: { payload: { a: 1 }, options: { delayMs: 3_600_000 } } })).body.id
-    const bJob = (await t.request('POST', '/v1/queues/bonly/jobs', { key: bAdmin, body: { payload: { secret: MARK }, options: { delayMs: 3_600_000, tags: [MARK] } } })).body.id
+    const aJob = (
+      await t.request('POST', '/v1/queues/shared/jobs', {
+        key: keys.admin,
+        body: { payload: { a: 1 }, options: { delayMs: 3_600_000 } },
+      })
+    ).body.id
+    const bJob = (
+      await t.request('POST', '/v1/queues/bonly/jobs', {
+        key: bAdmin,
+        body: { payload: { secret: MARK }, options: { delayMs: 3_600_000, tags: [MARK] } },
+      })
+    ).body.id
     await t.request('GET', `/v1/jobs/${bJob}`, { key: bAdmin })
-    const aKeyId = (await t.request('POST', '/v1/keys', { key: keys.admin, body: { name: 'a-extra', scopes: ['reader'] } })).body.id
-    const bKeyId = (await t.request('POST', '/v1/keys', { key: bAdmin, body: { name: MARK, scopes: ['reader'] } })).body.id
-    const bWebhook = (await t.request('POST', '/v1/webhooks', { key: bAdmin, body: { url: 'http://127.0.0.1:9/globex', events: ['job.failed'], description: MARK } })).body.id
-    const bAlert = (await t.request('POST', '/v1/alerts', { key: bAdmin, body: { kind: 'backlog', queue: 'bonly', threshold: 1 } })).body.id
+    const aKeyId = (
+      await t.request('POST', '/v1/keys', { key: keys.admin, body: { name: 'a-extra', scopes: ['reader'] } })
+    ).body.id
+    const bKeyId = (await t.request('POST', '/v1/keys', { key: bAdmin, body: { name: MARK, scopes: ['reader'] } })).body
+      .id
+    const bWebhook = (
+      await t.request('POST', '/v1/webhooks', {
+        key: bAdmin,
+        body: { url: 'http://127.0.0.1:9/globex', events: ['job.failed'], description: MARK },
+      })
+    ).body.id
+    const bAlert = (
+      await t.request('POST', '/v1/alerts', { key: bAdmin, body: { kind: 'backlog', queue: 'bonly', threshold: 1 } })
+    ).body.id
     f = { aJob, bJob, aKeyId, bKeyId, bWebhook, bAlert, keys, bAdmin }
   })
   afterAll(async () => {
@@ -158,44 +200,52 @@ describe('authorisation matrix', () => {
         status = response.status
         abort.abort()
       } else {
-        status = (await t.request(request.method, request.path, { key, ...(request.body !== undefined && { body: request.body }) })).status
+        status = (
+          await t.request(request.method, request.path, {
+            key,
+            ...(request.body !== undefined && { body: request.body }),
+          })
+        ).status
       }
       if (expected === 'allowed') expect([401, 403]).not.toContain(status)
       else expect(status).toBe(expected)
     },
   )
 
-  it.each(Object.keys(crossTenant).flatMap((id) => (['admin', 'producer', 'reader'] as const).map((role) => [id, role] as const)))(
-    '%s on the other tenant as %s: not found, nothing changes',
-    async (id, role) => {
-      const before = await t.spool.jobs.get(f.bJob)
-      const request = (crossTenant[id] as Build)(f)
-      const response = await t.request(request.method, request.path, { key: f.keys[role], ...(request.body !== undefined && { body: request.body }) })
-      expect([403, 404, 422]).toContain(response.status)
-      if (role === 'admin') expect([404, 422]).toContain(response.status)
-      expect(response.text).not.toContain(MARK)
-      const after = await t.spool.jobs.get(f.bJob)
-      expect(after).toEqual(before)
-      expect((await t.spool.records.get('api_keys', f.bKeyId))?.data).toMatchObject({ revokedAt: null })
-      expect(await t.spool.records.get('webhooks', f.bWebhook)).not.toBeNull()
-      expect(await t.spool.records.get('alerts', f.bAlert)).not.toBeNull()
-    },
-  )
+  it.each(
+    Object.keys(crossTenant).flatMap((id) =>
+      (['admin', 'producer', 'reader'] as const).map((role) => [id, role] as const),
+    ),
+  )('%s on the other tenant as %s: not found, nothing changes', async (id, role) => {
+    const before = await t.spool.jobs.get(f.bJob)
+    const request = (crossTenant[id] as Build)(f)
+    const response = await t.request(request.method, request.path, {
+      key: f.keys[role],
+      ...(request.body !== undefined && { body: request.body }),
+    })
+    expect([403, 404, 422]).toContain(response.status)
+    if (role === 'admin') expect([404, 422]).toContain(response.status)
+    expect(response.text).not.toContain(MARK)
+    const after = await t.spool.jobs.get(f.bJob)
+    expect(after).toEqual(before)
+    expect((await t.spool.records.get('api_keys', f.bKeyId))?.data).toMatchObject({ revokedAt: null })
+    expect(await t.spool.records.get('webhooks', f.bWebhook)).not.toBeNull()
+    expect(await t.spool.records.get('alerts', f.bAlert)).not.toBeNull()
+  })
 
-  it.each(lists.flatMap((path) => (['admin', 'producer', 'worker', 'reader'] as const).map((role) => [path, role] as const)))(
-    '%s as %s shows nothing of the other tenant',
-    async (path, role) => {
-      const response = await t.request('GET', path, { key: f.keys[role] })
-      expect(response.text).not.toContain(MARK)
-      expect(response.text).not.toContain(`"tenant":"${B}"`)
-      if (path.startsWith('/v1/jobs') && response.status === 200) {
-        expect(response.body.jobs.map((j: { id: string }) => j.id)).not.toContain(f.bJob)
-      }
-      if (path === '/v1/queues' && response.status === 200 && role !== 'admin') {
-        expect(response.body.queues.map((q: { name: string }) => q.name)).not.toContain('bonly')
-      }
-    },
-  )
+  it.each(
+    lists.flatMap((path) => (['admin', 'producer', 'worker', 'reader'] as const).map((role) => [path, role] as const)),
+  )('%s as %s shows nothing of the other tenant', async (path, role) => {
+    const response = await t.request('GET', path, { key: f.keys[role] })
+    expect(response.text).not.toContain(MARK)
+    expect(response.text).not.toContain(`"tenant":"${B}"`)
+    if (path.startsWith('/v1/jobs') && response.status === 200) {
+      expect(response.body.jobs.map((j: { id: string }) => j.id)).not.toContain(f.bJob)
+    }
+    if (path === '/v1/queues' && response.status === 200 && role !== 'admin') {
+      expect(response.body.queues.map((q: { name: string }) => q.name)).not.toContain('bonly')
+    }
+  })
 
   it('an admin crosses tenants only when it names the tenant', async () => {
     const hidden = await t.request('GET', `/v1/jobs/${f.bJob}`, { key: f.keys.admin })
@@ -204,10 +254,15 @@ describe('authorisation matrix', () => {
     expect(named.status).toBe(200)
     expect(named.body.payload).toEqual({ secret: MARK })
     const audit = await t.request('GET', '/v1/audit?action=jobs.get&limit=1000', { key: f.bAdmin })
-    const crossRead = audit.body.entries.find((e: { target: string; tenant: string }) => e.target === f.bJob && e.tenant === B)
+    const crossRead = audit.body.entries.find(
+      (e: { target: string; tenant: string }) => e.target === f.bJob && e.tenant === B,
+    )
     expect(crossRead).toBeTruthy()
     for (const role of ['producer', 'reader', 'worker'] as const) {
-      const refused = await t.request('GET', `/v1/jobs/${f.bJob}`, { key: f.keys[role], headers: { 'spool-tenant': B } })
+      const refused = await t.request('GET', `/v1/jobs/${f.bJob}`, {
+        key: f.keys[role],
+        headers: { 'spool-tenant': B },
+      })
       expect(refused.status).toBe(403)
       expect(refused.body.code).toBe('SPOOL_TENANT_FORBIDDEN')
     }

@@ -60,7 +60,10 @@ describe('spool command with the server', () => {
   it('start serves the API, prints the admin key once, and hands running jobs back on SIGTERM', async () => {
     const spool = run(['start', '--store', store(), '--grace', '0'])
     children.push(spool.child)
-    await until(() => /API on http:\/\/127\.0\.0\.1:\d+/.test(spool.out()) && /spool_[a-z0-9]{10}_\S+/.test(spool.out()), 'the URL and key')
+    await until(
+      () => /API on http:\/\/127\.0\.0\.1:\d+/.test(spool.out()) && /spool_[a-z0-9]{10}_\S+/.test(spool.out()),
+      'the URL and key',
+    )
     const url = /API on (http:\/\/127\.0\.0\.1:\d+)/.exec(spool.out())?.[1] as string
     const key = /(spool_[a-z0-9]{10}_\S+)/.exec(spool.out())?.[1] as string
     expect(statSync(join(dir, 'spool.key')).mode & 0o777).toBe(0o600)
@@ -87,7 +90,11 @@ describe('spool command with the server', () => {
     // At least one job was running at SIGTERM and went back to the queue.
     const { Spool } = await import('../../src/index.js')
     const { loadKeyring } = await import('../../src/security/keyring.js')
-    const reader = await Spool.open({ store: store(), maintenance: false, codec: loadKeyring({ keyFile: join(dir, 'spool.key') }).codec })
+    const reader = await Spool.open({
+      store: store(),
+      maintenance: false,
+      codec: loadKeyring({ keyFile: join(dir, 'spool.key') }).codec,
+    })
     try {
       let released = 0
       for (const job of jobs) {
@@ -101,7 +108,17 @@ describe('spool command with the server', () => {
   })
 
   it('manages keys, queues and jobs with --json and exit codes', async () => {
-    const created = await cli(['keys', 'create', '--name', 'ingest', '--scopes', 'producer,reader', '--tenant', 'acme', '--json'])
+    const created = await cli([
+      'keys',
+      'create',
+      '--name',
+      'ingest',
+      '--scopes',
+      'producer,reader',
+      '--tenant',
+      'acme',
+      '--json',
+    ])
     expect(created.code, created.err).toBe(0)
     const key = JSON.parse(created.out)
     expect(key).toMatchObject({ name: 'ingest', tenant: 'acme', scopes: ['producer', 'reader'] })
@@ -149,7 +166,9 @@ describe('spool command with the server', () => {
 
     const missing = await cli(['doctor', '--json'])
     expect(missing.code).toBe(4)
-    expect(JSON.parse(missing.out).checks).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'encryption', ok: false })]))
+    expect(JSON.parse(missing.out).checks).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'encryption', ok: false })]),
+    )
     expect((await cli(['migrate'])).code).toBe(0)
     const healthy = await cli(['doctor'], env)
     expect(healthy.code, healthy.out).toBe(0)

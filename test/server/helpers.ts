@@ -43,6 +43,7 @@ export interface TestServer {
     method: string,
     path: string,
     options?: { key?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> },
+    // biome-ignore lint/suspicious/noExplicitAny: tests read answers of every shape
   ): Promise<{ status: number; body: any; headers: Headers; text: string }>
   /** Stop the server and close the Spool (the data stays, for a restart). */
   stop(): Promise<void>
@@ -154,7 +155,11 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
 }
 
 /** Polls until `check` passes (a value or true), or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | false | null | undefined> | T | false | null | undefined, what: string, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | false | null | undefined> | T | false | null | undefined,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await check()

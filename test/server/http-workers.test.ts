@@ -26,7 +26,14 @@ function python(args: string[]): Promise<{ code: number | null; lines: Record<st
   return new Promise((resolve) =>
     child.on('exit', (code) => {
       clearTimeout(timer)
-      resolve({ code, lines: out.split('\n').filter(Boolean).map((line) => JSON.parse(line)), stderr })
+      resolve({
+        code,
+        lines: out
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line)),
+        stderr,
+      })
     }),
   )
 }
@@ -42,7 +49,10 @@ describe('HTTP workers', () => {
     const ids: string[] = []
     for (const payload of [{ n: 2 }, { n: 5 }, { n: 0, fail: true }]) {
       const acme = await t.key('acme', ['producer'])
-      ids.push((await t.request('POST', '/v1/queues/gpu/jobs', { key: acme, body: { payload, options: { maxAttempts: 3 } } })).body.id)
+      ids.push(
+        (await t.request('POST', '/v1/queues/gpu/jobs', { key: acme, body: { payload, options: { maxAttempts: 3 } } }))
+          .body.id,
+      )
     }
     const result = await run
     expect(result.code, result.stderr).toBe(0)
@@ -52,9 +62,17 @@ describe('HTTP workers', () => {
       [409, 'SPOOL_LEASE_LOST'],
     ])
     const [a, b, c] = await Promise.all(ids.map((id) => t.spool.jobs.get(id)))
-    expect(a).toMatchObject({ state: 'completed', result: { doubled: 4 }, progress: { percent: 50, stage: 'halfway' }, tenant: 'acme' })
+    expect(a).toMatchObject({
+      state: 'completed',
+      result: { doubled: 4 },
+      progress: { percent: 50, stage: 'halfway' },
+      tenant: 'acme',
+    })
     expect(b).toMatchObject({ state: 'completed', result: { doubled: 10 } })
-    expect(c).toMatchObject({ state: 'failed', errors: [expect.objectContaining({ message: 'bad input', retryable: false })] })
+    expect(c).toMatchObject({
+      state: 'failed',
+      errors: [expect.objectContaining({ message: 'bad input', retryable: false })],
+    })
     const history = await t.request('GET', `/v1/jobs/${ids[0]}/events`, { headers: { 'spool-tenant': 'acme' } })
     expect(history.body.events.map((e: { type: string }) => e.type)).toEqual(
       expect.arrayContaining(['job.created', 'job.active', 'job.progress', 'job.log', 'job.completed']),
@@ -67,7 +85,8 @@ describe('HTTP workers', () => {
     const t = await startServer()
     servers.push(t)
     const worker = await t.key('default', ['worker'])
-    const claim = (body: object) => t.request('POST', '/v1/queues/retry/claim', { key: worker, body: { workerId: 'w', ...body } })
+    const claim = (body: object) =>
+      t.request('POST', '/v1/queues/retry/claim', { key: worker, body: { workerId: 'w', ...body } })
     const started = Date.now()
     const idle = await claim({ waitMs: 400 })
     expect(idle.body.jobs).toEqual([])
@@ -78,7 +97,10 @@ describe('HTTP workers', () => {
     })
     const [first] = (await claim({})).body.jobs
     expect(first).toMatchObject({ id: body.id, attempt: 1, tenant: 'default' })
-    const failed = await t.request('POST', `/v1/jobs/${body.id}/fail`, { key: worker, body: { leaseToken: first.leaseToken, message: 'provider 503' } })
+    const failed = await t.request('POST', `/v1/jobs/${body.id}/fail`, {
+      key: worker,
+      body: { leaseToken: first.leaseToken, message: 'provider 503' },
+    })
     expect(failed.body).toMatchObject({ ok: true, state: 'scheduled' })
     const second = await eventually(async () => (await claim({ waitMs: 2_000 })).body.jobs[0], 'the retry')
     expect(second.attempt).toBe(2)
@@ -89,9 +111,15 @@ describe('HTTP workers', () => {
     expect(limited.body.state).toBe('scheduled')
     const third = await eventually(async () => (await claim({ waitMs: 2_000 })).body.jobs[0], 'the rate-limited retry')
     expect(third.attempt).toBe(2)
-    const done = await t.request('POST', `/v1/jobs/${body.id}/complete`, { key: worker, body: { leaseToken: third.leaseToken, result: 'ok' } })
+    const done = await t.request('POST', `/v1/jobs/${body.id}/complete`, {
+      key: worker,
+      body: { leaseToken: third.leaseToken, result: 'ok' },
+    })
     expect(done.status).toBe(200)
-    const stale = await t.request('POST', `/v1/jobs/${body.id}/heartbeat`, { key: worker, body: { leaseToken: first.leaseToken } })
+    const stale = await t.request('POST', `/v1/jobs/${body.id}/heartbeat`, {
+      key: worker,
+      body: { leaseToken: first.leaseToken },
+    })
     expect(stale.status).toBe(409)
     expect(stale.body.code).toBe('SPOOL_LEASE_LOST')
   })
@@ -103,7 +131,10 @@ describe('HTTP workers', () => {
     const { body } = await t.request('POST', '/v1/queues/c/jobs', { body: { payload: 1 } })
     const [job] = (await t.request('POST', '/v1/queues/c/claim', { key: worker, body: { workerId: 'w' } })).body.jobs
     await t.request('POST', `/v1/jobs/${body.id}/cancel`)
-    const late = await t.request('POST', `/v1/jobs/${body.id}/progress`, { key: worker, body: { leaseToken: job.leaseToken, percent: 10 } })
+    const late = await t.request('POST', `/v1/jobs/${body.id}/progress`, {
+      key: worker,
+      body: { leaseToken: job.leaseToken, percent: 10 },
+    })
     expect(late.status).toBe(409)
     expect((await t.spool.jobs.get(body.id))?.state).toBe('cancelled')
   })

@@ -12,7 +12,7 @@ import { exportJWK, SignJWT } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AesGcmCodec } from '../../src/security/codec.js'
 import { loadKeyring, rotateKeyFile } from '../../src/security/keyring.js'
-import { eventually, startServer, type TestServer } from './helpers.js'
+import { startServer, type TestServer } from './helpers.js'
 
 const servers: TestServer[] = []
 afterEach(async () => {
@@ -34,8 +34,13 @@ async function writeSensitiveData(t: TestServer, marker: string) {
   })
   const [job] = (await t.request('POST', '/v1/queues/clinic/claim', { key: worker, body: { workerId: 'w' } })).body.jobs
   expect(job.payload.patient).toBe(`${marker}-PATIENT`)
-  await t.request('POST', `/v1/jobs/${body.id}/complete`, { key: worker, body: { leaseToken: job.leaseToken, result: { transcript: `${marker}-TRANSCRIPT` } } })
-  await t.request('POST', '/v1/webhooks', { body: { url: 'http://127.0.0.1:9/hook', events: ['job.failed'], description: `${marker}-HOOK` } })
+  await t.request('POST', `/v1/jobs/${body.id}/complete`, {
+    key: worker,
+    body: { leaseToken: job.leaseToken, result: { transcript: `${marker}-TRANSCRIPT` } },
+  })
+  await t.request('POST', '/v1/webhooks', {
+    body: { url: 'http://127.0.0.1:9/hook', events: ['job.failed'], description: `${marker}-HOOK` },
+  })
   await t.request('POST', '/v1/keys', { body: { name: `${marker}-KEYNAME`, scopes: ['reader'] } })
   const read = await t.request('GET', `/v1/jobs/${body.id}`)
   expect(read.body.result).toEqual({ transcript: `${marker}-TRANSCRIPT` })
@@ -52,7 +57,8 @@ describe('encryption at rest', () => {
     const bytes = rawBytes(t.dir)
     expect(bytes.length).toBeGreaterThan(10_000)
     expect(bytes).toContain('spool:enc:1:t1:')
-    for (const part of ['PATIENT', 'NOTES', 'TRANSCRIPT', 'HOOK', 'KEYNAME']) expect(bytes).not.toContain(`${marker}-${part}`)
+    for (const part of ['PATIENT', 'NOTES', 'TRANSCRIPT', 'HOOK', 'KEYNAME'])
+      expect(bytes).not.toContain(`${marker}-${part}`)
     expect(bytes).not.toContain(marker)
   })
 
@@ -91,7 +97,10 @@ describe('encryption at rest', () => {
 
   it('refuses tampered ciphertext and envelopes moved to another key id', () => {
     const key = randomBytes(32)
-    const codec = new AesGcmCodec([{ id: 'a', key }, { id: 'b', key }])
+    const codec = new AesGcmCodec([
+      { id: 'a', key },
+      { id: 'b', key },
+    ])
     const sealed = codec.encode('secret')
     const tampered = `${sealed.slice(0, -2)}${sealed.endsWith('A') ? 'B' : 'A'}${sealed.slice(-1)}`
     expect(() => codec.decode(tampered)).toThrow(/authentication/)
@@ -103,7 +112,11 @@ describe('encryption at rest', () => {
 describe('JWT', () => {
   const secret = 'hs256-secret-for-tests-0123456789abcdef'
   const sign = (claims: Record<string, unknown>) =>
-    new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(secret))
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(secret))
 
   it('maps HS256 claims to tenant, user and roles', async () => {
     const t = await startServer({ config: { auth: { jwt: { secret, rolesClaim: 'https://spool.dev/roles' } } } })
@@ -128,7 +141,9 @@ describe('JWT', () => {
     await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve))
     try {
       const url = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`
-      const t = await startServer({ config: { auth: { jwt: { jwksUrl: url, issuer: 'https://idp.test', audience: 'spool' } } } })
+      const t = await startServer({
+        config: { auth: { jwt: { jwksUrl: url, issuer: 'https://idp.test', audience: 'spool' } } },
+      })
       servers.push(t)
       const token = (kid: string, issuer = 'https://idp.test') =>
         new SignJWT({ tenant: 'acme', roles: ['reader'] })
@@ -159,19 +174,38 @@ describe('logs', () => {
       .sign(new TextEncoder().encode(secret))
     const worker = await t.key('default', ['worker'])
     const id = await writeSensitiveData(t, marker)
-    const hook = await t.request('POST', '/v1/webhooks', { key: token, body: { url: 'http://127.0.0.1:9/h', events: ['*'] } })
+    const hook = await t.request('POST', '/v1/webhooks', {
+      key: token,
+      body: { url: 'http://127.0.0.1:9/h', events: ['*'] },
+    })
     await t.request('GET', `/v1/jobs/${id}`, { key: token, headers: { 'x-request-id': 'trace-me-123' } })
     await t.request('POST', '/v1/queues/clinic/jobs', { raw: `{"payload": "${marker}-BROKEN`, key: token })
     await t.request('POST', '/v1/queues/clinic/jobs', { body: { payload: `${marker}-UNKNOWN`, bogus: marker } })
-    await t.request('GET', `/v1/jobs?text=${marker}-QUERY`, { key: `spool_abcdefghij_${marker}AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA` })
-    const sse = await fetch(`${t.url}/v1/events/stream?access_token=${worker}`, { signal: AbortSignal.timeout(300) }).catch(() => null)
+    await t.request('GET', `/v1/jobs?text=${marker}-QUERY`, {
+      key: `spool_abcdefghij_${marker}AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`,
+    })
+    const sse = await fetch(`${t.url}/v1/events/stream?access_token=${worker}`, {
+      signal: AbortSignal.timeout(300),
+    }).catch(() => null)
     await sse?.body?.cancel().catch(() => {})
     await t.stop()
     const logs = t.logs.join('\n')
     expect(t.logs.length).toBeGreaterThan(10)
     expect(logs).toContain('"reqId":"trace-me-123"')
     expect(logs).toMatch(/"route":"\/v1\/jobs\/:id","status":200/)
-    for (const secretText of [t.adminKey, worker, token, hook.body.secret, `${marker}-PATIENT`, `${marker}-NOTES`, `${marker}-TRANSCRIPT`, `${marker}-BROKEN`, `${marker}-UNKNOWN`, `${marker}-QUERY`, marker]) {
+    for (const secretText of [
+      t.adminKey,
+      worker,
+      token,
+      hook.body.secret,
+      `${marker}-PATIENT`,
+      `${marker}-NOTES`,
+      `${marker}-TRANSCRIPT`,
+      `${marker}-BROKEN`,
+      `${marker}-UNKNOWN`,
+      `${marker}-QUERY`,
+      marker,
+    ]) {
       expect(logs).not.toContain(secretText)
     }
     expect(logs).not.toContain('authorization')

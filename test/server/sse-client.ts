@@ -54,7 +54,10 @@ export async function openSse(url: string, headers: Record<string, string>): Pro
   })()
   const until = (check: () => boolean, what: string, timeoutMs: number) =>
     new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(frames).slice(0, 500)}`)), timeoutMs)
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(frames).slice(0, 500)}`)),
+        timeoutMs,
+      )
       const test = () => {
         if (check()) {
           clearTimeout(timer)

@@ -31,10 +31,15 @@ describe('SSE', () => {
     await t.request('POST', '/v1/queues/s1/jobs', { key: globex, body: { payload: 'theirs' } })
     const mine = await t.request('POST', '/v1/queues/s1/jobs', { key: acme, body: { payload: 'mine' } })
     const [event] = await stream.waitFor(1)
-    expect(event).toMatchObject({ event: 'job.created', data: { jobId: mine.body.id, tenant: 'acme', type: 'job.created' } })
-    expect(event?.id).toBe((event?.data as { id: number }).id)
+    expect(event).toMatchObject({
+      event: 'job.created',
+      data: { jobId: mine.body.id, tenant: 'acme', type: 'job.created' },
+    })
+    expect(event?.id).toBe((event?.data as { id: number } | undefined)?.id)
     await stream.waitForComment('ping', 3_000)
-    expect(stream.frames.filter((f) => f.data).every((f) => (f.data as { tenant: string }).tenant === 'acme')).toBe(true)
+    expect(stream.frames.filter((f) => f.data).every((f) => (f.data as { tenant: string }).tenant === 'acme')).toBe(
+      true,
+    )
     stream.close()
   })
 
@@ -55,7 +60,10 @@ describe('SSE', () => {
     expect(seen.every((f) => (f.data as { queue: string }).queue === 's2')).toBe(true)
     const lastId = seen[0]?.id as number
     for (let i = 0; i < 2; i++) await t.request('POST', '/v1/queues/s2/jobs', { body: { payload: 10 + i } })
-    const resumed = await openSse(`${t.url}/v1/events/stream?queue=s2`, { ...auth(t.adminKey), 'last-event-id': String(lastId) })
+    const resumed = await openSse(`${t.url}/v1/events/stream?queue=s2`, {
+      ...auth(t.adminKey),
+      'last-event-id': String(lastId),
+    })
     const rest = await resumed.waitFor(4)
     resumed.close()
     const ids = rest.map((f) => f.id as number)
@@ -89,7 +97,7 @@ describe('SSE', () => {
         await stream.waitForComment('connected')
         const before = await t.request('POST', '/v1/queues/r/jobs', { key, body: { payload: 'before' } })
         const [seen] = await stream.waitFor(1)
-        expect((seen?.data as { jobId: string }).jobId).toBe(before.body.id)
+        expect((seen?.data as { jobId: string } | undefined)?.jobId).toBe(before.body.id)
         await t.stop()
         await stream.closed
         // While the server is down, other processes keep writing.
@@ -100,12 +108,18 @@ describe('SSE', () => {
         await writer.enqueue('r', { other: true }, { tenant: 'globex' })
         await writer.close()
         t = await startServer({ store, codec: codec ?? null })
-        const again = await openSse(`${t.url}/v1/events/stream`, { ...auth(await t.key('acme', ['reader'])), 'last-event-id': String(seen?.id) })
+        const again = await openSse(`${t.url}/v1/events/stream`, {
+          ...auth(await t.key('acme', ['reader'])),
+          'last-event-id': String(seen?.id),
+        })
         const resumed = await again.waitFor(3)
         expect(resumed.map((f) => (f.data as { jobId: string }).jobId)).toEqual(missed)
-        const after = await t.request('POST', '/v1/queues/r/jobs', { key: await t.key('acme', ['producer']), body: { payload: 'after' } })
+        const after = await t.request('POST', '/v1/queues/r/jobs', {
+          key: await t.key('acme', ['producer']),
+          body: { payload: 'after' },
+        })
         const live = await again.waitFor(4)
-        expect((live[3]?.data as { jobId: string }).jobId).toBe(after.body.id)
+        expect((live[3]?.data as { jobId: string } | undefined)?.jobId).toBe(after.body.id)
         again.close()
       } finally {
         await t.close()
@@ -120,11 +134,13 @@ describe('WebSocket', () => {
     const t = await server({ config: { streams: { pingMs: 200 } } })
     const acme = await t.key('acme', ['producer'])
     const globex = await t.key('globex', ['producer'])
-    expect(await new Promise((resolve) => {
-      const anonymous = new WebSocket(`${t.url.replace('http', 'ws')}/v1/ws`)
-      anonymous.on('unexpected-response', (_req, res) => resolve(res.statusCode))
-      anonymous.on('open', () => resolve('open'))
-    })).toBe(401)
+    expect(
+      await new Promise((resolve) => {
+        const anonymous = new WebSocket(`${t.url.replace('http', 'ws')}/v1/ws`)
+        anonymous.on('unexpected-response', (_req, res) => resolve(res.statusCode))
+        anonymous.on('open', () => resolve('open'))
+      }),
+    ).toBe(401)
 
     const ws = new WebSocket(`${t.url.replace('http', 'ws')}/v1/ws`, { headers: auth(acme) })
     const messages: { type: string; [key: string]: unknown }[] = []
@@ -146,14 +162,19 @@ describe('WebSocket', () => {
     ws.send('not json')
     ws.send(JSON.stringify({ type: 'subscribe', id: 'bad', queue: '../x' }))
     await eventually(() => messages.filter((m) => m.type === 'error').length >= 2, 'two errors')
-    expect(messages.filter((m) => m.type === 'error').map((m) => m.code)).toEqual(['SPOOL_INVALID_JSON', 'SPOOL_INVALID_REQUEST'])
+    expect(messages.filter((m) => m.type === 'error').map((m) => m.code)).toEqual([
+      'SPOOL_INVALID_JSON',
+      'SPOOL_INVALID_REQUEST',
+    ])
     ws.send(JSON.stringify({ type: 'unsubscribe', id: 'q' }))
     await eventually(() => messages.some((m) => m.type === 'unsubscribed'), 'unsubscribed')
     const count = messages.filter((m) => m.type === 'event').length
     await t.request('POST', '/v1/queues/w/jobs', { key: acme, body: { payload: 3 } })
     await new Promise((resolve) => setTimeout(resolve, 400))
     expect(messages.filter((m) => m.type === 'event').length).toBe(count)
-    expect(messages.filter((m) => m.type === 'event').every((m) => (m.event as { tenant: string }).tenant === 'acme')).toBe(true)
+    expect(
+      messages.filter((m) => m.type === 'event').every((m) => (m.event as { tenant: string }).tenant === 'acme'),
+    ).toBe(true)
     await eventually(() => pings > 0, 'a server ping')
     ws.close()
   })

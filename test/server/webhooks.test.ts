@@ -50,13 +50,19 @@ describe('webhooks', () => {
     const t = await startServer({ config: fast })
     servers.push(t)
     const acme = await t.key('acme', ['admin'])
-    const created = await t.request('POST', '/v1/webhooks', { key: acme, body: { url: hook.url, events: ['job.cancelled'] } })
+    const created = await t.request('POST', '/v1/webhooks', {
+      key: acme,
+      body: { url: hook.url, events: ['job.cancelled'] },
+    })
     expect(created.status).toBe(201)
     const secret = created.body.secret as string
     expect(secret).toMatch(/^whsec_/)
     expect(JSON.stringify((await t.request('GET', '/v1/webhooks', { key: acme })).body)).not.toContain(secret)
 
-    const globexJob = await t.request('POST', '/v1/queues/w/jobs', { key: await t.key('globex', ['admin']), body: { payload: 1 } })
+    const globexJob = await t.request('POST', '/v1/queues/w/jobs', {
+      key: await t.key('globex', ['admin']),
+      body: { payload: 1 },
+    })
     await t.request('POST', `/v1/jobs/${globexJob.body.id}/cancel`, { key: await t.key('globex', ['admin']) })
     const job = await t.request('POST', '/v1/queues/w/jobs', { key: acme, body: { payload: 1 } })
     await t.request('POST', `/v1/jobs/${job.body.id}/cancel`, { key: acme })
@@ -100,12 +106,19 @@ describe('webhooks', () => {
     const t = await startServer({ config: fast })
     servers.push(t)
     await t.request('POST', '/v1/webhooks', { body: { url: hook.url, events: ['alert.*'] } })
-    const alert = await t.request('POST', '/v1/alerts', { body: { kind: 'backlog', queue: 'slow', threshold: 2, cooldownMs: 60_000 } })
+    const alert = await t.request('POST', '/v1/alerts', {
+      body: { kind: 'backlog', queue: 'slow', threshold: 2, cooldownMs: 60_000 },
+    })
     expect(alert.status).toBe(201)
-    await t.request('POST', '/v1/queues/slow/jobs/bulk', { body: { jobs: [{ payload: 1 }, { payload: 2 }, { payload: 3 }] } })
+    await t.request('POST', '/v1/queues/slow/jobs/bulk', {
+      body: { jobs: [{ payload: 1 }, { payload: 2 }, { payload: 3 }] },
+    })
     await eventually(() => hook.received.length >= 1, 'an alert')
     const body = JSON.parse(hook.received[0]?.body ?? '{}')
-    expect(body).toMatchObject({ type: 'alert.backlog', data: { queue: 'slow', data: { threshold: 2, value: 3, alertId: alert.body.id } } })
+    expect(body).toMatchObject({
+      type: 'alert.backlog',
+      data: { queue: 'slow', data: { threshold: 2, value: 3, alertId: alert.body.id } },
+    })
     await new Promise((resolve) => setTimeout(resolve, 600))
     expect(hook.received.length).toBe(1)
   })

@@ -122,7 +122,8 @@ export const adminRoutes = [
     response: apiKey,
     async handler({ app, params, tenant }) {
       const key = await getApiKey(app.spool, params.id)
-      if (!key || key.tenant !== tenant) throw new HttpProblem('SPOOL_NOT_FOUND', `no key ${params.id}`, { field: 'id' })
+      if (!key || key.tenant !== tenant)
+        throw new HttpProblem('SPOOL_NOT_FOUND', `no key ${params.id}`, { field: 'id' })
       const revoked = await revokeApiKey(app.spool, params.id)
       app.auth.forget()
       return revoked

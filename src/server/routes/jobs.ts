@@ -26,12 +26,19 @@ export function engineOptions(
 }
 
 /** Dependencies must be jobs of the same tenant (else they are "not found", like missing ones). */
-async function checkDependencies(app: ServerContext, tenant: string, options: z.infer<typeof s.enqueueOptions> | undefined, field: string) {
+async function checkDependencies(
+  app: ServerContext,
+  tenant: string,
+  options: z.infer<typeof s.enqueueOptions> | undefined,
+  field: string,
+) {
   for (const [i, dependency] of (options?.dependsOn ?? []).entries()) {
     const id = typeof dependency === 'string' ? dependency : dependency.id
     const job = await app.spool.jobs.get(id)
     if (!job || job.tenant !== tenant) {
-      throw new SpoolError('SPOOL_DEPENDENCY_NOT_FOUND', `no job ${id} to depend on`, { field: `${field}dependsOn.${i}` })
+      throw new SpoolError('SPOOL_DEPENDENCY_NOT_FOUND', `no job ${id} to depend on`, {
+        field: `${field}dependsOn.${i}`,
+      })
     }
   }
 }
@@ -127,7 +134,8 @@ export const jobRoutes = [
     url: '/v1/queues/:queue/jobs/bulk',
     tag: 'jobs',
     summary: 'Enqueue many jobs at once (all or none)',
-    description: 'Up to 1000 jobs in one transaction. A bad item is named by its index (`field: jobs.3.options.priority`).',
+    description:
+      'Up to 1000 jobs in one transaction. A bad item is named by its index (`field: jobs.3.options.priority`).',
     permission: 'produce',
     params: queueParams,
     body: z.strictObject({ jobs: z.array(s.newJob).min(1).max(1000) }),
@@ -136,7 +144,8 @@ export const jobRoutes = [
     errors: [413, 429, 503],
     bodyLimit: 16 * 1024 * 1024,
     async handler({ app, params, body, tenant, audit, principal }) {
-      for (const [i, item] of body.jobs.entries()) await checkDependencies(app, tenant, item.options, `jobs.${i}.options.`)
+      for (const [i, item] of body.jobs.entries())
+        await checkDependencies(app, tenant, item.options, `jobs.${i}.options.`)
       await app.admission.admit(tenant, params.queue, body.jobs.length)
       try {
         const jobs = await app.spool.enqueueMany(
@@ -244,7 +253,10 @@ export const jobRoutes = [
     summary: 'A job’s events, oldest first',
     permission: 'read',
     params: idParams,
-    query: z.strictObject({ afterId: s.intQuery(0, Number.MAX_SAFE_INTEGER).optional(), limit: s.intQuery(1, 1000).optional() }),
+    query: z.strictObject({
+      afterId: s.intQuery(0, Number.MAX_SAFE_INTEGER).optional(),
+      limit: s.intQuery(1, 1000).optional(),
+    }),
     response: z.object({ events: z.array(s.event) }),
     auditRead: true,
     async handler({ app, params, query, tenant }) {
@@ -374,4 +386,3 @@ export const jobRoutes = [
     },
   }),
 ]
-

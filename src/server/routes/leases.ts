@@ -74,7 +74,11 @@ export const leaseRoutes = [
     permission: 'work',
     params: z.strictObject({ queue: s.queueName }),
     body: z.strictObject({
-      workerId: z.string().min(1).max(128).regex(/^[\w.:@-]+$/, 'letters, digits and . _ : @ -'),
+      workerId: z
+        .string()
+        .min(1)
+        .max(128)
+        .regex(/^[\w.:@-]+$/, 'letters, digits and . _ : @ -'),
       limit: z.number().int().min(1).max(100).optional().describe('default 1'),
       leaseMs: z.number().int().min(1_000).max(3_600_000).optional().describe('default 30 000'),
       waitMs: z.number().int().min(0).max(120_000).optional().describe('default 0: answer at once'),
@@ -84,30 +88,30 @@ export const leaseRoutes = [
       assertOperator(app, principal, tenant)
       const waitMs = Math.min(body.waitMs ?? 0, app.config.limits.maxClaimWaitMs)
       const jobs = await app.spool.leases.claim({
-          queue: params.queue,
-          workerId: body.workerId,
-          limit: body.limit ?? 1,
-          leaseMs: body.leaseMs ?? 30_000,
-          waitMs: app.closing ? 0 : waitMs,
-        })
-        audit.target = jobs.map((job) => job.id).join(',') || null
-        return {
-          jobs: jobs.map((job) => ({
-            id: job.id,
-            queue: job.queue,
-            tenant: job.tenant,
-            leaseToken: job.leaseToken,
-            payload: job.payload,
-            attempt: job.attempt,
-            maxAttempts: job.maxAttempts,
-            priority: job.priority,
-            timeoutMs: job.timeoutMs ?? null,
-            leaseExpiresAt: iso(job.leaseExpiresAt),
-            group: job.group ?? null,
-            tags: job.tags ?? [],
-            metadata: job.metadata ?? {},
-          })),
-        }
+        queue: params.queue,
+        workerId: body.workerId,
+        limit: body.limit ?? 1,
+        leaseMs: body.leaseMs ?? 30_000,
+        waitMs: app.closing ? 0 : waitMs,
+      })
+      audit.target = jobs.map((job) => job.id).join(',') || null
+      return {
+        jobs: jobs.map((job) => ({
+          id: job.id,
+          queue: job.queue,
+          tenant: job.tenant,
+          leaseToken: job.leaseToken,
+          payload: job.payload,
+          attempt: job.attempt,
+          maxAttempts: job.maxAttempts,
+          priority: job.priority,
+          timeoutMs: job.timeoutMs ?? null,
+          leaseExpiresAt: iso(job.leaseExpiresAt),
+          group: job.group ?? null,
+          tags: job.tags ?? [],
+          metadata: job.metadata ?? {},
+        })),
+      }
     },
   }),
   route({

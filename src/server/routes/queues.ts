@@ -12,7 +12,9 @@ const nameParams = z.strictObject({ name: s.queueName })
 const statsSchema = z
   .object({
     counts: z.record(z.string(), s.counts).describe('jobs by state, per queue, in this tenant'),
-    perMinute: z.array(z.object({ minute: z.number(), completed: z.number(), failed: z.number(), retried: z.number() })),
+    perMinute: z.array(
+      z.object({ minute: z.number(), completed: z.number(), failed: z.number(), retried: z.number() }),
+    ),
     waitMs: z.object({ p50: z.number(), p95: z.number() }).nullable(),
     runMs: z.object({ p50: z.number(), p95: z.number() }).nullable(),
     successRate: z.number().nullable(),
@@ -34,7 +36,12 @@ export const queueRoutes = [
       // Queue names are shared; a non-admin sees only the queues its tenant has jobs in.
       const visible = principal.scopes.includes('admin') ? queues : queues.filter((q) => counts[q.name] !== undefined)
       return {
-        queues: visible.map((q) => ({ name: q.name, paused: q.paused, config: q.config, counts: counts[q.name] ?? emptyCounts() })),
+        queues: visible.map((q) => ({
+          name: q.name,
+          paused: q.paused,
+          config: q.config,
+          counts: counts[q.name] ?? emptyCounts(),
+        })),
       }
     },
   }),
@@ -51,7 +58,12 @@ export const queueRoutes = [
       const queue = await app.spool.queues.get(params.name)
       if (!queue) throw new HttpProblem('SPOOL_NOT_FOUND', `no queue "${params.name}"`, { field: 'name' })
       const counts = await tenantCounts(app, tenant, params.name)
-      return { name: queue.name, paused: queue.paused, config: queue.config, counts: counts[queue.name] ?? emptyCounts() }
+      return {
+        name: queue.name,
+        paused: queue.paused,
+        config: queue.config,
+        counts: counts[queue.name] ?? emptyCounts(),
+      }
     },
   }),
   route({
@@ -75,7 +87,8 @@ export const queueRoutes = [
       method: 'POST',
       url: `/v1/queues/:name/${action}`,
       tag: 'queues',
-      summary: action === 'pause' ? 'Stop workers everywhere from claiming (running jobs finish)' : 'Let workers claim again',
+      summary:
+        action === 'pause' ? 'Stop workers everywhere from claiming (running jobs finish)' : 'Let workers claim again',
       permission: 'manage',
       params: nameParams,
       response: s.queue,
@@ -94,10 +107,7 @@ export const queueRoutes = [
     params: nameParams,
     response: statsSchema,
     async handler({ app, params, tenant }) {
-      const [stats, counts] = await Promise.all([
-        app.spool.stats(params.name),
-        tenantCounts(app, tenant, params.name),
-      ])
+      const [stats, counts] = await Promise.all([app.spool.stats(params.name), tenantCounts(app, tenant, params.name)])
       return { ...stats, counts: { [params.name]: counts[params.name] ?? emptyCounts() } }
     },
   }),

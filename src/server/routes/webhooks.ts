@@ -47,7 +47,11 @@ function toAlert(record: { id: string; data: unknown; createdAt: number | Date }
   return { id: record.id, ...(record.data as AlertData), createdAt: new Date(record.createdAt).toISOString() }
 }
 
-async function listAll(app: { spool: { records: { list: (c: string, o: object) => Promise<{ seq: number }[]> } } }, collection: string, tenant: string) {
+async function listAll(
+  app: { spool: { records: { list: (c: string, o: object) => Promise<{ seq: number }[]> } } },
+  collection: string,
+  tenant: string,
+) {
   const out: unknown[] = []
   let afterSeq = 0
   for (;;) {
@@ -112,7 +116,8 @@ export const webhookRoutes = [
     status: 204,
     async handler({ app, params, tenant }) {
       const record = await app.spool.records.get(WEBHOOKS, params.id)
-      if (!record || record.tenant !== tenant) throw new HttpProblem('SPOOL_NOT_FOUND', `no webhook ${params.id}`, { field: 'id' })
+      if (!record || record.tenant !== tenant)
+        throw new HttpProblem('SPOOL_NOT_FOUND', `no webhook ${params.id}`, { field: 'id' })
       await app.spool.records.delete(WEBHOOKS, params.id)
       await app.webhooks?.reload()
       return new Reply(204, undefined)
@@ -137,7 +142,9 @@ export const webhookRoutes = [
     status: 201,
     async handler({ app, body, tenant, audit }) {
       if (body.kind === 'failure_rate' && body.threshold > 1) {
-        throw new HttpProblem('SPOOL_INVALID_REQUEST', 'a failure rate threshold is from 0 to 1', { field: 'threshold' })
+        throw new HttpProblem('SPOOL_INVALID_REQUEST', 'a failure rate threshold is from 0 to 1', {
+          field: 'threshold',
+        })
       }
       const data: AlertData = {
         kind: body.kind,
@@ -174,7 +181,8 @@ export const webhookRoutes = [
     status: 204,
     async handler({ app, params, tenant }) {
       const record = await app.spool.records.get(ALERTS, params.id)
-      if (!record || record.tenant !== tenant) throw new HttpProblem('SPOOL_NOT_FOUND', `no alert ${params.id}`, { field: 'id' })
+      if (!record || record.tenant !== tenant)
+        throw new HttpProblem('SPOOL_NOT_FOUND', `no alert ${params.id}`, { field: 'id' })
       await app.spool.records.delete(ALERTS, params.id)
       return new Reply(204, undefined)
     },
