@@ -90,6 +90,7 @@ describe('SSE', () => {
     it(`resumes across a server restart on ${database}`, async () => {
       const pgSchema = database === 'postgres' ? await freshPgSchema() : null
       let t = await startServer({ database, ...(pgSchema && { store: pgSchema.address }) })
+      const first = t
       const { codec, store } = t
       try {
         const key = await t.key('acme', ['producer'])
@@ -123,6 +124,7 @@ describe('SSE', () => {
         again.close()
       } finally {
         await t.close()
+        await first.close()
         await pgSchema?.drop()
       }
     })
