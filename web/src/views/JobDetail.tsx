@@ -1,0 +1,289 @@
+/** One job: payload and result, progress, logs, every attempt's error, its events, its flow children, actions. */
+import { useQuery, useQueryClient } from '@tanstack/react-query'
+import { useEffect, useState } from 'react'
+import type { Priority } from 'spool/client'
+import { useClient, useMe } from '../api'
+import { Link, navigate } from '../router'
+import { Empty, ErrorBox, Json, Loading, Progress, StateBadge, Time, useAction, useConfirm } from '../ui/parts'
+import { priorityName } from './Jobs'
+
+export function JobDetailView({ id }: { id: string }) {
+  const client = useClient()
+  const me = useMe()
+  const action = useAction()
+  const confirm = useConfirm()
+  const queryClient = useQueryClient()
+  const job = useQuery({ queryKey: ['job', id], queryFn: () => client.jobs.get(id), refetchInterval: 10_000 })
+  const history = useQuery({ queryKey: ['job', id, 'events'], queryFn: () => client.jobs.history(id, { limit: 1000 }) })
+  const children = useQuery({ queryKey: ['job', id, 'children'], queryFn: () => client.jobs.children(id) })
+  const [priority, setPriority] = useState('high')
+
+  // This job's own stream: progress and logs as they happen.
+  useEffect(() => {
+    const sub = client.events.subscribe({ jobId: id }, () => {
+      void queryClient.invalidateQueries({ queryKey: ['job', id] })
+    })
+    return () => sub.close()
+  }, [client, id, queryClient])
+
+  if (job.isPending) return <Loading what={`Loading job #${id}`} />
+  if (job.isError) return <ErrorBox error={job.error} retry={() => void job.refetch()} />
+  const j = job.data
+  const refresh = async () => {
+    await queryClient.invalidateQueries({ queryKey: ['job', id] })
+    await queryClient.invalidateQueries({ queryKey: ['jobs'] })
+  }
+  const act = async (kind: 'retry' | 'cancel' | 'promote' | 'remove') => {
+    if (kind === 'remove' || kind === 'cancel') {
+      const ok = await confirm({
+        title: kind === 'remove' ? `Delete job #${id}?` : `Cancel job #${id}?`,
+        body:
+          kind === 'remove' ? 'The job and its history are deleted for good.' : 'A running job sees its signal abort.',
+        confirm: kind === 'remove' ? 'Delete job' : 'Cancel job',
+        danger: true,
+      })
+      if (!ok) return
+    }
+    const done = await action<unknown>(
+      () => (kind === 'remove' ? client.jobs.remove(id).then(() => true) : client.jobs[kind](id)),
+      { retry: 'Retried', cancel: 'Cancelled', promote: 'Promoted', remove: 'Deleted' }[kind],
+    )
+    if (done !== undefined && kind === 'remove') navigate('/jobs')
+    else await refresh()
+  }
+  const events = history.data ?? []
+  const logs = events.filter((e) => e.type === 'job.log')
+  const canAct = me.can('produce')
+  const retryable = j.state === 'failed' || j.state === 'cancelled'
+  const cancellable = ['waiting', 'scheduled', 'blocked', 'active'].includes(j.state)
+  const notStarted = ['waiting', 'scheduled', 'blocked'].includes(j.state)
+
+  return (
+    <div className="stack">
+      <nav aria-label="Breadcrumb" className="crumbs">
+        <Link to="/jobs">Jobs</Link> / <Link to={`/jobs?queue=${encodeURIComponent(j.queue)}`}>{j.queue}</Link> /{' '}
+        <span>#{j.id}</span>
+      </nav>
+      <div className="row between wrap">
+        <h1>
+          Job #{j.id} <StateBadge state={j.state} />
+        </h1>
+        {canAct && (
+          <section className="row wrap" aria-label="Actions">
+            {retryable && (
+              <button type="button" className="button primary small" onClick={() => void act('retry')}>
+                Retry
+              </button>
+            )}
+            {j.state === 'scheduled' && (
+              <button type="button" className="button small" onClick={() => void act('promote')}>
+                Run now
+              </button>
+            )}
+            {cancellable && (
+              <button type="button" className="button small danger" onClick={() => void act('cancel')}>
+                Cancel
+              </button>
+            )}
+            {notStarted && (
+              <>
+                <label className="inline">
+                  <span className="sr-only">Priority</span>
+                  <select value={priority} onChange={(event) => setPriority(event.target.value)}>
+                    {['urgent', 'high', 'normal', 'low'].map((p) => (
+                      <option key={p}>{p}</option>
+                    ))}
+                  </select>
+                </label>
+                <button
+                  type="button"
+                  className="button small"
+                  onClick={() =>
+                    void action(
+                      () => client.jobs.setPriority(id, priority as Priority),
+                      `Priority set to ${priority}`,
+                    ).then(refresh)
+                  }
+                >
+                  Set priority
+                </button>
+              </>
+            )}
+            {j.state !== 'active' && (
+              <button type="button" className="button small ghost" onClick={() => void act('remove')}>
+                Delete
+              </button>
+            )}
+          </section>
+        )}
+      </div>
+      <dl className="facts">
+        <div>
+          <dt>Queue</dt>
+          <dd>
+            <Link to={`/queues/${encodeURIComponent(j.queue)}`}>{j.queue}</Link>
+          </dd>
+        </div>
+        <div>
+          <dt>Priority</dt>
+          <dd>{priorityName(j.priority)}</dd>
+        </div>
+        <div>
+          <dt>Attempt</dt>
+          <dd>
+            {j.attempt} of {j.maxAttempts}
+          </dd>
+        </div>
+        <div>
+          <dt>Created</dt>
+          <dd>
+            <Time at={j.createdAt} />
+          </dd>
+        </div>
+        <div>
+          <dt>Run at</dt>
+          <dd>
+            <Time at={j.runAt} />
+          </dd>
+        </div>
+        <div>
+          <dt>Started</dt>
+          <dd>
+            <Time at={j.startedAt} />
+          </dd>
+        </div>
+        <div>
+          <dt>Finished</dt>
+          <dd>
+            <Time at={j.finishedAt} />
+          </dd>
+        </div>
+        <div>
+          <dt>Worker</dt>
+          <dd>{j.workerId ?? '—'}</dd>
+        </div>
+        <div>
+          <dt>Group</dt>
+          <dd>{j.group ?? '—'}</dd>
+        </div>
+        <div>
+          <dt>Tags</dt>
+          <dd>{j.tags.length ? j.tags.join(', ') : '—'}</dd>
+        </div>
+        <div>
+          <dt>Idempotency key</dt>
+          <dd>{j.idempotencyKey ?? '—'}</dd>
+        </div>
+        <div>
+          <dt>Timeout</dt>
+          <dd>{j.timeoutMs ? `${j.timeoutMs} ms` : '—'}</dd>
+        </div>
+      </dl>
+      {j.progress && (
+        <section>
+          <h2>Progress</h2>
+          <Progress percent={j.progress.percent} {...(j.progress.stage && { label: j.progress.stage })} />
+          {j.progress.message && <p className="muted">{j.progress.message}</p>}
+        </section>
+      )}
+      <div className="two">
+        <Json label="Payload" value={j.payload} />
+        <Json label="Result" value={j.result} />
+      </div>
+      {Object.keys(j.metadata).length > 0 && <Json label="Metadata" value={j.metadata} />}
+      <section>
+        <h2>Errors ({j.errors.length})</h2>
+        {j.errors.length === 0 ? (
+          <p className="muted">No attempt has failed.</p>
+        ) : (
+          <ol className="errors">
+            {j.errors.map((error, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: attempts are appended only
+              <li key={i} className="error-item">
+                <div className="row wrap">
+                  <strong>Attempt {error.attempt}</strong>
+                  <Time at={error.at} />
+                  {error.code && <code>{error.code}</code>}
+                  <span className={`badge ${error.retryable ? 'state-scheduled' : 'state-failed'}`}>
+                    {error.retryable ? 'retryable' : 'not retryable'}
+                  </span>
+                </div>
+                <p>
+                  {error.name ? `${error.name}: ` : ''}
+                  {error.message}
+                </p>
+                {error.stack ? (
+                  <pre className="stack-trace">{error.stack}</pre>
+                ) : (
+                  <p className="muted small">The API does not send stacks (they name server paths).</p>
+                )}
+              </li>
+            ))}
+          </ol>
+        )}
+      </section>
+      <section>
+        <h2>Flow</h2>
+        {children.data && children.data.length > 0 ? (
+          <ul className="flow">
+            {children.data.map((child) => (
+              <li key={child.id}>
+                <Link to={`/jobs/${child.id}`}>#{child.id}</Link> <span className="muted">{child.queue}</span>{' '}
+                <StateBadge state={child.state} /> <span className="muted small">on failure: {child.onFailure}</span>
+                {child.error && <span className="error-text small"> — {child.error}</span>}
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p className="muted">This job waits for no other job.</p>
+        )}
+        {typeof j.metadata.parent === 'string' && (
+          <p>
+            Parent: <Link to={`/jobs/${j.metadata.parent}`}>#{j.metadata.parent}</Link>
+          </p>
+        )}
+      </section>
+      <section>
+        <h2>Logs ({logs.length})</h2>
+        {logs.length === 0 ? (
+          <p className="muted">No log lines.</p>
+        ) : (
+          <pre className="logs">
+            {logs
+              .map(
+                (e) =>
+                  `${new Date(e.at).toISOString().slice(11, 23)}  ${String(e.data.level ?? 'info').padEnd(5)}  ${String(e.data.message ?? '')}`,
+              )
+              .join('\n')}
+          </pre>
+        )}
+      </section>
+      <section>
+        <h2>Timeline</h2>
+        {history.isError ? (
+          <ErrorBox error={history.error} />
+        ) : events.length === 0 ? (
+          <Empty title="No events" />
+        ) : (
+          <ol className="timeline">
+            {events.map((event) => (
+              <li key={event.id}>
+                <time dateTime={new Date(event.at).toISOString()}>{new Date(event.at).toLocaleTimeString()}</time>
+                <span className="event-type">{event.type}</span>
+                {event.state && <StateBadge state={event.state} />}
+                <span className="muted small clip">{summary(event.data)}</span>
+              </li>
+            ))}
+          </ol>
+        )}
+      </section>
+    </div>
+  )
+}
+
+function summary(data: Record<string, unknown>): string {
+  return Object.entries(data)
+    .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' · ')
+    .slice(0, 200)
+}

@@ -1,0 +1,206 @@
+/** Overview: counts by state per queue, live throughput / failure / wait charts, and what needs attention. */
+import { useRef } from 'react'
+import type { Counts } from 'spool/client'
+import { useMe } from '../api'
+import { useLive } from '../live'
+import { useBreakers, useOldestWaiting, useQueues, useStats, useWorkers } from '../queries'
+import { Link } from '../router'
+import { TimeChart } from '../ui/Chart'
+import { ago, duration, Empty, ErrorBox, Loading, STATES, StateBadge } from '../ui/parts'
+
+export function OverviewView() {
+  const stats = useStats()
+  const queues = useQueues()
+  const workers = useWorkers()
+  const breakers = useBreakers()
+  const oldest = useOldestWaiting()
+  const me = useMe()
+  const live = useLive()
+  // Wait time: one sample per stats refresh.
+  const waits = useRef<{ t: number[]; p50: (number | null)[]; p95: (number | null)[] }>({ t: [], p50: [], p95: [] })
+  const data = stats.data
+  if (data) {
+    const w = waits.current
+    const now = Math.floor(stats.dataUpdatedAt / 1000)
+    if (w.t.at(-1) !== now) {
+      w.t.push(now)
+      w.p50.push(data.waitMs ? data.waitMs.p50 / 1000 : null)
+      w.p95.push(data.waitMs ? data.waitMs.p95 / 1000 : null)
+      if (w.t.length > 240) for (const list of [w.t, w.p50, w.p95]) list.shift()
+    }
+  }
+
+  if (stats.isPending) return <Loading what="Loading the overview" />
+  if (stats.isError) return <ErrorBox error={stats.error} retry={() => void stats.refetch()} />
+  const counts = data?.counts ?? {}
+  const totals = STATES.reduce(
+    (out, state) => {
+      out[state] = Object.values(counts).reduce((sum, c) => sum + (c[state] ?? 0), 0)
+      return out
+    },
+    {} as Record<string, number>,
+  )
+  const series = live.series('*', 300)
+  const openBreakers = (breakers.data ?? []).filter((b) => b.state !== 'closed')
+  const paused = (queues.data ?? []).filter((q) => q.paused)
+  const busy = (workers.data ?? []).filter((w) => w.running.length > 0)
+  const perMinute = data?.perMinute ?? []
+  const warnings: string[] = []
+  if (!live.connected) warnings.push('The live event stream is reconnecting; figures may be behind.')
+  for (const b of openBreakers)
+    warnings.push(`Circuit breaker “${b.name}” is ${b.state.replace('_', '-')}: its queues are held back.`)
+  for (const q of paused) warnings.push(`Queue “${q.name}” is paused.`)
+  if ((totals.failed ?? 0) > 0)
+    warnings.push(`${totals.failed} failed jobs are waiting for a decision (retry or delete).`)
+
+  return (
+    <div className="stack">
+      <div className="row between">
+        <h1>Overview</h1>
+        {me.can('produce') && (
+          <Link to="/create" className="button primary">
+            Create job
+          </Link>
+        )}
+      </div>
+      <section className="tiles" aria-label="Totals">
+        {STATES.map((state) => (
+          <Link key={state} to={`/jobs?state=${state}`} className={`tile tile-${state}`}>
+            <span className="tile-label">{state}</span>
+            <span className="tile-value" data-testid={`total-${state}`}>
+              {totals[state] ?? 0}
+            </span>
+          </Link>
+        ))}
+      </section>
+      <section className="tiles" aria-label="Health">
+        <div className="tile">
+          <span className="tile-label">throughput</span>
+          <span className="tile-value">{(data?.throughputPerMinute ?? 0).toFixed(1)}</span>
+          <span className="tile-note">jobs / min (5 min avg)</span>
+        </div>
+        <div className="tile">
+          <span className="tile-label">success rate</span>
+          <span className="tile-value">
+            {data?.successRate === null || !data ? '—' : `${Math.round(data.successRate * 100)}%`}
+          </span>
+          <span className="tile-note">last hour</span>
+        </div>
+        <div className="tile">
+          <span className="tile-label">wait p50 / p95</span>
+          <span className="tile-value">{data?.waitMs ? `${duration(data.waitMs.p50)}` : '—'}</span>
+          <span className="tile-note">{data?.waitMs ? `p95 ${duration(data.waitMs.p95)}` : 'no starts yet'}</span>
+        </div>
+        <div className="tile">
+          <span className="tile-label">oldest waiting</span>
+          <span className="tile-value">
+            {oldest.data?.job ? <Link to={`/jobs/${oldest.data.job.id}`}>#{oldest.data.job.id}</Link> : '—'}
+          </span>
+          <span className="tile-note">
+            {oldest.data?.job
+              ? `${oldest.data.more ? '≥ ' : ''}${ago(oldest.data.job.createdAt)} · ${oldest.data.job.queue}`
+              : 'nothing waiting'}
+          </span>
+        </div>
+        <div className="tile">
+          <span className="tile-label">busy workers</span>
+          <span className="tile-value">{me.can('manage') ? `${busy.length} / ${workers.data?.length ?? 0}` : '—'}</span>
+          <span className="tile-note">
+            {me.can('manage') ? <Link to="/workers">see workers</Link> : 'needs the manage permission'}
+          </span>
+        </div>
+        <div className="tile">
+          <span className="tile-label">open breakers</span>
+          <span className={`tile-value ${openBreakers.length ? 'bad' : ''}`}>{openBreakers.length}</span>
+          <span className="tile-note">
+            <Link to="/breakers">{breakers.data?.length ?? 0} defined</Link>
+          </span>
+        </div>
+      </section>
+      {warnings.length > 0 && (
+        <section className="warnings" aria-label="Warnings">
+          <h2 className="sr-only">Warnings</h2>
+          <ul>
+            {warnings.map((w) => (
+              <li key={w}>{w}</li>
+            ))}
+          </ul>
+        </section>
+      )}
+      <section className="charts">
+        <TimeChart
+          title="Live: completed and failed per second (5 min)"
+          t={series.t}
+          series={[
+            { label: 'completed', color: '#2da44e', values: series.completed, fill: true },
+            { label: 'failed / retried', color: '#cf222e', values: series.failed },
+          ]}
+        />
+        <TimeChart
+          title="Per minute (last hour)"
+          t={perMinute.map((m) => Math.floor(m.minute / 1000))}
+          series={[
+            { label: 'completed', color: '#2da44e', values: perMinute.map((m) => m.completed), fill: true },
+            { label: 'failed', color: '#cf222e', values: perMinute.map((m) => m.failed) },
+            { label: 'retried', color: '#bf8700', values: perMinute.map((m) => m.retried) },
+          ]}
+        />
+        <TimeChart
+          title="Wait before start (p50, p95)"
+          unit=" s"
+          t={waits.current.t}
+          series={[
+            { label: 'p50', color: '#2f6feb', values: waits.current.p50 },
+            { label: 'p95', color: '#8250df', values: waits.current.p95 },
+          ]}
+        />
+      </section>
+      <section>
+        <h2>Queues</h2>
+        <QueueCountsTable counts={counts} paused={new Set(paused.map((q) => q.name))} />
+      </section>
+    </div>
+  )
+}
+
+export function QueueCountsTable({ counts, paused }: { counts: Record<string, Counts>; paused: Set<string> }) {
+  const names = Object.keys(counts).sort()
+  if (names.length === 0) {
+    return <Empty title="No queues yet">A queue appears the first time a job is enqueued to it.</Empty>
+  }
+  return (
+    <div className="table-wrap">
+      <table className="table">
+        <thead>
+          <tr>
+            <th scope="col">Queue</th>
+            {STATES.map((state) => (
+              <th scope="col" key={state} className="num">
+                {state}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {names.map((name) => (
+            <tr key={name}>
+              <th scope="row">
+                <Link to={`/queues/${encodeURIComponent(name)}`}>{name}</Link>{' '}
+                {paused.has(name) && <StateBadge state="paused" />}
+              </th>
+              {STATES.map((state) => (
+                <td key={state} className="num">
+                  {counts[name]?.[state] ? (
+                    <Link to={`/jobs?queue=${encodeURIComponent(name)}&state=${state}`}>{counts[name]?.[state]}</Link>
+                  ) : (
+                    <span className="muted">0</span>
+                  )}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  )
+}
