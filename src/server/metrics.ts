@@ -6,9 +6,9 @@
  *   from the event stream, so they include jobs enqueued and run by other processes;
  * - `spool_job_wait_seconds{queue}` (ready → started) and `spool_job_run_seconds{queue}`
  *   (started → finished) histograms, from the same events (jobs this server saw become ready);
- * - `spool_jobs{queue,state}` and `spool_oldest_waiting_job_age_seconds{queue}`, read from the
- *   store at scrape time; `spool_workers_busy{queue}` and `spool_workers{queue}` from the
- *   workers registry; `spool_breaker_open{name}` when breakers exist;
+ * - `spool_jobs{queue,state}`, read from the store at scrape time; `spool_workers_busy{queue}`
+ *   and `spool_workers{queue}` from the workers registry; `spool_breaker_open{breaker}` (1 open,
+ *   0.5 half-open, 0 closed) for every circuit breaker;
  * - `spool_http_requests_total{method,route,status}`, `spool_http_request_duration_seconds`,
  *   `spool_streams_open{kind}`, and the process metrics prom-client collects by default.
  */
@@ -89,6 +89,18 @@ export class ServerMetrics {
         const counts = await spoolRef.queues.countsAll()
         for (const [queue, byState] of Object.entries(counts)) {
           for (const [state, n] of Object.entries(byState)) this.set({ queue, state }, n)
+        }
+      },
+    })
+    new Gauge({
+      name: 'spool_breaker_open',
+      help: 'Circuit breaker state: 1 open, 0.5 half-open, 0 closed',
+      labelNames: ['breaker'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset()
+        for (const breaker of await spoolRef.breakers.list()) {
+          this.set({ breaker: breaker.name }, breaker.state === 'open' ? 1 : breaker.state === 'half_open' ? 0.5 : 0)
         }
       },
     })

@@ -223,6 +223,8 @@ describe('REST API', () => {
       /spool_http_requests_total\{method="POST",route="\/v1\/queues\/:queue\/jobs",status="201"\}/,
     )
     expect(metrics.text).toMatch(/spool_jobs_enqueued_total/)
+    expect(metrics.text).toMatch(/# TYPE spool_breaker_open gauge/)
+    expect(metrics.text).toMatch(/# TYPE spool_job_wait_seconds histogram/)
     const docs = await fetch(`${t.url}/docs/`)
     expect(docs.status).toBe(200)
     expect(await docs.text()).toMatch(/swagger/i)
