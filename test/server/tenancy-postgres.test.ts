@@ -1,0 +1,72 @@
+/**
+ * Tenancy on PostgreSQL (one schema for the test): searches, counts, bulk actions by filter,
+ * streams, keys and records stay within their tenant, as on SQLite (authz.test.ts).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startServer, type TestServer } from './helpers.js'
+import { openSse } from './sse-client.js'
+
+describe('tenancy on PostgreSQL', () => {
+  let t: TestServer
+  let acme: string
+  let globex: string
+  let globexJob: string
+  beforeAll(async () => {
+    t = await startServer({ database: 'postgres' })
+    acme = await t.key('acme', ['producer'])
+    globex = await t.key('globex', ['producer'])
+    globexJob = (
+      await t.request('POST', '/v1/queues/pgq/jobs', { key: globex, body: { payload: { secret: 'GLOBEX-ONLY' } } })
+    ).body.id
+    await t.request('POST', '/v1/queues/pgq/jobs/bulk', {
+      key: acme,
+      body: { jobs: [{ payload: { mine: 1 } }, { payload: { mine: 2 } }] },
+    })
+  })
+  afterAll(async () => {
+    await t?.close()
+  })
+
+  it('searches, counts and reads only the tenant’s jobs', async () => {
+    const list = await t.request('GET', '/v1/jobs?queue=pgq', { key: acme })
+    expect(list.body.jobs).toHaveLength(2)
+    expect(list.text).not.toContain('GLOBEX-ONLY')
+    expect((await t.request('GET', '/v1/jobs?text=GLOBEX-ONLY', { key: acme })).body.jobs).toEqual([])
+    expect((await t.request('GET', '/v1/jobs?text=GLOBEX-ONLY', { key: globex })).body.jobs).toHaveLength(1)
+    expect((await t.request('GET', '/v1/queues/pgq', { key: acme })).body.counts.waiting).toBe(2)
+    expect((await t.request('GET', `/v1/jobs/${globexJob}`, { key: acme })).status).toBe(404)
+    expect((await t.request('POST', `/v1/jobs/${globexJob}/cancel`, { key: acme })).status).toBe(404)
+  })
+
+  it('a bulk action by filter touches only the tenant’s jobs', async () => {
+    const result = await t.request('POST', '/v1/jobs/actions', {
+      key: acme,
+      body: { action: 'cancel', filter: { queue: 'pgq', state: 'waiting' } },
+    })
+    expect(result.body).toMatchObject({ matched: 2, succeeded: 2 })
+    expect((await t.spool.jobs.get(globexJob))?.state).toBe('waiting')
+  })
+
+  it('streams only the tenant’s events, and resumes from an id', async () => {
+    const stream = await openSse(`${t.url}/v1/events/stream?lastEventId=0`, { authorization: `Bearer ${acme}` })
+    const frames = await stream.waitFor(4)
+    stream.close()
+    expect(frames.every((f) => (f.data as { tenant: string }).tenant === 'acme')).toBe(true)
+    expect(frames.map((f) => (f.data as { type: string }).type)).toEqual([
+      'job.created',
+      'job.created',
+      'job.cancelled',
+      'job.cancelled',
+    ])
+  })
+
+  it('keeps keys and the audit log per tenant', async () => {
+    const acmeAdmin = await t.key('acme', ['admin'])
+    const keys = await t.request('GET', '/v1/keys', { key: acmeAdmin })
+    expect(keys.body.keys.every((k: { tenant: string }) => k.tenant === 'acme')).toBe(true)
+    await t.server.context.audit.flush()
+    const audit = await t.request('GET', '/v1/audit?limit=1000', { key: acmeAdmin })
+    expect(audit.body.entries.length).toBeGreaterThan(0)
+    expect(audit.body.entries.every((e: { tenant: string }) => e.tenant === 'acme')).toBe(true)
+  })
+})
