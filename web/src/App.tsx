@@ -83,7 +83,8 @@ function ThemeToggle({ theme, toggle }: { theme: Theme; toggle(): void }) {
       onClick={toggle}
       aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme`}
     >
-      {theme === 'dark' ? '☀ Light' : '☾ Dark'}
+      {theme === 'dark' ? '☀' : '☾'}
+      <span className="hide-narrow">{theme === 'dark' ? 'Light' : 'Dark'}</span>
     </button>
   )
 }

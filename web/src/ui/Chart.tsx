@@ -18,13 +18,15 @@ interface Props {
   series: ChartSeries[]
   height?: number
   unit?: string
+  /** Show at least this many seconds, ending now (a series with few points still reads as a timeline). */
+  span?: number
 }
 
 function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888'
 }
 
-export function TimeChart({ title, t, series, height = 160, unit = '' }: Props) {
+export function TimeChart({ title, t, series, height = 160, unit = '', span }: Props) {
   const box = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | null>(null)
   const shape = series.map((s) => s.label).join('|')
@@ -44,7 +46,18 @@ export function TimeChart({ title, t, series, height = 160, unit = '' }: Props) 
       height,
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] } },
+      scales: {
+        x: {
+          time: true,
+          ...(span !== undefined && {
+            range: (_u, min, max) => {
+              const end = Math.max(max, Date.now() / 1000)
+              return [Math.min(min, end - span), end]
+            },
+          }),
+        },
+        y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] },
+      },
       axes: [axis, { ...axis, size: 44, values: (_u, values) => values.map((v) => `${formatNumber(v)}${unit}`) }],
       series: [
         {},
@@ -66,7 +79,7 @@ export function TimeChart({ title, t, series, height = 160, unit = '' }: Props) 
       chart.destroy()
       plot.current = null
     }
-  }, [shape, height, unit])
+  }, [shape, height, unit, span])
 
   useEffect(() => {
     plot.current?.setData([t, ...series.map((s) => s.values)] as uPlot.AlignedData)

@@ -40,11 +40,11 @@ export function OverviewView() {
     },
     {} as Record<string, number>,
   )
-  const series = live.series('*', 300)
+  const series = live.series('*', 120)
   const openBreakers = (breakers.data ?? []).filter((b) => b.state !== 'closed')
   const paused = (queues.data ?? []).filter((q) => q.paused)
   const busy = (workers.data ?? []).filter((w) => w.running.length > 0)
-  const perMinute = data?.perMinute ?? []
+  const perMinute = lastHour(data?.perMinute ?? [])
   const warnings: string[] = []
   if (!live.connected) warnings.push('The live event stream is reconnecting; figures may be behind.')
   for (const b of openBreakers)
@@ -129,7 +129,7 @@ export function OverviewView() {
       )}
       <section className="charts">
         <TimeChart
-          title="Live: completed and failed per second (5 min)"
+          title="Live: completed and failed per second (2 min)"
           t={series.t}
           series={[
             { label: 'completed', color: '#2da44e', values: series.completed, fill: true },
@@ -148,6 +148,7 @@ export function OverviewView() {
         <TimeChart
           title="Wait before start (p50, p95)"
           unit=" s"
+          span={600}
           t={waits.current.t}
           series={[
             { label: 'p50', color: '#2f6feb', values: waits.current.p50 },
@@ -161,6 +162,16 @@ export function OverviewView() {
       </section>
     </div>
   )
+}
+
+/** The last 60 minutes, one point each (minutes without a bucket count zero). */
+export function lastHour(buckets: { minute: number; completed: number; failed: number; retried: number }[]) {
+  const byMinute = new Map(buckets.map((b) => [Math.floor(b.minute / 60_000), b]))
+  const now = Math.floor(Date.now() / 60_000)
+  const out: { minute: number; completed: number; failed: number; retried: number }[] = []
+  for (let m = now - 59; m <= now; m++)
+    out.push(byMinute.get(m) ?? { minute: m * 60_000, completed: 0, failed: 0, retried: 0 })
+  return out
 }
 
 export function QueueCountsTable({ counts, paused }: { counts: Record<string, Counts>; paused: Set<string> }) {

@@ -8,6 +8,7 @@ import { useQueues, useStats } from '../queries'
 import { Link } from '../router'
 import { TimeChart } from '../ui/Chart'
 import { duration, Empty, ErrorBox, Json, Loading, STATES, StateBadge, useAction, useConfirm } from '../ui/parts'
+import { lastHour } from './Overview'
 
 function PauseButton({ queue }: { queue: Queue }) {
   const client = useClient()
@@ -264,8 +265,8 @@ export function QueueDetailView({ name }: { name: string }) {
   if (queue.isPending) return <Loading what={`Loading ${name}`} />
   if (queue.isError) return <ErrorBox error={queue.error} retry={() => void queue.refetch()} />
   const q = queue.data
-  const series = live.series(name, 300)
-  const perMinute = stats.data?.perMinute ?? []
+  const series = live.series(name, 120)
+  const perMinute = lastHour(stats.data?.perMinute ?? [])
   const cleanup = async () => {
     const report = await action(() => client.queues.cleanup(name, { dryRun: true }))
     if (!report) return

@@ -1,0 +1,50 @@
+/**
+ * The dashboard under a real browser: Debian's Chromium driven by playwright-core, against a
+ * real Spool server (test/server/helpers.ts: temp SQLite file, 127.0.0.1, port 0). The
+ * dashboard is built first when web/ or the client changed since the last build.
+ */
+import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type Browser, chromium } from 'playwright-core'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+
+export const CHROMIUM = '/usr/bin/chromium'
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+]
+
+function newest(dir: string): number {
+  let time = 0
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name)
+    const stat = statSync(path)
+    time = Math.max(time, stat.isDirectory() ? newest(path) : stat.mtimeMs)
+  }
+  return time
+}
+
+/** Builds dist/web when it is missing or older than its sources. */
+export function ensureDashboardBuilt(): void {
+  const index = join(root, 'dist/web/index.html')
+  const built = existsSync(index) ? statSync(index).mtimeMs : 0
+  const sources = Math.max(newest(join(root, 'web')), newest(join(root, 'src/client')))
+  if (built >= sources) return
+  execFileSync(join(root, 'node_modules/.bin/vite'), ['build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], {
+    cwd: root,
+    stdio: 'inherit',
+  })
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true })
+}
+
+export const screenshotPath = (name: string) => join(root, 'docs/screenshots', `${name}.png`)
