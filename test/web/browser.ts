@@ -37,10 +37,14 @@ export function ensureDashboardBuilt(): void {
   const built = existsSync(index) ? statSync(index).mtimeMs : 0
   const sources = Math.max(newest(join(root, 'web')), newest(join(root, 'src/client')))
   if (built >= sources) return
-  execFileSync(join(root, 'node_modules/.bin/vite'), ['build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], {
-    cwd: root,
-    stdio: 'inherit',
-  })
+  execFileSync(
+    join(root, 'node_modules/.bin/vite'),
+    ['build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  )
 }
 
 export function launchChromium(): Promise<Browser> {

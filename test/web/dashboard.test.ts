@@ -47,7 +47,10 @@ describe('dashboard in Chromium', () => {
         },
         { concurrency: 2, pollIntervalMs: 100 },
       ) as Worker<never, never>,
-      spool.work('steady', async () => ({ done: true }), { concurrency: 2, pollIntervalMs: 100 }) as Worker<never, never>,
+      spool.work('steady', async () => ({ done: true }), { concurrency: 2, pollIntervalMs: 100 }) as Worker<
+        never,
+        never
+      >,
     )
     for (let i = 0; i < 30; i++) await spool.enqueue('emails', { to: `user${i}@example.com` }, { tags: ['welcome'] })
     await spool.flows.add({
@@ -60,9 +63,19 @@ describe('dashboard in Chromium', () => {
     })
     await spool.breakers.define('openai', { failureThreshold: 3, cooldownMs: 30_000 })
     await spool.breakers.open('openai')
-    await spool.queues.configure('notes', { breaker: 'openai', concurrency: 4, rateLimit: { max: 60, windowMs: 60_000 } })
+    await spool.queues.configure('notes', {
+      breaker: 'openai',
+      concurrency: 4,
+      rateLimit: { max: 60, windowMs: 60_000 },
+    })
     await spool.enqueue('notes', { session: 'a1' })
-    await spool.schedules.upsert({ name: 'nightly-report', cron: '0 3 * * *', timezone: 'Europe/Berlin', queue: 'reports', payload: { kind: 'daily' } })
+    await spool.schedules.upsert({
+      name: 'nightly-report',
+      cron: '0 3 * * *',
+      timezone: 'Europe/Berlin',
+      queue: 'reports',
+      payload: { kind: 'daily' },
+    })
     browser = await launchChromium()
     context = await browser.newContext({ viewport: { width: 1280, height: 820 }, colorScheme: 'light' })
     page = await context.newPage()
@@ -92,10 +105,16 @@ describe('dashboard in Chromium', () => {
     await signIn(t.adminKey)
     await expect(page.getByTestId('who').textContent()).resolves.toContain('default')
     await page.locator('.live-dot.on').waitFor()
-    await eventually(async () => Number(await page.getByTestId('total-completed').textContent()) >= 30, 'completed emails on the overview')
+    await eventually(
+      async () => Number(await page.getByTestId('total-completed').textContent()) >= 30,
+      'completed emails on the overview',
+    )
     // A few seconds of traffic while the page watches, so the live chart has something to draw.
     for (let burst = 0; burst < 8; burst++) {
-      await t.spool.enqueueMany('emails', Array.from({ length: 6 + burst }, (_, i) => ({ payload: { to: `live${burst}-${i}@example.com` } })))
+      await t.spool.enqueueMany(
+        'emails',
+        Array.from({ length: 6 + burst }, (_, i) => ({ payload: { to: `live${burst}-${i}@example.com` } })),
+      )
       if (burst % 3 === 0) await t.spool.enqueue('flaky', { burst })
       await page.waitForTimeout(350)
     }
@@ -120,7 +139,8 @@ describe('dashboard in Chromium', () => {
   it('cancels every job matching a filter, after a confirmation that says how many', async () => {
     const keep: string[] = []
     for (let i = 0; i < 120; i++) await t.spool.enqueue('bulk', { kind: 'cancel-me', n: i }, { delayMs: 3_600_000 })
-    for (let i = 0; i < 5; i++) keep.push((await t.spool.enqueue('bulk', { kind: 'keep-me', n: i }, { delayMs: 3_600_000 })).id)
+    for (let i = 0; i < 5; i++)
+      keep.push((await t.spool.enqueue('bulk', { kind: 'keep-me', n: i }, { delayMs: 3_600_000 })).id)
     await page.goto(`${t.url}/jobs?queue=bulk&text=cancel-me`)
     await page.locator('tr[data-job]').first().waitFor()
     expect(await page.locator('tr[data-job]').count()).toBe(50)
@@ -228,8 +248,14 @@ describe('dashboard in Chromium', () => {
     // And the API refuses, whatever a page would send.
     const status = await page.evaluate(
       async ([key, jobId]) => {
-        const pause = await fetch('/v1/queues/steady/pause', { method: 'POST', headers: { authorization: `Bearer ${key}` } })
-        const cancel = await fetch(`/v1/jobs/${jobId}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${key}` } })
+        const pause = await fetch('/v1/queues/steady/pause', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}` },
+        })
+        const cancel = await fetch(`/v1/jobs/${jobId}/cancel`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}` },
+        })
         return [pause.status, cancel.status]
       },
       [readerKey, id],
@@ -245,7 +271,9 @@ describe('dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Sign out' }).click()
     await signIn(t.adminKey)
     await page.goto(`${t.url}/sessions`)
-    await page.getByLabel(/Audio file/).setInputFiles(new URL('../../../shared/audio/jfk.flac', import.meta.url).pathname)
+    await page
+      .getByLabel(/Audio file/)
+      .setInputFiles(new URL('../../../shared/audio/jfk.flac', import.meta.url).pathname)
     await page.getByLabel('Patient name').fill('Test Patient')
     await page.getByLabel('Urgency').selectOption('same-day')
     await page.getByRole('button', { name: 'Upload and transcribe' }).click()
@@ -256,7 +284,9 @@ describe('dashboard in Chromium', () => {
     await shot('session')
     const start = Number(await word.getAttribute('data-start'))
     await word.click()
-    const time = await page.locator('[data-testid=audio]').evaluate((audio) => (audio as unknown as { currentTime: number }).currentTime)
+    const time = await page
+      .locator('[data-testid=audio]')
+      .evaluate((audio) => (audio as unknown as { currentTime: number }).currentTime)
     expect(Math.abs(time - start)).toBeLessThan(0.5)
   })
 })
