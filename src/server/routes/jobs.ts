@@ -219,7 +219,9 @@ export const jobRoutes = [
       })
       .meta({ id: 'JobStatus' }),
     async handler({ app, params, tenant }) {
-      const job = await jobInTenant(app, params.id, tenant)
+      // The row as stored: the payload and result stay encrypted and unparsed (this is the polled route).
+      const job = await app.spool.store.jobGet({ id: params.id })
+      if (!job || job.tenant !== tenant) throw new SpoolError('SPOOL_JOB_NOT_FOUND', `no job ${params.id}`, { field: 'id' })
       return {
         id: job.id,
         queue: job.queue,
@@ -227,7 +229,7 @@ export const jobRoutes = [
         progress: job.progress,
         attempt: job.attempt,
         maxAttempts: job.maxAttempts,
-        updatedAt: (job.finishedAt ?? job.startedAt ?? job.createdAt).toISOString(),
+        updatedAt: new Date(job.updatedAt).toISOString(),
       }
     },
   }),
