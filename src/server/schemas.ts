@@ -78,7 +78,13 @@ export const newJob = z
   .meta({ id: 'NewJob' })
 
 export const enqueueResult = z
-  .strictObject({ id: jobId, created: z.boolean(), state: jobState })
+  .strictObject({
+    id: jobId,
+    created: z.boolean(),
+    state: jobState,
+    position: z.number().nullable().optional().describe('runnable jobs ahead (with ?position=true)'),
+    estimatedWaitMs: z.number().nullable().optional().describe('expected wait from recent throughput (with ?position=true)'),
+  })
   .meta({ id: 'EnqueueResult' })
 
 const attemptError = z.object({

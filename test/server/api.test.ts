@@ -40,6 +40,9 @@ describe('REST API', () => {
     expect(status.body.payload).toBeUndefined()
     const position = await t.request('GET', `/v1/jobs/${id}/position`)
     expect(position.body.position).toBe(0)
+    const behind = await t.request('POST', '/v1/queues/emails/jobs?position=true', { body: { payload: { to: 'b' } } })
+    expect(behind.body).toMatchObject({ created: true, position: 1 })
+    await t.request('DELETE', `/v1/jobs/${behind.body.id}`)
 
     const again = await t.request('PATCH', `/v1/jobs/${id}`, { body: { priority: 'low' } })
     expect(again.body.priority).toBe(30)

@@ -112,18 +112,20 @@ export const jobRoutes = [
       'Validates everything first: on any error nothing is written. 201 for a new job; 200 with `created: false` when the idempotency key matched an existing job. 429 over the tenant’s enqueue rate, 503 when the queue is full (both with Retry-After).',
     permission: 'produce',
     params: queueParams,
+    query: z.strictObject({
+      position: s.boolQuery.optional().describe('also answer the position in the queue and the expected wait'),
+    }),
     body: s.newJob,
     response: s.enqueueResult,
     status: 201,
     errors: [413, 429, 503],
-    async handler({ app, params, body, tenant, audit, principal }) {
+    async handler({ app, params, query, body, tenant, audit, principal }) {
       await checkDependencies(app, tenant, body.options, 'options.')
       await app.admission.admit(tenant, params.queue)
-      const result = await app.enqueuer.enqueue(
-        params.queue,
-        body.payload,
-        engineOptions(body.options, tenant, userOf(principal)),
-      )
+      const options = engineOptions(body.options, tenant, userOf(principal))
+      const result = query.position
+        ? await app.spool.enqueue(params.queue, body.payload, { ...options, position: true })
+        : await app.enqueuer.enqueue(params.queue, body.payload, options)
       audit.target = result.id
       return result.created ? result : new Reply(200, result)
     },
