@@ -17,8 +17,7 @@
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { availableParallelism, cpus, loadavg } from 'node:os'
-import { tmpdir } from 'node:os'
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
@@ -59,10 +58,14 @@ async function startServer(dir: string) {
     values.store === 'postgres'
       ? `${process.env.SPOOL_BENCH_PG_URL ?? 'postgres://spool:spool@127.0.0.1:5433/spool_bench'}?schema=http_${Date.now()}`
       : `sqlite:${join(dir, 'spool.db')}`
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start', '--no-demo', '--port', '0', '--store', store, '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SPOOL_KEY_FILE: join(dir, 'spool.key') },
-  })
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', MAIN, 'start', '--no-demo', '--port', '0', '--store', store, '--log-level', 'warn'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SPOOL_KEY_FILE: join(dir, 'spool.key') },
+    },
+  )
   let out = ''
   child.stdout.on('data', (chunk) => {
     out += chunk
@@ -111,7 +114,13 @@ async function main() {
     const body = JSON.stringify({ payload: { visit: 'v-0001', file: 'recording.wav', minutes: 12, note: 'routine' } })
     const rows: Row[] = []
     const pid = server.child.pid as number
-    rows.push(await measure('enqueue', { url: `${server.url}/v1/queues/bench/jobs`, method: 'POST', headers, body, connections }, pid))
+    rows.push(
+      await measure(
+        'enqueue',
+        { url: `${server.url}/v1/queues/bench/jobs`, method: 'POST', headers, body, connections },
+        pid,
+      ),
+    )
 
     const ids: string[] = []
     for (let batch = 0; batch < 2; batch++) {
@@ -127,7 +136,15 @@ async function main() {
       url: server.url,
       headers,
       connections,
-      requests: [{ method: 'GET' as const, setupRequest: (request: autocannon.Request) => ({ ...request, path: `/v1/jobs/${ids[next++ % ids.length]}${suffix}` }) }],
+      requests: [
+        {
+          method: 'GET' as const,
+          setupRequest: (request: autocannon.Request) => ({
+            ...request,
+            path: `/v1/jobs/${ids[next++ % ids.length]}${suffix}`,
+          }),
+        },
+      ],
     })
     rows.push(await measure('status', paths('/status'), pid))
     rows.push(await measure('get', paths(''), pid))
@@ -143,7 +160,9 @@ async function main() {
     }
     if (values.json) console.log(JSON.stringify({ machine, rows }))
     else {
-      console.log(`machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${machine.load} at the end`)
+      console.log(
+        `machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${machine.load} at the end`,
+      )
       console.log(`store: ${machine.store}; ${connections} connections; ${seconds} s per scenario after 2 s warm-up\n`)
       console.log('| scenario | requests/s | p50 ms | p99 ms | server CPU µs/request | errors | non-2xx |')
       console.log('|---|---:|---:|---:|---:|---:|---:|')

@@ -83,7 +83,11 @@ export const enqueueResult = z
     created: z.boolean(),
     state: jobState,
     position: z.number().nullable().optional().describe('runnable jobs ahead (with ?position=true)'),
-    estimatedWaitMs: z.number().nullable().optional().describe('expected wait from recent throughput (with ?position=true)'),
+    estimatedWaitMs: z
+      .number()
+      .nullable()
+      .optional()
+      .describe('expected wait from recent throughput (with ?position=true)'),
   })
   .meta({ id: 'EnqueueResult' })
 

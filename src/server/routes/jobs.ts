@@ -223,7 +223,8 @@ export const jobRoutes = [
     async handler({ app, params, tenant }) {
       // The row as stored: the payload and result stay encrypted and unparsed (this is the polled route).
       const job = await app.spool.store.jobGet({ id: params.id })
-      if (!job || job.tenant !== tenant) throw new SpoolError('SPOOL_JOB_NOT_FOUND', `no job ${params.id}`, { field: 'id' })
+      if (!job || job.tenant !== tenant)
+        throw new SpoolError('SPOOL_JOB_NOT_FOUND', `no job ${params.id}`, { field: 'id' })
       return {
         id: job.id,
         queue: job.queue,
