@@ -144,7 +144,7 @@ function splitSegments(segments: readonly TranscriptSegment[], words: readonly A
   const out: AttributedSegment[] = []
   const ordered = [...segments].sort((a, b) => a.start - b.start)
   let w = 0
-  ordered.forEach((segment, index) => {
+  ordered.forEach((_, index) => {
     const nextStart = ordered[index + 1]?.start ?? Number.POSITIVE_INFINITY
     const mine: AttributedWord[] = []
     // A word belongs to the last segment that starts at or before its midpoint.

@@ -144,7 +144,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       }
       const bytes = Buffer.from(await file.arrayBuffer())
       const fields: Record<string, string[]> = {}
-      for (const [key, value] of form.entries()) if (typeof value === 'string') (fields[key] ??= []).push(value)
+      for (const [key, value] of form.entries()) {
+        if (typeof value === 'string') fields[key] = [...(fields[key] ?? []), value]
+      }
       const durationSec = wavDuration(bytes)
       const latency = (options.latency?.baseMs ?? 0) + (options.latency?.perAudioSecondMs ?? 0) * (durationSec ?? 0)
       if (!(await sleep(latency, req))) return

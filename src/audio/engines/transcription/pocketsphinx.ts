@@ -1,7 +1,7 @@
 /**
  * `pocketsphinx`: the offline default. CMU PocketSphinx with its US English acoustic model,
  * language model and dictionary (Debian `pocketsphinx` + `pocketsphinx-en-us`). Accuracy is weak
- * by today's standards (≈32 % WER on the JFK clip, see docs/audio.md) but it is real speech
+ * by today's standards (64 % WER on the JFK clip through the pipeline, docs/audio.md) but it is real speech
  * recognition with word timestamps, needs no model download, and runs at ~0.75 × real time on
  * one core here.
  *
