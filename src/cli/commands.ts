@@ -31,6 +31,7 @@ const USAGE = `usage: spool COMMAND [options]
   config    print                                                  the settings in force, secrets redacted
   encryption rotate                                                add a fresh data key in front of the key file
   openapi                                                          print the OpenAPI document
+  top       [--url URL] [--once]                                   live queues, throughput and workers of a running server (key in SPOOL_KEY)
 
   common: --store URL  --config FILE  --json
   settings come from flags, then SPOOL_* variables, then --config FILE, then defaults (docs/api.md)`
@@ -99,6 +100,8 @@ async function run(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<numb
       concurrency: { type: 'string' },
       'dry-run': { type: 'boolean' },
       json: { type: 'boolean' },
+      url: { type: 'string' },
+      once: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -123,10 +126,22 @@ async function run(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<numb
     'config',
     'encryption',
     'openapi',
+    'top',
   ])
   if (!known.has(command)) {
     io.err(`unknown command "${command}"\n\n${USAGE}`)
     return EXIT.usage
+  }
+  if (command === 'top') {
+    const key = env.SPOOL_KEY
+    if (!key) throw new UsageError('top needs an API key in SPOOL_KEY')
+    const url = (typeof values.url === 'string' ? values.url : undefined) ?? env.SPOOL_URL ?? 'http://127.0.0.1:7700'
+    return (await import('./top.js')).runTop({
+      url,
+      key,
+      once: values.once === true,
+      out: (text) => (values.once ? io.out(text.trimEnd()) : process.stdout.write(text)),
+    })
   }
   if (command === 'openapi') {
     const { openApiDocument } = await import('../server/openapi.js')

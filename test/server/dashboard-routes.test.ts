@@ -1,0 +1,139 @@
+/**
+ * The routes the dashboard added: who am I, schedules, breakers, queue limits, a job's flow
+ * children, the dashboard's static files (long-cached hashed assets, SPA fallback, API 404s
+ * untouched), and `spool top --once` reading it all through the client.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { main } from '../../src/cli/commands.js'
+import { buildServer } from '../../src/server/app.js'
+import { startServer, type TestServer } from './helpers.js'
+
+describe('dashboard routes', () => {
+  let t: TestServer
+  let reader: string
+  beforeAll(async () => {
+    t = await startServer()
+    reader = await t.key('default', ['reader'])
+  })
+  afterAll(async () => {
+    await t?.close()
+  })
+
+  it('/v1/me names the tenant and scopes', async () => {
+    const me = await t.request('GET', '/v1/me', { key: reader })
+    expect(me.status).toBe(200)
+    expect(me.body).toMatchObject({ kind: 'key', tenant: 'default', scopes: ['reader'] })
+  })
+
+  it('schedules: create, list, pause, resume, delete; other tenants see none', async () => {
+    const put = await t.request('PUT', '/v1/schedules/nightly', {
+      body: { cron: '0 3 * * *', timezone: 'Europe/Berlin', queue: 'reports', payload: { kind: 'daily' } },
+    })
+    expect(put.status, put.text).toBe(200)
+    expect(put.body).toMatchObject({ name: 'nightly', tenant: 'default', paused: false, options: {} })
+    expect(Date.parse(put.body.nextRunAt)).toBeGreaterThan(Date.now())
+    const list = await t.request('GET', '/v1/schedules', { key: reader })
+    expect(list.body.schedules.map((s: { name: string }) => s.name)).toEqual(['nightly'])
+    expect((await t.request('POST', '/v1/schedules/nightly/pause', { key: reader })).status).toBe(403)
+    expect((await t.request('POST', '/v1/schedules/nightly/pause')).body.paused).toBe(true)
+    expect((await t.request('POST', '/v1/schedules/nightly/resume')).body.paused).toBe(false)
+    const otherAdmin = await t.key('globex', ['admin'])
+    expect((await t.request('GET', '/v1/schedules', { key: otherAdmin })).body.schedules).toEqual([])
+    expect((await t.request('POST', '/v1/schedules/nightly/pause', { key: otherAdmin })).status).toBe(404)
+    expect(
+      (await t.request('PUT', '/v1/schedules/nightly', { key: otherAdmin, body: { cron: '@daily', queue: 'x' } }))
+        .status,
+    ).toBe(409)
+    expect((await t.request('PUT', '/v1/schedules/bad', { body: { cron: 'not cron', queue: 'x' } })).status).toBe(400)
+    expect((await t.request('DELETE', '/v1/schedules/nightly')).status).toBe(204)
+    expect((await t.request('GET', '/v1/schedules')).body.schedules).toEqual([])
+  })
+
+  it('breakers: list, open, close; limits: read and reset', async () => {
+    await t.spool.breakers.define('openai', { failureThreshold: 3 })
+    await t.spool.queues.configure('notes', { breaker: 'openai', rateLimit: { max: 5, windowMs: 60_000 } })
+    const list = await t.request('GET', '/v1/breakers', { key: reader })
+    expect(list.body.breakers).toMatchObject([{ name: 'openai', state: 'closed' }])
+    expect((await t.request('POST', '/v1/breakers/openai/open', { key: reader })).status).toBe(403)
+    expect((await t.request('POST', '/v1/breakers/openai/open')).body.state).toBe('open')
+    expect((await t.request('POST', '/v1/breakers/openai/close')).body.state).toBe('closed')
+    expect((await t.request('POST', '/v1/breakers/nothing/open')).status).toBe(404)
+    const limits = await t.request('GET', '/v1/queues/notes/limits', { key: reader })
+    expect(limits.status).toBe(200)
+    expect(limits.body.config).toMatchObject({ breaker: 'openai', rateLimit: { max: 5, windowMs: 60_000 } })
+    expect((await t.request('POST', '/v1/queues/notes/limits/reset')).status).toBe(200)
+  })
+
+  it("a job's children", async () => {
+    const flow = await t.spool.flows.add({
+      queue: 'parent',
+      children: [{ queue: 'child' }, { queue: 'child', onFailure: 'ignore' }],
+    })
+    const children = await t.request('GET', `/v1/jobs/${flow.id}/children`, { key: reader })
+    expect(children.body.children).toMatchObject([
+      { queue: 'child', state: 'waiting', onFailure: 'fail', error: null },
+      { queue: 'child', state: 'waiting', onFailure: 'ignore', error: null },
+    ])
+  })
+
+  it('spool top --once prints queues, throughput and workers', async () => {
+    const worker = t.spool.work('top-demo', async () => ({ ok: true }), { pollIntervalMs: 50 })
+    try {
+      await t.spool.enqueue('top-demo', { n: 1 })
+      const lines: string[] = []
+      const code = await main(
+        ['top', '--once', '--url', t.url],
+        { out: (text) => lines.push(text), err: (text) => lines.push(text) },
+        { SPOOL_KEY: t.adminKey },
+      )
+      expect(code).toBe(0)
+      const text = lines.join('\n')
+      expect(text).toContain('spool top')
+      expect(text).toMatch(/top-demo\s+running/)
+      expect(text).toContain('WORKER')
+      const noKey = await main(['top', '--once'], { out: () => {}, err: () => {} }, {})
+      expect(noKey).toBe(2)
+    } finally {
+      await worker.close()
+    }
+  })
+})
+
+describe('the dashboard served at /', () => {
+  it('serves index.html for app paths, hashed assets for a year, and leaves API 404s alone', async () => {
+    const t = await startServer()
+    const root = join(t.dir, 'web')
+    mkdirSync(join(root, 'assets'), { recursive: true })
+    writeFileSync(join(root, 'index.html'), '<!doctype html><div id="root"></div>')
+    writeFileSync(join(root, 'assets', 'app-abc123.js'), 'console.log(1)')
+    const server = await buildServer({
+      spool: t.spool,
+      config: { port: 0, webhooks: { enabled: false } },
+      webRoot: root,
+    })
+    const url = await server.listen()
+    try {
+      const index = await fetch(`${url}/`)
+      expect(index.status).toBe(200)
+      expect(index.headers.get('content-type')).toMatch(/text\/html/)
+      expect(index.headers.get('cache-control')).toBe('no-cache')
+      const deep = await fetch(`${url}/jobs/42?state=failed`)
+      expect(await deep.text()).toContain('id="root"')
+      const etag = index.headers.get('etag') as string
+      expect((await fetch(`${url}/`, { headers: { 'if-none-match': etag } })).status).toBe(304)
+      const asset = await fetch(`${url}/assets/app-abc123.js`)
+      expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+      expect(asset.headers.get('content-type')).toMatch(/javascript/)
+      expect((await fetch(`${url}/assets/gone-000.js`)).status).toBe(404)
+      const api = await fetch(`${url}/v1/nothing-here`)
+      expect(api.status).toBe(404)
+      expect(await api.json()).toMatchObject({ code: 'SPOOL_NOT_FOUND' })
+      expect((await fetch(`${url}/readyz`)).status).toBe(200)
+    } finally {
+      await server.close()
+      await t.close()
+    }
+  })
+})
