@@ -20,7 +20,7 @@ const apiKey = z
 
 const auditEntry = z
   .object({
-    seq: z.number(),
+    seq: z.number().describe('the record it was written in (entries written together share it)'),
     at: z.number(),
     actor: z.object({ kind: z.string(), id: z.string().nullable(), user: z.string().nullable() }),
     tenant: z.string(),
@@ -53,7 +53,7 @@ export const adminRoutes = [
     method: 'GET',
     url: '/v1/audit',
     tag: 'admin',
-    summary: 'The audit log of this tenant, oldest first (page with afterSeq)',
+    summary: 'The audit log of this tenant, oldest first (page with afterSeq; a page may run a little past limit)',
     permission: 'admin',
     auditRead: true,
     query: z.strictObject({
