@@ -9,8 +9,9 @@ import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Spool } from '../../engine/spool.js'
 import '../../index.js'
-import { describeStoreConformance, waitFor } from '../conformance/conformance.js'
-import type { NewJob } from '../store.js'
+import { describeStoreConformance, type StoreFixture, waitFor } from '../conformance/conformance.js'
+import { describeOrchestrationConformance } from '../conformance/orchestration.js'
+import type { ClaimConstraints, NewJob } from '../store.js'
 import { openPostgres } from './open.js'
 import { PostgresStore } from './postgres-store.js'
 
@@ -49,7 +50,7 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 const freshSchema = () => `t_${randomBytes(6).toString('hex')}`
 const dropSchema = (schema: string) => admin((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
 
-describeStoreConformance('postgres', async () => {
+async function fixture(): Promise<StoreFixture> {
   await assertReachable()
   const schema = freshSchema()
   const store = await PostgresStore.open({ connectionString: PG_URL, schema })
@@ -61,7 +62,10 @@ describeStoreConformance('postgres', async () => {
       else await dropSchema(schema)
     },
   }
-})
+}
+
+describeStoreConformance('postgres', fixture)
+describeOrchestrationConformance('postgres', fixture)
 
 describe('postgres store', () => {
   const stores: PostgresStore[] = []
@@ -111,7 +115,15 @@ describe('postgres store', () => {
     group: null,
     tags: [],
     metadata: {},
+    tenant: 'default',
   })
+
+  /** Inserts jobs that no admission limit can refuse. */
+  async function insert(store: PostgresStore, jobs: NewJob[], options: { transaction?: unknown } = {}) {
+    const results = await store.jobInsert({ jobs, now: Date.now(), ...options })
+    if (!Array.isArray(results)) throw new Error('refused')
+    return results
+  }
 
   it('reaches the server (run scripts/setup test when this fails)', async () => {
     await assertReachable()
@@ -170,7 +182,7 @@ describe('postgres store', () => {
 
     it('reads its own writes at once when nothing else is in flight', async () => {
       const store = await openStore()
-      const [created] = await store.jobInsert({ jobs: [job('q')], now: Date.now() })
+      const [created] = await insert(store, [job('q')])
       const history = await store.eventList({ afterId: 0, jobId: created?.id as string, limit: 10 })
       expect(history.map((e) => e.type)).toEqual(['job.created'])
       expect(await store.eventLastId()).toBe(history[0]?.id)
@@ -209,7 +221,7 @@ describe('postgres store', () => {
         await app.query('INSERT INTO orders VALUES (1)')
         const { id } = await spool.enqueue('emails', { order: 1 }, { transaction: app, idempotencyKey: 'order-1' })
         const again = await spool.enqueue('emails', { order: 1 }, { transaction: app, idempotencyKey: 'order-1' })
-        expect(again).toEqual({ id, created: false, state: 'waiting' })
+        expect(again).toMatchObject({ id, created: false, state: 'waiting' })
         await new Promise((resolve) => setTimeout(resolve, 100))
         expect(ran).toEqual([])
         await app.query('COMMIT')
@@ -245,7 +257,8 @@ describe('postgres store', () => {
       ])
       stores.push(a, b)
       const results = await Promise.all([a.migrate(), b.migrate()])
-      expect(results.map((r) => r.applied).sort()).toEqual([[], [1]])
+      // Each migration is applied once, by one of them (the other waits for the lock, then skips it).
+      expect(results.flatMap((r) => r.applied).sort()).toEqual([1, 3])
       const tables = await admin(async (c) => {
         const { rows } = await c.query(
           'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
@@ -253,7 +266,22 @@ describe('postgres store', () => {
         )
         return rows.map((row) => row.table_name)
       })
-      expect(tables).toEqual(['events', 'jobs', 'leader_leases', 'migrations', 'queues', 'stats_minute'])
+      expect(tables).toEqual([
+        'breakers',
+        'events',
+        'job_deps',
+        'jobs',
+        'leader_leases',
+        'migrations',
+        'queue_groups',
+        'queues',
+        'rate_buckets',
+        'records',
+        'schedules',
+        'stats_minute',
+        'token_buckets',
+        'workers',
+      ])
       expect(await a.migrate()).toEqual({ applied: [] })
     })
 
@@ -402,6 +430,204 @@ describe('postgres store', () => {
       })
       await expect(openPostgres('postgres://u:secret@[bad')).rejects.toThrow(/not a PostgreSQL address/)
       await expect(openPostgres('postgres://u:secret@[bad')).rejects.not.toThrow(/secret/)
+    })
+  })
+
+  describe('flows across connections', () => {
+    /** Waits until `n` backends of the schema's tests wait for a lock. */
+    const lockWaiters = (n: number) =>
+      waitFor(
+        () =>
+          admin(async (c) => {
+            const { rows } = await c.query(
+              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+            )
+            return rows[0].n >= n
+          }),
+        5_000,
+        `${n} transactions waiting for a lock`,
+      )
+
+    it('unblocks a parent exactly once when its two children complete at once on two connections', async () => {
+      const schema = freshSchema()
+      const [a, b] = await Promise.all([openStore({ schema }), openStore({ schema })])
+      for (let round = 0; round < 5; round++) {
+        const queue = `flow-${round}`
+        const [left, right, parent] = await insert(a, [
+          job(queue, 'left'),
+          job(queue, 'right'),
+          {
+            ...job(`${queue}-parent`, 'parent'),
+            dependsOn: [
+              { index: 0, onFailure: 'fail' },
+              { index: 1, onFailure: 'fail' },
+            ],
+          },
+        ])
+        expect(parent?.state).toBe('blocked')
+        const claimed = (await a.jobClaim({ queue, workerId: 'w', limit: 2, leaseMs: 30_000, now: Date.now() })).jobs
+        expect(claimed.map((j) => j.id).sort()).toEqual([left?.id, right?.id].sort())
+        // Hold the parent's row, so both completions reach it and wait there together.
+        const holder = await connect()
+        await holder.query('BEGIN')
+        await holder.query(`SELECT id FROM "${schema}".jobs WHERE id = $1 FOR UPDATE`, [parent?.id])
+        const completions = claimed.map((j, i) =>
+          (i === 0 ? a : b).jobComplete({
+            items: [{ id: j.id, queue, leaseToken: j.leaseToken, result: '"ok"' }],
+            now: Date.now(),
+          }),
+        )
+        await lockWaiters(2)
+        await holder.query('COMMIT')
+        expect(await Promise.all(completions)).toEqual([[true], [true]])
+        const after = await a.jobGet({ id: parent?.id as string })
+        expect(after?.state).toBe('waiting')
+        const pending = await admin(async (c) => {
+          const { rows } = await c.query(`SELECT deps_pending FROM "${schema}".jobs WHERE id = $1`, [parent?.id])
+          return rows[0].deps_pending as number
+        })
+        expect(pending).toBe(0)
+        const history = await a.eventList({ afterId: 0, jobId: parent?.id as string, limit: 100 })
+        expect(history.map((e) => `${e.type}:${e.data.reason ?? ''}`)).toEqual([
+          'job.created:',
+          'job.waiting:dependencies',
+        ])
+        const deps = await a.jobDependencies({ id: parent?.id as string })
+        expect(deps.map((d) => d.state)).toEqual(['completed', 'completed'])
+      }
+    })
+
+    it('sees a dependency added while the child was completing: the enqueue commits first, the parent runs', async () => {
+      const schema = freshSchema()
+      const store = await openStore({ schema })
+      const [child] = await insert(store, [job('work', 'child')])
+      const [claimed] = (
+        await store.jobClaim({ queue: 'work', workerId: 'w', limit: 1, leaseMs: 30_000, now: Date.now() })
+      ).jobs
+      // The application enqueues a job waiting for the running child, and keeps its transaction open.
+      const app = await connect()
+      await app.query('BEGIN')
+      const [parent] = await insert(
+        store,
+        [{ ...job('next', 'parent'), dependsOn: [{ id: child?.id as string, onFailure: 'fail' }] }],
+        { transaction: app },
+      )
+      expect(parent?.state).toBe('blocked')
+      // The completion waits for the child's row (held FOR SHARE by the enqueue)…
+      const completed = store.jobComplete({
+        items: [{ id: claimed?.id as string, queue: 'work', leaseToken: claimed?.leaseToken as number, result: '1' }],
+        now: Date.now(),
+      })
+      await lockWaiters(1)
+      // …and its statement began before this commit, yet it resolves the new edge.
+      await app.query('COMMIT')
+      expect(await completed).toEqual([true])
+      expect((await store.jobGet({ id: parent?.id as string }))?.state).toBe('waiting')
+    })
+
+    it('reads a dependency that completed while the enqueue waited for it as completed', async () => {
+      const schema = freshSchema()
+      const store = await openStore({ schema })
+      const [child] = await insert(store, [job('work', 'child')])
+      const [claimed] = (
+        await store.jobClaim({ queue: 'work', workerId: 'w', limit: 1, leaseMs: 30_000, now: Date.now() })
+      ).jobs
+      // A completion in flight (its transaction open) when the enqueue reads the child.
+      const worker = await connect()
+      await worker.query('BEGIN')
+      await worker.query(`UPDATE "${schema}".jobs SET state = 'completed', finished_at = $2 WHERE id = $1`, [
+        claimed?.id,
+        Date.now(),
+      ])
+      const enqueued = insert(store, [
+        { ...job('next', 'parent'), dependsOn: [{ id: child?.id as string, onFailure: 'fail' }] },
+      ])
+      await lockWaiters(1)
+      await worker.query('COMMIT')
+      const [parent] = await enqueued
+      expect(parent?.state).toBe('waiting')
+      expect(await store.jobDependencies({ id: parent?.id as string })).toMatchObject([
+        { id: child?.id, state: 'completed' },
+      ])
+    })
+  })
+
+  describe('limits across connections', () => {
+    const claimAll = (stores: PostgresStore[], queue: string, constraints: ClaimConstraints, perStore: number) =>
+      Promise.all(
+        stores.flatMap((store, s) =>
+          Array.from({ length: perStore }, (_, i) =>
+            store.jobClaim({
+              queue,
+              workerId: `w${s}-${i}`,
+              limit: 2,
+              leaseMs: 30_000,
+              now: Date.now(),
+              constraints,
+            }),
+          ),
+        ),
+      )
+
+    it('never exceeds a concurrency cap, per queue and per group, with claimers on two pools', async () => {
+      const schema = freshSchema()
+      const stores = await Promise.all([openStore({ schema }), openStore({ schema })])
+      const [a] = stores as [PostgresStore, PostgresStore]
+      await a.queueConstrain({ name: 'capped', constrained: true, now: Date.now() })
+      await insert(
+        a,
+        Array.from({ length: 40 }, (_, i) => ({ ...job('capped', i), group: `g${i % 2}` })),
+      )
+      // The fast claim refuses a constrained queue.
+      expect(
+        (await a.jobClaim({ queue: 'capped', workerId: 'x', limit: 5, leaseMs: 30_000, now: Date.now() })).jobs,
+      ).toEqual([])
+      const first = await claimAll(stores, 'capped', { concurrency: 3, groupConcurrency: 2 }, 8)
+      const running = first.flatMap((r) => r.jobs)
+      expect(running).toHaveLength(3)
+      const perGroup = new Map<string | null, number>()
+      for (const claimed of running) perGroup.set(claimed.group, (perGroup.get(claimed.group) ?? 0) + 1)
+      expect(Math.max(...perGroup.values())).toBe(2)
+      // Finish one: exactly one more starts, however many ask at once.
+      const done = running[0] as (typeof running)[number]
+      await a.jobComplete({
+        items: [{ id: done.id, queue: 'capped', leaseToken: done.leaseToken, result: '1' }],
+        now: Date.now(),
+      })
+      const second = await claimAll(stores, 'capped', { concurrency: 3, groupConcurrency: 2 }, 8)
+      expect(second.flatMap((r) => r.jobs)).toHaveLength(1)
+      const counts = await a.queueCounts({ queue: 'capped' })
+      expect(counts.capped?.active).toBe(3)
+    })
+
+    it('never starts more than a rate limit allows in a window, with claimers on two pools', async () => {
+      const schema = freshSchema()
+      const stores = await Promise.all([openStore({ schema }), openStore({ schema })])
+      const [a] = stores as [PostgresStore, PostgresStore]
+      await a.queueConstrain({ name: 'metered', constrained: true, now: Date.now() })
+      await insert(
+        a,
+        Array.from({ length: 60 }, (_, i) => job('metered', i)),
+      )
+      const rate = { max: 5, windowMs: 400 }
+      const starts: number[] = []
+      const deadline = Date.now() + 1_500
+      while (Date.now() < deadline) {
+        const results = await claimAll(stores, 'metered', { rate }, 4)
+        for (const result of results) for (const claimed of result.jobs) starts.push(claimed.startedAt)
+        const retryAt = results.find((r) => r.jobs.length === 0)?.retryAt
+        if (retryAt) expect(retryAt).toBeGreaterThan(Date.now() - rate.windowMs)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      starts.sort((x, y) => x - y)
+      let most = 0
+      for (let to = 0, from = 0; to < starts.length; to++) {
+        while ((starts[to] as number) - (starts[from] as number) >= rate.windowMs) from += 1
+        most = Math.max(most, to - from + 1)
+      }
+      expect(most).toBeLessThanOrEqual(rate.max)
+      // …and not far below it: about five per window over 1.5 s.
+      expect(starts.length).toBeGreaterThanOrEqual(10)
     })
   })
 

@@ -23,6 +23,16 @@
  * - **Events without gaps across nodes** (see `eventList`): ids come from a sequence, but
  *   transactions commit out of id order, so a reader only reads up to a watermark below which
  *   every transaction that drew an id has ended.
+ * - **Flows**: a parent counts its unresolved dependencies in `deps_pending`. Statements that
+ *   finish jobs resolve the parents waiting for them in the same statement, through the
+ *   function `resolve_dependents` (migration 003 says why a function: its queries see edges an
+ *   enqueue committed while the statement waited for the child's row). Enqueues that wait for
+ *   existing jobs read them `FOR SHARE`. Parents are counted down under their row lock, so two
+ *   children finishing at once in two transactions unblock a parent exactly once.
+ * - **Limits** (concurrency caps, rate limits, breakers) take the constrained claim: one
+ *   transaction that first locks the queue's row, so constrained claims of a queue take turns
+ *   across nodes and count what the previous turn committed (`claimConstrained`). The fast
+ *   claim refuses such queues, and costs nothing more for the others.
  * - **Integers**: bigint columns (times, ids, counts) are read as JavaScript numbers, for this
  *   store's queries only (no global pg type parser is changed).
  */
@@ -30,45 +40,72 @@ import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import {
   backoffJson,
+  bucketStart,
   byRunOrder,
   emptyCounts,
   isEmpty,
+  nextBreaker,
   type Row,
+  rateBucketWidth,
+  rateKey,
+  toBreaker,
   toClaimed,
+  toDependency,
   toEvent,
   toId,
   toJob,
   toQueue,
+  toRecord,
+  toWorker,
 } from '../rows.js'
 import { scheduleParams, toSchedule } from '../schedule-rows.js'
 import { readMigrations, readSqlFile } from '../sql-file.js'
-import type {
-  AttemptError,
-  ClaimedJob,
-  ClaimParams,
-  Completion,
-  EventType,
-  JobProgress,
-  JobRow,
-  JobState,
-  Lease,
-  NewJob,
-  NewSchedule,
-  Outcome,
-  QueueConfig,
-  QueueRow,
-  RetentionRule,
-  ScheduleRow,
-  StatsBucket,
-  Store,
-  StoreCapabilities,
-  Timing,
-  WakeHint,
+import {
+  type AdmissionLimits,
+  type AttemptError,
+  type BreakerPolicy,
+  type BreakerRow,
+  type BreakerState,
+  type ClaimConstraints,
+  type ClaimParams,
+  type ClaimResult,
+  type Completion,
+  type DependencyFailurePolicy,
+  type DependencyRow,
+  type EventType,
+  FINISHED_STATES,
+  type InsertRefusal,
+  type JobFilter,
+  type JobProgress,
+  type JobRow,
+  type JobState,
+  type Lease,
+  type LimitsRow,
+  type NewJob,
+  type NewSchedule,
+  type Outcome,
+  type QueueConfig,
+  type QueueRow,
+  type RateLimit,
+  type RecordRow,
+  type RetentionRule,
+  type ScheduleRow,
+  type StatsBucket,
+  type Store,
+  type StoreCapabilities,
+  type Timing,
+  type WakeHint,
+  type WorkerRow,
 } from '../store.js'
 import { WakeChannel } from './wake-channel.js'
 
 const SQL = readSqlFile(new URL('./queries.sql', import.meta.url))
 const MIGRATIONS = readMigrations(new URL('./migrations/', import.meta.url))
+/** A job row's columns, for `{jobColumns}` in queries.sql and the job search. */
+const JOB_COLUMNS =
+  'id, queue, state, priority, run_at, payload, result, attempt, max_attempts, backoff, timeout_ms, ' +
+  'idempotency_key, grp, tags, metadata, progress, errors, lease_token, lease_expires_at, worker_id, ' +
+  'created_at, started_at, finished_at, updated_at, tenant, vtime'
 /** Lowercase identifiers only: no quoting surprises, and room for the wake channel's prefix. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,47}$/
 /** How long an event read waits for transactions in flight to end (see `eventList`). */
@@ -81,7 +118,14 @@ const MAX_MARKS = 64
 const RECOVER_LIMIT = 500
 /** Ids per DELETE when retention removes jobs. */
 const DELETE_CHUNK = 5_000
+/** Most jobs one claim leases. */
+const MAX_CLAIM = 10_000
+/** Rounds of candidates a constrained claim reads at most (groups filling up, rows held by others). */
+const MAX_CANDIDATE_ROUNDS = 50
+/** Workers not seen for this long before `since` are forgotten by `workerList` (as SQLite). */
+const WORKER_FORGET_MS = 3_600_000
 const LEASE_EXPIRED_MESSAGE = 'lease expired: the worker stopped heartbeating (crashed, killed or blocked)'
+const UNFINISHED: readonly JobState[] = ['waiting', 'scheduled', 'blocked', 'active']
 const INT8_OID = 20
 
 /** Parses bigint columns to numbers (epoch ms, ids and counts all fit). */
@@ -119,8 +163,11 @@ type StatementName =
   | 'queueList'
   | 'queueConfigure'
   | 'queuePause'
+  | 'queueConstrain'
   | 'queueCounts'
   | 'queueCountsOne'
+  | 'queueCountsTenant'
+  | 'queueCountsOneTenant'
   | 'jobInsert'
   | 'jobByIdempotencyKeys'
   | 'jobClaim'
@@ -128,14 +175,44 @@ type StatementName =
   | 'jobComplete'
   | 'jobFail'
   | 'jobLeaseGet'
+  | 'jobLeaseLock'
   | 'jobHeartbeat'
   | 'jobProgress'
   | 'jobLog'
   | 'jobRelease'
+  | 'queueLock'
+  | 'queueUsage'
+  | 'groupUsage'
+  | 'jobCandidates'
+  | 'jobClaimIds'
+  | 'rateAdd'
+  | 'breakerDefine'
+  | 'breakerEnsure'
+  | 'breakerGet'
+  | 'breakerGetForUpdate'
+  | 'breakerList'
+  | 'breakerUpdate'
+  | 'rateUsed'
+  | 'rateUsedByPrefix'
+  | 'groupsList'
+  | 'limitsReset'
+  | 'ratePrune'
+  | 'tokenTake'
+  | 'tokenRefill'
+  | 'tokenInsert'
+  | 'depsLock'
+  | 'depsResolve'
+  | 'jobBlock'
+  | 'depsOfParent'
+  | 'depsOtherLiveParents'
+  | 'fairClocks'
+  | 'admissionLock'
+  | 'unfinishedCounts'
   | 'jobGet'
   | 'jobGetForUpdate'
   | 'jobSetState'
   | 'jobReprioritize'
+  | 'jobTenants'
   | 'jobRemove'
   | 'jobRemoveEvents'
   | 'jobCleanupRemove'
@@ -162,6 +239,15 @@ type StatementName =
   | 'jobListQueue'
   | 'jobListState'
   | 'jobListQueueState'
+  | 'recordPut'
+  | 'recordGet'
+  | 'recordFindByKey'
+  | 'recordList'
+  | 'recordListTenant'
+  | 'recordDelete'
+  | 'workerBeat'
+  | 'workerRemove'
+  | 'workerList'
   // ── schedules ──
   | 'scheduleUpsert'
   | 'scheduleGet'
@@ -172,6 +258,29 @@ type StatementName =
   | 'scheduleDue'
   | 'scheduleAdvance'
 
+/** What an insert reports for each job. */
+type Inserted = { id: string; created: boolean; state: JobState }
+
+/**
+ * A dependency edge of an insert: the waiting job's position (1-based) and the job it waits for,
+ * by id or by position in the same insert.
+ */
+interface Edge {
+  parent: number
+  childId: number | null
+  childOrd: number | null
+  onFailure: DependencyFailurePolicy
+  resolved: boolean
+}
+
+/** What an insert writes besides the jobs themselves (see the jobInsert statement). */
+interface InsertExtras {
+  states?: JobState[]
+  depsPending?: number[]
+  vtimes?: (number | null)[]
+  edges?: Edge[]
+  clocks?: { queue: string; group: string; vtime: number }[]
+}
 /** An event-id watermark: every id up to `last` was drawn by a transaction whose xid is below `xid`. */
 interface Mark {
   last: number
@@ -204,6 +313,14 @@ export class PostgresStore implements Store {
   /** Clients this store checked out of its pool for a transaction (prepared statements are fine there). */
   private readonly ownClients = new WeakSet<pg.PoolClient>()
   private closed = false
+  /** Job-search statements by the filters they use (see `jobSearch`). */
+  private readonly searches = new Map<number, string>()
+  /**
+   * Breaker writes in flight, per breaker: they apply in call order, and a constrained claim
+   * waits for the ones called before it (as on SQLite, where a call has written when it
+   * returns): a worker that recorded a failure and claims again sees the breaker it opened.
+   */
+  private readonly breakerWrites = new Map<string, Promise<unknown>>()
 
   private readonly wake: WakeChannel
 
@@ -243,7 +360,10 @@ export class PostgresStore implements Store {
     this.pool.on('error', () => {})
     const quoted = `"${schema}"`
     this.statements = Object.fromEntries(
-      Object.entries(SQL).map(([name, text]) => [name, text.replaceAll('{schema}', quoted)]),
+      Object.entries(SQL).map(([name, text]) => [
+        name,
+        text.replaceAll('{schema}', quoted).replaceAll('{jobColumns}', JOB_COLUMNS),
+      ]),
     )
     this.wake = new WakeChannel(
       this.channel,
@@ -276,12 +396,17 @@ export class PostgresStore implements Store {
   private async run(name: StatementName, values: unknown[] = [], on: Queryable = this.pool): Promise<Row[]> {
     const text = this.statements[name]
     if (text === undefined) throw new Error(`no SQL statement named ${name}`)
+    return this.query(`spool_${name}`, text, values, on)
+  }
+
+  /** Runs a statement prepared under `name` on this store's connections (unnamed elsewhere). */
+  private async query(name: string, text: string, values: unknown[], on: Queryable = this.pool): Promise<Row[]> {
     const foreign = on !== this.pool && !this.ownClients.has(on as pg.PoolClient)
     const result = await on.query<Row>({
       text,
       values,
       types: TYPES,
-      ...(!foreign && { name: `spool_${name}` }),
+      ...(!foreign && { name }),
     })
     return result.rows
   }
@@ -303,6 +428,24 @@ export class PostgresStore implements Store {
       throw error
     } finally {
       client.release(broken)
+    }
+  }
+
+  /**
+   * Runs `fn` atomically: in a transaction of its own, or inside the application's transaction
+   * under a savepoint, so a failure halfway (a dependency that does not exist) leaves nothing
+   * behind there either. The application's client must be in a transaction (it ran BEGIN).
+   */
+  private async atomically<T>(app: pg.ClientBase | null, fn: (client: pg.ClientBase) => Promise<T>): Promise<T> {
+    if (!app) return this.transaction(fn)
+    await app.query('SAVEPOINT spool_insert')
+    try {
+      const result = await fn(app)
+      await app.query('RELEASE SAVEPOINT spool_insert')
+      return result
+    } catch (error) {
+      await app.query('ROLLBACK TO SAVEPOINT spool_insert; RELEASE SAVEPOINT spool_insert').catch(() => {})
+      throw error
     }
   }
 
@@ -388,8 +531,15 @@ export class PostgresStore implements Store {
     return toQueue(row as Row)
   }
 
-  async queueCounts({ queue }: { queue?: string }) {
-    const rows = queue === undefined ? await this.run('queueCounts') : await this.run('queueCountsOne', [queue])
+  async queueCounts({ queue, tenant }: { queue?: string; tenant?: string }) {
+    const rows =
+      tenant === undefined
+        ? queue === undefined
+          ? await this.run('queueCounts')
+          : await this.run('queueCountsOne', [queue])
+        : queue === undefined
+          ? await this.run('queueCountsTenant', [tenant])
+          : await this.run('queueCountsOneTenant', [queue, tenant])
     const counts: Record<string, Record<JobState, number>> = {}
     for (const row of rows) {
       const name = row.queue as string
@@ -399,17 +549,84 @@ export class PostgresStore implements Store {
     return counts
   }
 
+  async queueConstrain(params: { name: string; constrained: boolean; now: number }): Promise<void> {
+    const { name, constrained, now } = params
+    await this.run('queueConstrain', [name, constrained, now, this.channel, this.instanceId])
+  }
+
   // ── jobs: the hot path ───────────────────────────────────────────────────────────────────
 
-  async jobInsert(params: { jobs: NewJob[]; now: number; transaction?: unknown }) {
+  /**
+   * A plain batch (no dependencies, fairness or size limits) is one statement, as before those
+   * existed. Otherwise the insert is a transaction (a savepoint inside the application's):
+   * admission locks the limited queues' rows and counts, fair queuing locks the groups' clocks,
+   * and flows read the jobs they wait for under a share lock.
+   */
+  async jobInsert(params: {
+    jobs: NewJob[]
+    now: number
+    transaction?: unknown
+    admission?: Record<string, AdmissionLimits>
+  }): Promise<Inserted[] | { refused: InsertRefusal }> {
     const { jobs, now } = params
     if (jobs.length === 0) return []
-    const client = params.transaction === undefined ? this.pool : applicationClient(params.transaction)
-    const columns: unknown[][] = Array.from({ length: 12 }, () => [])
-    for (const job of jobs) {
+    const app = params.transaction === undefined ? null : applicationClient(params.transaction)
+    // Inside an application's transaction the hint must wake this process too: only the commit,
+    // which this store does not see, makes the jobs claimable.
+    const wakePayload = app ? '' : this.instanceId
+    const checks = admissionChecks(jobs, params.admission)
+    const plain = checks.length === 0 && !jobs.some((job) => job.fairWeight || job.dependsOn?.length)
+    if (plain) return this.insertBatch(app ?? this.pool, jobs, now, wakePayload)
+    return this.atomically(app, async (client) => {
+      if (checks.length > 0) {
+        const refused = await this.admit(client, checks)
+        if (refused) return { refused }
+      }
+      return this.insertJobs(client, jobs, now, wakePayload)
+    })
+  }
+
+  /** Refuses a batch that would take a queue or a group past its limit; nothing is written. */
+  private async admit(client: pg.ClientBase, checks: AdmissionCheck[]): Promise<InsertRefusal | null> {
+    const queues = [...new Set(checks.map((check) => check.queue))].sort()
+    await this.run('admissionLock', [queues], client)
+    const rows = await this.run(
+      'unfinishedCounts',
+      [checks.map((check) => check.queue), checks.map((check) => check.group)],
+      client,
+    )
+    for (const row of rows.sort((a, b) => (a.ord as number) - (b.ord as number))) {
+      const { queue, group, adding, limit } = checks[(row.ord as number) - 1] as AdmissionCheck
+      const size = row.n as number
+      if (size + adding > limit) return { queue, group, size, limit }
+    }
+    return null
+  }
+
+  /** Inserts jobs with their fair-queuing times and dependencies, inside the caller's transaction. */
+  private async insertJobs(client: pg.ClientBase, jobs: NewJob[], now: number, wakePayload: string) {
+    const fair = jobs.some((job) => job.fairWeight) ? await this.fairTimes(client, jobs) : undefined
+    if (!jobs.some((job) => job.dependsOn?.length)) return this.insertBatch(client, jobs, now, wakePayload, fair)
+    // Flows are one statement too, unless an idempotency key may turn a job into an existing one,
+    // whose state the later jobs of the batch must see: then one job at a time.
+    if (jobs.some((job) => job.idempotencyKey !== null))
+      return this.insertOneByOne(client, jobs, now, wakePayload, fair)
+    return this.insertFlow(client, jobs, now, wakePayload, fair)
+  }
+
+  /** The jobInsert statement, and the lookup of the jobs whose idempotency key existed. */
+  private async insertBatch(
+    client: Queryable,
+    jobs: NewJob[],
+    now: number,
+    wakePayload: string,
+    extras: InsertExtras = {},
+  ): Promise<Inserted[]> {
+    const columns: unknown[][] = Array.from({ length: 13 }, () => [])
+    for (const [i, job] of jobs.entries()) {
       const values = [
         job.queue,
-        job.runAt > now ? 'scheduled' : 'waiting',
+        extras.states?.[i] ?? (job.runAt > now ? 'scheduled' : 'waiting'),
         job.priority,
         job.runAt,
         job.payload,
@@ -420,14 +637,33 @@ export class PostgresStore implements Store {
         job.group,
         job.tags.length === 0 ? '[]' : jsonText(job.tags),
         isEmpty(job.metadata) ? '{}' : jsonText(job.metadata),
+        job.tenant,
       ]
-      for (const [i, value] of values.entries()) columns[i]?.push(value)
+      for (const [c, value] of values.entries()) columns[c]?.push(value)
     }
-    // Inside an application's transaction the hint must wake this process too: only the commit,
-    // which this store does not see, makes the jobs claimable.
-    const wakePayload = client === this.pool ? this.instanceId : ''
-    const rows = await this.run('jobInsert', [...columns, now, this.channel, wakePayload], client)
-    const results: ({ id: string; created: boolean; state: JobState } | undefined)[] = new Array(jobs.length)
+    const edges = extras.edges ?? []
+    const clocks = extras.clocks ?? []
+    const rows = await this.run(
+      'jobInsert',
+      [
+        ...columns,
+        extras.vtimes ?? [],
+        extras.depsPending ?? [],
+        now,
+        this.channel,
+        wakePayload,
+        edges.map((edge) => edge.parent),
+        edges.map((edge) => edge.childId),
+        edges.map((edge) => edge.childOrd),
+        edges.map((edge) => edge.onFailure),
+        edges.map((edge) => edge.resolved),
+        clocks.map((clock) => clock.queue),
+        clocks.map((clock) => clock.group),
+        clocks.map((clock) => clock.vtime),
+      ],
+      client,
+    )
+    const results: (Inserted | undefined)[] = new Array(jobs.length)
     for (const row of rows) {
       results[(row.ord as number) - 1] = { id: String(row.id), created: true, state: row.state as JobState }
     }
@@ -447,22 +683,466 @@ export class PostgresStore implements Store {
         throw new Error('a job with a repeated idempotency key was removed while enqueueing; enqueue again')
       }
     }
-    return results as { id: string; created: boolean; state: JobState }[]
+    return results as Inserted[]
   }
 
-  async jobClaim(params: ClaimParams): Promise<{ jobs: ClaimedJob[]; completed: boolean[] }> {
-    const { queue, workerId, leaseMs, now, completions = [] } = params
-    const limit = Math.max(1, Math.min(10_000, Math.floor(params.limit)))
-    const [ids, tokens, results] = completionArrays(completions)
-    const rows = await this.run('jobClaim', [queue, now, limit, workerId, now + leaseMs, ids, tokens, results])
-    const jobs: ClaimedJob[] = []
-    const done = new Set<number>()
+  /**
+   * A flow in one statement: every job is new (no idempotency keys), so the state each later
+   * job sees of an earlier one is the state it is given. A job that waits, under `fail`, for one
+   * that failed for good is inserted blocked with that edge unresolved, and resolve_dependents
+   * then fails it (and, in turn, the jobs of the batch waiting for it).
+   */
+  private async insertFlow(
+    client: pg.ClientBase,
+    jobs: NewJob[],
+    now: number,
+    wakePayload: string,
+    fair?: InsertExtras,
+  ): Promise<Inserted[]> {
+    const named = new Set<number>()
+    for (const job of jobs) {
+      for (const dep of job.dependsOn ?? []) if (dep.index === undefined) named.add(toId(dep.id ?? ''))
+    }
+    const found = await this.lockDependencies(client, [...named])
+    const seen: JobState[] = []
+    const states: JobState[] = []
+    const depsPending: number[] = []
+    const edges: Edge[] = []
+    const roots = new Set<number>()
+    for (const [i, job] of jobs.entries()) {
+      const deps = dependenciesOf(job).map((dep) => {
+        if (dep.index !== undefined) {
+          if (!Number.isInteger(dep.index) || dep.index < 0 || dep.index >= i) throw dependencyNotFound(`#${dep.index}`)
+          return { ...dep, childId: null, childOrd: dep.index + 1, state: seen[dep.index] as JobState }
+        }
+        const childId = toId(dep.id ?? '')
+        const state = found.get(childId)
+        if (state === undefined) throw dependencyNotFound(dep.id ?? '')
+        return { ...dep, childId, childOrd: null, state }
+      })
+      const { state, pending, failedBy } = blockedState(job, deps, now)
+      for (const dep of deps) {
+        const resolved = FINISHED_STATES.includes(dep.state) && dep !== failedBy
+        edges.push({ parent: i + 1, childId: dep.childId, childOrd: dep.childOrd, onFailure: dep.onFailure, resolved })
+      }
+      if (failedBy?.childId !== null && failedBy?.childId !== undefined) roots.add(failedBy.childId)
+      states.push(state)
+      depsPending.push(pending)
+      seen.push(failedBy ? 'failed' : state)
+    }
+    const inserted = await this.insertBatch(client, jobs, now, wakePayload, { ...fair, states, depsPending, edges })
+    if (roots.size > 0) {
+      const failedRoots = [...roots].sort((a, b) => a - b)
+      await this.run('depsResolve', [failedRoots, 'failed', now, this.channel, wakePayload], client)
+    }
+    return inserted.map((result, i) => ({ ...result, state: seen[i] as JobState }))
+  }
+
+  /** A flow whose jobs may exist already (idempotency keys): one job at a time, as SQLite does. */
+  private async insertOneByOne(
+    client: pg.ClientBase,
+    jobs: NewJob[],
+    now: number,
+    wakePayload: string,
+    fair?: InsertExtras,
+  ): Promise<Inserted[]> {
+    const results: Inserted[] = []
+    for (const [i, job] of jobs.entries()) {
+      const named = dependenciesOf(job).map((dep) => {
+        const id =
+          dep.index === undefined
+            ? toId(dep.id ?? '')
+            : Number.isInteger(dep.index) && dep.index >= 0
+              ? results[dep.index]?.id
+              : undefined
+        if (id === undefined) throw dependencyNotFound(dep.id ?? `#${dep.index}`)
+        return { ...dep, childId: Number(id) }
+      })
+      const found = await this.lockDependencies(
+        client,
+        named.map((dep) => dep.childId),
+      )
+      const deps = named.map((dep) => {
+        const state = found.get(dep.childId)
+        if (state === undefined) throw dependencyNotFound(dep.id ?? `#${dep.index}`)
+        return { ...dep, state }
+      })
+      const { state, pending, failedBy } = blockedState(job, deps, now)
+      const edges = deps.map((dep) => ({
+        parent: 1,
+        childId: dep.childId,
+        childOrd: null,
+        onFailure: dep.onFailure,
+        resolved: FINISHED_STATES.includes(dep.state) && dep !== failedBy,
+      }))
+      const [result] = await this.insertBatch(client, [job], now, wakePayload, {
+        states: [state],
+        depsPending: [pending],
+        edges,
+        vtimes: [fair?.vtimes?.[i] ?? null],
+        ...(i === 0 && fair?.clocks && { clocks: fair.clocks }),
+      })
+      const inserted = result as Inserted
+      if (inserted.created && failedBy) {
+        await this.run('depsResolve', [[failedBy.childId], 'failed', now, this.channel, wakePayload], client)
+        inserted.state = 'failed'
+      }
+      results.push(inserted)
+    }
+    return results
+  }
+
+  /** The states of jobs a new job waits for, read under a share lock (see depsLock). */
+  private async lockDependencies(client: pg.ClientBase, ids: number[]): Promise<Map<number, JobState>> {
+    const wanted = [...new Set(ids.filter((id) => id > 0))].sort((a, b) => a - b)
+    if (wanted.length === 0) return new Map()
+    const rows = await this.run('depsLock', [wanted], client)
+    return new Map(rows.map((row) => [row.id as number, row.state as JobState]))
+  }
+
+  /**
+   * Weighted fair queuing, as SQLite computes it job by job: a job's virtual time is one step
+   * (1 / weight) after its group's previous job, but never behind the head of its priority
+   * level, so a group that was idle joins the rotation now instead of jumping ahead with its old
+   * clock. The groups' clocks are locked until commit (enqueues into one group take turns), read
+   * with the heads in one statement, advanced here for the whole batch, and stored by the
+   * insert.
+   */
+  private async fairTimes(client: pg.ClientBase, jobs: NewJob[]): Promise<InsertExtras> {
+    const sep = '\u0000'
+    const groups = new Map<string, [string, string]>()
+    const levels = new Map<string, [string, number]>()
+    const queues = new Set<string>()
+    for (const job of jobs) {
+      if (!job.fairWeight) continue
+      groups.set(`${job.queue}${sep}${job.group ?? ''}`, [job.queue, job.group ?? ''])
+      levels.set(`${job.queue}${sep}${job.priority}`, [job.queue, job.priority])
+      queues.add(job.queue)
+    }
+    const sorted = [...groups.values()].sort(([q1, g1], [q2, g2]) => (q1 < q2 ? -1 : q1 > q2 ? 1 : g1 < g2 ? -1 : 1))
+    const rows = await this.run(
+      'fairClocks',
+      [
+        sorted.map(([queue]) => queue),
+        sorted.map(([, group]) => group),
+        Date.now(),
+        [...levels.values()].map(([queue]) => queue),
+        [...levels.values()].map(([, priority]) => priority),
+        [...queues],
+      ],
+      client,
+    )
+    const clock = new Map<string, number>()
+    const head = new Map<string, number>()
+    const latest = new Map<string, number>()
     for (const row of rows) {
-      if (row.kind === 'claimed') jobs.push(toClaimed(row))
-      else done.add(row.id as number)
+      if (row.vtime === null) continue
+      const vtime = Number(row.vtime)
+      if (row.kind === 'group') clock.set(`${row.queue}${sep}${row.grp}`, vtime)
+      else if (row.kind === 'head') head.set(`${row.queue}${sep}${row.priority}`, vtime)
+      else latest.set(row.queue as string, vtime)
+    }
+    const vtimes = jobs.map((job) => {
+      if (!job.fairWeight) return null
+      const level = `${job.queue}${sep}${job.priority}`
+      const key = `${job.queue}${sep}${job.group ?? ''}`
+      const base = head.get(level) ?? latest.get(job.queue) ?? 0
+      const vtime = Math.max(base, clock.get(key) ?? 0) + 1 / job.fairWeight
+      clock.set(key, vtime)
+      latest.set(job.queue, Math.max(latest.get(job.queue) ?? 0, vtime))
+      if (!head.has(level)) head.set(level, vtime)
+      return vtime
+    })
+    const clocks = sorted.map(([queue, group]) => ({
+      queue,
+      group,
+      vtime: clock.get(`${queue}${sep}${group}`) ?? 0,
+    }))
+    return { vtimes, clocks }
+  }
+
+  async jobClaim(params: ClaimParams): Promise<ClaimResult> {
+    const { queue, workerId, leaseMs, now, completions = [], constraints } = params
+    const limit = Math.max(1, Math.min(MAX_CLAIM, Math.floor(params.limit)))
+    if (constraints) return this.claimConstrained(params, constraints, limit)
+    const [ids, tokens, results] = completionArrays(completions)
+    const rows = await this.run('jobClaim', [
+      queue,
+      now,
+      limit,
+      workerId,
+      now + leaseMs,
+      ids,
+      tokens,
+      results,
+      this.channel,
+      this.instanceId,
+    ])
+    const claimed: Row[] = []
+    const done = new Set<number>()
+    let woke: string[] | null = null
+    for (const row of rows) {
+      if (row.kind === 'claimed') claimed.push(row)
+      else {
+        done.add(row.id as number)
+        woke ??= (row.woke as string[] | null) ?? null
+      }
     }
     if (rows.length > 0) this.wake.eventsWrittenSoon()
-    return { jobs: jobs.sort(byRunOrder), completed: outcomes(completions, done) }
+    return {
+      jobs: claimed.sort(byRunOrder).map(toClaimed),
+      completed: outcomes(completions, done),
+      retryAt: null,
+      ...(woke && { woke }),
+    }
+  }
+
+  /**
+   * The constrained claim, in one transaction: the completions first, then the queue's row
+   * locked `FOR UPDATE`, so constrained claims of one queue take turns across nodes; the clock
+   * is read after the lock, so recorded start times follow commit order. Then as SQLite: the
+   * queue's pause, its breaker, its concurrency cap and rate limit (a budget), then candidates
+   * best first, skipping groups that are held back or at their own cap or rate, reading again
+   * while groups fill up. Chosen rows are leased with SKIP LOCKED (a row another transaction
+   * holds is left, and its group's allowance given back). Starts are counted in rate buckets
+   * before the commit releases the lock.
+   */
+  private async claimConstrained(params: ClaimParams, limits: ClaimConstraints, limit: number): Promise<ClaimResult> {
+    const completions = params.completions ?? []
+    const pending = limits.breaker && this.breakerWrites.get(limits.breaker.name)
+    if (pending) await pending
+    const result = await this.transaction(async (client) => {
+      let completed: boolean[] = []
+      let woke: string[] | null = null
+      if (completions.length > 0) {
+        const rows = await this.run(
+          'jobComplete',
+          [...completionArrays(completions), params.now, this.channel, this.instanceId],
+          client,
+        )
+        completed = outcomes(completions, new Set(rows.map((row) => row.id as number)))
+        woke = (rows[0]?.woke as string[] | null | undefined) ?? null
+      }
+      return { ...(await this.claimUnderLock(client, params, limits, limit)), completed, woke }
+    })
+    const { rows, retryAt, completed, woke } = result
+    if (rows.length > 0 || completed.includes(true)) this.wake.eventsWrittenSoon()
+    return { jobs: rows.sort(byRunOrder).map(toClaimed), completed, retryAt, ...(woke && { woke }) }
+  }
+
+  private async claimUnderLock(
+    client: pg.PoolClient,
+    params: ClaimParams,
+    limits: ClaimConstraints,
+    limit: number,
+  ): Promise<{ rows: Row[]; retryAt: number | null }> {
+    const { queue, workerId, leaseMs } = params
+    const none = (retryAt: number | null) => ({ rows: [] as Row[], retryAt })
+    const [queueRow] = await this.run('queueLock', [queue], client)
+    const now = Math.max(params.now, Date.now())
+    if (!queueRow || queueRow.paused === true) return none(null)
+    if ((queueRow.paused_until as number) > now) return none(queueRow.paused_until as number)
+
+    let budget = limit
+    let breakerProbes: number | null = null
+    if (limits.breaker) {
+      const breaker = await this.breakerAdmit(client, limits.breaker.name, limits.breaker.policy, now)
+      if (breaker.state === 'open') return none((breaker.openedAt ?? now) + breaker.config.cooldownMs)
+      if (breaker.state === 'half_open') breakerProbes = breaker.config.halfOpenProbes
+    }
+    const queueKey = pgKey(rateKey.queue(queue))
+    const width = limits.rate ? rateBucketWidth(limits.rate.windowMs) : 1
+    const from = limits.rate ? bucketStart(now - limits.rate.windowMs, width) : now
+    const [usage] = await this.run('queueUsage', [queue, queueKey, from], client)
+    const active = (usage?.active as number | undefined) ?? 0
+    if (breakerProbes !== null) budget = Math.min(budget, breakerProbes - active)
+    if (limits.concurrency !== undefined) budget = Math.min(budget, limits.concurrency - active)
+    let retryAt: number | null = null
+    if (limits.rate) {
+      budget = Math.min(budget, limits.rate.max - ((usage?.used as number | undefined) ?? 0))
+      const oldest = (usage?.oldest as number | null | undefined) ?? null
+      retryAt = oldest === null ? now : oldest + width + limits.rate.windowMs
+    }
+    if (budget <= 0) return none(retryAt)
+
+    const groups = await this.groupAllowances(client, queue, limits, now)
+    const picked: Row[] = []
+    const startsByGroup = new Map<string, number>()
+    const skipped: number[] = []
+    const leaseExpiresAt = now + leaseMs
+    for (let round = 0; budget > 0 && round < MAX_CANDIDATE_ROUNDS; round++) {
+      const scan = budget * 4 + 16
+      const candidates = await this.run('jobCandidates', [queue, now, groups.blocked(), skipped, scan], client)
+      const chosen: Row[] = []
+      for (const candidate of candidates) {
+        if (chosen.length === budget) break
+        const group = candidate.grp as string | null
+        if (group !== null && !groups.take(group)) continue
+        chosen.push(candidate)
+      }
+      if (chosen.length > 0) {
+        const ids = chosen.map((candidate) => candidate.id as number)
+        const rows = await this.run('jobClaimIds', [ids, now, workerId, leaseExpiresAt], client)
+        const leased = new Set(rows.map((row) => row.id as number))
+        for (const candidate of chosen) {
+          if (leased.has(candidate.id as number)) continue
+          skipped.push(candidate.id as number)
+          if (candidate.grp !== null) groups.giveBack(candidate.grp as string)
+        }
+        for (const row of rows) {
+          picked.push(row)
+          budget -= 1
+          const group = row.grp as string | null
+          if (group !== null) startsByGroup.set(group, (startsByGroup.get(group) ?? 0) + 1)
+        }
+      }
+      if (candidates.length < scan) break
+    }
+
+    const counted: [string, number, number][] = []
+    if (limits.rate && picked.length > 0) counted.push([queueKey, bucketStart(now, width), picked.length])
+    if (limits.groupRate) {
+      const groupWidth = rateBucketWidth(limits.groupRate.windowMs)
+      for (const [group, n] of startsByGroup) {
+        counted.push([pgKey(rateKey.group(queue, group)), bucketStart(now, groupWidth), n])
+      }
+    }
+    if (counted.length > 0) {
+      await this.run(
+        'rateAdd',
+        [counted.map(([key]) => key), counted.map(([, bucket]) => bucket), counted.map(([, , n]) => n)],
+        client,
+      )
+    }
+    return { rows: picked, retryAt: picked.length > 0 ? null : (groups.retryAt ?? retryAt) }
+  }
+
+  /**
+   * What each group may still start now: its concurrency cap less its active jobs, and its rate
+   * limit less its counted starts; held-back or exhausted groups are left out of the candidates.
+   * `take` spends one start of a group, `giveBack` returns one that could not be leased.
+   */
+  private async groupAllowances(client: pg.ClientBase, queue: string, limits: ClaimConstraints, now: number) {
+    const rate = limits.groupRate
+    const prefix = pgKey(rateKey.groupPrefix(queue))
+    const width = rate ? rateBucketWidth(rate.windowMs) : 1
+    const from = rate ? bucketStart(now - rate.windowMs, width) : now
+    // Without a group rate the key range is empty (from the prefix to itself).
+    const rows = await this.run('groupUsage', [queue, prefix, rate ? keyAfter(prefix) : prefix, from, now], client)
+    const paused = new Set<string>()
+    const allowance = new Map<string, number>()
+    let retryAt: number | null = null
+    const later = (at: number) => {
+      retryAt = retryAt === null ? at : Math.min(retryAt, at)
+    }
+    const fresh = Math.min(limits.groupConcurrency ?? Number.POSITIVE_INFINITY, rate?.max ?? Number.POSITIVE_INFINITY)
+    const lower = (group: string, left: number) => allowance.set(group, Math.min(allowance.get(group) ?? fresh, left))
+    for (const row of rows) {
+      const n = row.n as number
+      if (row.kind === 'paused') {
+        paused.add(row.grp as string)
+        later(n)
+      } else if (row.kind === 'active') {
+        if (limits.groupConcurrency !== undefined) lower(row.grp as string, limits.groupConcurrency - n)
+      } else if (rate) {
+        const left = rate.max - n
+        lower((row.grp as string).slice(prefix.length), left)
+        if (left <= 0) later((row.oldest as number) + width + rate.windowMs)
+      }
+    }
+    return {
+      get retryAt(): number | null {
+        return retryAt
+      },
+      blocked: (): string[] => [...paused, ...[...allowance].filter(([, left]) => left <= 0).map(([group]) => group)],
+      take(group: string): boolean {
+        if (paused.has(group)) return false
+        const left = allowance.get(group) ?? fresh
+        if (left <= 0) return false
+        allowance.set(group, left - 1)
+        return true
+      },
+      giveBack(group: string): void {
+        allowance.set(group, (allowance.get(group) ?? fresh) + 1)
+      },
+    }
+  }
+
+  /**
+   * Starts counted against a rate limit: the sum of its buckets (a tenth of the window each)
+   * that overlap the window ending now, the oldest counted whole (no window of `windowMs` ever
+   * holds more than `max`). `freeAt` is when that oldest bucket stops counting.
+   */
+  private async rateUsed(key: string, limit: RateLimit, now: number): Promise<{ n: number; freeAt: number }> {
+    const width = rateBucketWidth(limit.windowMs)
+    const [row] = await this.run('rateUsed', [key, bucketStart(now - limit.windowMs, width)])
+    const oldest = (row?.oldest as number | null | undefined) ?? null
+    return { n: (row?.n as number | undefined) ?? 0, freeAt: oldest === null ? now : oldest + width + limit.windowMs }
+  }
+
+  /**
+   * The breaker's state for a claim. An open breaker whose cool-down is over turns half-open,
+   * under its row lock (claims of other queues bound to it may be at it too); otherwise a plain
+   * read, so claims of those queues do not queue up behind one another on the breaker's row.
+   */
+  private async breakerAdmit(client: pg.ClientBase, name: string, policy: BreakerPolicy, now: number) {
+    let [row] = await this.run('breakerGet', [name], client)
+    if (!row) {
+      await this.run('breakerEnsure', [name, JSON.stringify(policy), now], client)
+      ;[row] = await this.run('breakerGet', [name], client)
+    }
+    const coolingDown = (breaker: BreakerRow) =>
+      breaker.state !== 'open' || now < (breaker.openedAt ?? now) + breaker.config.cooldownMs
+    if (coolingDown(toBreaker(row as Row))) return toBreaker(row as Row)
+    const [locked] = await this.run('breakerGetForUpdate', [name], client)
+    const breaker = toBreaker(locked as Row)
+    if (coolingDown(breaker)) return breaker
+    return this.saveBreaker(
+      client,
+      breaker,
+      { ...breaker, state: 'half_open', successes: 0, updatedAt: now },
+      now,
+      false,
+    )
+  }
+
+  /** Writes a breaker's new state, with an event when the state changed. */
+  private async saveBreaker(
+    client: pg.ClientBase,
+    before: BreakerRow,
+    after: BreakerRow,
+    now: number,
+    wake: boolean,
+  ): Promise<BreakerRow> {
+    const changed = after.state !== before.state
+    const type: EventType | null = !changed
+      ? null
+      : after.state === 'open'
+        ? 'breaker.opened'
+        : after.state === 'closed'
+          ? 'breaker.closed'
+          : 'breaker.half_open'
+    await this.run(
+      'breakerUpdate',
+      [
+        after.name,
+        after.state,
+        after.failures,
+        after.successes,
+        after.windowStart,
+        after.windowTotal,
+        after.windowFailures,
+        after.openedAt,
+        now,
+        type,
+        jsonText({ breaker: after.name, from: before.state, failures: before.failures }),
+        this.channel,
+        // Claims of the queues bound to it may succeed again: tell the other processes.
+        wake && changed && after.state !== 'open' ? this.instanceId : null,
+      ],
+      client,
+    )
+    return after
   }
 
   async jobNextRunAt({ queue, now }: { queue: string; now: number }): Promise<number | null> {
@@ -472,7 +1152,8 @@ export class PostgresStore implements Store {
 
   async jobComplete({ items, now }: { items: Completion[]; now: number }): Promise<boolean[]> {
     if (items.length === 0) return []
-    const rows = await this.run('jobComplete', [...completionArrays(items), now])
+    // Parents made runnable wake this process too: nobody reports them to its workers.
+    const rows = await this.run('jobComplete', [...completionArrays(items), now, this.channel, ''])
     if (rows.length > 0) this.wake.eventsWrittenSoon()
     return outcomes(items, new Set(rows.map((row) => row.id as number)))
   }
@@ -483,9 +1164,10 @@ export class PostgresStore implements Store {
       retryAt: number | null
       refundAttempt: boolean
       now: number
+      pause?: { group: string | null; until: number }
     },
   ): Promise<Outcome<{ state: JobState }>> {
-    const { error, retryAt, refundAttempt, now } = params
+    const { error, retryAt, refundAttempt, now, pause } = params
     const id = toId(params.id)
     const state: JobState = retryAt === null ? 'failed' : retryAt > now ? 'scheduled' : 'waiting'
     const data = { ...(retryAt !== null && { retryAt }), ...(error && { error: error.message }) }
@@ -502,6 +1184,8 @@ export class PostgresStore implements Store {
       this.channel,
       // Runnable now: tell the other processes' workers in the same commit.
       state === 'waiting' ? this.instanceId : null,
+      pause?.until ?? null,
+      pause?.group ?? null,
     ])
     if (rows.length === 1) {
       if (state !== 'waiting') this.wake.eventsWrittenSoon()
@@ -563,6 +1247,65 @@ export class PostgresStore implements Store {
     return rows.length === 1
   }
 
+  // ── flows ────────────────────────────────────────────────────────────────────────────────
+
+  async jobWaitForChildren(
+    params: Lease & { children: { job: NewJob; onFailure: DependencyFailurePolicy }[]; now: number },
+  ): Promise<Outcome<{ state: JobState; childIds: string[] }>> {
+    const { children, now, leaseToken } = params
+    const id = toId(params.id)
+    const outcome = await this.transaction(async (client) => {
+      const [current] = await this.run('jobLeaseLock', [id], client)
+      if (!current) return { ok: false, reason: 'not_found' } as const
+      if (current.state !== 'active' || current.lease_token !== leaseToken) {
+        return { ok: false, reason: 'lease_lost' } as const
+      }
+      const jobs = children.map((child) => child.job)
+      const inserted = jobs.length > 0 ? await this.insertJobs(client, jobs, now, this.instanceId) : []
+      // A child that existed already (its idempotency key) may be finishing right now.
+      const existing = await this.lockDependencies(
+        client,
+        inserted.filter((child) => !child.created).map((child) => toId(child.id)),
+      )
+      const childIds = inserted.map((child) => toId(child.id))
+      const unfinished = inserted.map((child, i) =>
+        UNFINISHED.includes(existing.get(childIds[i] as number) ?? child.state),
+      )
+      const pending = new Set(childIds.filter((_, i) => unfinished[i])).size
+      const state: JobState = pending > 0 ? 'blocked' : 'waiting'
+      await this.run(
+        'jobBlock',
+        [
+          id,
+          leaseToken,
+          state,
+          pending,
+          now,
+          childIds,
+          children.map((child) => child.onFailure ?? 'fail'),
+          unfinished.map((open) => !open),
+          pending > 0 ? 'job.blocked' : 'job.waiting',
+          this.channel,
+          state === 'waiting' ? this.instanceId : null,
+        ],
+        client,
+      )
+      return { ok: true, job: { state, childIds: inserted.map((child) => child.id) } } as const
+    })
+    if (outcome.ok) this.wake.eventsWrittenSoon()
+    return outcome
+  }
+
+  async jobDependencies({ id }: { id: string }): Promise<DependencyRow[]> {
+    return (await this.run('depsOfParent', [toId(id)])).map(toDependency)
+  }
+
+  async jobTenants({ ids }: { ids: string[] }): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map()
+    const rows = await this.run('jobTenants', [ids.map(toId)])
+    return new Map(rows.map((row) => [String(row.id), row.tenant as string]))
+  }
+
   // ── jobs: management ─────────────────────────────────────────────────────────────────────
 
   async jobGet({ id }: { id: string }): Promise<JobRow | null> {
@@ -570,9 +1313,13 @@ export class PostgresStore implements Store {
     return row ? toJob(row) : null
   }
 
-  async jobList(params: { queue?: string; state?: JobState; beforeId?: string; limit: number }) {
+  async jobList(params: JobFilter & { beforeId?: string; limit: number }) {
     const { queue, state, limit } = params
     const beforeId = params.beforeId === undefined ? Number.MAX_SAFE_INTEGER : toId(params.beforeId)
+    const search = this.jobSearch(params)
+    if (search) {
+      return (await this.query(search.name, search.text, [beforeId, limit, ...search.values])).map(toJob)
+    }
     const rows =
       queue !== undefined && state !== undefined
         ? await this.run('jobListQueueState', [beforeId, limit, queue, state])
@@ -582,6 +1329,30 @@ export class PostgresStore implements Store {
             ? await this.run('jobListState', [beforeId, limit, state])
             : await this.run('jobListAll', [beforeId, limit])
     return rows.map(toJob)
+  }
+
+  /**
+   * A job search beyond queue and state (which have statements of their own): the WHERE is put
+   * together from the fixed terms in SEARCH_TERMS, in their order, each with its own numbered
+   * parameter, so a search's text depends only on which filters it uses, and is prepared once
+   * per connection under a name that says which. Values never enter the text. Text search
+   * matches the payload's JSON text, case-insensitively (ILIKE, its wildcards escaped).
+   */
+  private jobSearch(filter: JobFilter): { name: string; text: string; values: unknown[] } | null {
+    const used = SEARCH_TERMS.filter(([field]) => filter[field] !== undefined)
+    if (used.every(([field]) => field === 'queue' || field === 'state')) return null
+    let mask = 0
+    for (const [i, [field]] of SEARCH_TERMS.entries()) if (filter[field] !== undefined) mask |= 1 << i
+    let text = this.searches.get(mask)
+    if (text === undefined) {
+      const where = ['id < $1', ...used.map(([, term], i) => term(`$${i + 3}`))].join(' AND ')
+      text = `SELECT ${JOB_COLUMNS} FROM "${this.schema}".jobs WHERE ${where} ORDER BY id DESC LIMIT $2`
+      this.searches.set(mask, text)
+    }
+    const values = used.map(([field]) =>
+      field === 'text' ? `%${String(filter.text).replace(/[\\%_]/g, (c) => `\\${c}`)}%` : filter[field],
+    )
+    return { name: `spool_jobSearch_${mask}`, text, values }
   }
 
   /**
@@ -642,12 +1413,29 @@ export class PostgresStore implements Store {
     )
   }
 
+  /** A job finished for good without completing: the parents waiting for it learn of it. */
+  private async resolveDependents(client: pg.PoolClient, id: string, outcome: 'failed' | 'cancelled', now: number) {
+    // The payload wakes this process too: nothing reports the parents made runnable to its workers.
+    await this.run('depsResolve', [[toId(id)], outcome, now, this.channel, ''], client)
+  }
+
   async jobCancel({ id, now }: { id: string; now: number }): Promise<Outcome> {
-    return this.transition(id, ['waiting', 'scheduled', 'blocked', 'active'], async (client, job) => {
-      const after = await this.setState(client, job, 'cancelled', now)
-      await this.event(client, 'job.cancelled', job, 'cancelled', now, { from: job.state })
-      return after
-    })
+    return this.transition(id, UNFINISHED, (client, job) => this.cancelTree(client, job, now))
+  }
+
+  /** Cancels a job, then its unfinished children that no other live parent still waits for. */
+  private async cancelTree(client: pg.PoolClient, job: JobRow, now: number): Promise<JobRow> {
+    const after = await this.setState(client, job, 'cancelled', now)
+    await this.event(client, 'job.cancelled', job, 'cancelled', now, { from: job.state })
+    await this.resolveDependents(client, job.id, 'cancelled', now)
+    for (const dep of await this.run('depsOfParent', [toId(job.id)], client)) {
+      if (!UNFINISHED.includes(dep.state as JobState)) continue
+      const [others] = await this.run('depsOtherLiveParents', [dep.child_id, toId(job.id)], client)
+      if (((others?.n as number | undefined) ?? 0) > 0) continue
+      const [child] = await this.run('jobGetForUpdate', [dep.child_id], client)
+      if (child && UNFINISHED.includes(child.state as JobState)) await this.cancelTree(client, toJob(child), now)
+    }
+    return after
   }
 
   async jobRetry({ id, now }: { id: string; now: number }): Promise<Outcome> {
@@ -680,7 +1468,9 @@ export class PostgresStore implements Store {
     return this.transition(id, removable, async (client, job) => {
       await this.run('jobRemove', [[toId(job.id)]], client)
       await this.run('jobRemoveEvents', [[toId(job.id)]], client)
-      await this.event(client, 'job.removed', job, null, now)
+      await this.event(client, 'job.removed', job, null, now, { tenant: job.tenant })
+      // A parent still waiting for a removed job would wait forever: it counts as cancelled.
+      if (UNFINISHED.includes(job.state)) await this.resolveDependents(client, job.id, 'cancelled', now)
       return job
     })
   }
@@ -690,7 +1480,7 @@ export class PostgresStore implements Store {
     if (!row) return null
     const runnable = row.state === 'waiting' || (row.state === 'scheduled' && (row.run_at as number) <= now)
     if (!runnable) return null
-    const [count] = await this.run('jobPosition', [row.queue, now, row.priority, row.run_at, row.id])
+    const [count] = await this.run('jobPosition', [row.queue, now, row.priority, row.vtime, row.run_at, row.id])
     return (count as Row).n as number
   }
 
@@ -886,6 +1676,202 @@ export class PostgresStore implements Store {
     await this.run('leaderRelease', [name, nodeId])
   }
 
+  // ── limits and breakers ──────────────────────────────────────────────────────────────────
+
+  async limitsGet(params: {
+    queue: string
+    now: number
+    windowMs?: number
+    groupWindowMs?: number
+  }): Promise<LimitsRow> {
+    const { queue, now } = params
+    const [queueRow] = await this.run('queueGet', [queue])
+    const rateUsed: Record<string, number> = {}
+    if (params.windowMs !== undefined) {
+      rateUsed[''] = (await this.rateUsed(pgKey(rateKey.queue(queue)), { max: 0, windowMs: params.windowMs }, now)).n
+    }
+    if (params.groupWindowMs !== undefined) {
+      const prefix = pgKey(rateKey.groupPrefix(queue))
+      const from = bucketStart(now - params.groupWindowMs, rateBucketWidth(params.groupWindowMs))
+      for (const row of await this.run('rateUsedByPrefix', [prefix, keyAfter(prefix), from])) {
+        rateUsed[(row.key as string).slice(prefix.length)] = row.n as number
+      }
+    }
+    return {
+      queue,
+      pausedUntil: (queueRow?.paused_until as number | undefined) ?? 0,
+      rateUsed,
+      groups: (await this.run('groupsList', [queue])).map((row) => ({
+        group: row.grp as string,
+        pausedUntil: row.paused_until as number,
+        vtime: Number(row.vtime),
+      })),
+    }
+  }
+
+  async limitsReset({ queue, now }: { queue: string; now: number }): Promise<void> {
+    const prefix = pgKey(rateKey.groupPrefix(queue))
+    await this.run('limitsReset', [
+      queue,
+      pgKey(rateKey.queue(queue)),
+      prefix,
+      keyAfter(prefix),
+      now,
+      this.channel,
+      this.instanceId,
+    ])
+  }
+
+  async limitsPrune({ before }: { before: number }): Promise<void> {
+    await this.run('ratePrune', [before])
+  }
+
+  /**
+   * A token bucket, refilled at `ratePerSec` up to `burst`. Each step is one guarded statement
+   * under the row's lock: take when there is enough (the common case, one round trip), else
+   * store the refill and say how long to wait, else create the bucket; a step that finds the row
+   * gone or just created by another taker tries again.
+   */
+  async tokenTake(params: { key: string; ratePerSec: number; burst: number; cost: number; now: number }) {
+    const { ratePerSec, burst, cost, now } = params
+    const key = pgKey(params.key)
+    const waitFor = (tokens: number) => Math.max(0, Math.ceil(((cost - tokens) / ratePerSec) * 1000))
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if ((await this.run('tokenTake', [key, ratePerSec, burst, cost, now])).length === 1) {
+        return { ok: true, retryAfterMs: 0 }
+      }
+      const [refilled] = await this.run('tokenRefill', [key, ratePerSec, burst, now])
+      if (refilled) return { ok: false, retryAfterMs: waitFor(refilled.tokens as number) }
+      if ((await this.run('tokenInsert', [key, burst, cost, now])).length === 1) {
+        return burst >= cost ? { ok: true, retryAfterMs: 0 } : { ok: false, retryAfterMs: waitFor(burst) }
+      }
+    }
+    throw new Error(`token bucket ${params.key} changed under every attempt; try again`)
+  }
+
+  async breakerDefine(params: { name: string; policy: BreakerPolicy; now: number }): Promise<BreakerRow> {
+    const [row] = await this.run('breakerDefine', [params.name, JSON.stringify(params.policy), params.now])
+    return toBreaker(row as Row)
+  }
+
+  async breakerGet({ name }: { name: string }): Promise<BreakerRow | null> {
+    const [row] = await this.run('breakerGet', [name])
+    return row ? toBreaker(row) : null
+  }
+
+  async breakerList(): Promise<BreakerRow[]> {
+    return (await this.run('breakerList')).map(toBreaker)
+  }
+
+  async breakerRecord({ name, success, now }: { name: string; success: boolean; now: number }) {
+    return this.breakerWrite(name, (client) =>
+      this.run('breakerGetForUpdate', [name], client).then(([row]) => {
+        if (!row) return null
+        const before = toBreaker(row)
+        return this.saveBreaker(client, before, nextBreaker(before, success, now), now, true)
+      }),
+    )
+  }
+
+  async breakerSet({ name, state, now }: { name: string; state: BreakerState; now: number }) {
+    return this.breakerWrite(name, async (client) => {
+      const [row] = await this.run('breakerGetForUpdate', [name], client)
+      if (!row) return null
+      const before = toBreaker(row)
+      const after: BreakerRow =
+        state === 'closed'
+          ? {
+              ...before,
+              state,
+              failures: 0,
+              successes: 0,
+              windowStart: now,
+              windowTotal: 0,
+              windowFailures: 0,
+              openedAt: null,
+            }
+          : { ...before, state, successes: 0, openedAt: state === 'open' ? now : before.openedAt }
+      return this.saveBreaker(client, before, { ...after, updatedAt: now }, now, true)
+    })
+  }
+
+  private breakerWritten(name: string, write: Promise<void>): void {
+    if (this.breakerWrites.get(name) === write) this.breakerWrites.delete(name)
+  }
+
+  /** A read-compute-write of a breaker under its row lock, after this store's earlier writes to it. */
+  private breakerWrite(
+    name: string,
+    change: (client: pg.PoolClient) => Promise<BreakerRow | null>,
+  ): Promise<BreakerRow | null> {
+    const previous = this.breakerWrites.get(name) ?? Promise.resolve()
+    const write = previous
+      .catch(() => {})
+      .then(() => this.transaction(change))
+      .then((after) => {
+        if (after) this.wake.eventsWrittenSoon()
+        return after
+      })
+    const settled: Promise<void> = write.then(
+      () => this.breakerWritten(name, settled),
+      () => this.breakerWritten(name, settled),
+    )
+    this.breakerWrites.set(name, settled)
+    return write
+  }
+
+  // ── records and workers ──────────────────────────────────────────────────────────────────
+
+  async recordPut(params: {
+    collection: string
+    id: string
+    tenant: string
+    key: string | null
+    data: string
+    now: number
+  }): Promise<RecordRow> {
+    const { collection, id, tenant, key, data, now } = params
+    const [row] = await this.run('recordPut', [collection, id, tenant, key, data, now])
+    return toRecord(row as Row)
+  }
+
+  async recordGet({ collection, id }: { collection: string; id: string }): Promise<RecordRow | null> {
+    const [row] = await this.run('recordGet', [collection, id])
+    return row ? toRecord(row) : null
+  }
+
+  async recordFindByKey({ collection, key }: { collection: string; key: string }): Promise<RecordRow | null> {
+    const [row] = await this.run('recordFindByKey', [collection, key])
+    return row ? toRecord(row) : null
+  }
+
+  async recordList(params: { collection: string; tenant?: string; afterSeq?: number; limit: number }) {
+    const { collection, tenant, limit } = params
+    const afterSeq = params.afterSeq ?? 0
+    const rows =
+      tenant === undefined
+        ? await this.run('recordList', [collection, afterSeq, limit])
+        : await this.run('recordListTenant', [collection, afterSeq, limit, tenant])
+    return rows.map(toRecord)
+  }
+
+  async recordDelete({ collection, id }: { collection: string; id: string }): Promise<boolean> {
+    return (await this.run('recordDelete', [collection, id])).length === 1
+  }
+
+  async workerBeat(params: Omit<WorkerRow, 'seenAt' | 'startedAt'> & { now: number }): Promise<void> {
+    const { id, nodeId, queue, concurrency, running, info, now } = params
+    await this.run('workerBeat', [id, nodeId, queue, concurrency, JSON.stringify(running), JSON.stringify(info), now])
+  }
+
+  async workerRemove({ id }: { id: string }): Promise<void> {
+    await this.run('workerRemove', [id])
+  }
+
+  async workerList({ since }: { since: number }): Promise<WorkerRow[]> {
+    return (await this.run('workerList', [since, since - WORKER_FORGET_MS])).map(toWorker)
+  }
+
   // ── schedules ────────────────────────────────────────────────────────────────────────────
 
   async scheduleUpsert({ schedule, now }: { schedule: NewSchedule; now: number }): Promise<ScheduleRow> {
@@ -952,11 +1938,15 @@ function applicationClient(transaction: unknown): pg.ClientBase {
   return transaction as pg.ClientBase
 }
 
+/**
+ * A batch of completions as the statements' arrays, in id order: rows are locked in the order
+ * given, and enqueues that wait for running jobs lock them in id order too (no deadlock).
+ */
 function completionArrays(items: Completion[]): [number[], number[], (string | null)[]] {
   const ids: number[] = []
   const tokens: number[] = []
   const results: (string | null)[] = []
-  for (const item of items) {
+  for (const item of [...items].sort((a, b) => toId(a.id) - toId(b.id))) {
     ids.push(toId(item.id))
     tokens.push(item.leaseToken)
     results.push(item.result)
@@ -983,4 +1973,88 @@ const ESCAPED_NUL = /(?<!\\)((?:\\\\)*)\\u0000/g
 function jsonText(value: unknown): string {
   const text = JSON.stringify(value)
   return text.includes('\\u0000') ? text.replace(ESCAPED_NUL, '$1\\ufffd') : text
+}
+
+/** A size limit an insert must respect: the queue's, or one group's of it. */
+interface AdmissionCheck {
+  queue: string
+  group: string | null
+  adding: number
+  limit: number
+}
+
+/** What the batch adds to each limited queue and group, in the order SQLite checks them. */
+function admissionChecks(jobs: NewJob[], admission: Record<string, AdmissionLimits> | undefined): AdmissionCheck[] {
+  if (!admission) return []
+  const checks = new Map<string, AdmissionCheck>()
+  const add = (queue: string, group: string | null, limit: number | undefined) => {
+    if (limit === undefined) return
+    const key = group === null ? queue : `${queue}\u0000${group}`
+    const check = checks.get(key) ?? { queue, group, adding: 0, limit }
+    check.adding += 1
+    checks.set(key, check)
+  }
+  for (const job of jobs) {
+    const limits = admission[job.queue]
+    if (!limits) continue
+    add(job.queue, null, limits.maxSize)
+    if (job.group !== null) add(job.queue, job.group, limits.maxGroupSize)
+  }
+  return [...checks.values()]
+}
+
+/** A job's dependencies, each job waited for once (a repeat would be counted twice but resolve once). */
+function dependenciesOf(job: NewJob): NonNullable<NewJob['dependsOn']> {
+  const seen = new Set<string>()
+  return (job.dependsOn ?? []).filter((dep) => {
+    const key = dep.index !== undefined ? `#${dep.index}` : `${toId(dep.id ?? '')}`
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+}
+
+/**
+ * A new job's state given what it waits for: blocked while any is unfinished, or when one it
+ * may not do without failed for good (`failedBy`: it is then failed at once); else as due.
+ */
+function blockedState<T extends { state: JobState; onFailure: DependencyFailurePolicy }>(
+  job: NewJob,
+  deps: T[],
+  now: number,
+): { state: JobState; pending: number; failedBy: T | undefined } {
+  const pending = deps.filter((dep) => !FINISHED_STATES.includes(dep.state)).length
+  const failedBy = deps.find((dep) => dep.onFailure === 'fail' && (dep.state === 'failed' || dep.state === 'cancelled'))
+  const state: JobState = pending > 0 || failedBy ? 'blocked' : job.runAt > now ? 'scheduled' : 'waiting'
+  return { state, pending, failedBy }
+}
+
+/** The error SQLite throws for a dependency that does not exist (the engine maps its code). */
+function dependencyNotFound(id: string): Error {
+  return Object.assign(new Error(`dependency ${id} does not exist`), { code: 'SPOOL_DEPENDENCY_NOT_FOUND', id })
+}
+
+/** The job-search terms, in the order their parameters are numbered (see `jobSearch`). */
+const SEARCH_TERMS: [keyof JobFilter, (param: string) => string][] = [
+  ['tenant', (p) => `tenant = ${p}`],
+  ['queue', (p) => `queue = ${p}`],
+  ['state', (p) => `state = ${p}`],
+  ['group', (p) => `grp = ${p}`],
+  ['tag', (p) => `tags @> jsonb_build_array(${p}::text)`],
+  ['createdAfter', (p) => `created_at >= ${p}`],
+  ['createdBefore', (p) => `created_at < ${p}`],
+  ['text', (p) => `payload ILIKE ${p}`],
+]
+
+/**
+ * A rate-limit or token key as stored: PostgreSQL text cannot hold NUL, the separator of the
+ * shared keys (rows.ts), so it becomes U+0001 here (queue names never contain either).
+ */
+function pgKey(key: string): string {
+  return key.replaceAll('\u0000', '\u0001')
+}
+
+/** The first key after every key starting with `prefix` (which ends with the separator U+0001). */
+function keyAfter(prefix: string): string {
+  return `${prefix.slice(0, -1)}\u0002`
 }

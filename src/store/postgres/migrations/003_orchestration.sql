@@ -40,9 +40,11 @@ CREATE TABLE {schema}.queue_groups (
   PRIMARY KEY (queue, grp)
 );
 
--- Starts per key in sub-windows of a rate limit's window (see limits in sqlite-store.ts).
+-- Starts per key in sub-windows of a rate limit's window (see limits in sqlite-store.ts). Keys
+-- compare byte by byte (COLLATE "C"): a queue's group keys are read as one range of the primary
+-- key, whatever the database's collation.
 CREATE TABLE {schema}.rate_buckets (
-  key     text NOT NULL,
+  key     text COLLATE "C" NOT NULL,
   bucket  bigint NOT NULL,
   n       bigint NOT NULL,
   PRIMARY KEY (key, bucket)
@@ -111,3 +113,103 @@ CREATE TABLE {schema}.workers (
   started_at   bigint NOT NULL,
   seen_at      bigint NOT NULL
 );
+
+-- Flows: what becomes of the jobs waiting for `p_children`, which have just finished with
+-- `p_outcome` ('completed', 'failed' or 'cancelled'). Each edge counts down its parent's
+-- deps_pending; a parent reaching 0 becomes waiting (scheduled when its run_at is ahead), with a
+-- job.waiting event. An edge whose child failed or was cancelled under the policy `fail` fails
+-- the parent instead (SPOOL_DEPENDENCY_FAILED), and that parent's own parents learn of it in
+-- turn. Returns the queues of the parents made runnable (null: none), and notifies `p_channel`
+-- when there are some.
+--
+-- Why a function: the statements that finish jobs (a worker's claim round, jobComplete, jobFail,
+-- lease recovery) are single statements, and a statement reads with the snapshot it started
+-- with. An enqueue that adds a dependency on a running job holds that job's row FOR SHARE until
+-- it commits; a completion that meanwhile waits for the row lock would, with its old snapshot,
+-- see neither the new edge nor the new parent, which would then wait forever. A VOLATILE
+-- function's queries each take a fresh snapshot (the store runs at READ COMMITTED), and it runs
+-- after the row lock was granted, so it sees every edge committed before. Two children of one
+-- parent finishing at once in two transactions: the parent's row lock serialises the decrements,
+-- and the second re-reads the counter after the wait (never "count unfinished children", which
+-- either transaction alone would get wrong).
+-- A caller that also writes stats_minute or jobs rows itself must do so before calling this (a
+-- row changed by this function cannot be changed again by the calling statement).
+CREATE FUNCTION {schema}.resolve_dependents(p_children bigint[], p_outcome text, p_now bigint,
+                                            p_channel text, p_payload text)
+RETURNS text[] LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  woke text[];
+  more text[];
+  failed_parents bigint[];
+BEGIN
+  -- The parents' rows first, in id order: two calls with parents in common lock them alike.
+  PERFORM 1 FROM {schema}.jobs
+  WHERE id IN (SELECT parent_id FROM {schema}.job_deps WHERE child_id = ANY (p_children) AND NOT resolved)
+  ORDER BY id FOR UPDATE;
+
+  WITH edges AS (
+    UPDATE {schema}.job_deps SET resolved = true
+    WHERE child_id = ANY (p_children) AND NOT resolved AND (p_outcome = 'completed' OR on_failure <> 'fail')
+    RETURNING parent_id
+  ), parents AS (
+    UPDATE {schema}.jobs p
+    SET deps_pending = p.deps_pending - e.n,
+        state = CASE WHEN p.deps_pending - e.n > 0 THEN 'blocked'
+                     WHEN p.run_at > p_now THEN 'scheduled' ELSE 'waiting' END,
+        updated_at = p_now
+    FROM (SELECT parent_id, count(*)::integer AS n FROM edges GROUP BY parent_id) AS e
+    WHERE p.id = e.parent_id AND p.state = 'blocked'
+    RETURNING p.id, p.queue, p.state
+  ), event AS (
+    INSERT INTO {schema}.events (at, type, queue, job_id, state, data)
+    SELECT p_now, 'job.waiting', queue, id, state, '{"reason":"dependencies"}'::jsonb
+    FROM parents WHERE state <> 'blocked' ORDER BY id
+    RETURNING queue
+  )
+  SELECT array_agg(DISTINCT queue) INTO woke FROM event;
+
+  IF p_outcome <> 'completed' THEN
+    WITH edges AS (
+      UPDATE {schema}.job_deps SET resolved = true
+      WHERE child_id = ANY (p_children) AND NOT resolved AND on_failure = 'fail'
+      RETURNING parent_id, child_id
+    ), failing AS (
+      SELECT DISTINCT ON (parent_id) parent_id, child_id FROM edges ORDER BY parent_id, child_id
+    ), failed AS (
+      UPDATE {schema}.jobs p
+      SET state = 'failed', finished_at = p_now, updated_at = p_now,
+          errors = (
+            SELECT jsonb_agg(e.error ORDER BY e.n)
+            FROM jsonb_array_elements(p.errors || jsonb_build_array(jsonb_build_object(
+                   'at', p_now, 'attempt', p.attempt, 'message', format('dependency %s failed', f.child_id),
+                   'code', 'SPOOL_DEPENDENCY_FAILED', 'retryable', false))) WITH ORDINALITY AS e(error, n)
+            WHERE e.n > jsonb_array_length(p.errors) + 1 - 50
+          )
+      FROM failing AS f
+      WHERE p.id = f.parent_id AND p.state = 'blocked'
+      RETURNING p.id, p.queue, f.child_id
+    ), event AS (
+      INSERT INTO {schema}.events (at, type, queue, job_id, state, data)
+      SELECT p_now, 'job.failed', queue, id, 'failed',
+             jsonb_build_object('error', format('dependency %s failed', child_id), 'dependency', child_id::text)
+      FROM failed ORDER BY id
+    ), stats AS (
+      INSERT INTO {schema}.stats_minute AS s (queue, minute, failed)
+      SELECT queue, p_now - p_now % 60000, count(*) FROM failed GROUP BY queue
+      ON CONFLICT (queue, minute) DO UPDATE SET failed = s.failed + excluded.failed
+    )
+    SELECT array_agg(id) INTO failed_parents FROM failed;
+    IF failed_parents IS NOT NULL THEN
+      more := {schema}.resolve_dependents(failed_parents, 'failed', p_now, p_channel, p_payload);
+      IF more IS NOT NULL THEN
+        SELECT array_agg(DISTINCT q) INTO woke FROM unnest(coalesce(woke, '{}') || more) AS q;
+      END IF;
+    END IF;
+  END IF;
+
+  IF woke IS NOT NULL AND p_channel IS NOT NULL THEN
+    PERFORM pg_notify(p_channel, p_payload);
+  END IF;
+  RETURN woke;
+END
+$$;
