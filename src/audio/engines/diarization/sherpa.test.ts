@@ -73,7 +73,7 @@ describe('sherpa diarization engine', () => {
   })
 
   it('the none engine returns no turns and says why', async () => {
-    expect(await createNoDiarizer().diarize()).toEqual({
+    expect(await createNoDiarizer().diarize('unused.wav')).toEqual({
       engine: 'none',
       turns: [],
       speakers: [],
