@@ -1,6 +1,6 @@
 /** The shell: sign-in, then navigation, the live connection and the routed view. */
 import { useQuery, useQueryClient } from '@tanstack/react-query'
-import { type FormEvent, type ReactNode, useEffect, useMemo, useState } from 'react'
+import { type FormEvent, lazy, type ReactNode, Suspense, useEffect, useMemo, useState } from 'react'
 import {
   describeError,
   type Me,
@@ -15,17 +15,21 @@ import { LiveProvider, useLive } from './live'
 import { Link, match, navigate, useLocation } from './router'
 import { applyTheme, initialTheme, type Theme } from './theme'
 import { ConfirmProvider, ErrorBox, Loading, ToastProvider } from './ui/parts'
-import { AuditView } from './views/Audit'
-import { BreakersView } from './views/Breakers'
-import { CreateJobView } from './views/CreateJob'
-import { JobDetailView } from './views/JobDetail'
-import { JobsView } from './views/Jobs'
-import { KeysView } from './views/Keys'
 import { OverviewView } from './views/Overview'
-import { QueueDetailView, QueuesView } from './views/Queues'
-import { SchedulesView } from './views/Schedules'
-import { SessionDetailView, SessionsView } from './views/Sessions'
-import { WorkersView } from './views/Workers'
+
+// The overview loads with the shell; every other view loads when first opened.
+const AuditView = lazy(() => import('./views/Audit').then((m) => ({ default: m.AuditView })))
+const BreakersView = lazy(() => import('./views/Breakers').then((m) => ({ default: m.BreakersView })))
+const CreateJobView = lazy(() => import('./views/CreateJob').then((m) => ({ default: m.CreateJobView })))
+const JobDetailView = lazy(() => import('./views/JobDetail').then((m) => ({ default: m.JobDetailView })))
+const JobsView = lazy(() => import('./views/Jobs').then((m) => ({ default: m.JobsView })))
+const KeysView = lazy(() => import('./views/Keys').then((m) => ({ default: m.KeysView })))
+const QueueDetailView = lazy(() => import('./views/Queues').then((m) => ({ default: m.QueueDetailView })))
+const QueuesView = lazy(() => import('./views/Queues').then((m) => ({ default: m.QueuesView })))
+const SchedulesView = lazy(() => import('./views/Schedules').then((m) => ({ default: m.SchedulesView })))
+const SessionDetailView = lazy(() => import('./views/Sessions').then((m) => ({ default: m.SessionDetailView })))
+const SessionsView = lazy(() => import('./views/Sessions').then((m) => ({ default: m.SessionsView })))
+const WorkersView = lazy(() => import('./views/Workers').then((m) => ({ default: m.WorkersView })))
 
 export function App() {
   const [key, setKey] = useState<string | null>(() => storedKey())
@@ -221,7 +225,9 @@ function Shell({ me, theme, toggleTheme, signOut }: { me: Me; theme: Theme; togg
         </ul>
       </nav>
       <main id="main" className="content" tabIndex={-1}>
-        <Routes path={path} me={me} />
+        <Suspense fallback={<Loading />}>
+          <Routes path={path} me={me} />
+        </Suspense>
       </main>
     </div>
   )

@@ -1,5 +1,5 @@
 /** A time-series line chart (uPlot: ~45 kB, canvas, fast enough to redraw every second). */
-import { useEffect, useRef } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 
@@ -30,6 +30,13 @@ export function TimeChart({ title, t, series, height = 160, unit = '', span }: P
   const box = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | null>(null)
   const shape = series.map((s) => s.label).join('|')
+  // Colours come from the theme's CSS variables: rebuild when the theme changes.
+  const [theme, setTheme] = useState(() => document.documentElement.dataset.theme)
+  useEffect(() => {
+    const observer = new MutationObserver(() => setTheme(document.documentElement.dataset.theme))
+    observer.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] })
+    return () => observer.disconnect()
+  }, [])
 
   // Build once per set of series; later renders only swap the data.
   // biome-ignore lint/correctness/useExhaustiveDependencies: rebuilt when the series change, not their values
@@ -79,7 +86,7 @@ export function TimeChart({ title, t, series, height = 160, unit = '', span }: P
       chart.destroy()
       plot.current = null
     }
-  }, [shape, height, unit, span])
+  }, [shape, height, unit, span, theme])
 
   useEffect(() => {
     plot.current?.setData([t, ...series.map((s) => s.values)] as uPlot.AlignedData)
