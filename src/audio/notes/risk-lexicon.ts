@@ -16,7 +16,8 @@ interface RiskPattern {
   pattern: RegExp
 }
 
-const I = '(?:i|i'm|i am|i've|i have|i'd|i would|i want to|i wanna|i feel like|i think about|thinking about|thought about)'
+const I =
+  "(?:i|i'm|i am|i've|i have|i'd|i would|i want to|i wanna|i feel like|i think about|thinking about|thought about)"
 
 export const RISK_PATTERNS: readonly RiskPattern[] = [
   {
