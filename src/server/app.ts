@@ -233,6 +233,8 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
     },
     async close() {
       if (!closing.signal.aborted) closing.abort()
+      // Let long polls and streams that just ended write their last bytes before sockets close.
+      await new Promise((resolve) => setTimeout(resolve, 50))
       await app.close()
       context.metrics.stop()
       await context.webhooks?.stop()

@@ -139,3 +139,20 @@ describe('HTTP workers', () => {
     expect((await t.spool.jobs.get(body.id))?.state).toBe('cancelled')
   })
 })
+
+describe('HTTP workers at shutdown', () => {
+  it('a waiting long poll answers at once with no jobs when the server stops', async () => {
+    const t = await startServer()
+    servers.push(t)
+    const worker = await t.key('default', ['worker'])
+    const started = Date.now()
+    const poll = t.request('POST', '/v1/queues/idle/claim', { key: worker, body: { workerId: 'w', waitMs: 20_000 } })
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const closing = t.server.close()
+    const answer = await poll
+    await closing
+    expect(answer.status).toBe(200)
+    expect(answer.body.jobs).toEqual([])
+    expect(Date.now() - started).toBeLessThan(5_000)
+  })
+})

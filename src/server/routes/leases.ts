@@ -87,13 +87,27 @@ export const leaseRoutes = [
     async handler({ app, params, body, tenant, audit, principal }) {
       assertOperator(app, principal, tenant)
       const waitMs = Math.min(body.waitMs ?? 0, app.config.limits.maxClaimWaitMs)
-      const jobs = await app.spool.leases.claim({
+      const claim = app.spool.leases.claim({
         queue: params.queue,
         workerId: body.workerId,
         limit: body.limit ?? 1,
         leaseMs: body.leaseMs ?? 30_000,
         waitMs: app.closing ? 0 : waitMs,
       })
+      // Shutdown answers a waiting long poll at once with no jobs, so the server can stop. (A job
+      // the engine leases in that very instant is recovered when its lease lapses.)
+      let onClosing = () => {}
+      const closing = new Promise<null>((resolve) => {
+        onClosing = () => resolve(null)
+        app.closingSignal.addEventListener('abort', onClosing, { once: true })
+      })
+      const jobs = await Promise.race([claim, closing]).finally(() =>
+        app.closingSignal.removeEventListener('abort', onClosing),
+      )
+      if (jobs === null) {
+        claim.catch(() => {})
+        return { jobs: [] }
+      }
       audit.target = jobs.map((job) => job.id).join(',') || null
       return {
         jobs: jobs.map((job) => ({
