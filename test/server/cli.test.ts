@@ -4,7 +4,7 @@
  * clean, config print and doctor, with --json and meaningful exit codes.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -105,6 +105,26 @@ describe('spool command with the server', () => {
     } finally {
       await reader.close()
     }
+  })
+
+  it('worker serves the queues a module exports, and stops on SIGTERM', async () => {
+    const module = join(dir, 'handlers.mjs')
+    writeFileSync(module, 'export default { mail: async (job) => ({ sent: job.payload.to }) }\n')
+    const worker = run(['worker', module, '--store', store()])
+    children.push(worker.child)
+    await until(() => /serving queue mail/.test(worker.out()), 'the worker to start')
+    const added = await cli(['jobs', 'add', 'mail', '{"to":"a@b.c"}'])
+    const { id } = JSON.parse(added.out)
+    let job: { state?: string; result?: unknown } = {}
+    const deadline = Date.now() + 20_000
+    while (job.state !== 'completed' && Date.now() < deadline) {
+      job = JSON.parse((await cli(['jobs', 'show', id])).out)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    expect(job).toMatchObject({ state: 'completed', result: { sent: 'a@b.c' } })
+    worker.child.kill('SIGTERM')
+    expect(await worker.exited).toBe(0)
+    expect((await cli(['worker'])).code).toBe(1)
   })
 
   it('manages keys, queues and jobs with --json and exit codes', async () => {
