@@ -11,6 +11,9 @@
  * - `enqueue`: POST /v1/queues/bench/jobs with a small JSON payload (~100 bytes).
  * - `status`: GET /v1/jobs/:id/status over 2,000 existing jobs (no payload; not audited).
  * - `get`: GET /v1/jobs/:id over the same jobs (payload decrypted; audited as a sensitive read).
+ * - `baseline`: a bare Fastify server answering a constant JSON, in its own child process, under
+ *   the same load at the same time: the ceiling this machine allows an HTTP server right now
+ *   (the machine is shared; compare the rows against it).
  *
  * Prints requests/s (mean), latency p50/p99 (ms), errors, and the machine; `--json` for one JSON
  * line. docs/performance.md has the figures.
@@ -83,6 +86,24 @@ async function startServer(dir: string) {
   }
 }
 
+/** A bare Fastify server answering a constant JSON: the ceiling for comparison. */
+async function startBaseline() {
+  const script = `
+    import Fastify from 'fastify'
+    const app = Fastify()
+    app.get('/x', async () => ({ id: '1', queue: 'q', state: 'waiting', progress: null, attempt: 0 }))
+    console.log(await app.listen({ port: 0, host: '127.0.0.1' }))`
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: new URL('..', import.meta.url).pathname,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.once('data', (chunk) => resolve(String(chunk).trim()))
+    child.once('exit', () => reject(new Error('the baseline server did not start')))
+  })
+  return { child, url }
+}
+
 function run(options: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     autocannon(options, (error, result) => (error ? reject(error) : resolve(result)))
@@ -148,6 +169,13 @@ async function main() {
     })
     rows.push(await measure('status', paths('/status'), pid))
     rows.push(await measure('get', paths(''), pid))
+
+    const baseline = await startBaseline()
+    try {
+      rows.push(await measure('baseline', { url: `${baseline.url}/x`, connections }, baseline.child.pid as number))
+    } finally {
+      baseline.child.kill('SIGTERM')
+    }
 
     const machine = {
       cpu: cpus()[0]?.model.trim(),
