@@ -12,6 +12,7 @@ import { type EventSubscription, subscribeSse } from './sse.js'
 import type {
   Alert,
   ApiKey,
+  AttemptError,
   AuditEntry,
   Breaker,
   BulkResult,
@@ -201,6 +202,9 @@ export function createClient(options: ClientOptions) {
       cancel: (id: string) => call<Job>('POST', `/v1/jobs/${enc(id)}/cancel`),
       promote: (id: string) => call<Job>('POST', `/v1/jobs/${enc(id)}/promote`),
       remove: (id: string) => call<void>('DELETE', `/v1/jobs/${enc(id)}`),
+      /** Every failed attempt with its stack (needs the manage permission). */
+      errors: (id: string) =>
+        call<{ errors: AttemptError[] }>('GET', `/v1/jobs/${enc(id)}/errors`).then((r) => r.errors),
       /** The jobs this one waits for (its flow children or dependsOn). */
       children: (id: string) =>
         call<{ children: ChildJob[] }>('GET', `/v1/jobs/${enc(id)}/children`).then((r) => r.children),

@@ -64,6 +64,7 @@ const requests: Record<string, Build> = {
   'leases.complete': (f) => ({ method: 'POST', path: `/v1/jobs/${f.aJob}/complete`, body: { leaseToken: 1 } }),
   'leases.fail': (f) => ({ method: 'POST', path: `/v1/jobs/${f.aJob}/fail`, body: { leaseToken: 1, message: 'x' } }),
   'jobs.children': (f) => ({ method: 'GET', path: `/v1/jobs/${f.aJob}/children` }),
+  'jobs.errors': (f) => ({ method: 'GET', path: `/v1/jobs/${f.aJob}/errors` }),
   'schedules.list': () => ({ method: 'GET', path: '/v1/schedules' }),
   'schedules.upsert': () => ({ method: 'PUT', path: '/v1/schedules/authz', body: { cron: '@daily', queue: 'shared' } }),
   'schedules.pause': () => ({ method: 'POST', path: '/v1/schedules/nothing/pause' }),

@@ -66,6 +66,28 @@ describe('dashboard routes', () => {
     expect((await t.request('POST', '/v1/queues/notes/limits/reset')).status).toBe(200)
   })
 
+  it('every attempt with its stack, for admins', async () => {
+    const worker = t.spool.work(
+      'boom',
+      async () => {
+        throw new Error('kaboom')
+      },
+      { pollIntervalMs: 50 },
+    )
+    try {
+      const { id } = await t.spool.enqueue('boom', {}, { maxAttempts: 1 })
+      for (let i = 0; i < 200 && (await t.spool.jobs.get(id))?.state !== 'failed'; i++)
+        await new Promise((r) => setTimeout(r, 25))
+      const errors = await t.request('GET', `/v1/jobs/${id}/errors`)
+      expect(errors.body.errors).toMatchObject([{ attempt: 1, message: 'kaboom', retryable: true }])
+      expect(errors.body.errors[0].stack).toContain('kaboom')
+      expect((await t.request('GET', `/v1/jobs/${id}`)).body.errors[0].stack).toBeUndefined()
+      expect((await t.request('GET', `/v1/jobs/${id}/errors`, { key: reader })).status).toBe(403)
+    } finally {
+      await worker.close()
+    }
+  })
+
   it("a job's children", async () => {
     const flow = await t.spool.flows.add({
       queue: 'parent',

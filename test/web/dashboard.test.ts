@@ -128,6 +128,7 @@ describe('dashboard in Chromium', () => {
     await page.goto(`${t.url}/jobs/${id}`)
     await page.locator('h1 .badge', { hasText: 'failed' }).waitFor()
     await expect(page.getByText('the provider answered 503').count()).resolves.toBeGreaterThan(0)
+    await page.locator('.stack-trace').first().waitFor()
     await shot('job-detail-failed')
     await page.getByRole('button', { name: 'Retry', exact: true }).click()
     await page.locator('h1 .badge', { hasText: 'completed' }).waitFor({ timeout: 10_000 })

@@ -5,6 +5,7 @@ import { breakerRoutes } from './breakers.js'
 import { eventRoutes } from './events.js'
 import { flowRoutes } from './flows.js'
 import { healthRoutes } from './health.js'
+import { jobErrorRoutes } from './job-errors.js'
 import { jobRoutes } from './jobs.js'
 import { leaseRoutes } from './leases.js'
 import { meRoutes } from './me.js'
@@ -16,6 +17,7 @@ export const allRoutes: AnyRoute[] = [
   ...queueRoutes,
   ...jobRoutes,
   ...flowRoutes,
+  ...jobErrorRoutes,
   ...eventRoutes,
   ...leaseRoutes,
   ...scheduleRoutes,

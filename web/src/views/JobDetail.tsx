@@ -16,6 +16,12 @@ export function JobDetailView({ id }: { id: string }) {
   const job = useQuery({ queryKey: ['job', id], queryFn: () => client.jobs.get(id), refetchInterval: 10_000 })
   const history = useQuery({ queryKey: ['job', id, 'events'], queryFn: () => client.jobs.history(id, { limit: 1000 }) })
   const children = useQuery({ queryKey: ['job', id, 'children'], queryFn: () => client.jobs.children(id) })
+  // Stacks come from an admin route; others see the errors without them.
+  const stacks = useQuery({
+    queryKey: ['job', id, 'errors'],
+    queryFn: () => client.jobs.errors(id),
+    enabled: me.can('manage'),
+  })
   const [priority, setPriority] = useState('high')
 
   // This job's own stream: progress and logs as they happen.
@@ -197,7 +203,7 @@ export function JobDetailView({ id }: { id: string }) {
           <p className="muted">No attempt has failed.</p>
         ) : (
           <ol className="errors">
-            {j.errors.map((error, i) => (
+            {(stacks.data ?? j.errors).map((error, i) => (
               // biome-ignore lint/suspicious/noArrayIndexKey: attempts are appended only
               <li key={i} className="error-item">
                 <div className="row wrap">
@@ -215,7 +221,9 @@ export function JobDetailView({ id }: { id: string }) {
                 {error.stack ? (
                   <pre className="stack-trace">{error.stack}</pre>
                 ) : (
-                  <p className="muted small">The API does not send stacks (they name server paths).</p>
+                  !me.can('manage') && (
+                    <p className="muted small">Stacks are shown to admins (they name server paths).</p>
+                  )
                 )}
               </li>
             ))}
