@@ -138,10 +138,13 @@ describe('dashboard in Chromium', () => {
   })
 
   it('cancels every job matching a filter, after a confirmation that says how many', async () => {
-    const keep: string[] = []
-    for (let i = 0; i < 120; i++) await t.spool.enqueue('bulk', { kind: 'cancel-me', n: i }, { delayMs: 3_600_000 })
-    for (let i = 0; i < 5; i++)
-      keep.push((await t.spool.enqueue('bulk', { kind: 'keep-me', n: i }, { delayMs: 3_600_000 })).id)
+    const later = { delayMs: 3_600_000 }
+    await t.spool.enqueueMany(
+      'bulk',
+      Array.from({ length: 120 }, (_, n) => ({ payload: { kind: 'cancel-me', n }, options: later })),
+    )
+    const keeping = Array.from({ length: 5 }, (_, n) => ({ payload: { kind: 'keep-me', n }, options: later }))
+    const keep = (await t.spool.enqueueMany('bulk', keeping)).map((job) => job.id)
     await page.goto(`${t.url}/jobs?queue=bulk&text=cancel-me`)
     await page.locator('tr[data-job]').first().waitFor()
     expect(await page.locator('tr[data-job]').count()).toBe(50)
