@@ -107,18 +107,28 @@ function staleKeys(event: SpoolEvent): string[][] {
   return keys
 }
 
+/** Job lists can be costly to read (text search decodes payloads): refresh them less often. */
+const SLOW_KEYS = new Set(['jobs'])
+
 function throttledInvalidator(queryClient: QueryClient) {
-  const pending = new Map<string, string[]>()
-  let timer: ReturnType<typeof setTimeout> | null = null
+  const make = (delayMs: number) => {
+    const pending = new Map<string, string[]>()
+    let timer: ReturnType<typeof setTimeout> | null = null
+    return (key: string[]) => {
+      pending.set(key.join('\u0000'), key)
+      if (timer) return
+      timer = setTimeout(() => {
+        timer = null
+        const all = [...pending.values()]
+        pending.clear()
+        for (const queryKey of all) void queryClient.invalidateQueries({ queryKey })
+      }, delayMs)
+    }
+  }
+  const fast = make(1000)
+  const slow = make(3000)
   return (keys: string[][]) => {
-    for (const key of keys) pending.set(key.join('\u0000'), key)
-    if (timer) return
-    timer = setTimeout(() => {
-      timer = null
-      const all = [...pending.values()]
-      pending.clear()
-      for (const queryKey of all) void queryClient.invalidateQueries({ queryKey })
-    }, 1000)
+    for (const key of keys) (SLOW_KEYS.has(key[0] ?? '') && key.length === 1 ? slow : fast)(key)
   }
 }
 

@@ -36,7 +36,7 @@ export function useBreakers() {
 export function useOldestWaiting() {
   const client = useClient()
   return useQuery({
-    queryKey: ['jobs', 'oldest-waiting'],
+    queryKey: ['oldest-waiting'],
     queryFn: async () => {
       let cursor: string | undefined
       let last: { id: string; queue: string; createdAt: string } | null = null
