@@ -232,6 +232,36 @@ describe('postgres store', () => {
       }
     })
 
+    it('writes a flow inside it, and leaves it usable when a dependency does not exist', async () => {
+      const store = await openStore()
+      const app = await connect()
+      await app.query('BEGIN')
+      await app.query('CREATE TEMP TABLE orders (id int)')
+      const flow = await insert(
+        store,
+        [job('child', 1), { ...job('parent', 2), dependsOn: [{ index: 0, onFailure: 'fail' }] }],
+        { transaction: app },
+      )
+      expect(flow.map((r) => r.state)).toEqual(['waiting', 'blocked'])
+      await expect(
+        insert(store, [job('child', 3), { ...job('parent', 4), dependsOn: [{ id: '999999', onFailure: 'fail' }] }], {
+          transaction: app,
+        }),
+      ).rejects.toMatchObject({ code: 'SPOOL_DEPENDENCY_NOT_FOUND' })
+      // The failed insert left nothing behind, and the application's transaction goes on.
+      await app.query('INSERT INTO orders VALUES (1)')
+      await app.query('COMMIT')
+      expect(await store.queueCounts({})).toMatchObject({ child: { waiting: 1 }, parent: { blocked: 1 } })
+      expect((await store.jobDependencies({ id: flow[1]?.id as string })).map((d) => d.id)).toEqual([flow[0]?.id])
+      // Outside a transaction, a flow is refused rather than written in pieces.
+      const idle = await connect()
+      await expect(
+        insert(store, [job('child', 5), { ...job('parent', 6), dependsOn: [{ index: 0, onFailure: 'fail' }] }], {
+          transaction: idle,
+        }),
+      ).rejects.toThrow(/ran BEGIN/)
+    })
+
     it('refuses a transaction that is not a pg client', async () => {
       const store = await openStore()
       await expect(store.jobInsert({ jobs: [job('q')], now: Date.now(), transaction: {} })).rejects.toThrow(/pg client/)

@@ -33,6 +33,9 @@
  *   transaction that first locks the queue's row, so constrained claims of a queue take turns
  *   across nodes and count what the previous turn committed (`claimConstrained`). The fast
  *   claim refuses such queues, and costs nothing more for the others.
+ * - **Lock order**, so transactions do not wait for each other in a circle: job rows first (in
+ *   ascending ids where there are several: completions, dependencies), then queue rows, then
+ *   group rows and breakers. A parent's row comes after its children's (resolve_dependents).
  * - **Integers**: bigint columns (times, ids, counts) are read as JavaScript numbers, for this
  *   store's queries only (no global pg type parser is changed).
  */
@@ -127,6 +130,8 @@ const WORKER_FORGET_MS = 3_600_000
 const LEASE_EXPIRED_MESSAGE = 'lease expired: the worker stopped heartbeating (crashed, killed or blocked)'
 const UNFINISHED: readonly JobState[] = ['waiting', 'scheduled', 'blocked', 'active']
 const INT8_OID = 20
+/** SQLSTATE of a savepoint outside a transaction block. */
+const NO_ACTIVE_TRANSACTION = '25P01'
 
 /** Parses bigint columns to numbers (epoch ms, ids and counts all fit). */
 const TYPES: pg.CustomTypesConfig = {
@@ -331,6 +336,8 @@ export class PostgresStore implements Store {
   private stuckAt: bigint | null = null
   private settleRound: Promise<number> | null = null
   private settleQueued: Promise<number> | null = null
+  /** Settle rounds in flight, which `close` lets finish before it ends the pool. */
+  private readonly settling = new Set<Promise<unknown>>()
 
   private constructor(options: PostgresStoreOptions) {
     const schema = options.schema ?? 'spool'
@@ -438,7 +445,10 @@ export class PostgresStore implements Store {
    */
   private async atomically<T>(app: pg.ClientBase | null, fn: (client: pg.ClientBase) => Promise<T>): Promise<T> {
     if (!app) return this.transaction(fn)
-    await app.query('SAVEPOINT spool_insert')
+    await app.query('SAVEPOINT spool_insert').catch((error: { code?: string }) => {
+      if (error.code !== NO_ACTIVE_TRANSACTION) throw error
+      throw new TypeError('transaction must be a pg client on which you ran BEGIN (it is not in a transaction)')
+    })
     try {
       const result = await fn(app)
       await app.query('RELEASE SAVEPOINT spool_insert')
@@ -493,6 +503,9 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    // A settle loop stops at its next turn; waiting for it keeps its query from being queued
+    // on the pool as it ends (such a query is never served, and fails 10 s later).
+    await Promise.all([...this.settling].map((round) => round.catch(() => {})))
     await Promise.all([this.wake.close(), this.pool.end()])
   }
 
@@ -579,6 +592,14 @@ export class PostgresStore implements Store {
     if (plain) return this.insertBatch(app ?? this.pool, jobs, now, wakePayload)
     return this.atomically(app, async (client) => {
       if (checks.length > 0) {
+        // Job rows before queue rows, as everywhere: the jobs named as dependencies are
+        // share-locked first, since a completion or failure holding one of them may be waiting
+        // for a queue's row (a constrained claim, a Retry-After hold).
+        const named = jobs.flatMap((job) => (job.dependsOn ?? []).filter((dep) => dep.index === undefined))
+        await this.lockDependencies(
+          client,
+          named.map((dep) => toId(dep.id ?? '')),
+        )
         const refused = await this.admit(client, checks)
         if (refused) return { refused }
       }
@@ -923,7 +944,10 @@ export class PostgresStore implements Store {
         completed = outcomes(completions, new Set(rows.map((row) => row.id as number)))
         woke = (rows[0]?.woke as string[] | null | undefined) ?? null
       }
-      return { ...(await this.claimUnderLock(client, params, limits, limit)), completed, woke }
+      // Job rows before the queue's row, as everywhere (see jobInsert): no two orders to cross.
+      const [queueRow] = await this.run('queueLock', [params.queue], client)
+      const now = Math.max(params.now, Date.now())
+      return { ...(await this.claimUnderLock(client, params, limits, limit, queueRow, now)), completed, woke }
     })
     const { rows, retryAt, completed, woke } = result
     if (rows.length > 0 || completed.includes(true)) this.wake.eventsWrittenSoon()
@@ -935,11 +959,11 @@ export class PostgresStore implements Store {
     params: ClaimParams,
     limits: ClaimConstraints,
     limit: number,
+    queueRow: Row | undefined,
+    now: number,
   ): Promise<{ rows: Row[]; retryAt: number | null }> {
     const { queue, workerId, leaseMs } = params
     const none = (retryAt: number | null) => ({ rows: [] as Row[], retryAt })
-    const [queueRow] = await this.run('queueLock', [queue], client)
-    const now = Math.max(params.now, Date.now())
     if (!queueRow || queueRow.paused === true) return none(null)
     if ((queueRow.paused_until as number) > now) return none(queueRow.paused_until as number)
 
@@ -1601,7 +1625,15 @@ export class PostgresStore implements Store {
     return this.settleQueued
   }
 
-  private async settle(waitMs: number): Promise<{ settled: number; last: number }> {
+  private settle(waitMs: number): Promise<{ settled: number; last: number }> {
+    const round = this.settleLoop(waitMs)
+    this.settling.add(round)
+    const forget = () => this.settling.delete(round)
+    round.then(forget, forget)
+    return round
+  }
+
+  private async settleLoop(waitMs: number): Promise<{ settled: number; last: number }> {
     const [mark] = await this.run('eventMark')
     const last = mark?.last as number
     this.addMark({ last, xid: BigInt(mark?.xid as string) })
@@ -1614,7 +1646,8 @@ export class PostgresStore implements Store {
         return { settled: this.settledEventId, last }
       }
       // The transaction that held the last wait up is still open: do not wait for it again.
-      if (Date.now() >= deadline || xmin === this.stuckAt) {
+      // A closing store does not wait either.
+      if (Date.now() >= deadline || xmin === this.stuckAt || this.closed) {
         this.stuckAt = xmin
         return { settled: this.settledEventId, last }
       }
