@@ -88,6 +88,7 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
   const logger = options.logger ?? createLogger(config.logLevel)
   const { spool } = options
   const closing = new AbortController()
+  const metrics = new ServerMetrics(spool)
 
   const context: ServerContext = {
     spool,
@@ -96,9 +97,9 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
     audit: new AuditLog(spool.records, (error) =>
       logger.error({ err: { message: (error as Error).message } }, 'audit write failed'),
     ),
-    enqueuer: new Enqueuer(spool),
+    enqueuer: new Enqueuer(spool, (size) => metrics.enqueueBatch.observe(size)),
     admission: new Admission(spool, config.limits),
-    metrics: new ServerMetrics(spool),
+    metrics,
     logger,
     webhooks: config.webhooks.enabled ? new Webhooks(spool, config, logger) : null,
     get closing() {

@@ -25,7 +25,11 @@ export class Enqueuer {
   private readonly batches = new Map<string, { queue: string; items: Pending[] }>()
   private scheduled = false
 
-  constructor(private readonly spool: Spool) {}
+  constructor(
+    private readonly spool: Spool,
+    /** Told the size of every batch written (for the metrics). */
+    private readonly onBatch: (size: number) => void = () => {},
+  ) {}
 
   /**
    * @example
@@ -58,6 +62,7 @@ export class Enqueuer {
   }
 
   private async write(queue: string, items: Pending[]): Promise<void> {
+    this.onBatch(items.length)
     if (items.length === 1) {
       const [item] = items as [Pending]
       await this.spool.enqueue(queue, item.payload, item.options).then(item.resolve, item.reject)

@@ -34,6 +34,12 @@ export class ServerMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 30],
     registers: [this.registry],
   })
+  readonly enqueueBatch = new Histogram({
+    name: 'spool_http_enqueue_batch_size',
+    help: 'Enqueue requests written together in one transaction',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 500],
+    registers: [this.registry],
+  })
   readonly streamsOpen = new Gauge({
     name: 'spool_streams_open',
     help: 'Open live streams',
