@@ -32,6 +32,7 @@ const USAGE = `usage: spool COMMAND [options]
   encryption rotate                                                add a fresh data key in front of the key file
   openapi                                                          print the OpenAPI document
   top       [--url URL] [--once]                                   live queues, throughput and workers of a running server (key in SPOOL_KEY)
+  transcribe FILE [--follow] [--url URL] [--urgency U] [--visit-type T] [--language L] [--speakers N]   upload a recording (key in SPOOL_KEY)
 
   common: --store URL  --config FILE  --json
   settings come from flags, then SPOOL_* variables, then --config FILE, then defaults (docs/api.md)`
@@ -102,6 +103,11 @@ async function run(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<numb
       json: { type: 'boolean' },
       url: { type: 'string' },
       once: { type: 'boolean' },
+      follow: { type: 'boolean' },
+      urgency: { type: 'string' },
+      'visit-type': { type: 'string' },
+      language: { type: 'string' },
+      speakers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -127,10 +133,34 @@ async function run(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<numb
     'encryption',
     'openapi',
     'top',
+    'transcribe',
   ])
   if (!known.has(command)) {
     io.err(`unknown command "${command}"\n\n${USAGE}`)
     return EXIT.usage
+  }
+  if (command === 'transcribe') {
+    const key = env.SPOOL_KEY
+    if (!key) throw new UsageError('transcribe needs an API key in SPOOL_KEY')
+    if (!sub) throw new UsageError('transcribe needs FILE')
+    const url = (typeof values.url === 'string' ? values.url : undefined) ?? env.SPOOL_URL ?? 'http://127.0.0.1:7700'
+    const metadata = {
+      ...(typeof values.urgency === 'string' && { urgency: values.urgency }),
+      ...(typeof values['visit-type'] === 'string' && { visitType: values['visit-type'] }),
+      ...(typeof values.language === 'string' && { language: values.language }),
+      ...(typeof values.speakers === 'string' && { speakers: optionalInt(values.speakers, 'speakers') }),
+    }
+    const tty = process.stdout.isTTY === true && io === consoleIo
+    const out = tty ? (text: string) => process.stdout.write(text) : (text: string) => io.out(text.replace(/\n$/, ''))
+    return (await import('./transcribe.js')).runTranscribe({
+      url,
+      key,
+      file: sub,
+      metadata: metadata as never,
+      follow: values.follow === true,
+      out,
+      tty,
+    })
   }
   if (command === 'top') {
     const key = env.SPOOL_KEY
