@@ -34,6 +34,7 @@ describe('preprocessAudio', () => {
     // Trim espeak's own edges, then add exactly LEAD and TAIL seconds, at −30 dB, stereo 44.1 kHz.
     const padded = join(dir, 'padded.wav')
     await run('sox', [
+      '--no-dither',
       spoken,
       '-r',
       '44100',

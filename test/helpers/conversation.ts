@@ -2,7 +2,8 @@
  * A two-voice conversation with an exact reference, generated on the spot: each turn spoken by
  * espeak-ng (two clearly different voices), trimmed of its leading and trailing silence with sox,
  * resampled to 16 kHz mono, and joined with known pauses. Reference turn times are exact to the
- * sample because every piece's length is measured from its file.
+ * sample because every piece's length is measured from its file. sox runs without dither, so
+ * the same dialogue always gives the same bytes (and the same measurements).
  */
 import { execFile } from 'node:child_process'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
@@ -67,6 +68,7 @@ export async function speakConversation(
     await run('espeak-ng', [...(VOICES[turn.speaker] ?? []), '-w', raw, turn.text])
     // Trim silence at both ends (sox's idiom: trim the start, reverse, trim again, reverse).
     await run('sox', [
+      '--no-dither',
       raw,
       '-r',
       '16000',
@@ -86,7 +88,20 @@ export async function speakConversation(
       '0.5%',
       'reverse',
     ])
-    await run('sox', ['-n', '-r', '16000', '-c', '1', '-b', '16', pause, 'trim', '0', turn.pauseSec.toFixed(3)])
+    await run('sox', [
+      '--no-dither',
+      '-n',
+      '-r',
+      '16000',
+      '-c',
+      '1',
+      '-b',
+      '16',
+      pause,
+      'trim',
+      '0',
+      turn.pauseSec.toFixed(3),
+    ])
     const pauseInfo = await readWavInfo(pause)
     const speechInfo = await readWavInfo(speech)
     at += pauseInfo.durationSec
@@ -96,10 +111,10 @@ export async function speakConversation(
     for (const word of turn.text.split(/\s+/)) words.push({ text: word, speaker: turn.speaker })
   }
   const tail = join(dir, 'tail.wav')
-  await run('sox', ['-n', '-r', '16000', '-c', '1', '-b', '16', tail, 'trim', '0', tailSec.toFixed(3)])
+  await run('sox', ['--no-dither', '-n', '-r', '16000', '-c', '1', '-b', '16', tail, 'trim', '0', tailSec.toFixed(3)])
   pieces.push(tail)
   const path = join(dir, 'conversation.wav')
-  await run('sox', [...pieces, path])
+  await run('sox', ['--no-dither', ...pieces, path])
   await Promise.all(pieces.map((p) => rm(p, { force: true })))
   await Promise.all(turns.map((_, i) => rm(join(dir, `turn-${i}-raw.wav`), { force: true })))
   await writeFile(join(dir, 'conversation.txt'), turns.map((t) => `${t.speaker}: ${t.text}`).join('\n'))
