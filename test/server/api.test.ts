@@ -240,3 +240,29 @@ describe('REST API', () => {
     expect(committed).toEqual(JSON.parse(JSON.stringify(openApiDocument())))
   })
 })
+
+describe('admission', () => {
+  it('answers 503 with Retry-After for a full queue and 429 over the tenant’s enqueue rate', async () => {
+    const t = await startServer({ config: { limits: { enqueuePerSecond: 3 } } })
+    try {
+      await t.request('PUT', '/v1/queues/small', { body: { maxSize: 2 } })
+      const answers = []
+      for (let i = 0; i < 3; i++)
+        answers.push(await t.request('POST', '/v1/queues/small/jobs', { body: { payload: i } }))
+      expect(answers.map((a) => a.status)).toEqual([201, 201, 503])
+      expect(answers[2]?.body).toMatchObject({ code: 'SPOOL_QUEUE_FULL' })
+      expect(Number(answers[2]?.headers.get('retry-after'))).toBeGreaterThan(0)
+      expect((await t.spool.queues.counts('small')).waiting).toBe(2)
+
+      const other = await t.key('other', ['producer'])
+      const limited = []
+      for (let i = 0; i < 5; i++)
+        limited.push(await t.request('POST', '/v1/queues/fast/jobs', { key: other, body: { payload: i } }))
+      expect(limited.map((a) => a.status)).toEqual([201, 201, 201, 429, 429])
+      expect(limited[3]?.body).toMatchObject({ code: 'SPOOL_RATE_LIMITED', limit: 3 })
+      expect(Number(limited[3]?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    } finally {
+      await t.close()
+    }
+  })
+})
