@@ -31,7 +31,7 @@ describe('voice activity detection', () => {
   it('resolves the models folder from SPOOL_MODELS_DIR, else ../shared/models beside the project', () => {
     expect(modelsDir({ SPOOL_MODELS_DIR: '/opt/models' })).toBe('/opt/models')
     expect(modelsDir({})).toMatch(/\/shared\/models$/)
-    expect(vadEngineAvailable({ sileroModelPath: undefined, engine: 'webrtc' })).toEqual({ engine: 'webrtc' })
+    expect(vadEngineAvailable({ engine: 'webrtc' })).toEqual({ engine: 'webrtc' })
   })
 
   it.each(['silero', 'webrtc'] as const)('%s finds every turn and no pause between turns', async (engine) => {
