@@ -100,6 +100,20 @@ import {
   type WakeHint,
   type WorkerRow,
 } from '../store.js'
+import {
+  type AdmissionCheck,
+  admissionChecks,
+  blockedState,
+  dependenciesOf,
+  dependencyNotFound,
+  type Edge,
+  fairPlan,
+  fairRequest,
+  type InsertExtras,
+  type Inserted,
+} from './insert-plan.js'
+import { jobSearch } from './job-search.js'
+import { groupAllowances, groupUsageRange, keyAfter, pgKey } from './limits.js'
 import { WakeChannel } from './wake-channel.js'
 
 const SQL = readSqlFile(new URL('./queries.sql', import.meta.url))
@@ -263,29 +277,6 @@ type StatementName =
   | 'scheduleDue'
   | 'scheduleAdvance'
 
-/** What an insert reports for each job. */
-type Inserted = { id: string; created: boolean; state: JobState }
-
-/**
- * A dependency edge of an insert: the waiting job's position (1-based) and the job it waits for,
- * by id or by position in the same insert.
- */
-interface Edge {
-  parent: number
-  childId: number | null
-  childOrd: number | null
-  onFailure: DependencyFailurePolicy
-  resolved: boolean
-}
-
-/** What an insert writes besides the jobs themselves (see the jobInsert statement). */
-interface InsertExtras {
-  states?: JobState[]
-  depsPending?: number[]
-  vtimes?: (number | null)[]
-  edges?: Edge[]
-  clocks?: { queue: string; group: string; vtime: number }[]
-}
 /** An event-id watermark: every id up to `last` was drawn by a transaction whose xid is below `xid`. */
 interface Mark {
   last: number
@@ -626,7 +617,7 @@ export class PostgresStore implements Store {
 
   /** Inserts jobs with their fair-queuing times and dependencies, inside the caller's transaction. */
   private async insertJobs(client: pg.ClientBase, jobs: NewJob[], now: number, wakePayload: string) {
-    const fair = jobs.some((job) => job.fairWeight) ? await this.fairTimes(client, jobs) : undefined
+    const fair = jobs.some((job) => job.fairWeight) ? await this.fairTimes(client, jobs, now) : undefined
     if (!jobs.some((job) => job.dependsOn?.length)) return this.insertBatch(client, jobs, now, wakePayload, fair)
     // Flows are one statement too, unless an idempotency key may turn a job into an existing one,
     // whose state the later jobs of the batch must see: then one job at a time.
@@ -822,64 +813,25 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Weighted fair queuing, as SQLite computes it job by job: a job's virtual time is one step
-   * (1 / weight) after its group's previous job, but never behind the head of its priority
-   * level, so a group that was idle joins the rotation now instead of jumping ahead with its old
-   * clock. The groups' clocks are locked until commit (enqueues into one group take turns), read
-   * with the heads in one statement, advanced here for the whole batch, and stored by the
-   * insert.
+   * Fair queuing's virtual times for a batch (see fairPlan): the groups' clocks are locked until
+   * commit (enqueues into one group take turns) and read with the heads in one statement; the
+   * insert stores the clocks advanced.
    */
-  private async fairTimes(client: pg.ClientBase, jobs: NewJob[]): Promise<InsertExtras> {
-    const sep = '\u0000'
-    const groups = new Map<string, [string, string]>()
-    const levels = new Map<string, [string, number]>()
-    const queues = new Set<string>()
-    for (const job of jobs) {
-      if (!job.fairWeight) continue
-      groups.set(`${job.queue}${sep}${job.group ?? ''}`, [job.queue, job.group ?? ''])
-      levels.set(`${job.queue}${sep}${job.priority}`, [job.queue, job.priority])
-      queues.add(job.queue)
-    }
-    const sorted = [...groups.values()].sort(([q1, g1], [q2, g2]) => (q1 < q2 ? -1 : q1 > q2 ? 1 : g1 < g2 ? -1 : 1))
+  private async fairTimes(client: pg.ClientBase, jobs: NewJob[], now: number): Promise<InsertExtras> {
+    const request = fairRequest(jobs)
     const rows = await this.run(
       'fairClocks',
       [
-        sorted.map(([queue]) => queue),
-        sorted.map(([, group]) => group),
-        Date.now(),
-        [...levels.values()].map(([queue]) => queue),
-        [...levels.values()].map(([, priority]) => priority),
-        [...queues],
+        request.groups.map(([queue]) => queue),
+        request.groups.map(([, group]) => group),
+        now,
+        request.levels.map(([queue]) => queue),
+        request.levels.map(([, priority]) => priority),
+        request.queues,
       ],
       client,
     )
-    const clock = new Map<string, number>()
-    const head = new Map<string, number>()
-    const latest = new Map<string, number>()
-    for (const row of rows) {
-      if (row.vtime === null) continue
-      const vtime = Number(row.vtime)
-      if (row.kind === 'group') clock.set(`${row.queue}${sep}${row.grp}`, vtime)
-      else if (row.kind === 'head') head.set(`${row.queue}${sep}${row.priority}`, vtime)
-      else latest.set(row.queue as string, vtime)
-    }
-    const vtimes = jobs.map((job) => {
-      if (!job.fairWeight) return null
-      const level = `${job.queue}${sep}${job.priority}`
-      const key = `${job.queue}${sep}${job.group ?? ''}`
-      const base = head.get(level) ?? latest.get(job.queue) ?? 0
-      const vtime = Math.max(base, clock.get(key) ?? 0) + 1 / job.fairWeight
-      clock.set(key, vtime)
-      latest.set(job.queue, Math.max(latest.get(job.queue) ?? 0, vtime))
-      if (!head.has(level)) head.set(level, vtime)
-      return vtime
-    })
-    const clocks = sorted.map(([queue, group]) => ({
-      queue,
-      group,
-      vtime: clock.get(`${queue}${sep}${group}`) ?? 0,
-    }))
-    return { vtimes, clocks }
+    return fairPlan(jobs, request, rows)
   }
 
   async jobClaim(params: ClaimParams): Promise<ClaimResult> {
@@ -1041,55 +993,11 @@ export class PostgresStore implements Store {
     return { rows: picked, retryAt: picked.length > 0 ? null : (groups.retryAt ?? retryAt) }
   }
 
-  /**
-   * What each group may still start now: its concurrency cap less its active jobs, and its rate
-   * limit less its counted starts; held-back or exhausted groups are left out of the candidates.
-   * `take` spends one start of a group, `giveBack` returns one that could not be leased.
-   */
+  /** What each group of the queue may still start now (see groupAllowances in limits.ts). */
   private async groupAllowances(client: pg.ClientBase, queue: string, limits: ClaimConstraints, now: number) {
-    const rate = limits.groupRate
     const prefix = pgKey(rateKey.groupPrefix(queue))
-    const width = rate ? rateBucketWidth(rate.windowMs) : 1
-    const from = rate ? bucketStart(now - rate.windowMs, width) : now
-    // Without a group rate the key range is empty (from the prefix to itself).
-    const rows = await this.run('groupUsage', [queue, prefix, rate ? keyAfter(prefix) : prefix, from, now], client)
-    const paused = new Set<string>()
-    const allowance = new Map<string, number>()
-    let retryAt: number | null = null
-    const later = (at: number) => {
-      retryAt = retryAt === null ? at : Math.min(retryAt, at)
-    }
-    const fresh = Math.min(limits.groupConcurrency ?? Number.POSITIVE_INFINITY, rate?.max ?? Number.POSITIVE_INFINITY)
-    const lower = (group: string, left: number) => allowance.set(group, Math.min(allowance.get(group) ?? fresh, left))
-    for (const row of rows) {
-      const n = row.n as number
-      if (row.kind === 'paused') {
-        paused.add(row.grp as string)
-        later(n)
-      } else if (row.kind === 'active') {
-        if (limits.groupConcurrency !== undefined) lower(row.grp as string, limits.groupConcurrency - n)
-      } else if (rate) {
-        const left = rate.max - n
-        lower((row.grp as string).slice(prefix.length), left)
-        if (left <= 0) later((row.oldest as number) + width + rate.windowMs)
-      }
-    }
-    return {
-      get retryAt(): number | null {
-        return retryAt
-      },
-      blocked: (): string[] => [...paused, ...[...allowance].filter(([, left]) => left <= 0).map(([group]) => group)],
-      take(group: string): boolean {
-        if (paused.has(group)) return false
-        const left = allowance.get(group) ?? fresh
-        if (left <= 0) return false
-        allowance.set(group, left - 1)
-        return true
-      },
-      giveBack(group: string): void {
-        allowance.set(group, (allowance.get(group) ?? fresh) + 1)
-      },
-    }
+    const rows = await this.run('groupUsage', [queue, ...groupUsageRange(prefix, limits, now), now], client)
+    return groupAllowances(rows, limits, prefix)
   }
 
   /**
@@ -1340,7 +1248,7 @@ export class PostgresStore implements Store {
   async jobList(params: JobFilter & { beforeId?: string; limit: number }) {
     const { queue, state, limit } = params
     const beforeId = params.beforeId === undefined ? Number.MAX_SAFE_INTEGER : toId(params.beforeId)
-    const search = this.jobSearch(params)
+    const search = jobSearch(params, JOB_COLUMNS, `"${this.schema}".jobs`, this.searches)
     if (search) {
       return (await this.query(search.name, search.text, [beforeId, limit, ...search.values])).map(toJob)
     }
@@ -1353,30 +1261,6 @@ export class PostgresStore implements Store {
             ? await this.run('jobListState', [beforeId, limit, state])
             : await this.run('jobListAll', [beforeId, limit])
     return rows.map(toJob)
-  }
-
-  /**
-   * A job search beyond queue and state (which have statements of their own): the WHERE is put
-   * together from the fixed terms in SEARCH_TERMS, in their order, each with its own numbered
-   * parameter, so a search's text depends only on which filters it uses, and is prepared once
-   * per connection under a name that says which. Values never enter the text. Text search
-   * matches the payload's JSON text, case-insensitively (ILIKE, its wildcards escaped).
-   */
-  private jobSearch(filter: JobFilter): { name: string; text: string; values: unknown[] } | null {
-    const used = SEARCH_TERMS.filter(([field]) => filter[field] !== undefined)
-    if (used.every(([field]) => field === 'queue' || field === 'state')) return null
-    let mask = 0
-    for (const [i, [field]] of SEARCH_TERMS.entries()) if (filter[field] !== undefined) mask |= 1 << i
-    let text = this.searches.get(mask)
-    if (text === undefined) {
-      const where = ['id < $1', ...used.map(([, term], i) => term(`$${i + 3}`))].join(' AND ')
-      text = `SELECT ${JOB_COLUMNS} FROM "${this.schema}".jobs WHERE ${where} ORDER BY id DESC LIMIT $2`
-      this.searches.set(mask, text)
-    }
-    const values = used.map(([field]) =>
-      field === 'text' ? `%${String(filter.text).replace(/[\\%_]/g, (c) => `\\${c}`)}%` : filter[field],
-    )
-    return { name: `spool_jobSearch_${mask}`, text, values }
   }
 
   /**
@@ -2006,88 +1890,4 @@ const ESCAPED_NUL = /(?<!\\)((?:\\\\)*)\\u0000/g
 function jsonText(value: unknown): string {
   const text = JSON.stringify(value)
   return text.includes('\\u0000') ? text.replace(ESCAPED_NUL, '$1\\ufffd') : text
-}
-
-/** A size limit an insert must respect: the queue's, or one group's of it. */
-interface AdmissionCheck {
-  queue: string
-  group: string | null
-  adding: number
-  limit: number
-}
-
-/** What the batch adds to each limited queue and group, in the order SQLite checks them. */
-function admissionChecks(jobs: NewJob[], admission: Record<string, AdmissionLimits> | undefined): AdmissionCheck[] {
-  if (!admission) return []
-  const checks = new Map<string, AdmissionCheck>()
-  const add = (queue: string, group: string | null, limit: number | undefined) => {
-    if (limit === undefined) return
-    const key = group === null ? queue : `${queue}\u0000${group}`
-    const check = checks.get(key) ?? { queue, group, adding: 0, limit }
-    check.adding += 1
-    checks.set(key, check)
-  }
-  for (const job of jobs) {
-    const limits = admission[job.queue]
-    if (!limits) continue
-    add(job.queue, null, limits.maxSize)
-    if (job.group !== null) add(job.queue, job.group, limits.maxGroupSize)
-  }
-  return [...checks.values()]
-}
-
-/** A job's dependencies, each job waited for once (a repeat would be counted twice but resolve once). */
-function dependenciesOf(job: NewJob): NonNullable<NewJob['dependsOn']> {
-  const seen = new Set<string>()
-  return (job.dependsOn ?? []).filter((dep) => {
-    const key = dep.index !== undefined ? `#${dep.index}` : `${toId(dep.id ?? '')}`
-    if (seen.has(key)) return false
-    seen.add(key)
-    return true
-  })
-}
-
-/**
- * A new job's state given what it waits for: blocked while any is unfinished, or when one it
- * may not do without failed for good (`failedBy`: it is then failed at once); else as due.
- */
-function blockedState<T extends { state: JobState; onFailure: DependencyFailurePolicy }>(
-  job: NewJob,
-  deps: T[],
-  now: number,
-): { state: JobState; pending: number; failedBy: T | undefined } {
-  const pending = deps.filter((dep) => !FINISHED_STATES.includes(dep.state)).length
-  const failedBy = deps.find((dep) => dep.onFailure === 'fail' && (dep.state === 'failed' || dep.state === 'cancelled'))
-  const state: JobState = pending > 0 || failedBy ? 'blocked' : job.runAt > now ? 'scheduled' : 'waiting'
-  return { state, pending, failedBy }
-}
-
-/** The error SQLite throws for a dependency that does not exist (the engine maps its code). */
-function dependencyNotFound(id: string): Error {
-  return Object.assign(new Error(`dependency ${id} does not exist`), { code: 'SPOOL_DEPENDENCY_NOT_FOUND', id })
-}
-
-/** The job-search terms, in the order their parameters are numbered (see `jobSearch`). */
-const SEARCH_TERMS: [keyof JobFilter, (param: string) => string][] = [
-  ['tenant', (p) => `tenant = ${p}`],
-  ['queue', (p) => `queue = ${p}`],
-  ['state', (p) => `state = ${p}`],
-  ['group', (p) => `grp = ${p}`],
-  ['tag', (p) => `tags @> jsonb_build_array(${p}::text)`],
-  ['createdAfter', (p) => `created_at >= ${p}`],
-  ['createdBefore', (p) => `created_at < ${p}`],
-  ['text', (p) => `payload ILIKE ${p}`],
-]
-
-/**
- * A rate-limit or token key as stored: PostgreSQL text cannot hold NUL, the separator of the
- * shared keys (rows.ts), so it becomes U+0001 here (queue names never contain either).
- */
-function pgKey(key: string): string {
-  return key.replaceAll('\u0000', '\u0001')
-}
-
-/** The first key after every key starting with `prefix` (which ends with the separator U+0001). */
-function keyAfter(prefix: string): string {
-  return `${prefix.slice(0, -1)}\u0002`
 }
