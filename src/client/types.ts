@@ -277,10 +277,11 @@ export interface SessionMetadata {
 }
 
 export interface TranscriptWord {
-  word: string
+  text: string
   start: number
   end: number
   speaker?: string
+  confidence?: number
 }
 
 export interface TranscriptSegment {
@@ -288,7 +289,36 @@ export interface TranscriptSegment {
   start: number
   end: number
   text: string
+}
+
+export interface SpeakerTranscript {
+  text?: string
+  segments?: TranscriptSegment[]
+  /** Words with times and the speaker each was given to. */
   words?: TranscriptWord[]
+  speakers?: string[]
+  attribution?: 'word' | 'segment' | 'none'
+  warnings?: string[]
+}
+
+export interface RiskFlag {
+  type: string
+  severity: 'low' | 'medium' | 'high' | string
+  evidence: string
+  speaker: string | null
+  /** Seconds into the recording, when known. */
+  start: number | null
+  source: string
+}
+
+export interface SessionNotes {
+  key_topics?: string[]
+  patient_mood?: { overall: string; descriptors: string[]; evidence: string[] }
+  strategies?: { name: string; category: string; status: string; context: string }[]
+  action_items?: { task: string; category: string; details: string }[]
+  risk_flags?: RiskFlag[]
+  therapist_notes?: string
+  patient_summary?: string
 }
 
 export interface Session {
@@ -299,16 +329,19 @@ export interface Session {
   etaMs?: number | null
   warnings?: string[]
   error?: string | null
-  filename?: string | null
-  durationMs?: number | null
-  createdAt?: string
-  updatedAt?: string
+  upload?: { filename: string; bytes: number; durationSec: number; [key: string]: unknown }
+  createdAt?: string | number
+  updatedAt?: string | number
+  finishedAt?: string | number | null
   metadata?: SessionMetadata
-  timings?: Record<string, number>
+  priority?: number
   results?: {
-    transcript?: { segments?: TranscriptSegment[]; text?: string }
-    notes?: Record<string, unknown> & { risk_flags?: unknown[] }
-    quality?: Record<string, number>
+    transcript?: SpeakerTranscript
+    /** The notes engine's output (`notes`, `engine`, `heuristic` for rule-based drafts). */
+    notes?: { notes?: SessionNotes; engine?: string; heuristic?: boolean; warnings?: string[] } | null
+    quality?: Record<string, unknown>
+    timings?: Record<string, number>
+    durationSec?: number
   } | null
   [key: string]: unknown
 }

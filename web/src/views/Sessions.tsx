@@ -71,7 +71,7 @@ export function SessionsView() {
                 {sessions.data.sessions.map((s) => (
                   <tr key={s.id}>
                     <th scope="row">
-                      <Link to={`/sessions/${s.id}`}>{s.filename ?? s.id}</Link>
+                      <Link to={`/sessions/${s.id}`}>{s.upload?.filename ?? s.id}</Link>
                     </th>
                     <td>
                       <StateBadge state={s.status} />
@@ -243,8 +243,11 @@ export function SessionDetailView({ id }: { id: string }) {
   if (session.isError) return <ErrorBox error={session.error} retry={() => void session.refetch()} />
   const s = session.data
   const done = s.status === 'processed'
-  const notes = s.results?.notes
-  const risks = Array.isArray(notes?.risk_flags) ? notes.risk_flags : []
+  const notesResult = s.results?.notes ?? null
+  const notes = notesResult?.notes ?? null
+  const risks = notes?.risk_flags ?? []
+  const timings = s.results?.timings ?? {}
+  const title = s.upload?.filename ?? s.id
   const download = async (format: 'txt' | 'srt' | 'vtt' | 'json') => {
     const blob = await action(() => client.sessions.download(id, 'transcript', { format }))
     if (!blob) return
@@ -258,11 +261,11 @@ export function SessionDetailView({ id }: { id: string }) {
   return (
     <div className="stack">
       <nav aria-label="Breadcrumb" className="crumbs">
-        <Link to="/sessions">Sessions</Link> / <span>{s.filename ?? s.id}</span>
+        <Link to="/sessions">Sessions</Link> / <span>{title}</span>
       </nav>
       <div className="row between wrap">
         <h1>
-          Session {s.filename ?? s.id} <StateBadge state={s.status} />
+          Session {title} <StateBadge state={s.status} />
         </h1>
         {me.can('produce') && (
           <div className="row">
@@ -313,7 +316,13 @@ export function SessionDetailView({ id }: { id: string }) {
           <ul>
             {risks.map((risk, i) => (
               // biome-ignore lint/suspicious/noArrayIndexKey: a fixed list
-              <li key={i}>{typeof risk === 'string' ? risk : JSON.stringify(risk)}</li>
+              <li key={i}>
+                <strong>{risk.type.replace(/_/g, ' ')}</strong>{' '}
+                <span className="badge state-failed">{risk.severity}</span> “{risk.evidence}”
+                {risk.start !== null && ` at ${risk.start.toFixed(1)} s`}
+                {risk.speaker && ` (${risk.speaker})`}{' '}
+                <span className="muted small">{risk.source === 'lexicon' ? 'safety lexicon' : 'notes engine'}</span>
+              </li>
             ))}
           </ul>
         </section>
@@ -327,7 +336,12 @@ export function SessionDetailView({ id }: { id: string }) {
           </ul>
         </section>
       )}
-      <Player id={id} segments={s.results?.transcript?.segments ?? []} ready={done} />
+      <Player
+        id={id}
+        segments={s.results?.transcript?.segments ?? []}
+        words={s.results?.transcript?.words ?? []}
+        ready={done}
+      />
       {done && (
         <section className="row wrap" aria-label="Downloads">
           <span>Download the transcript:</span>
@@ -338,13 +352,19 @@ export function SessionDetailView({ id }: { id: string }) {
           ))}
         </section>
       )}
-      {notes && <Notes notes={notes} />}
+      {notes && (
+        <Notes
+          notes={notes as Record<string, unknown>}
+          heuristic={notesResult?.heuristic === true}
+          engine={notesResult?.engine}
+        />
+      )}
       <div className="two">
-        {s.timings && Object.keys(s.timings).length > 0 && (
+        {Object.keys(timings).length > 0 && (
           <section>
             <h2>Stage timings</h2>
             <dl className="facts">
-              {Object.entries(s.timings).map(([stage, ms]) => (
+              {Object.entries(timings).map(([stage, ms]) => (
                 <div key={stage}>
                   <dt>{stage}</dt>
                   <dd>{duration(ms)}</dd>
@@ -360,7 +380,15 @@ export function SessionDetailView({ id }: { id: string }) {
   )
 }
 
-function Notes({ notes }: { notes: Record<string, unknown> }) {
+function Notes({
+  notes,
+  heuristic,
+  engine,
+}: {
+  notes: Record<string, unknown>
+  heuristic: boolean
+  engine: string | undefined
+}) {
   const order = ['patient_summary', 'therapist_notes', 'key_topics', 'patient_mood', 'strategies', 'action_items']
   const keys = [
     ...order.filter((k) => k in notes),
@@ -369,6 +397,11 @@ function Notes({ notes }: { notes: Record<string, unknown> }) {
   return (
     <section className="card">
       <h2>Notes</h2>
+      {heuristic && (
+        <p className="muted small">
+          Drafted by the {engine ?? 'extractive'} engine from rules, not a model: check before relying on it.
+        </p>
+      )}
       <dl className="notes">
         {keys.map((key) => {
           const value = notes[key]
@@ -392,7 +425,7 @@ function Notes({ notes }: { notes: Record<string, unknown> }) {
                     ))}
                   </ul>
                 ) : (
-                  <code>{JSON.stringify(value)}</code>
+                  <span>{describe(value)}</span>
                 )}
               </dd>
             </div>
@@ -404,7 +437,17 @@ function Notes({ notes }: { notes: Record<string, unknown> }) {
 }
 
 /** Audio element, waveform (peaks from the decoded audio) and the transcript that follows playback. */
-function Player({ id, segments, ready }: { id: string; segments: TranscriptSegment[]; ready: boolean }) {
+function Player({
+  id,
+  segments,
+  words,
+  ready,
+}: {
+  id: string
+  segments: TranscriptSegment[]
+  words: TranscriptWord[]
+  ready: boolean
+}) {
   const client = useClient()
   const audio = useRef<HTMLAudioElement>(null)
   const canvas = useRef<HTMLCanvasElement>(null)
@@ -534,10 +577,7 @@ function Player({ id, segments, ready }: { id: string; segments: TranscriptSegme
                 {segment.speaker}
               </span>{' '}
               <span className="muted small">{segment.start.toFixed(1)} s</span>{' '}
-              {(segment.words?.length
-                ? segment.words
-                : [{ word: segment.text, start: segment.start, end: segment.end } as TranscriptWord]
-              ).map((word, w) => (
+              {wordsOf(segment, words).map((word, w) => (
                 // biome-ignore lint/suspicious/noArrayIndexKey: words are fixed once processed
                 <span key={w}>
                   <button
@@ -546,7 +586,7 @@ function Player({ id, segments, ready }: { id: string; segments: TranscriptSegme
                     data-start={word.start}
                     onClick={() => seek(word.start)}
                   >
-                    {word.word}
+                    {word.text}
                   </button>{' '}
                 </span>
               ))}
@@ -556,6 +596,26 @@ function Player({ id, segments, ready }: { id: string; segments: TranscriptSegme
       </div>
     </section>
   )
+}
+
+/** A notes value that is neither text nor a list: the mood reads as "overall — descriptors". */
+function describe(value: unknown): string {
+  const mood = value as { overall?: unknown; descriptors?: unknown }
+  if (mood && typeof mood === 'object' && typeof mood.overall === 'string') {
+    return Array.isArray(mood.descriptors) && mood.descriptors.length
+      ? `${mood.overall} — ${mood.descriptors.join(', ')}`
+      : mood.overall
+  }
+  return JSON.stringify(value)
+}
+
+/** The words inside a segment (by time), or the segment as one clickable piece when words have no times. */
+function wordsOf(segment: TranscriptSegment, words: TranscriptWord[]): TranscriptWord[] {
+  const inside = words.filter(
+    (w) =>
+      w.start >= segment.start - 0.01 && w.start < segment.end + 0.01 && (!w.speaker || w.speaker === segment.speaker),
+  )
+  return inside.length ? inside : [{ text: segment.text, start: segment.start, end: segment.end }]
 }
 
 export type { Session }
