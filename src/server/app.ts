@@ -8,6 +8,7 @@
  * entry (writes, and reads of sensitive data) after the answer is sent.
  */
 import { randomUUID } from 'node:crypto'
+import fastifyMultipart from '@fastify/multipart'
 import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
 import fastifyWebsocket from '@fastify/websocket'
@@ -204,6 +205,8 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
   })
 
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } })
+  // Multipart bodies (audio uploads) are read as streams by the routes that take them (routes/sessions.ts).
+  await app.register(fastifyMultipart, { limits: { files: 1, fields: 16, fieldSize: 64 * 1024, parts: 24 } })
 
   const document = openApiDocument()
   await app.register(fastifySwagger, { mode: 'static', specification: { document: document as never } })

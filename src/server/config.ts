@@ -92,6 +92,37 @@ export const serverConfigSchema = z.strictObject({
       alertIntervalMs: positive.default(30_000),
     })
     .prefault({}),
+  audio: z
+    .strictObject({
+      /** Serve /v1/sessions and /v1/audio/transcriptions, and run the audio pipeline's workers in `spool start`. */
+      enabled: z.boolean().default(true),
+      /** Where audio (encrypted) and working copies live (default `<dataDir>/audio`). */
+      dir: z.string().min(1).optional(),
+      /** Largest upload, bytes (413 beyond it). */
+      maxUploadBytes: positive.default(500 * 1024 * 1024),
+      /** Longest recording, seconds (422 beyond it). */
+      maxDurationSeconds: positive.default(4 * 3600),
+      /** `full` decodes an upload whole before answering (catches truncated files); `probe` reads its headers only. */
+      uploadValidation: z.enum(['full', 'probe']).default('full'),
+      /** Audio is deleted this many hours after its session finished (transcripts and notes stay until DELETE). */
+      audioRetentionHours: z.number().min(0).default(168),
+      /** Default engines; a session may name others in `metadata.engines`. */
+      transcriptionEngine: z.string().min(1).default('pocketsphinx'),
+      diarizationEngine: z.string().min(1).default('baseline'),
+      /** Default: `openai` when SPOOL_OPENAI_BASE_URL is set, else `extractive`. */
+      notesEngine: z.string().min(1).optional(),
+      /** Transcription chunks are at most this long, cut at pauses. */
+      chunkSeconds: z.number().min(5).max(600).default(30),
+      /** Transcription chunks running at once across all nodes (e.g. a provider's concurrency limit). */
+      transcriptionConcurrency: z.number().int().min(1).optional(),
+      /** Transcription chunk starts per minute across all nodes. */
+      transcriptionPerMinute: z.number().int().min(1).optional(),
+      /** How long POST /v1/audio/transcriptions waits for its job before answering 504. */
+      transcriptionWaitSeconds: z.number().int().min(1).max(3600).default(600),
+      /** Keep the sessions POST /v1/audio/transcriptions creates (default: deleted once answered). */
+      keepTranscriptions: z.boolean().default(false),
+    })
+    .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Run the demo queue, feeder and worker. */
   demo: z.boolean().default(true),

@@ -102,6 +102,8 @@ export interface SessionRecord {
   updatedAt: number
   finishedAt: number | null
   audioDeletedAt: number | null
+  /** The jobs of earlier runs (retries), so a delete can remove them too. */
+  previousRuns: SessionJobs[]
 }
 
 /** What preprocessing hands on. */

@@ -11,6 +11,7 @@ import { leaseRoutes } from './leases.js'
 import { meRoutes } from './me.js'
 import { queueRoutes } from './queues.js'
 import { scheduleRoutes } from './schedules.js'
+import { sessionRoutes } from './sessions.js'
 import { webhookRoutes } from './webhooks.js'
 
 export const allRoutes: AnyRoute[] = [
@@ -21,6 +22,7 @@ export const allRoutes: AnyRoute[] = [
   ...eventRoutes,
   ...leaseRoutes,
   ...scheduleRoutes,
+  ...sessionRoutes,
   ...breakerRoutes,
   ...adminRoutes,
   ...meRoutes,

