@@ -289,6 +289,7 @@ export interface TranscriptSegment {
   start: number
   end: number
   text: string
+  words?: TranscriptWord[]
 }
 
 export interface SpeakerTranscript {
@@ -329,6 +330,9 @@ export interface Session {
   etaMs?: number | null
   warnings?: string[]
   error?: string | null
+  filename?: string
+  /** Wall time per stage, ms. */
+  timings?: Record<string, number>
   upload?: { filename: string; bytes: number; durationSec: number; [key: string]: unknown }
   createdAt?: string | number
   updatedAt?: string | number

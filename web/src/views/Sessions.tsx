@@ -71,7 +71,7 @@ export function SessionsView() {
                 {sessions.data.sessions.map((s) => (
                   <tr key={s.id}>
                     <th scope="row">
-                      <Link to={`/sessions/${s.id}`}>{s.upload?.filename ?? s.id}</Link>
+                      <Link to={`/sessions/${s.id}`}>{s.filename ?? s.upload?.filename ?? s.id}</Link>
                     </th>
                     <td>
                       <StateBadge state={s.status} />
@@ -246,8 +246,8 @@ export function SessionDetailView({ id }: { id: string }) {
   const notesResult = s.results?.notes ?? null
   const notes = notesResult?.notes ?? null
   const risks = notes?.risk_flags ?? []
-  const timings = s.results?.timings ?? {}
-  const title = s.upload?.filename ?? s.id
+  const timings = s.timings ?? s.results?.timings ?? {}
+  const title = s.filename ?? s.upload?.filename ?? s.id
   const download = async (format: 'txt' | 'srt' | 'vtt' | 'json') => {
     const blob = await action(() => client.sessions.download(id, 'transcript', { format }))
     if (!blob) return
@@ -611,6 +611,7 @@ function describe(value: unknown): string {
 
 /** The words inside a segment (by time), or the segment as one clickable piece when words have no times. */
 function wordsOf(segment: TranscriptSegment, words: TranscriptWord[]): TranscriptWord[] {
+  if (segment.words?.length) return segment.words
   const inside = words.filter(
     (w) =>
       w.start >= segment.start - 0.01 && w.start < segment.end + 0.01 && (!w.speaker || w.speaker === segment.speaker),
