@@ -225,6 +225,9 @@ export class Worker<P = unknown, R = unknown> {
       return
     }
     this.claiming = true
+    // A failure being written may hold the queue back (Retry-After) or open its breaker: the
+    // next claim waits for it rather than start a job the write would have stopped.
+    if (this.failing.size > 0) await Promise.all(this.failing)
     let failed = false
     const completions = this.completer.take()
     try {
@@ -242,7 +245,7 @@ export class Worker<P = unknown, R = unknown> {
       })
       this.completer.written(completions, completed)
       if (woke) this.spool.changed(woke)
-      if (constraints?.breaker) this.recordBreaker(constraints, completed.filter(Boolean).length, 0)
+      if (constraints?.breaker) this.recordSuccesses(constraints, completed.filter(Boolean).length)
       if (jobs.length > 0) this.hooks.onStateChange()
       for (const job of jobs) this.run(job)
       if (jobs.length === limit) {
@@ -295,15 +298,13 @@ export class Worker<P = unknown, R = unknown> {
     this.waitIdle(Math.min(due, this.pollIntervalMs))
   }
 
-  /** Counts outcomes against the queue's breaker (in the background: a breaker is advisory). */
-  private recordBreaker(constraints: ClaimConstraints, successes: number, failures: number): void {
+  /** Counts successes against the queue's breaker (in the background; failures are counted before the next claim). */
+  private recordSuccesses(constraints: ClaimConstraints, successes: number): void {
     const name = constraints.breaker?.name
-    if (name === undefined) return
+    if (name === undefined || successes === 0) return
     const record = async () => {
       for (let i = 0; i < successes; i++) await this.store.breakerRecord({ name, success: true, now: Date.now() })
-      for (let i = 0; i < failures; i++) await this.store.breakerRecord({ name, success: false, now: Date.now() })
     }
-    if (successes + failures === 0) return
     record().then(
       () => this.hooks.onStateChange(),
       (error) => this.logger.warn({ breaker: name, ...describeError(error) }, 'recording a breaker outcome failed'),
@@ -494,7 +495,11 @@ export class Worker<P = unknown, R = unknown> {
           }),
       })
       if (outcome.ok) this.hooks.onStateChange()
-      if (outcome.ok && verdict.retryable && constraints?.breaker) this.recordBreaker(constraints, 0, 1)
+      const breaker = constraints?.breaker?.name
+      if (outcome.ok && verdict.retryable && breaker !== undefined) {
+        await this.store.breakerRecord({ name: breaker, success: false, now: Date.now() })
+        this.hooks.onStateChange()
+      }
     } catch (storeError) {
       this.logger.error(
         { jobId: claimed.id, ...describeError(storeError) },
