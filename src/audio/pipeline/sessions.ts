@@ -327,12 +327,17 @@ export class AudioSessions {
         estimatedWaitMs = at.estimatedWaitMs
       }
     }
+    let chunks = live.chunks
     let results: SessionView['results'] = null
     let timings: SessionView['timings'] = null
     if (record.status === 'processed') {
       const stored = await this.records.results(record.id)
       if (stored) {
         timings = stored.timings
+        chunks = {
+          transcription: { done: stored.chunks.transcription, total: stored.chunks.transcription },
+          diarization: { done: stored.chunks.diarization, total: stored.chunks.diarization },
+        }
         if (options.results) {
           const { segments, words, ...transcript } = stored.transcript
           results = {
@@ -370,7 +375,7 @@ export class AudioSessions {
       priority: record.priority,
       priorityName: nameOf(record.priority),
       priorityReason: record.priorityReason,
-      chunks: live.chunks,
+      chunks,
       position,
       estimatedWaitMs,
       run: record.run,

@@ -290,7 +290,9 @@ async function receiveUpload(
           location: 'body',
         })
       }
-      fields[part.fieldname] = String(part.value)
+      // A repeated field (`timestamp_granularities[]`) keeps every value, comma-separated.
+      const value = String(part.value)
+      fields[part.fieldname] = fields[part.fieldname] === undefined ? value : `${fields[part.fieldname]},${value}`
     }
   } catch (error) {
     if (file) await rm(file.path, { force: true })
