@@ -277,7 +277,9 @@ export interface SessionMetadata {
 }
 
 export interface TranscriptWord {
-  text: string
+  /** The word (the sessions API's segments name it `word`; whole-transcript words `text`). */
+  word?: string
+  text?: string
   start: number
   end: number
   speaker?: string

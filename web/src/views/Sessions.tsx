@@ -586,7 +586,7 @@ function Player({
                     data-start={word.start}
                     onClick={() => seek(word.start)}
                   >
-                    {word.text}
+                    {word.word ?? word.text}
                   </button>{' '}
                 </span>
               ))}
