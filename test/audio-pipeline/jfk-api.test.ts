@@ -10,7 +10,6 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { wordErrorRate } from '../../src/audio/eval/wer.js'
 import { sharedAudioAvailable, sharedPath, sharedText } from '../helpers/shared-audio.js'
-import { eventually } from '../server/helpers.js'
 import { type AudioServer, followSession, startAudioServer } from './helpers.js'
 
 const MEASURED_WER = 14 / 22

@@ -126,7 +126,10 @@ const STAGE_TIMEOUT_MS: Record<Stage, number> = {
  * const options = resolvePipelineOptions({ dir: './data/audio', engines: { transcription: 'openai' } })
  */
 export function resolvePipelineOptions(
-  input: Partial<Omit<AudioPipelineOptions, 'engines' | 'concurrency' | 'retry' | 'preprocess' | 'compat'>> & {
+  input: Partial<
+    Omit<AudioPipelineOptions, 'engines' | 'concurrency' | 'retry' | 'preprocess' | 'compat' | 'breakers'>
+  > & {
+    breakers?: Partial<AudioPipelineOptions['breakers']>
     engines?: Partial<AudioPipelineOptions['engines']>
     concurrency?: Partial<Record<Stage, number>>
     retry?: Partial<AudioPipelineOptions['retry']>
