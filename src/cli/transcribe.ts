@@ -9,7 +9,7 @@
 import { createReadStream, statSync } from 'node:fs'
 import { basename } from 'node:path'
 import { Readable } from 'node:stream'
-import { createClient, SpoolApiError } from '../client/index.js'
+import { createClient } from '../client/index.js'
 import type { Problem, Session, SessionMetadata, TranscriptSegment } from '../client/types.js'
 
 export interface TranscribeOptions {
@@ -35,7 +35,7 @@ export function multipart(file: string, metadata: SessionMetadata, onProgress: (
   const size = statSync(file).size
   const name = basename(file).replace(/["\r\n]/g, '_')
   const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(metadata)}\r\n` +
+    `--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n${JSON.stringify(metadata)}\r\n` +
       `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
   )
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`)
@@ -96,7 +96,8 @@ export async function runTranscribe(options: TranscribeOptions): Promise<number>
         detail: text.slice(0, 300),
       }
     }
-    throw new SpoolApiError(problem, response.headers.get('retry-after'))
+    // The command prints `spool: detail (CODE)`.
+    throw Object.assign(new Error(problem.detail || problem.title), { code: problem.code })
   }
   const created = JSON.parse(text) as { id: string; position?: number | null; estimatedWaitMs?: number | null }
   options.out(
