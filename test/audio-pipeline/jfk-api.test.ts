@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { wordErrorRate } from '../../src/audio/eval/wer.js'
 import { sharedAudioAvailable, sharedPath, sharedText } from '../helpers/shared-audio.js'
+import { eventually } from '../server/helpers.js'
 import { type AudioServer, followSession, startAudioServer } from './helpers.js'
 
 const MEASURED_WER = 14 / 22
@@ -95,6 +96,34 @@ describe.skipIf(
     expect(db.includes(Buffer.from('Test Patient'))).toBe(false)
 
     // Reads of patient data are audited.
-    await t.spool.close({ graceMs: 0 }).catch(() => {})
+    const wanted = ['sessions.create', 'sessions.get', 'sessions.transcript', 'sessions.audio']
+    await eventually(async () => {
+      const audit = await t.request('GET', '/v1/audit?limit=1000')
+      const actions = (audit.body.entries as { action: string; target: string }[])
+        .filter((e) => e.target === id)
+        .map((e) => e.action)
+      return wanted.every((action) => actions.includes(action))
+    }, 'audit entries for the session')
+
+    // Another tenant sees nothing of it.
+    const other = await t.key('clinic-b', ['admin'])
+    expect((await t.request('GET', `/v1/sessions/${id}`, { key: other })).status).toBe(404)
+    expect((await t.request('GET', `/v1/sessions/${id}/transcript`, { key: other })).status).toBe(404)
+    expect((await t.request('DELETE', `/v1/sessions/${id}`, { key: other })).status).toBe(404)
+    expect((await t.request('GET', '/v1/sessions', { key: other })).body.sessions).toEqual([])
+    const list = await t.request('GET', '/v1/sessions?status=processed')
+    expect(list.body.sessions.map((s: { id: string }) => s.id)).toEqual([id])
+
+    // A finished session cannot be re-prioritised or retried.
+    expect((await t.request('PATCH', `/v1/sessions/${id}`, { body: { priority: 'urgent' } })).status).toBe(409)
+    expect((await t.request('POST', `/v1/sessions/${id}/retry`)).status).toBe(409)
+
+    // DELETE purges audio, transcript, notes, patient details and jobs.
+    const jobIds = Object.values((await t.pipeline.sessions.records.get(id))?.jobs ?? {}).filter(Boolean)
+    expect((await t.request('DELETE', `/v1/sessions/${id}`)).status).toBe(204)
+    expect((await t.request('GET', `/v1/sessions/${id}`)).status).toBe(404)
+    expect(await t.storedFiles()).toEqual([])
+    expect(await t.pipeline.sessions.records.results(id)).toBeNull()
+    for (const jobId of jobIds) expect(await t.spool.jobs.get(jobId as string)).toBeNull()
   })
 })
