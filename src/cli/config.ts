@@ -18,6 +18,10 @@
  * | auth.jwt.tenantClaim / userClaim / rolesClaim | — | `SPOOL_JWT_TENANT_CLAIM`, `SPOOL_JWT_USER_CLAIM`, `SPOOL_JWT_ROLES_CLAIM` |
  * | metrics.public | — | `SPOOL_METRICS_PUBLIC` |
  * | limits.enqueuePerSecond, limits.maxQueueDepth | — | `SPOOL_ENQUEUE_RATE`, `SPOOL_MAX_QUEUE_DEPTH` |
+ * | audio.enabled | — | `SPOOL_AUDIO` |
+ * | audio.dir, maxUploadBytes, audioRetentionHours | — | `SPOOL_AUDIO_DIR`, `SPOOL_AUDIO_MAX_UPLOAD_BYTES`, `SPOOL_AUDIO_RETENTION_HOURS` |
+ * | audio.transcriptionEngine / diarizationEngine / notesEngine | — | `SPOOL_AUDIO_TRANSCRIPTION_ENGINE`, `SPOOL_AUDIO_DIARIZATION_ENGINE`, `SPOOL_AUDIO_NOTES_ENGINE` |
+ * | audio.transcriptionConcurrency | — | `SPOOL_AUDIO_TRANSCRIPTION_CONCURRENCY` |
  *
  * Secrets are taken from the environment or the file only, never from flags (which other users
  * of the machine can read in the process list).
@@ -68,6 +72,18 @@ export function readConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
   set(fromEnv, 'metrics.public', bool(env.SPOOL_METRICS_PUBLIC, 'SPOOL_METRICS_PUBLIC'))
   set(fromEnv, 'limits.enqueuePerSecond', num(env.SPOOL_ENQUEUE_RATE, 'SPOOL_ENQUEUE_RATE'))
   set(fromEnv, 'limits.maxQueueDepth', num(env.SPOOL_MAX_QUEUE_DEPTH, 'SPOOL_MAX_QUEUE_DEPTH'))
+  set(fromEnv, 'audio.enabled', bool(env.SPOOL_AUDIO, 'SPOOL_AUDIO'))
+  set(fromEnv, 'audio.dir', nonEmpty(env.SPOOL_AUDIO_DIR))
+  set(fromEnv, 'audio.maxUploadBytes', num(env.SPOOL_AUDIO_MAX_UPLOAD_BYTES, 'SPOOL_AUDIO_MAX_UPLOAD_BYTES'))
+  set(fromEnv, 'audio.audioRetentionHours', num(env.SPOOL_AUDIO_RETENTION_HOURS, 'SPOOL_AUDIO_RETENTION_HOURS'))
+  set(fromEnv, 'audio.transcriptionEngine', nonEmpty(env.SPOOL_AUDIO_TRANSCRIPTION_ENGINE))
+  set(fromEnv, 'audio.diarizationEngine', nonEmpty(env.SPOOL_AUDIO_DIARIZATION_ENGINE))
+  set(fromEnv, 'audio.notesEngine', nonEmpty(env.SPOOL_AUDIO_NOTES_ENGINE))
+  set(
+    fromEnv,
+    'audio.transcriptionConcurrency',
+    num(env.SPOOL_AUDIO_TRANSCRIPTION_CONCURRENCY, 'SPOOL_AUDIO_TRANSCRIPTION_CONCURRENCY'),
+  )
   // Flags.
   set(fromFlags, 'store', str(flags.store))
   set(fromFlags, 'host', str(flags.host))

@@ -8,11 +8,14 @@
  */
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { engineStatus } from '../audio/pipeline/engines.js'
+import { startAudioPipeline } from '../audio/pipeline/pipeline.js'
 import type { Handler } from '../engine/job.js'
 import { Spool } from '../index.js'
 import { redactAddress } from '../security/redact.js'
 import { buildServer, createLogger } from '../server/app.js'
 import { ensureAdminKey, openKeyring } from '../server/bootstrap.js'
+import { pipelineOptionsFromConfig } from '../server/routes/sessions.js'
 import type { CliConfig } from './config.js'
 import { startDemo } from './demo.js'
 
@@ -34,6 +37,9 @@ export async function runStart(config: CliConfig): Promise<number> {
   // Request logs go to stderr: stdout is for the lines a person reads.
   const logger = createLogger(config.logLevel, process.stderr)
   const spool = await openSpool(config, logger)
+  // The audio pipeline's workers run beside the API (offline engines by default), before the
+  // server answers, so /v1/sessions and the workers share one sessions service.
+  const audio = config.audio.enabled ? await startAudio(spool, config) : null
   const server = await buildServer({ spool, config, logger })
   const adminToken = config.auth.bootstrapAdminKey ? await ensureAdminKey(spool, logger) : null
   const url = await server.listen()
@@ -48,6 +54,7 @@ export async function runStart(config: CliConfig): Promise<number> {
   await untilSignal(config)
   stopDemo()
   await server.close()
+  await audio?.close({ graceMs: config.graceSeconds * 1000 })
   await spool.close({ graceMs: config.graceSeconds * 1000 })
   say('stopped')
   return 0
@@ -80,6 +87,22 @@ export async function runWorker(
   await spool.close({ graceMs: config.graceSeconds * 1000 })
   say('stopped')
   return 0
+}
+
+/** Starts the audio pipeline's workers and says which engines run. */
+async function startAudio(spool: Spool, config: CliConfig) {
+  const options = pipelineOptionsFromConfig(config)
+  const pipeline = await startAudioPipeline(spool, options)
+  const status = engineStatus(options)
+  const engine = (family: 'transcription' | 'diarization' | 'notes') => {
+    const name = options.engines[family]
+    const state = status[family][name]
+    return state?.available ? name : `${name} (unavailable: ${state?.reason ?? 'unknown engine'})`
+  }
+  say(
+    `audio: sessions on /v1/sessions, audio in ${options.dir}; engines ${engine('transcription')}, ${engine('diarization')}, ${engine('notes')}`,
+  )
+  return pipeline
 }
 
 function demo(spool: Spool): () => void {
