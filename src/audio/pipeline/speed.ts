@@ -27,9 +27,12 @@ export interface Speed {
 const DEFAULTS: Record<string, Omit<Speed, 'samples'>> = {
   validate: { perSecMs: 3, fixedMs: 150 },
   preprocess: { perSecMs: 12, fixedMs: 250 },
-  'transcription:pocketsphinx': { perSecMs: 420, fixedMs: 400 },
+  'transcription:pocketsphinx': { perSecMs: 600, fixedMs: 400 },
   'transcription:sherpa': { perSecMs: 150, fixedMs: 1_000 },
   'transcription:openai': { perSecMs: 60, fixedMs: 500 },
+  'chunk:pocketsphinx': { perSecMs: 850, fixedMs: 150 },
+  'chunk:sherpa': { perSecMs: 300, fixedMs: 200 },
+  'chunk:openai': { perSecMs: 30, fixedMs: 300 },
   'diarization:baseline': { perSecMs: 25, fixedMs: 150 },
   'diarization:sherpa': { perSecMs: 100, fixedMs: 1_000 },
   'diarization:none': { perSecMs: 0, fixedMs: 20 },

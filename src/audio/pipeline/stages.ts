@@ -258,12 +258,25 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
         Math.max(0, job.payload.start - context),
         job.payload.end + context,
       )
+      // Engines report no progress of their own: estimate it from how fast this engine has run
+      // chunks here, so the session's bar moves while a long chunk is transcribed.
+      const speedKey = `chunk:${record.engines.transcription}`
+      const expected = await sessions.speed.expectMs(speedKey, cut.endSec - cut.startSec)
       const t0 = Date.now()
-      const transcript = await engine.transcribe(path, {
-        language: record.metadata.language,
-        prompt: record.prompt ?? undefined,
-        signal: ctx.signal,
-      })
+      const ticker = setInterval(() => {
+        void ctx.progress(Math.min(95, 5 + (90 * (Date.now() - t0)) / Math.max(1, expected)), 'transcribe')
+      }, 1000)
+      let transcript: Transcript
+      try {
+        transcript = await engine.transcribe(path, {
+          language: record.metadata.language,
+          prompt: record.prompt ?? undefined,
+          signal: ctx.signal,
+        })
+      } finally {
+        clearInterval(ticker)
+      }
+      await sessions.speed.observe(speedKey, cut.endSec - cut.startSec, Date.now() - t0)
       const result: TranscribeChunkResult = {
         index: job.payload.index,
         start: job.payload.start,
