@@ -89,6 +89,8 @@ describe.skipIf(
     await writeFile(truncated, flac.subarray(0, Math.floor(flac.length * 0.4)))
     const text = join(dir, 'notes.mp3')
     await writeFile(text, 'This is a text file, not a recording.\n'.repeat(200))
+    const big = join(dir, 'big.wav')
+    await writeFile(big, Buffer.concat([header, randomBytes(3_000_000)]))
     const empty = join(dir, 'empty.wav')
     await writeFile(empty, '')
     const cases: [string, string, number, string][] = [
@@ -96,6 +98,7 @@ describe.skipIf(
       ['truncated', truncated, 422, 'AUDIO_TRUNCATED'],
       ['mislabelled', text, 415, 'AUDIO_TYPE_MISMATCH'],
       ['oversized', sharedPath('jfk.flac'), 413, 'AUDIO_TOO_LARGE'],
+      ['oversized, refused from its Content-Length', big, 413, 'AUDIO_TOO_LARGE'],
       ['empty', empty, 422, 'AUDIO_EMPTY'],
     ]
     for (const [what, path, status, code] of cases) {

@@ -316,7 +316,14 @@ export class AudioSessions {
     record: SessionRecord,
     options: { results?: boolean; position?: boolean },
   ): Promise<SessionView> {
-    const { live, record: current } = await this.live(record)
+    return (await this.viewAndRun(record, options)).view
+  }
+
+  private async viewAndRun(
+    record: SessionRecord,
+    options: { results?: boolean; position?: boolean },
+  ): Promise<{ view: SessionView; run: RunJobs | null }> {
+    const { live, run, record: current } = await this.live(record)
     record = current
     let position: number | null = null
     let estimatedWaitMs: number | null = null
@@ -350,7 +357,7 @@ export class AudioSessions {
       }
     }
     const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString())
-    return {
+    const view: SessionView = {
       id: record.id,
       kind: record.kind,
       status: live.status,
@@ -385,6 +392,7 @@ export class AudioSessions {
       timings,
       results,
     }
+    return { view, run }
   }
 
   /**
@@ -556,8 +564,7 @@ export class AudioSessions {
       running = true
       try {
         const record = await this.record(id, tenant)
-        const view = await this.toView(record, {})
-        const { run } = TERMINAL.has(view.status) ? { run: null } : await this.live(record)
+        const { view, run } = await this.viewAndRun(record, {})
         known = new Set([
           ...Object.values(record.jobs).filter((j): j is string => !!j),
           ...allJobs(run).map((j) => j.id),

@@ -18,7 +18,9 @@ export interface ReceivedFile {
 
 /**
  * Streams `source` to `target` (mode 0600), refusing more than `maxBytes` with
- * `AUDIO_TOO_LARGE` (the partial file is removed).
+ * `AUDIO_TOO_LARGE` (the partial file is removed). The source is always read to its end — past
+ * the limit its bytes are dropped — so a multipart parser upstream keeps consuming the request
+ * and the client receives the 413 instead of a connection reset.
  *
  * @example
  * const received = await receiveFile(part.file, await files.tempFile(), options.maxUploadBytes)
@@ -33,15 +35,7 @@ export async function receiveFile(
   const meter = new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
       bytes += chunk.length
-      if (bytes > maxBytes) {
-        done(
-          new AudioError('AUDIO_TOO_LARGE', `The file is larger than the limit of ${maxBytes} bytes`, {
-            field: 'file',
-            limit: maxBytes,
-          }),
-        )
-        return
-      }
+      if (bytes > maxBytes) return done()
       hash.update(chunk)
       done(null, chunk)
     },
@@ -51,6 +45,13 @@ export async function receiveFile(
   } catch (error) {
     await rm(target, { force: true })
     throw error
+  }
+  if (bytes > maxBytes) {
+    await rm(target, { force: true })
+    throw new AudioError('AUDIO_TOO_LARGE', `The file is larger than the limit of ${maxBytes} bytes`, {
+      field: 'file',
+      limit: maxBytes,
+    })
   }
   return { path: target, bytes, sha256: hash.digest('hex') }
 }

@@ -261,7 +261,8 @@ async function receiveUpload(
   }
   const maxBytes = sessions.options.maxUploadBytes
   const declared = Number(request.headers['content-length'])
-  if (Number.isFinite(declared) && declared > maxBytes + 1024 * 1024) {
+  // The file plus what a form can add (metadata ≤ 64 KiB, boundaries): refused before reading it.
+  if (Number.isFinite(declared) && declared > maxBytes + 256 * 1024) {
     throw new AudioError('AUDIO_TOO_LARGE', `The upload is ${declared} bytes; the limit is ${maxBytes}`, {
       field: 'file',
       bytes: declared,
@@ -270,33 +271,47 @@ async function receiveUpload(
   }
   let file: ReceivedUpload | null = null
   const fields: Record<string, string> = {}
+  // The first refusal is kept while the rest of the body is still read (and dropped): answering
+  // before the client has sent everything would reset its connection instead of telling it why.
+  let refusal: unknown = null
   try {
     for await (const part of request.parts({ limits: { fileSize: maxBytes + 1 } }) as AsyncIterable<Multipart>) {
-      if (part.type === 'file') {
-        if (part.fieldname !== 'file' || file) {
-          part.file.resume()
-          throw new HttpProblem('SPOOL_INVALID_REQUEST', 'send exactly one file, in the part named `file`', {
-            field: part.fieldname,
-          })
-        }
-        const target = await sessions.files.tempFile()
-        const received = await receiveFile(part.file, target, maxBytes)
-        file = { ...received, filename: part.filename || 'recording', fields }
+      if (refusal !== null) {
+        if (part.type === 'file') part.file.resume()
         continue
       }
-      if (!allowedFields.includes(part.fieldname)) {
-        throw new HttpProblem('SPOOL_UNKNOWN_FIELD', `${part.fieldname} is not a field this route takes`, {
-          field: part.fieldname,
-          location: 'body',
-        })
+      try {
+        if (part.type === 'file') {
+          if (part.fieldname !== 'file' || file) {
+            part.file.resume()
+            throw new HttpProblem('SPOOL_INVALID_REQUEST', 'send exactly one file, in the part named `file`', {
+              field: part.fieldname,
+            })
+          }
+          const target = await sessions.files.tempFile()
+          const received = await receiveFile(part.file, target, maxBytes)
+          file = { ...received, filename: part.filename || 'recording', fields }
+          continue
+        }
+        if (!allowedFields.includes(part.fieldname)) {
+          throw new HttpProblem('SPOOL_UNKNOWN_FIELD', `${part.fieldname} is not a field this route takes`, {
+            field: part.fieldname,
+            location: 'body',
+          })
+        }
+        // A repeated field (`timestamp_granularities[]`) keeps every value, comma-separated.
+        const value = String(part.value)
+        fields[part.fieldname] = fields[part.fieldname] === undefined ? value : `${fields[part.fieldname]},${value}`
+      } catch (error) {
+        refusal = error
       }
-      // A repeated field (`timestamp_granularities[]`) keeps every value, comma-separated.
-      const value = String(part.value)
-      fields[part.fieldname] = fields[part.fieldname] === undefined ? value : `${fields[part.fieldname]},${value}`
     }
   } catch (error) {
+    refusal ??= error
+  }
+  if (refusal !== null) {
     if (file) await rm(file.path, { force: true })
-    const code = (error as { code?: string }).code
+    const code = (refusal as { code?: string }).code
     if (code === 'FST_REQ_FILE_TOO_LARGE') {
       throw new AudioError('AUDIO_TOO_LARGE', `The file is larger than the limit of ${maxBytes} bytes`, {
         field: 'file',
@@ -304,9 +319,9 @@ async function receiveUpload(
       })
     }
     if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') {
-      throw new HttpProblem('SPOOL_INVALID_REQUEST', (error as Error).message, { field: 'body' })
+      throw new HttpProblem('SPOOL_INVALID_REQUEST', (refusal as Error).message, { field: 'body' })
     }
-    throw error
+    throw refusal
   }
   if (!file) throw new HttpProblem('SPOOL_INVALID_REQUEST', 'the upload has no `file` part', { field: 'file' })
   return file
