@@ -7,9 +7,9 @@
  * Only retryable failures count: a job rejected for bad input says nothing about the provider.
  */
 import type { BreakerRow, BreakerState, Store } from '../store/store.js'
+import type { EngineContext } from './context.js'
 import { SpoolError } from './errors.js'
 import { parseBreakerPolicy } from './options.js'
-import type { Spool } from './spool.js'
 
 export type BreakerOptions = Partial<BreakerRow['config']>
 
@@ -17,7 +17,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
 
 export class Breakers {
   constructor(
-    private readonly spool: Spool,
+    private readonly spool: EngineContext,
     private readonly store: Store,
   ) {}
 

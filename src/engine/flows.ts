@@ -6,9 +6,9 @@
  * it had not been there) or `continue` (run and see the failure).
  */
 import type { DependencyFailurePolicy, NewJob } from '../store/store.js'
+import type { EngineContext } from './context.js'
 import { SpoolError } from './errors.js'
 import { assertQueueName, type EnqueueOptions } from './options.js'
-import type { Spool } from './spool.js'
 
 export interface FlowNode {
   queue: string
@@ -30,7 +30,7 @@ export interface FlowJob {
 const MAX_FLOW_JOBS = 10_000
 
 export class Flows {
-  constructor(private readonly spool: Spool) {}
+  constructor(private readonly spool: EngineContext) {}
 
   /**
    * @example

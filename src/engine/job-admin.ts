@@ -2,11 +2,11 @@
 import type { JobFilter, JobState, Store } from '../store/store.js'
 import { JOB_STATES } from '../store/store.js'
 import { PLAIN } from './codec.js'
+import type { EngineContext } from './context.js'
 import { SpoolError } from './errors.js'
 import { type ChildResult, type JobInfo, toChildResult, toJobInfo } from './job.js'
 import { assertQueueName } from './options.js'
 import { type Priority, priorityValue } from './priority.js'
-import type { Spool } from './spool.js'
 import { throughput } from './stats.js'
 
 /** Jobs scanned at most for one page of a text search over encoded payloads. */
@@ -44,7 +44,7 @@ export interface JobPage {
 
 export class JobAdmin {
   constructor(
-    private readonly spool: Spool,
+    private readonly spool: EngineContext,
     private readonly store: Store,
   ) {}
 

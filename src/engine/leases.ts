@@ -6,12 +6,12 @@
  */
 import { hostname } from 'node:os'
 import type { JobProgress, Store } from '../store/store.js'
+import type { EngineContext } from './context.js'
 import { SpoolError } from './errors.js'
 import type { Logger } from './logger.js'
 import { describeError } from './logger.js'
 import { assertQueueName, MAX_TIMER_MS } from './options.js'
 import { decideFailure } from './retry.js'
-import type { Spool } from './spool.js'
 import { WORKER_BEAT_MS } from './worker-registry.js'
 
 export interface LeasedJob<P = unknown> {
@@ -57,7 +57,7 @@ export class Leases {
   private readonly announced = new Map<string, number>()
 
   constructor(
-    private readonly spool: Spool,
+    private readonly spool: EngineContext,
     private readonly store: Store,
     private readonly logger: Logger,
   ) {}

@@ -3,12 +3,12 @@
  * Retry-After put on the queue or its groups; `reset` forgets both.
  */
 import type { LimitsRow, Store } from '../store/store.js'
+import type { EngineContext } from './context.js'
 import { assertQueueName } from './options.js'
-import type { Spool } from './spool.js'
 
 export class Limits {
   constructor(
-    private readonly spool: Spool,
+    private readonly spool: EngineContext,
     private readonly store: Store,
   ) {}
 

@@ -1,9 +1,9 @@
 /** `spool.queues`: create, configure, pause and inspect queues. */
 import type { JobState, QueueRow, Store } from '../store/store.js'
 import { JOB_STATES } from '../store/store.js'
+import type { EngineContext } from './context.js'
 import { DEFAULT_RETENTION, type FinishedState, retentionRule } from './maintenance.js'
 import { assertQueueName, isConstrained, parseQueueOptions, type QueueOptions } from './options.js'
-import type { Spool } from './spool.js'
 
 export interface QueueInfo {
   name: string
@@ -23,7 +23,7 @@ export interface CleanupReport {
 
 export class QueueAdmin {
   constructor(
-    private readonly spool: Spool,
+    private readonly spool: EngineContext,
     private readonly store: Store,
   ) {}
 

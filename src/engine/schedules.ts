@@ -26,10 +26,10 @@ import { Cron } from 'croner'
 import { z } from 'zod'
 import type { CatchUpPolicy, ScheduleRow, Store } from '../store/store.js'
 import type { Codec } from './codec.js'
+import type { EngineContext } from './context.js'
 import { SpoolError } from './errors.js'
 import { describeError, type Logger } from './logger.js'
 import { assertQueueName, type EnqueueOptions, serialisePayload, toNewJob } from './options.js'
-import type { Spool } from './spool.js'
 
 export type { CatchUpPolicy } from '../store/store.js'
 
@@ -177,7 +177,7 @@ export class Schedules {
   private readonly crons = new Map<string, Cron>()
 
   constructor(
-    private readonly spool: Spool,
+    private readonly spool: EngineContext,
     private readonly store: Store,
     private readonly logger: Logger,
     private readonly settings: { maxPayloadBytes: number; graceMs: number },

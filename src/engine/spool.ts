@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto'
 import type { AdmissionLimits, InsertRefusal, JobState, NewJob, QueueConfig, Store } from '../store/store.js'
 import { Breakers } from './breakers.js'
 import { type Codec, PLAIN } from './codec.js'
+import type { EngineContext, EnqueueResult } from './context.js'
 import { JobCancelledError, SpoolError } from './errors.js'
 import { EventHub } from './events.js'
 import { Flows } from './flows.js'
@@ -47,21 +48,6 @@ export interface SpoolOptions {
   codec?: Codec
 }
 
-export interface EnqueueResult {
-  id: string
-  /** false when an idempotency key matched an existing job (returned instead). */
-  created: boolean
-  state: JobState
-  /**
-   * Runnable jobs of the queue ahead of this one (0: next), when asked for (`position: true`)
-   * and it is runnable; null otherwise. Counting costs a read that grows with the backlog, so
-   * it is opt-in (the server asks for it); `spool.jobs.position(id)` asks later.
-   */
-  position: number | null
-  /** Estimated ms until it starts, from the queue's recent throughput; null when unknown. */
-  estimatedWaitMs: number | null
-}
-
 /** Opens a store from its address; `migrate: false` leaves the schema as it is. */
 type StoreOpener = (address: string, options: { migrate: boolean }) => Promise<Store>
 const openers = new Map<string, StoreOpener>()
@@ -73,7 +59,9 @@ const openers = new Map<string, StoreOpener>()
  * spool.work('emails', async (job, ctx) => { await ctx.progress(40, 'sending'); return { ok: true } })
  * await spool.close()
  */
-export class Spool {
+export type { EnqueueResult } from './context.js'
+
+export class Spool implements EngineContext {
   /** Live events: `spool.events.subscribe({ queue, jobId, afterId })`. */
   readonly events: EventHub
   /** Queue administration. */

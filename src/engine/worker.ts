@@ -22,6 +22,7 @@ import type { ClaimConstraints, ClaimedJob, Store } from '../store/store.js'
 import { classifyError } from './classify.js'
 import type { Codec } from './codec.js'
 import { Completer } from './completer.js'
+import type { EngineContext } from './context.js'
 import { JobCancelledError, JobTimeoutError, LeaseLostError, ShutdownError, SpoolError } from './errors.js'
 import {
   type ChildJob,
@@ -34,7 +35,6 @@ import {
 import { describeError, type Logger } from './logger.js'
 import { assertQueueName, MAX_TIMER_MS } from './options.js'
 import { decideFailure, toAttemptError } from './retry.js'
-import type { Spool } from './spool.js'
 import { WORKER_BEAT_MS } from './worker-registry.js'
 
 export interface WorkOptions {
@@ -81,7 +81,7 @@ class Running {
 export interface WorkerContext {
   store: Store
   logger: Logger
-  spool: Spool
+  spool: EngineContext
   onStateChange(): void
 }
 
@@ -116,7 +116,7 @@ export class Worker<P = unknown, R = unknown> {
   private beatTimer: NodeJS.Timeout | null = null
   private readonly store: Store
   private readonly logger: Logger
-  private readonly spool: Spool
+  private readonly spool: EngineContext
   private readonly codec: Codec
   private readonly hooks: { onStateChange(): void }
 

@@ -1,0 +1,61 @@
+/**
+ * What the engine's parts (workers, flows, admin APIs, leases, schedules) need from the `Spool`
+ * that made them. `Spool` implements it; the parts depend on this narrow view, not on `Spool`,
+ * so the front door can import them without a cycle.
+ */
+import type { JobState, NewJob, QueueConfig } from '../store/store.js'
+import type { Codec } from './codec.js'
+import type { EventHub } from './events.js'
+import type { EnqueueOptions } from './options.js'
+import type { QueueConfigs } from './queue-config.js'
+
+export interface EnqueueResult {
+  id: string
+  /** false when an idempotency key matched an existing job (returned instead). */
+  created: boolean
+  state: JobState
+  /**
+   * Runnable jobs of the queue ahead of this one (0: next), when asked for (`position: true`)
+   * and it is runnable; null otherwise. Counting costs a read that grows with the backlog, so
+   * it is opt-in (the server asks for it); `spool.jobs.position(id)` asks later.
+   */
+  position: number | null
+  /** Estimated ms until it starts, from the queue's recent throughput; null when unknown. */
+  estimatedWaitMs: number | null
+}
+
+export interface EngineContext {
+  readonly nodeId: string
+  readonly codec: Codec
+  readonly configs: QueueConfigs
+  readonly events: EventHub
+  /** Throws `SPOOL_CLOSED` once closing has begun. */
+  assertOpen(): void
+  /** Something changed: wake local workers of these queues (all when empty) and event readers. */
+  changed(queues?: string[]): void
+  /** A queue's settings changed here: workers re-read them now. */
+  configured(queue: string): void
+  /** Abort a job running in this process (it was cancelled). */
+  abortLocal(queue: string, jobId: string): void
+  ensureQueue(queue: string): Promise<void>
+  /** Validates one job, applies its queue's config and encodes its payload. */
+  prepare(
+    queue: string,
+    payload: unknown,
+    options: EnqueueOptions | undefined,
+    config: QueueConfig,
+    now: number,
+    field?: string,
+  ): NewJob
+  /** Inserts prepared jobs under their queues' admission limits; a refusal throws. */
+  insert(
+    jobs: NewJob[],
+    now: number,
+    transaction?: unknown,
+  ): Promise<{ id: string; created: boolean; state: JobState }[]>
+  enqueueMany<P>(
+    queue: string,
+    items: { payload: P; options?: EnqueueOptions }[],
+    batch?: { transaction?: unknown; position?: boolean },
+  ): Promise<EnqueueResult[]>
+}
