@@ -590,7 +590,7 @@ export class AudioSessions {
       timer = setTimeout(() => {
         timer = null
         void refresh()
-      }, 100)
+      }, 250)
     }
     const subscription = this.spool.events.subscribe(
       { tenant, ...(options.afterId !== undefined && { afterId: options.afterId }) },

@@ -78,32 +78,69 @@ export async function loadRunJobs(spool: Spool, record: SessionRecord): Promise<
       if (job) roles[role] = snapshot(job)
     }),
   )
-  const chunks = async (parent: JobSnapshot | undefined): Promise<JobSnapshot[]> => {
-    if (!parent) return []
-    const children = await spool.jobs.children(parent.id)
-    return Promise.all(
-      children
-        .filter((c) => c.queue.endsWith('-chunk'))
-        .map(async (child) => {
-          if (child.state === 'active') {
-            const job = await spool.jobs.get(child.id)
-            if (job) return snapshot(job)
-          }
-          return {
-            id: child.id,
-            queue: child.queue,
-            state: child.state,
-            percent: child.state === 'completed' ? 100 : 0,
-            error: child.error ? { message: child.error.message, code: child.error.code } : null,
-            startedAt: null,
-            finishedAt: null,
-            createdAt: 0,
-          }
-        }),
-    )
-  }
+  const chunks = (parent: JobSnapshot | undefined) => (parent ? chunksOf(spool, parent.id) : Promise.resolve([]))
   const [transcribeChunks, diarizeChunks] = await Promise.all([chunks(roles.transcribe), chunks(roles.diarize)])
   return { roles, transcribeChunks, diarizeChunks }
+}
+
+/**
+ * The chunks a fan-out stage added, known by id once it has fanned out. Reading them through
+ * `jobs.children` decodes every finished chunk's result (transcripts, speaker fingerprints:
+ * megabytes for an hour), so that is done once per stage; afterwards only unfinished chunks are
+ * read (one primary-key read each), and finished ones are remembered.
+ */
+const chunkCaches = new WeakMap<Spool, Map<string, { ids: string[]; finished: Map<string, JobSnapshot> }>>()
+
+async function chunksOf(spool: Spool, parentId: string): Promise<JobSnapshot[]> {
+  let cache = chunkCaches.get(spool)
+  if (!cache) {
+    cache = new Map()
+    chunkCaches.set(spool, cache)
+  }
+  let entry = cache.get(parentId)
+  if (!entry) {
+    const children = (await spool.jobs.children(parentId)).filter((c) => c.queue.endsWith('-chunk'))
+    if (children.length === 0) return []
+    entry = { ids: children.map((c) => c.id), finished: new Map() }
+    for (const child of children) {
+      if (!FINISHED.has(child.state)) continue
+      entry.finished.set(child.id, {
+        id: child.id,
+        queue: child.queue,
+        state: child.state,
+        percent: child.state === 'completed' ? 100 : 0,
+        error: child.error ? { message: child.error.message, code: child.error.code } : null,
+        startedAt: null,
+        finishedAt: null,
+        createdAt: 0,
+      })
+    }
+    if (cache.size >= 500) cache.delete(cache.keys().next().value as string)
+    cache.set(parentId, entry)
+  }
+  const known = entry
+  return Promise.all(
+    known.ids.map(async (id) => {
+      const done = known.finished.get(id)
+      if (done) return done
+      const job = await spool.jobs.get(id)
+      if (!job) {
+        return {
+          id,
+          queue: '',
+          state: 'cancelled' as const,
+          percent: 0,
+          error: null,
+          startedAt: null,
+          finishedAt: null,
+          createdAt: 0,
+        }
+      }
+      const snap = snapshot(job)
+      if (FINISHED.has(snap.state)) known.finished.set(id, snap)
+      return snap
+    }),
+  )
 }
 
 function snapshot(job: {
