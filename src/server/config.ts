@@ -96,7 +96,7 @@ export const serverConfigSchema = z.strictObject({
     .strictObject({
       /** Serve /v1/sessions and /v1/audio/transcriptions, and run the audio pipeline's workers in `spool start`. */
       enabled: z.boolean().default(true),
-      /** Where audio (encrypted) and working copies live (default `<dataDir>/audio`). */
+      /** Where audio (encrypted) and working copies live (default: `audio` beside a SQLite database, else `<dataDir>/audio`). */
       dir: z.string().min(1).optional(),
       /** Largest upload, bytes (413 beyond it). */
       maxUploadBytes: positive.default(500 * 1024 * 1024),

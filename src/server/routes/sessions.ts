@@ -13,7 +13,7 @@
  * log, as every write is. Sessions of another tenant are "not found".
  */
 import { rm } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import type { Multipart } from '@fastify/multipart'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -42,7 +42,7 @@ import { resumeFrom } from '../sse.js'
  * const options = pipelineOptionsFromConfig(serverConfig({ dataDir: './data' }))
  */
 export function pipelineOptionsFromConfig(
-  config: Pick<ServerConfig, 'audio' | 'dataDir'>,
+  config: Pick<ServerConfig, 'audio' | 'dataDir' | 'store'>,
   env: NodeJS.ProcessEnv = process.env,
 ): AudioPipelineOptions {
   const audio = config.audio
@@ -53,7 +53,7 @@ export function pipelineOptionsFromConfig(
     }),
   }
   return resolvePipelineOptions({
-    dir: resolve(audio.dir ?? join(config.dataDir, 'audio')),
+    dir: resolve(audio.dir ?? defaultAudioDir(config)),
     maxUploadBytes: audio.maxUploadBytes,
     maxDurationSec: audio.maxDurationSeconds,
     uploadValidation: audio.uploadValidation,
@@ -68,6 +68,13 @@ export function pipelineOptionsFromConfig(
     compat: { waitMs: audio.transcriptionWaitSeconds * 1000, keep: audio.keepTranscriptions },
     env,
   })
+}
+
+/** Beside a SQLite database (as its key file is), else `<dataDir>/audio`. */
+function defaultAudioDir(config: Pick<ServerConfig, 'dataDir' | 'store'>): string {
+  const sqlite = /^sqlite:(?:\/\/)?(.+)$/i.exec(config.store)?.[1]?.split('?')[0]
+  if (sqlite && sqlite !== ':memory:') return join(dirname(sqlite), 'audio')
+  return join(config.dataDir, 'audio')
 }
 
 /** The sessions service: the pipeline's, when this process runs it; else one from the configuration. */
