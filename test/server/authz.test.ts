@@ -13,6 +13,7 @@ import { startServer, type TestServer } from './helpers.js'
 const A = 'acme'
 const B = 'globex'
 const MARK = 'GLOBEX-PRIVATE-MARKER'
+const NO_SESSION = '00000000-0000-4000-8000-00000000abcd'
 type Role = Scope | 'none'
 const ROLES: Role[] = ['admin', 'producer', 'worker', 'reader', 'none']
 
@@ -65,6 +66,17 @@ const requests: Record<string, Build> = {
   'leases.fail': (f) => ({ method: 'POST', path: `/v1/jobs/${f.aJob}/fail`, body: { leaseToken: 1, message: 'x' } }),
   'jobs.children': (f) => ({ method: 'GET', path: `/v1/jobs/${f.aJob}/children` }),
   'jobs.errors': (f) => ({ method: 'GET', path: `/v1/jobs/${f.aJob}/errors` }),
+  // Audio sessions (src/audio): a session id that does not exist answers 404 to whoever may ask.
+  'sessions.create': () => ({ method: 'POST', path: '/v1/sessions' }),
+  'sessions.list': () => ({ method: 'GET', path: '/v1/sessions' }),
+  'sessions.get': () => ({ method: 'GET', path: `/v1/sessions/${NO_SESSION}` }),
+  'sessions.transcript': () => ({ method: 'GET', path: `/v1/sessions/${NO_SESSION}/transcript` }),
+  'sessions.audio': () => ({ method: 'GET', path: `/v1/sessions/${NO_SESSION}/audio` }),
+  'sessions.events': () => ({ method: 'GET', path: `/v1/sessions/${NO_SESSION}/events` }),
+  'sessions.update': () => ({ method: 'PATCH', path: `/v1/sessions/${NO_SESSION}`, body: { priority: 'high' } }),
+  'sessions.retry': () => ({ method: 'POST', path: `/v1/sessions/${NO_SESSION}/retry` }),
+  'sessions.delete': () => ({ method: 'DELETE', path: `/v1/sessions/${NO_SESSION}` }),
+  'audio.transcriptions': () => ({ method: 'POST', path: '/v1/audio/transcriptions' }),
   'schedules.list': () => ({ method: 'GET', path: '/v1/schedules' }),
   'schedules.upsert': () => ({ method: 'PUT', path: '/v1/schedules/authz', body: { cron: '@daily', queue: 'shared' } }),
   'schedules.pause': () => ({ method: 'POST', path: '/v1/schedules/nothing/pause' }),
