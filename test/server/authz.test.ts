@@ -64,6 +64,11 @@ const requests: Record<string, Build> = {
   'leases.log': (f) => ({ method: 'POST', path: `/v1/jobs/${f.aJob}/log`, body: { leaseToken: 1, message: 'x' } }),
   'leases.complete': (f) => ({ method: 'POST', path: `/v1/jobs/${f.aJob}/complete`, body: { leaseToken: 1 } }),
   'leases.fail': (f) => ({ method: 'POST', path: `/v1/jobs/${f.aJob}/fail`, body: { leaseToken: 1, message: 'x' } }),
+  'flows.create': () => ({
+    method: 'POST',
+    path: '/v1/flows',
+    body: { queue: 'shared', payload: { from: A }, children: [{ queue: 'shared', payload: { child: true } }] },
+  }),
   'jobs.children': (f) => ({ method: 'GET', path: `/v1/jobs/${f.aJob}/children` }),
   'jobs.errors': (f) => ({ method: 'GET', path: `/v1/jobs/${f.aJob}/errors` }),
   // Audio sessions (src/audio): a session id that does not exist answers 404 to whoever may ask.

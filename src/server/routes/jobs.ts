@@ -26,7 +26,7 @@ export function engineOptions(
 }
 
 /** Dependencies must be jobs of the same tenant (else they are "not found", like missing ones). */
-async function checkDependencies(
+export async function checkDependencies(
   app: ServerContext,
   tenant: string,
   options: z.infer<typeof s.enqueueOptions> | undefined,
@@ -44,7 +44,7 @@ async function checkDependencies(
 }
 
 /** Who enqueues, for a queue's per-user enqueue rate: the JWT's user, else the key id. */
-function userOf(principal: { kind: string; id: string; user: string | null }): string {
+export function userOf(principal: { kind: string; id: string; user: string | null }): string {
   return principal.user ?? `${principal.kind}:${principal.id}`
 }
 
