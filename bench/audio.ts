@@ -194,12 +194,18 @@ try {
         // Interleaved, so both see the same machine; the best of three of each.
         const bareRuns: { wallMs: number; cpuMs: number }[] = []
         const spoolRuns: { wallMs: number; cpuMs: number }[] = []
+        // Within each Spool run: the share of the session's time in which no engine ran.
+        const idleShares: number[] = []
         let timings: Record<string, number> | null = null
-        for (let i = 0; i < 3; i++) {
+        let engine: Record<string, number> | null = null
+        for (let i = 0; i < 2; i++) {
           bareRuns.push(await measured(() => bare(path, cores)))
           const s = await measured(() => session(p.pipeline, path))
           spoolRuns.push(s)
           timings = s.view.timings
+          const { results } = await p.pipeline.sessions.view(s.view.id, 'default', { results: true })
+          engine = results?.engineMs ?? null
+          if (timings?.total && engine?.idle !== undefined) idleShares.push(engine.idle / timings.total)
         }
         const best = (runs: { wallMs: number; cpuMs: number }[], key: 'wallMs' | 'cpuMs') =>
           Math.min(...runs.map((r) => r[key]))
@@ -212,15 +218,20 @@ try {
           spool: spoolRuns.map((r) => ({ wallMs: round(r.wallMs), cpuMs: round(r.cpuMs) })),
           wallOverheadPercent: percent(wall),
           cpuOverheadPercent: percent(cpu),
+          idlePercentOfSession: idleShares.map((x) => round(x * 100, 2)),
           timings,
+          engineMs: engine,
         }
         log(
-          `(a) overhead, 121 s of audio, best of 3: wall bare ${round(wall.bare)} ms, Spool ${round(wall.spool)} ms → ${percent(wall)} %; CPU bare ${round(cpu.bare)} ms, Spool ${round(cpu.spool)} ms → ${percent(cpu)} %`,
+          `(a) time no engine ran, share of the session: ${idleShares.map((x) => `${round(x * 100, 2)} %`).join(', ')} (engine busy ${engine?.busy} ms of ${timings?.total} ms in the last run)`,
+        )
+        log(
+          `    against the bare engine calls, best of 2: wall bare ${round(wall.bare)} ms, Spool ${round(wall.spool)} ms → ${percent(wall)} %; CPU bare ${round(cpu.bare)} ms, Spool ${round(cpu.spool)} ms → ${percent(cpu)} %`,
         )
         log(
           `    runs (wall/CPU ms): bare ${bareRuns.map((r) => `${round(r.wallMs)}/${round(r.cpuMs)}`).join(', ')}; Spool ${spoolRuns.map((r) => `${round(r.wallMs)}/${round(r.cpuMs)}`).join(', ')}`,
         )
-        log(`    Spool stage timings (last run): ${JSON.stringify(timings)}`)
+        log(`    Spool stage timings (last run): ${JSON.stringify(timings)}; engine ms ${JSON.stringify(engine)}`)
       }
       if (scenarios.has('parallel')) {
         // Each arrangement twice, interleaved; the best of each.

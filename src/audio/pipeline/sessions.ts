@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { copyFile, rm } from 'node:fs/promises'
+import { basename } from 'node:path'
 import { SpoolError } from '../../engine/errors.js'
 import type { Priority } from '../../engine/priority.js'
 import { priorityValue } from '../../engine/priority.js'
@@ -235,7 +236,7 @@ export class AudioSessions {
       createdBy?: string
     },
   ): Promise<{ session: SessionView; record: SessionRecord }> {
-    const filename = input.filename ?? path.split('/').at(-1) ?? 'recording'
+    const filename = input.filename ?? basename(path)
     const info = await validateAudio(path, {
       filename,
       maxBytes: this.options.maxUploadBytes,
@@ -413,6 +414,8 @@ export class AudioSessions {
       if (filter.patientId && record.metadata.patient?.id !== filter.patientId) continue
       if (filter.createdAfter !== undefined && record.createdAt < filter.createdAfter) continue
       if (filter.createdBefore !== undefined && record.createdAt >= filter.createdBefore) continue
+      // A finished session's status is stored: no need to read its jobs to filter it out.
+      if (filter.status && TERMINAL.has(record.status) && record.status !== filter.status) continue
       if (page.length === limit) {
         return { sessions: page, nextCursor: last ? encodeCursor(last) : null }
       }

@@ -47,6 +47,8 @@ export interface StageResult {
   finishedAt: number
   /** Time inside the engine(s). For a fan-out stage: the sum over its chunks. */
   engineMs: number
+  /** When the engines ran (epoch ms pairs): the save stage unites them to find the time no engine ran. */
+  spans: [number, number][]
   warnings: string[]
 }
 
@@ -64,12 +66,14 @@ interface TranscribeChunkResult {
   offset: number
   transcript: Transcript
   engineMs: number
+  span: [number, number]
 }
 
 interface DiarizeChunkResult {
   index: number
   embeddings: Embedding[]
   engineMs: number
+  span: [number, number]
 }
 
 type Handler = (job: Job<StagePayload>, ctx: JobContext) => Promise<unknown>
@@ -129,11 +133,13 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
         decode: options.uploadValidation === 'full' ? 'probe' : 'full',
         signal: ctx.signal,
       })
+      const t1 = Date.now()
       await ctx.progress(100, 'validate')
       const result: StageResult & { durationSec: number } = {
         startedAt,
         finishedAt: Date.now(),
-        engineMs: Date.now() - t0,
+        engineMs: t1 - t0,
+        spans: [[t0, t1]],
         warnings: info.warnings.filter((w) => !record.warnings.includes(w)),
         durationSec: info.durationSec,
       }
@@ -180,6 +186,7 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
         startedAt,
         finishedAt: Date.now(),
         engineMs,
+        spans: [[t0, t0 + engineMs]],
         warnings: [
           ...pre.warnings,
           ...(vad.engine === 'webrtc' ? ['WebRTC VAD in use (no Silero model file): weaker in noise'] : []),
@@ -208,7 +215,15 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
           segments: [],
           engine: record.engines.transcription,
         })
-        return { startedAt: plannedAt, finishedAt: Date.now(), engineMs: 0, warnings: [], chunks: 0, words: 0 }
+        return {
+          startedAt: plannedAt,
+          finishedAt: Date.now(),
+          engineMs: 0,
+          spans: [],
+          warnings: [],
+          chunks: 0,
+          words: 0,
+        } satisfies StageResult & Record<string, unknown>
       }
       await ctx.progress(2, 'transcribe', `${chunks.length} chunks`)
       return ctx.waitForChildren(
@@ -237,10 +252,11 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
       startedAt: plannedAt,
       finishedAt: Date.now(),
       engineMs: parts.reduce((sum, p) => sum + p.engineMs, 0),
+      spans: parts.map((p) => p.span),
       warnings: [],
       chunks: parts.length,
       words: transcript.words.length,
-    }
+    } satisfies StageResult & Record<string, unknown>
   }
 
   const transcribeChunk = async (job: Job<ChunkPayload>, ctx: JobContext) => {
@@ -276,14 +292,16 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
       } finally {
         clearInterval(ticker)
       }
-      await sessions.speed.observe(speedKey, cut.endSec - cut.startSec, Date.now() - t0)
+      const t1 = Date.now()
+      await sessions.speed.observe(speedKey, cut.endSec - cut.startSec, t1 - t0)
       const result: TranscribeChunkResult = {
         index: job.payload.index,
         start: job.payload.start,
         end: job.payload.end,
         offset: cut.startSec,
         transcript,
-        engineMs: Date.now() - t0,
+        engineMs: t1 - t0,
+        span: [t0, t1],
       }
       await ctx.progress(100, 'transcribe')
       return result
@@ -325,7 +343,15 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
         }
         const diarization = diarizeFromEmbeddings(pre.speech, [], speakers)
         await records.putArtifact(record, 'diarization', diarization)
-        return { startedAt: plannedAt, finishedAt: Date.now(), engineMs: 0, warnings: [], chunks: 0, speakers: 0 }
+        return {
+          startedAt: plannedAt,
+          finishedAt: Date.now(),
+          engineMs: 0,
+          spans: [],
+          warnings: [],
+          chunks: 0,
+          speakers: 0,
+        } satisfies StageResult & Record<string, unknown>
       }
       const parts = done.map((child) => child.result as DiarizeChunkResult)
       const t0 = Date.now()
@@ -340,6 +366,7 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
         startedAt: await firstPlannedAt(sessions, done),
         finishedAt: Date.now(),
         engineMs: clusterMs + parts.reduce((sum, p) => sum + p.engineMs, 0),
+        spans: [...parts.map((p) => p.span), [t0, t0 + clusterMs]],
         warnings: diarization.warnings,
         chunks: parts.length,
         speakers: diarization.speakers.length,
@@ -362,6 +389,7 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
         startedAt,
         finishedAt: Date.now(),
         engineMs,
+        spans: [[t0, t0 + engineMs]],
         warnings: diarization.warnings,
         chunks: 0,
         speakers: diarization.speakers.length,
@@ -385,7 +413,8 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
       .map((s) => ({ start: Math.max(s.start, start), end: Math.min(s.end, end) }))
     const embeddings = embedSpeech(samples, sampleRate, inside, startSec)
     await ctx.progress(100, 'diarize')
-    return { index: job.payload.index, embeddings, engineMs: Date.now() - t0 } satisfies DiarizeChunkResult
+    const t1 = Date.now()
+    return { index: job.payload.index, embeddings, engineMs: t1 - t0, span: [t0, t1] } satisfies DiarizeChunkResult
   }
 
   const merge: Handler = async (job, ctx) => {
@@ -418,12 +447,14 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
     })
     const quality = assessQuality(transcript.words, { speech: pre.speech, durationSec: pre.durationSec })
     const engineMs = Date.now() - t0
+    const spans: [number, number][] = [[t0, t0 + engineMs]]
     await records.putArtifact(record, 'merged', { ...merged, quality })
     await ctx.progress(100, 'merge')
     return {
       startedAt,
       finishedAt: Date.now(),
       engineMs,
+      spans,
       warnings: [...merged.warnings, ...quality.flags.map((flag) => `quality: ${flag}`)],
       speakers: merged.speakers,
       words: merged.words.length,
@@ -456,12 +487,14 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
         `notes engine "${record.engines.notes}" failed (${(error as Error).message}); these are the offline extractive notes`,
       )
     }
+    const t1 = Date.now()
     await records.putArtifact(record, 'notes', result)
     await ctx.progress(100, 'notes')
     return {
       startedAt,
       finishedAt: Date.now(),
-      engineMs: Date.now() - t0,
+      engineMs: t1 - t0,
+      spans: [[t0, t1]],
       warnings: [...warnings, ...result.warnings],
       engine: result.engine,
       riskFlags: result.notes.risk_flags.length,
@@ -496,6 +529,9 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
     }
     const engineMs: Record<string, number> = {}
     for (const [role, result] of Object.entries(results)) if (result) engineMs[role] = result.engineMs
+    // The time some engine was running, of the session's own time so far: the rest is what the
+    // pipeline itself cost (waiting for a worker, hand-offs, encryption, records).
+    const busy = unionMs(Object.values(results).flatMap((r) => r?.spans ?? []))
     const warnings = [...record.warnings, ...Object.values(results).flatMap((r) => r?.warnings ?? [])]
     const saveStarted = Date.now()
     const finished: SessionResults = {
@@ -515,6 +551,8 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
     await ctx.progress(50, 'save')
     finished.timings.save = Date.now() - saveStarted
     finished.timings.total = Date.now() - (record.run === 1 ? record.createdAt : firstStart)
+    engineMs.busy = busy
+    engineMs.idle = Math.max(0, finished.timings.total - busy)
     await records.putResults(record, finished)
     await records.update(record.id, (r) => {
       if (r.run !== record.run) return
@@ -539,7 +577,7 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
     }
     await sessions.speed.observe('save', duration, finished.timings.save)
     await ctx.progress(100, 'save')
-    return { startedAt, finishedAt: Date.now(), engineMs: 0, warnings: [], processed: true }
+    return { startedAt, finishedAt: Date.now(), engineMs: 0, spans: [], warnings: [], processed: true }
   }
 
   const retention: Handler = async () => sessions.sweepRetention()
@@ -556,6 +594,18 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
     [QUEUES.save]: save,
     [QUEUES.retention]: retention,
   }
+}
+
+/** The length of the union of intervals, ms. */
+export function unionMs(spans: readonly [number, number][]): number {
+  let total = 0
+  let end = Number.NEGATIVE_INFINITY
+  for (const [from, to] of [...spans].sort((a, b) => a[0] - b[0])) {
+    if (to <= end) continue
+    total += to - Math.max(from, end)
+    end = to
+  }
+  return total
 }
 
 /** When a fan-out stage first ran: the time its chunks were planned. */
