@@ -75,6 +75,10 @@ describe.skipIf(!sharedAudioAvailable('session steering (test/audio-pipeline/ste
       expect(audio.body.code).toBe('SESSION_AUDIO_GONE')
       const session = await t.request('GET', `/v1/sessions/${id}`)
       expect(session.body.audio.deletedAt).not.toBeNull()
+      // The session knows how long its engines ran, and how long nothing did.
+      const { busy, idle } = session.body.results.engineMs
+      expect(busy).toBeGreaterThan(0)
+      expect(busy + idle).toBe(session.body.timings.total)
       expect((await t.request('GET', `/v1/sessions/${id}/transcript?format=txt`)).text).toMatch(/w0 w1/)
       // The sweep is an ordinary schedule on an ordinary queue.
       expect(await t.spool.schedules.get('audio.retention')).toMatchObject({ queue: 'audio.retention' })
