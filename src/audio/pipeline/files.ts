@@ -10,7 +10,7 @@
  * (`readWavRange`, `writeWavSlice`), so a chunk job decrypts only its own chunk.
  */
 import { randomUUID } from 'node:crypto'
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Codec } from '../../engine/codec.js'
 import { wavHeader } from '../wav.js'
@@ -63,6 +63,33 @@ export class SessionFiles {
   async purge(id: string): Promise<void> {
     await rm(this.sessionDir(id), { recursive: true, force: true })
     await rm(join(this.dir, 'work', id), { recursive: true, force: true })
+  }
+
+  /**
+   * Removes plaintext a crash may have left: uploads being received over an hour ago, and the
+   * working folders of sessions not running now. Returns how many it removed.
+   */
+  async sweepLeftovers(running: ReadonlySet<string>, now = Date.now()): Promise<number> {
+    let removed = 0
+    const tmp = join(this.dir, 'tmp')
+    for (const name of await readdir(tmp).catch(() => [] as string[])) {
+      const path = join(tmp, name)
+      const info = await stat(path).catch(() => null)
+      if (info && now - info.mtimeMs > 3_600_000) {
+        await rm(path, { force: true, recursive: true })
+        removed += 1
+      }
+    }
+    const work = join(this.dir, 'work')
+    for (const id of await readdir(work).catch(() => [] as string[])) {
+      if (running.has(id)) continue
+      const info = await stat(join(work, id)).catch(() => null)
+      if (info && now - info.mtimeMs > 600_000) {
+        await rm(join(work, id), { force: true, recursive: true })
+        removed += 1
+      }
+    }
+    return removed
   }
 
   /** Removes the session's audio only (retention), keeping nothing playable. */

@@ -660,13 +660,16 @@ export class AudioSessions {
    * @example
    * await sessions.sweepRetention() // { audioDeleted: 3, failed: 0 }
    */
-  async sweepRetention(now = Date.now()): Promise<{ audioDeleted: number; failed: number }> {
+  async sweepRetention(now = Date.now()): Promise<{ audioDeleted: number; failed: number; leftovers: number }> {
     let audioDeleted = 0
     let failed = 0
-    for (const record of await this.records.everyTenant()) {
+    const running = new Set<string>()
+    const records = await this.records.everyTenant()
+    for (const record of records) {
       if (!TERMINAL.has(record.status)) {
         const { live } = await this.live(record)
         if (live.status === 'failed') failed += 1
+        else running.add(record.id)
         continue
       }
       if (record.audioDeletedAt !== null || record.finishedAt === null) continue
@@ -677,7 +680,8 @@ export class AudioSessions {
       })
       audioDeleted += 1
     }
-    return { audioDeleted, failed }
+    const leftovers = await this.files.sweepLeftovers(running, now)
+    return { audioDeleted, failed, leftovers }
   }
 }
 
