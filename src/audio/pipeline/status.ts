@@ -195,7 +195,7 @@ export async function liveStatus(record: SessionRecord, run: RunJobs, speed: Spe
   }
 
   const fraction = (j: JobSnapshot | undefined, parts?: JobSnapshot[]): number => {
-    if (!j) return 1
+    if (!j) return 0
     if (j.state === 'completed') return 1
     if (parts && parts.length > 0) return 0.02 + 0.96 * chunkFraction(parts)
     if (j.state === 'active') return Math.min(1, Math.max(0, j.percent / 100))
