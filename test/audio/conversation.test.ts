@@ -125,3 +125,26 @@ describe('a generated two-voice conversation through the offline chain', () => {
     expect(Math.abs(firstStart - (conversation.turns[0]?.start ?? 0))).toBeLessThan(0.5)
   })
 })
+
+describe('the same dialogue five times over (2.6 minutes), WebRTC VAD', () => {
+  let dir: string
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'spool-conversation-long-'))
+  })
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  // The speaker count must not grow with the length of the recording (it did, to six, while the
+  // estimate carried BIC's per-recording penalty), nor with a VAD that keeps silence at the
+  // edges of its segments. Measured: 2 speakers, DER 0.000.
+  it('still finds two speakers, with DER ≤ 10 %', async () => {
+    const conversation = await speakConversation(Array.from({ length: 5 }, () => THERAPY_DIALOGUE).flat(), dir)
+    const diarization = await createBaselineDiarizer({ vad: { engine: 'webrtc' } }).diarize(conversation.path)
+    const der = diarizationErrorRate(conversation.turns, diarization.turns, { collar: 0.25 })
+    console.info(`conversation ×5: ${diarization.speakers.length} speakers, DER ${der.der.toFixed(3)}`)
+    expect(diarization.speakers).toEqual(['SPEAKER_1', 'SPEAKER_2'])
+    expect(diarization.warnings).toEqual(['WebRTC VAD in use (no Silero model file)'])
+    expect(der.der).toBeLessThanOrEqual(0.1)
+  })
+})

@@ -4,22 +4,19 @@
  * estimated, then a few k-means passes to settle windows near a boundary between clusters.
  *
  * Estimating the count: distances between standardised vectors are relative to the recording,
- * so they cannot say whether two clusters are two people or one person in two moods. When the
- * embeddings carry frame statistics (`spread`, `frames`), the dendrogram is cut where merging
- * the next two clusters stops being worthwhile by the Bayesian information criterion (each
- * cluster a diagonal Gaussian over its frames; Chen & Gopalakrishnan, 1998): merging continues
- * while ΔBIC per frame is below `bicThreshold`; clusters with less than ~4 s of speech
- * (`minClusterFrames`) cannot be modelled and are folded into their nearest neighbour. The
- * defaults (0.2, 800) were tuned on the three recordings the tests use — the synthetic dialogue
- * (2 voices), the AMI excerpt (2) and the JFK clip (1), all estimated right — so treat them as
- * a heuristic: pass `numSpeakers` when it is known. Without statistics, the mean silhouette
- * chooses.
- *
- * Embeddings may come from many chunks computed in parallel (`embeddings.ts`); clustering them
- * together is what makes "SPEAKER_1" in minute 3 the same person as in minute 57. Agglomerative
- * clustering needs an n×n distance matrix, so above `maxItems` windows (≈ 7 minutes of speech at
- * the default hop) they are first reduced to `maxItems` weighted centroids by k-means++,
- * keeping the cost at O(maxItems³) whatever the recording's length.
+ * so they cannot say whether two clusters are two people or one person saying different
+ * things. When the embeddings carry frame statistics (`spread`, `frames`), the dendrogram is
+ * cut where merging the next two clusters costs too much likelihood: each cluster is a
+ * diagonal Gaussian over its frames, and merging continues while the generalised likelihood
+ * ratio per frame (ΔBIC's data term, Chen & Gopalakrishnan 1998) stays below `glrThreshold`.
+ * Per frame, not in total, and without BIC's log N penalty: with the penalty, a five-minute
+ * recording of the same two voices was split into six speakers (the penalty per frame vanishes
+ * as N grows, while two halves of one voice always differ a little). Clusters with less than
+ * ~4 s of speech (`minClusterFrames`) cannot be modelled and are folded into their nearest
+ * neighbour. The defaults (0.27, 800) were tuned on the recordings the tests use — the
+ * synthetic dialogue (2 voices, also repeated ten times), the AMI excerpt (2) and the JFK clip
+ * (1), all estimated right — so treat them as a heuristic: pass `numSpeakers` when it is known.
+ * Without statistics, the mean silhouette chooses.
  */
 
 export interface Embedding {
@@ -40,8 +37,8 @@ export interface ClusterOptions {
   /** Bounds for the estimate. Defaults 1 and 8. */
   minSpeakers?: number | undefined
   maxSpeakers?: number | undefined
-  /** Merging continues while ΔBIC per frame is below this. Default 0.2. */
-  bicThreshold?: number
+  /** Merging continues while the likelihood ratio per frame is below this. Default 0.27. */
+  glrThreshold?: number
   /**
    * Clusters with fewer frames (10 ms each, counted per window, so ≈ 4 s of speech at the default
    * 50 % window overlap) are not speakers of their own but join the nearest cluster. Default 800.
@@ -90,8 +87,8 @@ export function clusterEmbeddings(embeddings: readonly Embedding[], options: Clu
     chosen = { k, itemLabels: cut(merges, items.length, k), silhouette: undefined }
   } else if (embeddings.every((e) => e.spread !== undefined && e.frames !== undefined)) {
     // Walk the dendrogram from maxK down: stop at the first k whose next merge joins clusters
-    // the BIC says are different speakers.
-    const threshold = options.bicThreshold ?? 0.2
+    // too different to be one voice.
+    const threshold = options.glrThreshold ?? 0.27
     const minFrames = options.minClusterFrames ?? 800
     const framesOf = (labels: readonly number[], label: number) =>
       embeddings.reduce((sum, e, i) => sum + (labels[i] === label ? (e.frames ?? 0) : 0), 0)
@@ -104,7 +101,7 @@ export function clusterEmbeddings(embeddings: readonly Embedding[], options: Clu
       const [a, b] = mergedAt(merges, items.length, k, itemLabels)
       // Too little speech to model a voice: such a cluster is merged whatever the BIC says.
       if (Math.min(framesOf(pointLabels, a), framesOf(pointLabels, b)) < minFrames) continue
-      if (deltaBicPerFrame(embeddings, pointLabels, a, b) >= threshold) break
+      if (likelihoodRatioPerFrame(embeddings, pointLabels, a, b) >= threshold) break
     }
     const absorbed = absorbSmall(points, pointLabels, (label) => framesOf(pointLabels, label) >= minFrames)
     const itemLabels = reduced.centroids.map((_, item) => absorbed[reduced.assignment.indexOf(item)] ?? 0)
@@ -356,12 +353,16 @@ function mergedAt(
 }
 
 /**
- * ΔBIC per frame for merging clusters `a` and `b`, each modelled as a diagonal Gaussian over
- * its frames (pooled from the windows' means, spreads and frame counts). Positive: two
- * distributions explain the frames better than one, even after the penalty for the extra
- * parameters.
+ * The log-likelihood lost per frame by modelling clusters `a` and `b` as one diagonal Gaussian
+ * instead of two (pooled from the windows' means, spreads and frame counts): 0 for identical
+ * distributions, growing as they differ.
  */
-function deltaBicPerFrame(embeddings: readonly Embedding[], labels: readonly number[], a: number, b: number): number {
+function likelihoodRatioPerFrame(
+  embeddings: readonly Embedding[],
+  labels: readonly number[],
+  a: number,
+  b: number,
+): number {
   const stats = (member: (label: number) => boolean) => {
     let count = 0
     const dims = embeddings[0]?.vector.length ?? 0
@@ -383,14 +384,13 @@ function deltaBicPerFrame(embeddings: readonly Embedding[], labels: readonly num
       const mean = (sum[d] as number) / Math.max(1, count)
       logDet += Math.log(Math.max(1e-6, (sumSq[d] as number) / Math.max(1, count) - mean * mean))
     }
-    return { count, logDet, dims }
+    return { count, logDet }
   }
   const A = stats((l) => l === a)
   const B = stats((l) => l === b)
   const AB = stats((l) => l === a || l === b)
   if (AB.count === 0) return 0
-  const penalty = AB.dims * Math.log(AB.count)
-  return (0.5 * (AB.count * AB.logDet - A.count * A.logDet - B.count * B.logDet) - penalty) / AB.count
+  return (0.5 * (AB.count * AB.logDet - A.count * A.logDet - B.count * B.logDet)) / AB.count
 }
 
 /** Relabels members of clusters that fail `keep` with the nearest kept cluster (cosine to centroids). */
