@@ -15,13 +15,8 @@ Spool.registerStore('postgresql', openPostgres)
 
 export { backoffDelay, DEFAULT_BACKOFF } from './engine/backoff.js'
 export { type BreakerOptions, Breakers } from './engine/breakers.js'
-export { type Codec, PLAIN } from './engine/codec.js'
-export { type FlowJob, type FlowNode, Flows } from './engine/flows.js'
-export { type ClaimRequest, type FailureReport, type LeasedJob, Leases } from './engine/leases.js'
-export { Limits } from './engine/limits.js'
-export { Records, type SpoolRecord } from './engine/records.js'
-export { WorkerRegistry } from './engine/worker-registry.js'
 export { classifyError, parseRetryAfter } from './engine/classify.js'
+export { type Codec, PLAIN } from './engine/codec.js'
 export {
   ERROR_CODES,
   JobCancelledError,
@@ -34,6 +29,7 @@ export {
   UnrecoverableError,
 } from './engine/errors.js'
 export type { SubscribeOptions, Subscription } from './engine/events.js'
+export { type FlowJob, type FlowNode, Flows } from './engine/flows.js'
 export type {
   ChildJob,
   ChildResult,
@@ -44,11 +40,14 @@ export type {
   WaitingForChildren,
 } from './engine/job.js'
 export { JobAdmin, type JobListOptions, type JobPage } from './engine/job-admin.js'
+export { type ClaimRequest, type FailureReport, type LeasedJob, Leases } from './engine/leases.js'
+export { Limits } from './engine/limits.js'
 export type { Logger } from './engine/logger.js'
 export { DEFAULT_RETENTION } from './engine/maintenance.js'
 export type { EnqueueOptions, QueueOptions } from './engine/options.js'
 export { PRIORITIES, type Priority } from './engine/priority.js'
 export { type CleanupReport, QueueAdmin, type QueueInfo } from './engine/queue-admin.js'
+export { Records, type SpoolRecord } from './engine/records.js'
 export {
   type CatchUpPolicy,
   type ScheduleEnqueueOptions,
@@ -61,6 +60,7 @@ export type { EnqueueResult, SpoolOptions } from './engine/spool.js'
 export { Spool } from './engine/spool.js'
 export type { Stats } from './engine/stats.js'
 export type { Worker, WorkOptions } from './engine/worker.js'
+export { WorkerRegistry } from './engine/worker-registry.js'
 export { openPostgres } from './store/postgres/open.js'
 export { PostgresStore, type PostgresStoreOptions } from './store/postgres/postgres-store.js'
 export { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js'

@@ -999,7 +999,7 @@ export class SqliteStore implements Store {
   /** A blocked job fails because a dependency it may not do without failed; its own parents learn of it. */
   private failForDependency(parentId: number, childId: number, now: number): void {
     const parent = this.sql.jobLeaseGet.get({ id: parentId }) as Row | undefined
-    if (!parent || parent.state !== 'blocked') return
+    if (parent?.state !== 'blocked') return
     const error: AttemptError = {
       at: now,
       attempt: parent.attempt as number,
