@@ -251,9 +251,13 @@ export function describeOrchestrationConformance(name: string, createFixture: ()
         spool.work(queue, handler, { concurrency: 10, pollIntervalMs: 20 })
         other.work(queue, handler, { concurrency: 10, pollIntervalMs: 20 })
         await waitFor(() => starts.length === 16, 10_000, 'all 16 started')
-        expect(maxInWindow(starts, 300)).toBeLessThanOrEqual(4)
+        // The limit is on starts as the store records them (the clock read under the claim's
+        // lock); a handler may begin a little later than that on a busy machine.
+        const { jobs } = await spool.jobs.list({ queue, limit: 100 })
+        const recorded = jobs.map((job) => job.startedAt?.getTime() as number)
+        expect(maxInWindow(recorded, 300)).toBeLessThanOrEqual(4)
         // and it is not far below the limit either: 16 jobs at 4 per 300 ms take about 900 ms.
-        const span = Math.max(...starts) - Math.min(...starts)
+        const span = Math.max(...recorded) - Math.min(...recorded)
         expect(span).toBeLessThan(2_500)
       })
 
