@@ -4,6 +4,7 @@
  *
  *   npm run bench [-- --runs 3] [--only drain-c50,latency] [--systems spool-pg,graphile-batched] [--quick]
  *   npm run bench -- --sustained [--sustained-minutes 10] [--systems spool-pg,spool-sqlite]
+ *   npm run bench -- --base ../spool-base --systems spool-pg,spool-pg-base   # A/B, interleaved
  *
  * Design:
  * - The harness only orchestrates. Every measurement is a fresh child Node process
@@ -23,9 +24,9 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { formatMachine, loadAverage, machineInfo } from './machine.js'
@@ -45,7 +46,9 @@ import { medianFields } from './stats.js'
 import {
   ALL_WORKLOADS,
   type ChildOptions,
+  DEFAULT_SYSTEMS,
   FULL_SIZES,
+  isBase,
   QUICK_SIZES,
   type Result,
   type Sizes,
@@ -66,6 +69,8 @@ interface Cli {
   systems: SystemName[]
   quick: boolean
   sustainedMinutes: number
+  /** The checkout the `*-base` systems run from. */
+  base: string | null
 }
 
 function parseCli(): Cli {
@@ -77,6 +82,7 @@ function parseCli(): Cli {
       quick: { type: 'boolean', default: false },
       sustained: { type: 'boolean', default: false },
       'sustained-minutes': { type: 'string' },
+      base: { type: 'string' },
     },
   })
   const runs = Number(values.runs)
@@ -88,10 +94,16 @@ function parseCli(): Cli {
       throw new Error(`unknown workload "${workload}"; one of: ${ALL_WORKLOADS.join(', ')}`)
     }
   }
-  const systems = list(values.systems) ?? SYSTEM_NAMES
+  const systems = list(values.systems) ?? DEFAULT_SYSTEMS
   for (const system of systems) {
     if (!SYSTEM_NAMES.includes(system as SystemName)) {
       throw new Error(`unknown system "${system}"; one of: ${SYSTEM_NAMES.join(', ')}`)
+    }
+  }
+  const base = values.base === undefined ? null : resolve(values.base)
+  if (systems.some((system) => isBase(system as SystemName))) {
+    if (base === null || !existsSync(join(base, 'bench', 'workloads', 'spool.ts'))) {
+      throw new Error('the *-base systems need --base <dir>: another Spool checkout, with node_modules')
     }
   }
   const minutesText = values['sustained-minutes']
@@ -106,6 +118,7 @@ function parseCli(): Cli {
     systems: SYSTEM_NAMES.filter((system) => systems.includes(system)),
     quick: values.quick,
     sustainedMinutes,
+    base,
   }
 }
 
@@ -146,8 +159,8 @@ interface Services {
  * The Spool code a child is about to load: the commit, plus a hash of any uncommitted change
  * under src/ (others may edit src/ while a long run goes on; each child loads it afresh).
  */
-function spoolCode(): string {
-  const git = (args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' })
+function spoolCode(root: string): string {
+  const git = (args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8' })
   try {
     const commit = git(['rev-parse', '--short', 'HEAD']).trim()
     const diff = git(['diff', 'HEAD', '--', 'src'])
@@ -163,8 +176,11 @@ async function measure(
   sizes: Sizes,
   services: Services,
   timeoutMs: number,
+  root: string,
 ): Promise<Result> {
-  const options: ChildOptions = { system, sizes, maintenance: workload === 'sustained' }
+  // A base checkout's child knows the system by its plain name.
+  const plain = system.replace(/-base$/, '') as SystemName
+  const options: ChildOptions = { system: plain, sizes, maintenance: workload === 'sustained' }
   const store = SYSTEMS[system].store
   let dir: string | null = null
   let schema: string | null = null
@@ -182,7 +198,7 @@ async function measure(
     options.pgSchema = schema
   }
   try {
-    return await runChild(SYSTEMS[system].script, workload, options, timeoutMs)
+    return await runChild(root, SYSTEMS[system].script, workload, options, timeoutMs)
   } finally {
     if (dir) {
       rmSync(dir, { recursive: true, force: true })
@@ -193,10 +209,16 @@ async function measure(
   }
 }
 
-function runChild(script: string, workload: Workload, options: ChildOptions, timeoutMs: number): Promise<Result> {
-  const file = join(ROOT, 'bench', 'workloads', `${script}.ts`)
+function runChild(
+  root: string,
+  script: string,
+  workload: Workload,
+  options: ChildOptions,
+  timeoutMs: number,
+): Promise<Result> {
+  const file = join(root, 'bench', 'workloads', `${script}.ts`)
   const child = spawn(process.execPath, ['--import', 'tsx', file, workload, JSON.stringify(options)], {
-    cwd: ROOT,
+    cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   live.child = child
@@ -277,10 +299,11 @@ async function main(): Promise<void> {
           const sizes = sizesFor(system, base)
           result.sizes[system] = sizes
           result.loads[system]?.push(loadAverage())
-          if (SYSTEMS[system].script === 'spool') result.code[system]?.push(spoolCode())
+          const root = isBase(system) ? (cli.base as string) : ROOT
+          if (SYSTEMS[system].script === 'spool') result.code[system]?.push(spoolCode(root))
           let outcome: Outcome
           try {
-            outcome = await measure(system, workload, sizes, services, timeoutMs)
+            outcome = await measure(system, workload, sizes, services, timeoutMs, root)
           } catch (error) {
             outcome = { kind: 'failure', message: error instanceof Error ? error.message : String(error) } as Failure
           }

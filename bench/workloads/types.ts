@@ -31,9 +31,17 @@ export const SYSTEMS = {
   graphile: { label: 'Graphile', script: 'graphile', store: 'postgres' },
   'graphile-batched': { label: 'Graphile batched', script: 'graphile', store: 'postgres' },
   pgboss: { label: 'pg-boss', script: 'pgboss', store: 'postgres' },
+  // Another Spool checkout (`--base <dir>`, e.g. a git worktree of an earlier commit), for A/B
+  // runs interleaved with the current code in one run; only when named in --systems.
+  'spool-pg-base': { label: 'Spool-PG (base)', script: 'spool', store: 'postgres' },
+  'spool-sqlite-base': { label: 'Spool-SQLite (base)', script: 'spool', store: 'sqlite' },
 } as const satisfies Record<string, { label: string; script: string; store: 'postgres' | 'sqlite' | 'redis' }>
 export type SystemName = keyof typeof SYSTEMS
 export const SYSTEM_NAMES = Object.keys(SYSTEMS) as SystemName[]
+/** The systems measured when --systems is not given (the base checkouts only when named). */
+export const DEFAULT_SYSTEMS = SYSTEM_NAMES.filter((system) => !system.endsWith('-base'))
+/** Whether a system runs from the `--base` checkout. */
+export const isBase = (system: SystemName): boolean => system.endsWith('-base')
 
 export interface Sizes {
   /** Jobs added by `enqueueMany` / `addBulk`, and the chunk size of each call. */

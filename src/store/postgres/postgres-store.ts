@@ -100,6 +100,7 @@ import {
   type WakeHint,
   type WorkerRow,
 } from '../store.js'
+import { ClaimOrder } from './claim-order.js'
 import {
   type AdmissionCheck,
   admissionChecks,
@@ -319,6 +320,8 @@ export class PostgresStore implements Store {
   private readonly breakerWrites = new Map<string, Promise<unknown>>()
 
   private readonly wake: WakeChannel
+  /** Priority order between this process's enqueues and claims (claim-order.ts). */
+  private readonly order = new ClaimOrder()
 
   /** Every event id up to this one is settled: no transaction that drew one is still open. */
   private settledEventId = 0
@@ -572,8 +575,19 @@ export class PostgresStore implements Store {
     transaction?: unknown
     admission?: Record<string, AdmissionLimits>
   }): Promise<Inserted[] | { refused: InsertRefusal }> {
+    if (params.jobs.length === 0) return []
+    // Inside an application's transaction the commit, which orders it, is not the store's to see.
+    if (params.transaction !== undefined) return this.insert(params)
+    return this.order.insert(bestPriorities(params.jobs), () => this.insert(params))
+  }
+
+  private async insert(params: {
+    jobs: NewJob[]
+    now: number
+    transaction?: unknown
+    admission?: Record<string, AdmissionLimits>
+  }): Promise<Inserted[] | { refused: InsertRefusal }> {
     const { jobs, now } = params
-    if (jobs.length === 0) return []
     const app = params.transaction === undefined ? null : applicationClient(params.transaction)
     // Inside an application's transaction the hint must wake this process too: only the commit,
     // which this store does not see, makes the jobs claimable.
@@ -835,6 +849,14 @@ export class PostgresStore implements Store {
   }
 
   async jobClaim(params: ClaimParams): Promise<ClaimResult> {
+    return this.order.claim(
+      params.queue,
+      (waitedMs) => this.claim(waitedMs > 0 ? { ...params, now: params.now + waitedMs } : params),
+      (result) => result.jobs.map((job) => job.priority),
+    )
+  }
+
+  private async claim(params: ClaimParams): Promise<ClaimResult> {
     const { queue, workerId, leaseMs, now, completions = [], constraints } = params
     const limit = Math.max(1, Math.min(MAX_CLAIM, Math.floor(params.limit)))
     if (constraints) return this.claimConstrained(params, constraints, limit)
@@ -1853,6 +1875,16 @@ function applicationClient(transaction: unknown): pg.ClientBase {
     throw new TypeError('transaction must be the client you ran BEGIN on (pool.connect()), not the pool')
   }
   return transaction as pg.ClientBase
+}
+
+/** The best (lowest) priority of a batch, per queue. */
+function bestPriorities(jobs: NewJob[]): Map<string, number> {
+  const best = new Map<string, number>()
+  for (const job of jobs) {
+    const seen = best.get(job.queue)
+    if (seen === undefined || job.priority < seen) best.set(job.queue, job.priority)
+  }
+  return best
 }
 
 /**
