@@ -5,6 +5,8 @@
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Browser, chromium } from 'playwright-core'
@@ -51,4 +53,11 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true })
 }
 
-export const screenshotPath = (name: string) => join(root, 'docs/screenshots', `${name}.png`)
+/**
+ * Where a view's screenshot goes: docs/screenshots/ when SPOOL_SCREENSHOTS=1 (to refresh the
+ * README's pictures), else a temporary folder, so a test run leaves the checkout as it was.
+ */
+export const screenshotPath = (name: string) =>
+  process.env.SPOOL_SCREENSHOTS === '1'
+    ? join(root, 'docs/screenshots', `${name}.png`)
+    : join(tmpdir(), `spool-screenshot-${name}.png`)
