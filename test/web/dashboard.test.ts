@@ -2,7 +2,7 @@
  * The dashboard end to end in Chromium against a real server: sign in; retry a failed job and
  * watch it complete; cancel every job matching a filter; pause a queue and see claims stop;
  * a reader key changes nothing (no controls, and the API refuses); the sessions flow when the
- * server has the sessions API. Screenshots of each view go to docs/screenshots/.
+ * server has the sessions API. Screenshots of each view go to docs/screenshots/ with SPOOL_SCREENSHOTS=1.
  */
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
