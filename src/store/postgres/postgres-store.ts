@@ -189,6 +189,7 @@ type StatementName =
   | 'queueCountsTenant'
   | 'queueCountsOneTenant'
   | 'jobInsert'
+  | 'jobInsertPlain'
   | 'jobByIdempotencyKeys'
   | 'jobClaim'
   | 'jobNextRunAt'
@@ -594,7 +595,11 @@ export class PostgresStore implements Store {
     const wakePayload = app ? '' : this.instanceId
     const checks = admissionChecks(jobs, params.admission)
     const plain = checks.length === 0 && !jobs.some((job) => job.fairWeight || job.dependsOn?.length)
-    if (plain) return this.insertBatch(app ?? this.pool, jobs, now, wakePayload)
+    if (plain) {
+      if (jobs.every((job) => job.idempotencyKey === null))
+        return this.insertPlain(app ?? this.pool, jobs, now, wakePayload)
+      return this.insertBatch(app ?? this.pool, jobs, now, wakePayload)
+    }
     return this.atomically(app, async (client) => {
       if (checks.length > 0) {
         // Job rows before queue rows, as everywhere: the jobs named as dependencies are
@@ -638,6 +643,31 @@ export class PostgresStore implements Store {
     if (jobs.some((job) => job.idempotencyKey !== null))
       return this.insertOneByOne(client, jobs, now, wakePayload, fair)
     return this.insertFlow(client, jobs, now, wakePayload, fair)
+  }
+
+  /** The jobInsertPlain statement: every job is new, none waits for another. */
+  private async insertPlain(client: Queryable, jobs: NewJob[], now: number, wakePayload: string): Promise<Inserted[]> {
+    const rows = jobs.map((job) => ({
+      q: job.queue,
+      s: job.runAt > now ? 'scheduled' : 'waiting',
+      p: job.priority,
+      r: job.runAt,
+      d: job.payload,
+      m: job.maxAttempts,
+      b: backoffJson(job.backoff),
+      t: job.timeoutMs,
+      g: job.group,
+      tg: job.tags.length === 0 ? '[]' : jsonText(job.tags),
+      md: isEmpty(job.metadata) ? '{}' : jsonText(job.metadata),
+      tn: job.tenant,
+    }))
+    const text = JSON.stringify(rows)
+    // A NUL or a lone surrogate in a text field comes out as a \u escape that PostgreSQL refuses
+    // to turn into text: those batches take the array path, which behaves as it always did.
+    if (text.includes('\\u0000') || UNPAIRED_SURROGATE.test(text))
+      return this.insertBatch(client, jobs, now, wakePayload)
+    const inserted = await this.run('jobInsertPlain', [text, now, this.channel, wakePayload], client)
+    return inserted.map((row) => ({ id: String(row.id), created: true, state: row.state as JobState }))
   }
 
   /** The jobInsert statement, and the lookup of the jobs whose idempotency key existed. */
@@ -1919,6 +1949,8 @@ function outcomes(items: Completion[], done: Set<number>): boolean[] {
  * writes for a NUL in a string (an error message, a log line): it becomes U+FFFD.
  */
 const ESCAPED_NUL = /(?<!\\)((?:\\\\)*)\\u0000/g
+/** How JSON.stringify writes a lone surrogate (escaped, lowercase). */
+const UNPAIRED_SURROGATE = /\\ud[89a-f]/
 function jsonText(value: unknown): string {
   const text = JSON.stringify(value)
   return text.includes('\\u0000') ? text.replace(ESCAPED_NUL, '$1\\ufffd') : text

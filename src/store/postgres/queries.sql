@@ -172,6 +172,34 @@ WITH input AS (
 SELECT input.ord, inserted.id, inserted.state, (SELECT count(*) FROM wake) AS woken
 FROM inserted JOIN input USING (id);
 
+-- The common batch (no idempotency key, dependency, fair-queuing time or size limit) in a
+-- cheaper form: the jobs arrive as one JSON array (JSON.stringify is native; a text array per
+-- column costs the client an escaping pass per element), and without ON CONFLICT every row is a
+-- plain insert rather than a speculative one. Ids are drawn in input order, so they come back
+-- in input order.
+-- name: jobInsertPlain
+-- $1 jobs (json array of {q queue, s state, p priority, r run_at, d payload, m max attempts,
+-- b backoff (json text), t timeout ms, g group, tg tags (json text), md metadata (json text),
+-- tn tenant}), $2 now, $3 wake channel, $4 wake payload
+WITH input AS (
+  SELECT nextval('{schema}.jobs_id_seq') AS id, i.*
+  FROM ROWS FROM (json_to_recordset($1::json) AS (q text, s text, p integer, r bigint, d text, m integer, b text,
+                                                     t integer, g text, tg text, md text, tn text))
+       WITH ORDINALITY AS i(q, s, p, r, d, m, b, t, g, tg, md, tn, ord)
+), inserted AS (
+  INSERT INTO {schema}.jobs (id, queue, state, priority, run_at, payload, max_attempts, backoff, timeout_ms, grp,
+                             tags, metadata, tenant, created_at, updated_at)
+  SELECT id, q, s, p, r, d, m, b::jsonb, t, g, tg::jsonb, md::jsonb, tn, $2, $2 FROM input ORDER BY ord
+  RETURNING id, queue, state
+), event AS (
+  INSERT INTO {schema}.events (at, type, queue, job_id, state)
+  SELECT $2, 'job.created', queue, id, state FROM inserted ORDER BY id
+), wake AS (
+  SELECT pg_notify($3, $4)
+  FROM (SELECT 1 FROM inserted WHERE state IN ('waiting', 'scheduled') LIMIT 1) AS any_runnable
+)
+SELECT id, s AS state, (SELECT count(*) FROM wake) AS woken FROM input ORDER BY ord;
+
 -- name: jobByIdempotencyKeys
 -- $1 queues, $2 idempotency keys (pairs, one element each); returns each pair's 1-based position
 SELECT k.ord, j.id, j.state
@@ -205,7 +233,7 @@ WITH done AS (
     )
   ORDER BY priority, vtime, run_at, id
   LIMIT $3
-  FOR UPDATE SKIP LOCKED
+  FOR NO KEY UPDATE SKIP LOCKED
 ), claimed AS (
   UPDATE {schema}.jobs j
   SET state = 'active', attempt = j.attempt + 1, lease_token = j.lease_token + 1, progress = NULL,
