@@ -7,9 +7,18 @@
  *   → { "type": "subscribe", "id": "s1", "queue"?: "emails", "jobId"?: "42", "afterId"?: 1200 }
  *   ← { "type": "subscribed", "id": "s1" }
  *   ← { "type": "event", "id": "s1", "event": { "id": 1201, "type": "job.completed", … } }
+ *   → { "type": "subscribe", "id": "s2", "session": "<session id>", "afterId"?: 1200 }
+ *   ← { "type": "subscribed", "id": "s2" }
+ *   ← { "type": "session", "id": "s2", "eventId": 1207, "session": { "status": "transcribing", "progress": 41, … } }
  *   → { "type": "unsubscribe", "id": "s1" }      ← { "type": "unsubscribed", "id": "s1" }
  *   → { "type": "ping" }                         ← { "type": "pong" }
- *   ← { "type": "error", "code": "SPOOL_INVALID_REQUEST", "detail": "…", "field"?: "…" }
+ *   ← { "type": "error", "code": "SPOOL_INVALID_REQUEST", "detail": "…", "field"?: "…", "id"?: "s1" }
+
+ *
+ * A `session` subscription carries what `GET /v1/sessions/:id/events` does (status, stage,
+ * progress, ETA; no results or patient details): a frame at once and one per change, `eventId`
+ * being the engine event that caused it (pass it as `afterId` to resume). A session of another
+ * tenant is `SESSION_NOT_FOUND`, as over HTTP.
  *
  * The server also sends WebSocket pings every `streams.pingMs` and drops a connection that did
  * not answer the previous one.
@@ -17,11 +26,13 @@
 import type { FastifyInstance } from 'fastify'
 import type { WebSocket } from 'ws'
 import { z } from 'zod'
+import { AudioError } from '../audio/errors.js'
+import { SessionError } from '../audio/pipeline/sessions.js'
 import { SpoolError } from '../engine/errors.js'
-import type { Subscription } from '../engine/events.js'
 import { allows, type Principal, resolveTenant } from './auth.js'
 import type { ServerContext } from './context.js'
 import { HttpProblem, toProblem } from './problem.js'
+import { progressFrame, sessionId, sessionService } from './routes/sessions.js'
 import * as s from './schemas.js'
 
 const MAX_SUBSCRIPTIONS = 100
@@ -32,6 +43,7 @@ const message = z.discriminatedUnion('type', [
     id: z.string().min(1).max(64),
     queue: s.queueName.optional(),
     jobId: s.jobId.optional(),
+    session: sessionId.optional(),
     afterId: z.number().int().min(0).optional(),
   }),
   z.strictObject({ type: z.literal('unsubscribe'), id: z.string().min(1).max(64) }),
@@ -63,18 +75,29 @@ export function registerWebSocket(app: FastifyInstance, context: ServerContext):
 }
 
 function serve(socket: WebSocket, context: ServerContext, tenant: string): void {
-  const subscriptions = new Map<string, Subscription>()
+  const subscriptions = new Map<string, { close(): void }>()
   context.metrics.streamsOpen.inc({ kind: 'ws' })
   const send = (value: unknown) => {
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(value))
   }
-  const fail = (error: unknown) => {
+  const fail = (error: unknown, id?: string) => {
+    if (error instanceof SessionError || error instanceof AudioError) {
+      const field = error.details.field
+      return send({
+        type: 'error',
+        code: error.code,
+        detail: error.message,
+        ...(field !== undefined && { field }),
+        ...(id !== undefined && { id }),
+      })
+    }
     const { problem } = toProblem(error, '/v1/ws', '')
     send({
       type: 'error',
       code: problem.code,
       detail: problem.detail,
       ...(problem.field !== undefined && { field: problem.field }),
+      ...(id !== undefined && { id }),
     })
   }
   let alive = true
@@ -117,6 +140,14 @@ function serve(socket: WebSocket, context: ServerContext, tenant: string): void 
       if (subscriptions.size >= MAX_SUBSCRIPTIONS) {
         throw new HttpProblem('SPOOL_INVALID_REQUEST', `at most ${MAX_SUBSCRIPTIONS} subscriptions per connection`)
       }
+      if (parsed.session !== undefined) {
+        if (parsed.queue !== undefined || parsed.jobId !== undefined) {
+          throw new HttpProblem('SPOOL_INVALID_REQUEST', 'a session subscription takes no queue or jobId', {
+            field: 'session',
+          })
+        }
+        return await subscribeSession(parsed.id, parsed.session, parsed.afterId)
+      }
       if (parsed.jobId !== undefined) {
         const job = await context.spool.jobs.get(parsed.jobId)
         if (!job || job.tenant !== tenant)
@@ -135,9 +166,34 @@ function serve(socket: WebSocket, context: ServerContext, tenant: string): void 
       subscriptions.set(id, subscription)
       send({ type: 'subscribed', id })
     } catch (error) {
-      fail(error)
+      fail(error, parsed.type === 'subscribe' ? parsed.id : undefined)
     }
   })
+
+  /** Checks the session is this tenant's (SESSION_NOT_FOUND otherwise), then follows it. */
+  const subscribeSession = async (id: string, session: string, afterId: number | undefined) => {
+    const sessions = sessionService(context)
+    await sessions.record(session, tenant)
+    // The socket may have closed, or the id been taken, while the record was read.
+    if (socket.readyState !== socket.OPEN) return
+    if (subscriptions.has(id)) {
+      throw new HttpProblem('SPOOL_INVALID_REQUEST', `subscription ${id} exists`, { field: 'id' })
+    }
+    const watch = sessions.watch(
+      session,
+      tenant,
+      { ...(afterId !== undefined && { afterId }) },
+      (view, eventId) => send({ type: 'session', id, eventId, session: progressFrame(view) }),
+      (error) => {
+        if (subscriptions.get(id) !== watch) return
+        subscriptions.delete(id)
+        watch.close()
+        fail(error instanceof SessionError ? error : new Error('the session could not be read'), id)
+      },
+    )
+    subscriptions.set(id, watch)
+    send({ type: 'subscribed', id })
+  }
 
   const end = () => {
     clearInterval(pinger)

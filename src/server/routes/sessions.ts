@@ -77,15 +77,21 @@ function defaultAudioDir(config: Pick<ServerConfig, 'dataDir' | 'store'>): strin
   return join(config.dataDir, 'audio')
 }
 
-/** The sessions service: the pipeline's, when this process runs it; else one from the configuration. */
-function service(app: ServerContext): AudioSessions {
+/**
+ * The sessions service: the pipeline's, when this process runs it; else one from the configuration.
+ * 404 problem when the server has audio turned off.
+ *
+ * @example
+ * const view = await sessionService(context).view(id, tenant)
+ */
+export function sessionService(app: ServerContext): AudioSessions {
   if (!app.config.audio.enabled) {
     throw new HttpProblem('SPOOL_NOT_FOUND', 'this server has no audio sessions (audio.enabled is false)')
   }
   return sessionsFor(app.spool, pipelineOptionsFromConfig(app.config))
 }
 
-const sessionId = z
+export const sessionId = z
   .string()
   .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'a session id is a UUID')
 const idParams = z.strictObject({ id: sessionId })
@@ -393,6 +399,18 @@ async function createSession(
 }
 
 /**
+ * What a live stream (SSE or WebSocket) sends of a session: progress only, no results and no
+ * patient details, so a frame needs no audit entry.
+ *
+ * @example
+ * send({ type: 'session', session: progressFrame(view) })
+ */
+export function progressFrame(view: SessionView): Omit<SessionView, 'results' | 'metadata'> {
+  const { results: _results, metadata: _metadata, ...summary } = view
+  return summary
+}
+
+/**
  * A session's progress as server-sent events: a `session` frame (its status, stage, progress,
  * ETA) at once and whenever it changes; frames carry the id of the engine event that caused
  * them, so `Last-Event-ID` resumes. A `: ping` comment keeps proxies open.
@@ -423,9 +441,9 @@ function openSessionStream(
     target.tenant,
     { ...(target.afterId !== undefined && { afterId: target.afterId }) },
     (view, eventId) => {
-      // Progress only: the stream carries no patient details (so it needs no audit entry per frame).
-      const { results: _results, metadata: _metadata, ...summary } = view
-      write(`${eventId === null ? '' : `id: ${eventId}\n`}event: session\ndata: ${JSON.stringify(summary)}\n\n`)
+      write(
+        `${eventId === null ? '' : `id: ${eventId}\n`}event: session\ndata: ${JSON.stringify(progressFrame(view))}\n\n`,
+      )
     },
     (error) => {
       const message = error instanceof SessionError ? error.message : 'the session could not be read'
@@ -473,7 +491,7 @@ export const sessionRoutes = [
     status: 202,
     errors: [413, 422, 429, 503],
     async handler({ app, request, tenant, principal, audit }) {
-      const sessions = service(app)
+      const sessions = sessionService(app)
       return answer(request, async () => {
         const upload = await receiveUpload(request, sessions, ['metadata'])
         let metadata: SessionMetadata
@@ -514,7 +532,7 @@ export const sessionRoutes = [
     response: z.object({ sessions: z.array(sessionSummary), nextCursor: z.string().nullable() }),
     auditRead: true,
     async handler({ app, request, query, tenant }) {
-      const sessions = service(app)
+      const sessions = sessionService(app)
       return answer(request, async () => {
         const page = await sessions.list(tenant, {
           ...(query.status !== undefined && { status: query.status }),
@@ -550,7 +568,7 @@ export const sessionRoutes = [
     response: session,
     auditRead: true,
     async handler({ app, request, params, query, tenant }) {
-      const sessions = service(app)
+      const sessions = sessionService(app)
       return answer(request, () => sessions.view(params.id, tenant, { results: query.results ?? true, position: true }))
     },
   }),
@@ -568,7 +586,7 @@ export const sessionRoutes = [
     errors: [409],
     auditRead: true,
     async handler({ app, request, params, query, tenant }) {
-      const sessions = service(app)
+      const sessions = sessionService(app)
       return answer(request, async () => {
         const format = query.format ?? 'json'
         const text = await sessions.transcript(params.id, tenant, format)
@@ -591,7 +609,7 @@ export const sessionRoutes = [
     errors: [410],
     auditRead: true,
     async handler({ app, request, params, tenant }) {
-      const sessions = service(app)
+      const sessions = sessionService(app)
       return answer(request, async () => {
         const audio = await sessions.audio(params.id, tenant)
         const extension = audio.filename.split('.').at(-1)?.toLowerCase() ?? ''
@@ -620,7 +638,7 @@ export const sessionRoutes = [
     }),
     stream: true,
     async handler({ app, request, reply, params, query, tenant }) {
-      const sessions = service(app)
+      const sessions = sessionService(app)
       const header = request.headers['last-event-id']
       if (typeof header === 'string' && !/^\d{1,16}$/.test(header.trim())) {
         throw new HttpProblem('SPOOL_INVALID_REQUEST', 'Last-Event-ID must be an event id this server sent', {
@@ -650,7 +668,7 @@ export const sessionRoutes = [
     response: sessionSummary,
     errors: [409],
     async handler({ app, request, params, body, tenant }) {
-      const sessions = service(app)
+      const sessions = sessionService(app)
       return answer(request, async () => {
         const { results: _results, ...summary } = await sessions.setPriority(params.id, tenant, body.priority)
         return summary
@@ -669,7 +687,7 @@ export const sessionRoutes = [
     response: sessionSummary,
     errors: [409],
     async handler({ app, request, params, tenant }) {
-      const sessions = service(app)
+      const sessions = sessionService(app)
       return answer(request, async () => {
         const { results: _results, ...summary } = await sessions.retry(params.id, tenant)
         return summary
@@ -687,7 +705,7 @@ export const sessionRoutes = [
     params: idParams,
     status: 204,
     async handler({ app, request, params, tenant }) {
-      const sessions = service(app)
+      const sessions = sessionService(app)
       return answer(request, async () => {
         await sessions.remove(params.id, tenant)
         return new Reply(204, undefined)
@@ -705,7 +723,7 @@ export const sessionRoutes = [
     permission: 'produce',
     errors: [413, 415, 422, 504],
     async handler({ app, request, tenant, principal, audit }) {
-      const sessions = service(app)
+      const sessions = sessionService(app)
       return answer(request, async () => {
         const upload = await receiveUpload(request, sessions, [
           'model',
