@@ -88,12 +88,13 @@ export class QueueAdmin {
   }
 
   /**
-   * Applies the queue's retention now (or reports what it would remove, with `dryRun`).
+   * Applies the queue's retention now (or reports what it would remove, with `dryRun`). With
+   * `tenant`, only that tenant's finished jobs are removed, of those the retention would remove.
    *
    * @example
-   * const report = await spool.queues.cleanup('emails', { dryRun: true })
+   * const report = await spool.queues.cleanup('emails', { dryRun: true, tenant: 'acme' })
    */
-  async cleanup(name: string, options: { dryRun?: boolean } = {}): Promise<CleanupReport> {
+  async cleanup(name: string, options: { dryRun?: boolean; tenant?: string } = {}): Promise<CleanupReport> {
     assertQueueName(name)
     const queue = await this.store.queueGet({ name })
     const dryRun = options.dryRun ?? false
@@ -106,6 +107,7 @@ export class QueueAdmin {
         rule: retentionRule(queue.config, state),
         now: Date.now(),
         dryRun,
+        ...(options.tenant !== undefined && { tenant: options.tenant }),
       })
       report.removed[state] = count
       report.sampleIds.push(...sampleIds.slice(0, 10 - report.sampleIds.length))

@@ -488,13 +488,17 @@ export interface Store {
   jobRecoverExpired(params: { now: number }): Promise<{ id: string; state: JobState }[]>
   /** Due scheduled jobs become waiting. */
   jobPromoteDue(params: { now: number; limit: number }): Promise<number>
-  /** Finished jobs in `state` that the rule no longer keeps; deletes them unless `dryRun`. */
+  /**
+   * Finished jobs in `state` that the rule no longer keeps; deletes them unless `dryRun`. With
+   * `tenant`, only that tenant's jobs among them (the rule still counts the whole queue).
+   */
   jobCleanup(params: {
     queue: string
     state: 'completed' | 'failed' | 'cancelled'
     rule: RetentionRule
     now: number
     dryRun: boolean
+    tenant?: string
   }): Promise<{ count: number; sampleIds: string[] }>
 
   eventList(params: { afterId: number; queue?: string; jobId?: string; limit: number }): Promise<SpoolEvent[]>

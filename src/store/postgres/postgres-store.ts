@@ -1468,15 +1468,18 @@ export class PostgresStore implements Store {
     rule: RetentionRule
     now: number
     dryRun: boolean
+    tenant?: string
   }): Promise<{ count: number; sampleIds: string[] }> {
-    const { queue, state, rule, now, dryRun } = params
+    const { queue, state, rule, now, dryRun, tenant } = params
     const ids = new Set<number>()
+    const mine = (row: Row) => tenant === undefined || row.tenant === tenant
     if (rule.maxAgeMs !== undefined) {
       for (const row of await this.run('jobCleanupByAge', [queue, state, now - rule.maxAgeMs]))
-        ids.add(row.id as number)
+        if (mine(row)) ids.add(row.id as number)
     }
     if (rule.maxCount !== undefined) {
-      for (const row of await this.run('jobCleanupByCount', [queue, state, rule.maxCount])) ids.add(row.id as number)
+      for (const row of await this.run('jobCleanupByCount', [queue, state, rule.maxCount]))
+        if (mine(row)) ids.add(row.id as number)
     }
     if (!dryRun) {
       // Guarded by the state: a job retried since it was picked is not removed.

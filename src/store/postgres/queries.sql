@@ -841,12 +841,12 @@ SELECT count(*) AS n, (SELECT count(*) FROM wake) AS woken FROM promoted;
 
 -- name: jobCleanupByAge
 -- $1 queue, $2 state, $3 finished before
-SELECT id FROM {schema}.jobs
+SELECT id, tenant FROM {schema}.jobs
 WHERE queue = $1 AND state = $2 AND finished_at IS NOT NULL AND finished_at < $3;
 
 -- name: jobCleanupByCount
 -- $1 queue, $2 state, $3 how many of the newest to keep
-SELECT id FROM {schema}.jobs
+SELECT id, tenant FROM {schema}.jobs
 WHERE queue = $1 AND state = $2 AND finished_at IS NOT NULL
 ORDER BY finished_at DESC, id DESC
 OFFSET $3;

@@ -190,11 +190,11 @@ WHERE id IN (SELECT id FROM jobs WHERE state = 'scheduled' AND run_at <= :now OR
 RETURNING id, queue;
 
 -- name: jobCleanupByAge
-SELECT id FROM jobs
+SELECT id, tenant FROM jobs
 WHERE queue = :queue AND state = :state AND finished_at IS NOT NULL AND finished_at < :before;
 
 -- name: jobCleanupByCount
-SELECT id FROM jobs
+SELECT id, tenant FROM jobs
 WHERE queue = :queue AND state = :state AND finished_at IS NOT NULL
 ORDER BY finished_at DESC, id DESC
 LIMIT -1 OFFSET :keep;

@@ -1168,19 +1168,21 @@ export class SqliteStore implements Store {
     rule: RetentionRule
     now: number
     dryRun: boolean
+    tenant?: string
   }): Promise<{ count: number; sampleIds: string[] }> {
-    const { queue, state, rule, now, dryRun } = params
+    const { queue, state, rule, now, dryRun, tenant } = params
     return this.write(() => {
       const ids = new Set<number>()
+      const mine = (row: Row) => tenant === undefined || row.tenant === tenant
       if (rule.maxAgeMs !== undefined) {
         const before = now - rule.maxAgeMs
         for (const row of this.sql.jobCleanupByAge.all({ queue, state, before }) as Row[]) {
-          ids.add(row.id as number)
+          if (mine(row)) ids.add(row.id as number)
         }
       }
       if (rule.maxCount !== undefined) {
         for (const row of this.sql.jobCleanupByCount.all({ queue, state, keep: rule.maxCount }) as Row[]) {
-          ids.add(row.id as number)
+          if (mine(row)) ids.add(row.id as number)
         }
       }
       if (!dryRun) {
