@@ -88,6 +88,18 @@ export class QueueAdmin {
   }
 
   /**
+   * When each queue's oldest waiting job was created (epoch ms); null for a queue with nothing
+   * waiting. Cheap: one index probe per queue.
+   *
+   * @example
+   * const since = (await spool.queues.oldestWaiting()).emails
+   * const ageMs = since == null ? 0 : Date.now() - since
+   */
+  oldestWaiting(): Promise<Record<string, number | null>> {
+    return this.store.queueOldestWaiting()
+  }
+
+  /**
    * Applies the queue's retention now (or reports what it would remove, with `dryRun`). With
    * `tenant`, only that tenant's finished jobs are removed, of those the retention would remove.
    *

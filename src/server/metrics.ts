@@ -6,7 +6,8 @@
  *   from the event stream, so they include jobs enqueued and run by other processes;
  * - `spool_job_wait_seconds{queue}` (ready → started) and `spool_job_run_seconds{queue}`
  *   (started → finished) histograms, from the same events (jobs this server saw become ready);
- * - `spool_jobs{queue,state}`, read from the store at scrape time; `spool_workers_busy{queue}`
+ * - `spool_jobs{queue,state}` and `spool_queue_oldest_waiting_age_seconds{queue}` (0 when nothing
+ *   waits), read from the store at scrape time; `spool_workers_busy{queue}`
  *   and `spool_workers{queue}` from the workers registry; `spool_breaker_open{breaker}` (1 open,
  *   0.5 half-open, 0 closed) for every circuit breaker;
  * - `spool_http_requests_total{method,route,status}`, `spool_http_request_duration_seconds`,
@@ -95,6 +96,19 @@ export class ServerMetrics {
         const counts = await spoolRef.queues.countsAll()
         for (const [queue, byState] of Object.entries(counts)) {
           for (const [state, n] of Object.entries(byState)) this.set({ queue, state }, n)
+        }
+      },
+    })
+    new Gauge({
+      name: 'spool_queue_oldest_waiting_age_seconds',
+      help: 'Age of the oldest waiting job (since it was created), per queue; 0 when none waits',
+      labelNames: ['queue'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset()
+        const now = Date.now()
+        for (const [queue, createdAt] of Object.entries(await spoolRef.queues.oldestWaiting())) {
+          this.set({ queue }, createdAt === null ? 0 : Math.max(0, now - createdAt) / 1000)
         }
       },
     })

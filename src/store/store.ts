@@ -403,6 +403,8 @@ export interface Store {
 
   /** Insert jobs atomically. A job whose (queue, idempotencyKey) exists returns the existing id. */
   jobInsert(params: {
+  /** Migrations this code has that the database has not applied (empty when current); a cheap read, for readiness. */
+  migrationsPending(): Promise<number[]>
     jobs: NewJob[]
     now: number
     /**
@@ -413,6 +415,11 @@ export interface Store {
     /** Admission limits per queue; an insert that would exceed one writes nothing. */
     admission?: Record<string, AdmissionLimits>
   }): Promise<{ id: string; created: boolean; state: JobState }[] | { refused: InsertRefusal }>
+  /**
+   * When each queue's oldest waiting job was created (epoch ms), by queue; null for a queue with
+   * nothing waiting. One index probe per queue (the first-created job has the lowest id).
+   */
+  queueOldestWaiting(): Promise<Record<string, number | null>>
   /**
    * Lease up to `limit` runnable jobs, best first (priority, then run_at, then id). Completions
    * passed in `completions` are written first, in the same transaction (as `jobComplete` would):

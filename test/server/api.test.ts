@@ -3,6 +3,7 @@
  * actions, bulk actions, keys, the audit log, health, metrics, and the OpenAPI document.
  */
 import { readFileSync } from 'node:fs'
+import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openApiDocument } from '../../src/server/openapi.js'
 import { startServer, type TestServer } from './helpers.js'
@@ -219,6 +220,10 @@ describe('REST API', () => {
     expect((await t.request('GET', '/livez', { key: null })).body).toEqual({ status: 'ok' })
     expect((await t.request('GET', '/readyz', { key: null })).body.status).toBe('ready')
     expect((await t.request('GET', '/metrics', { key: null })).status).toBe(401)
+    await t.spool.ensureQueue('idle')
+    const waiting = (await t.request('GET', '/v1/jobs?queue=search&state=waiting&limit=100')).body.jobs
+    const firstSearchJobAt = Math.min(...waiting.map((job: { createdAt: string }) => Date.parse(job.createdAt)))
+    const scrapedAt = Date.now()
     const metrics = await t.request('GET', '/metrics')
     expect(metrics.status).toBe(200)
     expect(metrics.text).toMatch(/spool_jobs\{queue="search",state="waiting"\} 25/)
@@ -228,11 +233,43 @@ describe('REST API', () => {
     expect(metrics.text).toMatch(/spool_jobs_enqueued_total/)
     expect(metrics.text).toMatch(/# TYPE spool_breaker_open gauge/)
     expect(metrics.text).toMatch(/# TYPE spool_job_wait_seconds histogram/)
+    expect(metrics.text).toMatch(/spool_queue_oldest_waiting_age_seconds\{queue="idle"\} 0\n/)
+    const age = Number(/spool_queue_oldest_waiting_age_seconds\{queue="search"\} ([\d.e-]+)/.exec(metrics.text)?.[1])
+    expect(age).toBeGreaterThan(0)
+    expect(age).toBeLessThanOrEqual((Date.now() - firstSearchJobAt) / 1000)
+    expect(age).toBeGreaterThanOrEqual((scrapedAt - firstSearchJobAt) / 1000)
     const docs = await fetch(`${t.url}/docs/`)
     expect(docs.status).toBe(200)
     expect(await docs.text()).toMatch(/swagger/i)
     const spec = await t.request('GET', '/openapi.json', { key: null })
     expect(spec.body.openapi).toBe('3.1.0')
+  })
+
+  it('is not ready while the store lacks a migration', async () => {
+    const db = new Database(t.store.replace(/^sqlite:/, ''))
+    const newest = db.prepare('SELECT * FROM spool_migrations ORDER BY version DESC LIMIT 1').get() as {
+      version: number
+      name: string
+      applied_at: number
+    }
+    db.prepare('DELETE FROM spool_migrations WHERE version = ?').run(newest.version)
+    try {
+      const answer = await t.request('GET', '/readyz', { key: null })
+      expect(answer.status).toBe(503)
+      expect(answer.body).toMatchObject({ code: 'SPOOL_UNAVAILABLE' })
+      expect(answer.body.detail).toContain(`migrations ${newest.version}`)
+    } finally {
+      db.prepare('INSERT INTO spool_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        newest.version,
+        newest.name,
+        newest.applied_at,
+      )
+      db.close()
+    }
+    expect((await t.request('GET', '/readyz', { key: null })).body).toEqual({
+      status: 'ready',
+      checks: { store: 'ok', migrations: 'current', shutdown: 'no' },
+    })
   })
 
   it('docs/openapi.json is the document the routes generate (regenerate: spool openapi > docs/openapi.json)', () => {

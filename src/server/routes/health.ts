@@ -27,13 +27,21 @@ export const healthRoutes = [
     errors: [503],
     async handler({ app }) {
       if (app.closing) throw new HttpProblem('SPOOL_UNAVAILABLE', 'shutting down', { retryAfterSeconds: 5 })
+      let pending: number[]
       try {
-        await Promise.race([
-          app.spool.queues.list(),
-          new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000).unref()),
+        pending = await Promise.race([
+          app.spool.store.migrationsPending(),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000).unref()),
         ])
       } catch {
         throw new HttpProblem('SPOOL_UNAVAILABLE', 'the store does not answer', { retryAfterSeconds: 5 })
+      }
+      if (pending.length > 0) {
+        throw new HttpProblem(
+          'SPOOL_UNAVAILABLE',
+          `the store lacks migrations ${pending.join(', ')}: run \`spool migrate\``,
+          { retryAfterSeconds: 5 },
+        )
       }
       return { status: 'ready', checks: { store: 'ok', migrations: 'current', shutdown: 'no' } }
     },

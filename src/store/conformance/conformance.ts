@@ -608,6 +608,24 @@ export function describeStoreConformance(name: string, createFixture: () => Prom
         expect((await spool.queues.list()).find((q) => q.name === queue)?.counts.waiting).toBe(7)
       })
 
+      it('tells when each queue’s oldest waiting job was created', async () => {
+        const other = `${queue}-b`
+        await spool.ensureQueue(other)
+        const first = await spool.enqueue(queue, 1)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        const second = await spool.enqueue(queue, 2)
+        await spool.enqueue(queue, 3, { delayMs: 60_000 })
+        const createdAt = async (id: string) => (await spool.jobs.get(id))?.createdAt.getTime()
+        const oldest = await spool.queues.oldestWaiting()
+        expect(oldest[other]).toBeNull()
+        expect(oldest[queue]).toBe(await createdAt(first.id))
+        // The first job leaves the waiting state: the second is now the oldest (the third is scheduled).
+        await spool.jobs.cancel(first.id)
+        expect((await spool.queues.oldestWaiting())[queue]).toBe(await createdAt(second.id))
+        await spool.jobs.cancel(second.id)
+        expect((await spool.queues.oldestWaiting())[queue]).toBeNull()
+      })
+
       it('applies retention by count and age, with a dry run that deletes nothing', async () => {
         for (let i = 0; i < 5; i++) await spool.enqueue(queue, i)
         spool.work(queue, () => 'ok')

@@ -315,6 +315,22 @@ describe('postgres store', () => {
       expect(await a.migrate()).toEqual({ applied: [] })
     })
 
+    it('reports the migrations a schema lacks (for readiness)', async () => {
+      await assertReachable()
+      const schema = freshSchema()
+      schemas.push(schema)
+      const store = await PostgresStore.open({ connectionString: PG_URL, schema, migrate: false })
+      stores.push(store)
+      const all = await store.migrationsPending()
+      expect(all.length).toBeGreaterThan(0)
+      const { applied } = await store.migrate()
+      expect(applied).toEqual(all)
+      expect(await store.migrationsPending()).toEqual([])
+      const newest = all.at(-1) as number
+      await admin((c) => c.query(`DELETE FROM "${schema}".migrations WHERE version = $1`, [newest]))
+      expect(await store.migrationsPending()).toEqual([newest])
+    })
+
     it('refuses schema names that are not plain lowercase identifiers', async () => {
       await expect(PostgresStore.open({ connectionString: PG_URL, schema: 'Bad-Name' })).rejects.toThrow(/schema name/)
     })

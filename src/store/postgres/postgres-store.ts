@@ -190,6 +190,7 @@ type StatementName =
   | 'queueCountsOneTenant'
   | 'jobInsert'
   | 'jobInsertPlain'
+  | 'queueOldestWaiting'
   | 'jobByIdempotencyKeys'
   | 'jobClaim'
   | 'jobNextRunAt'
@@ -491,6 +492,18 @@ export class PostgresStore implements Store {
   }
 
   private async appliedVersions(client: pg.PoolClient): Promise<Set<number>> {
+  async migrationsPending(): Promise<number[]> {
+    let done: Set<number>
+    try {
+      done = new Set((await this.run('migrationsApplied')).map((row) => Number(row.version)))
+    } catch (error) {
+      // 42P01: no migrations table yet (a schema never migrated), so every migration is pending.
+      if ((error as { code?: string }).code !== '42P01') throw error
+      done = new Set()
+    }
+    return MIGRATIONS.filter((migration) => !done.has(migration.version)).map((migration) => migration.version)
+  }
+
     const { rows } = await client.query<{ version: number }>(this.sql('migrationsApplied'))
     return new Set(rows.map((row) => row.version))
   }
@@ -563,6 +576,14 @@ export class PostgresStore implements Store {
   }
 
   // ── jobs: the hot path ───────────────────────────────────────────────────────────────────
+
+  async queueOldestWaiting(): Promise<Record<string, number | null>> {
+    const oldest: Record<string, number | null> = {}
+    for (const row of await this.run('queueOldestWaiting')) {
+      oldest[row.queue as string] = row.created_at === null ? null : Number(row.created_at)
+    }
+    return oldest
+  }
 
   /**
    * A plain batch (no dependencies, fairness or size limits) is one statement, as before those

@@ -108,6 +108,13 @@ SELECT queue, state, count(*) AS n FROM {schema}.jobs WHERE tenant = $1 GROUP BY
 -- $1 queue, $2 tenant
 SELECT queue, state, count(*) AS n FROM {schema}.jobs WHERE queue = $1 AND tenant = $2 GROUP BY queue, state;
 
+-- One probe of jobs_queue_state (queue, state, id) per queue: ids grow with creation.
+-- name: queueOldestWaiting
+SELECT q.name AS queue,
+       (SELECT j.created_at FROM {schema}.jobs j WHERE j.queue = q.name AND j.state = 'waiting'
+        ORDER BY j.id LIMIT 1) AS created_at
+FROM {schema}.queues q;
+
 -- ── jobs: the hot path ─────────────────────────────────────────────────────────────────────
 
 -- Inserts a batch in one statement. Ids are drawn first (in input order) so each created row

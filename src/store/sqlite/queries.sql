@@ -48,6 +48,12 @@ SELECT queue, state, count(*) AS n FROM jobs WHERE tenant = :tenant GROUP BY que
 -- name: queueCountsOneTenant
 SELECT queue, state, count(*) AS n FROM jobs WHERE queue = :queue AND tenant = :tenant GROUP BY queue, state;
 
+-- One probe of jobs_queue_state (queue, state, id) per queue: ids grow with creation.
+-- name: queueOldestWaiting
+SELECT q.name AS queue,
+       (SELECT j.created_at FROM jobs j WHERE j.queue = q.name AND j.state = 'waiting' ORDER BY j.id LIMIT 1) AS created_at
+FROM queues q;
+
 -- A job without an idempotency key: no conflict to look for, and the id comes back as the
 -- insert's rowid (about a third cheaper than the upsert below with RETURNING).
 -- name: jobInsertPlain

@@ -112,6 +112,7 @@ type StatementName =
   | 'jobInsertPlain'
   | 'jobByIdempotencyKey'
   | 'jobClaim'
+  | 'queueOldestWaiting'
   | 'jobNextRunAt'
   | 'jobComplete'
   | 'jobFail'
@@ -284,6 +285,11 @@ export class SqliteStore implements Store {
     this.wakeListeners.clear()
     if (this.db.open) this.db.close()
   }
+  async migrationsPending(): Promise<number[]> {
+    const done = new Set(this.sql.migrationsApplied.all().map((row) => (row as Row).version))
+    return MIGRATIONS.filter((migration) => !done.has(migration.version)).map((migration) => migration.version)
+  }
+
 
   /** SQLite cannot tell what another process wrote, so every hint is of every kind. */
   onWake(listener: (hint: WakeHint) => void): () => void {
@@ -414,6 +420,14 @@ export class SqliteStore implements Store {
       this.sql.queueEnsure.run({ name, now })
       this.sql.queueConstrain.run({ name, constrained: constrained ? 1 : 0, now })
     })
+  async queueOldestWaiting(): Promise<Record<string, number | null>> {
+    const oldest: Record<string, number | null> = {}
+    for (const row of this.sql.queueOldestWaiting.all() as Row[]) {
+      oldest[row.queue as string] = row.created_at === null ? null : Number(row.created_at)
+    }
+    return oldest
+  }
+
   }
 
   // ── jobs: the hot path ───────────────────────────────────────────────────────────────────
