@@ -32,6 +32,7 @@ const USAGE = `usage: spool COMMAND [options]
   encryption rotate                                                add a fresh data key in front of the key file
   openapi                                                          print the OpenAPI document
   top       [--url URL] [--once]                                   live queues, throughput and workers of a running server (key in SPOOL_KEY)
+  models    ls | pull SET... [--url BASE] [--dir DIR] [--force]    model files for the sherpa engines and Silero VAD (docs/audio-engines.md)
   transcribe FILE [--follow] [--url URL] [--urgency U] [--visit-type T] [--language L] [--speakers N]   upload a recording (key in SPOOL_KEY)
 
   common: --store URL  --config FILE  --json
@@ -108,6 +109,8 @@ async function run(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<numb
       'visit-type': { type: 'string' },
       language: { type: 'string' },
       speakers: { type: 'string' },
+      dir: { type: 'string' },
+      force: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -134,6 +137,7 @@ async function run(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<numb
     'openapi',
     'top',
     'transcribe',
+    'models',
   ])
   if (!known.has(command)) {
     io.err(`unknown command "${command}"\n\n${USAGE}`)
@@ -160,6 +164,20 @@ async function run(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<numb
       follow: values.follow === true,
       out,
       tty,
+    })
+  }
+  if (command === 'models') {
+    const { runModels } = await import('./models.js')
+    if (sub !== 'ls' && sub !== 'pull') throw new UsageError('models takes "ls" or "pull SET..."')
+    if (sub === 'pull' && rest.length === 0)
+      throw new UsageError('models pull needs at least one SET (spool models ls lists them)')
+    return runModels(sub, rest, {
+      ...(typeof values.dir === 'string' && { dir: values.dir }),
+      ...(typeof values.url === 'string' && { baseUrl: values.url }),
+      force: values.force === true,
+      json,
+      io,
+      env,
     })
   }
   if (command === 'top') {

@@ -6,7 +6,7 @@
  * at once; closed again after `successThreshold` successes (a failed probe opens it again).
  * Only retryable failures count: a job rejected for bad input says nothing about the provider.
  */
-import type { BreakerRow, BreakerState, Store } from '../store/store.js'
+import type { BreakerRow, BreakerState, SpoolEvent, Store } from '../store/store.js'
 import type { EngineContext } from './context.js'
 import { SpoolError } from './errors.js'
 import { parseBreakerPolicy } from './options.js'
@@ -43,6 +43,28 @@ export class Breakers {
 
   list(): Promise<BreakerRow[]> {
     return this.store.breakerList()
+  }
+
+  /**
+   * Its state changes, newest first: `breaker.opened`, `breaker.half_open` and `breaker.closed`
+   * events with the state it left (`data.from`) and the failures counted then. Page with `beforeId`
+   * (the last event's id). Kept as long as queue-level events are.
+   *
+   * @example
+   * const changes = await spool.breakers.history('openai', { limit: 20 })
+   * for (const change of changes) console.log(new Date(change.at), change.type, change.data.from)
+   */
+  async history(name: string, options: { beforeId?: number; limit?: number } = {}): Promise<SpoolEvent[]> {
+    assertName(name)
+    const limit = options.limit ?? 50
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) {
+      throw new SpoolError('SPOOL_INVALID_OPTION', 'limit must be an integer from 1 to 1000', { field: 'limit' })
+    }
+    const { beforeId } = options
+    if (beforeId !== undefined && (!Number.isSafeInteger(beforeId) || beforeId < 1)) {
+      throw new SpoolError('SPOOL_INVALID_OPTION', 'beforeId must be an event id', { field: 'beforeId' })
+    }
+    return this.store.breakerHistory({ name, limit, ...(beforeId !== undefined && { beforeId }) })
   }
 
   /** Opens it by hand: bound queues stop claiming until the cool-down ends or it is closed. */

@@ -1,5 +1,5 @@
 /** `spool.jobs`: find, inspect and steer jobs. */
-import type { JobFilter, JobState, Store } from '../store/store.js'
+import type { DependentRow, JobFilter, JobState, Store } from '../store/store.js'
 import { JOB_STATES } from '../store/store.js'
 import { PLAIN } from './codec.js'
 import type { EngineContext } from './context.js'
@@ -57,6 +57,17 @@ export class JobAdmin {
   async children(id: string): Promise<ChildResult[]> {
     const rows = await this.store.jobDependencies({ id: String(id) })
     return rows.map((row) => toChildResult(row, this.spool.codec))
+  }
+
+  /**
+   * The jobs that wait for this one: its parents in a flow, or jobs that named it in `dependsOn`.
+   *
+   * @example
+   * const [parent] = await spool.jobs.parents(childId)
+   * if (parent) console.log(`#${childId} feeds #${parent.id} (${parent.queue}, ${parent.state})`)
+   */
+  async parents(id: string): Promise<DependentRow[]> {
+    return this.store.jobDependents({ id: String(id) })
   }
 
   /**

@@ -9,6 +9,7 @@ import type {
   ClaimedJob,
   DependencyFailurePolicy,
   DependencyRow,
+  DependentRow,
   EventType,
   JobRow,
   JobState,
@@ -179,6 +180,16 @@ export function toWorker(row: Row): WorkerRow {
     info: json(row.info),
     startedAt: Number(row.started_at),
     seenAt: Number(row.seen_at),
+  }
+}
+
+export function toDependent(row: Row): DependentRow {
+  return {
+    id: String(row.parent_id),
+    queue: row.queue as string,
+    state: row.state as JobState,
+    tenant: row.tenant as string,
+    onFailure: row.on_failure as DependencyFailurePolicy,
   }
 }
 

@@ -107,6 +107,16 @@ export interface DependencyRow {
   onFailure: DependencyFailurePolicy
 }
 
+/** A job that waits for another (its parent in a flow, or a job that named it in `dependsOn`). */
+export interface DependentRow {
+  id: string
+  queue: string
+  state: JobState
+  tenant: string
+  /** What this parent does when the child fails for good. */
+  onFailure: DependencyFailurePolicy
+}
+
 /** A job the store has just leased to a worker. */
 export interface ClaimedJob extends Omit<NewJob, 'payload'> {
   id: string
@@ -479,6 +489,8 @@ export interface Store {
   ): Promise<Outcome<{ state: JobState; childIds: string[] }>>
   /** A job's dependencies and their outcomes, in the order they were added. */
   jobDependencies(params: { id: string }): Promise<DependencyRow[]>
+  /** The jobs waiting for this one (its parents), oldest first. */
+  jobDependents(params: { id: string }): Promise<DependentRow[]>
   /** waiting/scheduled/blocked/active → cancelled, with its unfinished children. */
   jobCancel(params: { id: string; now: number }): Promise<Outcome>
   /** failed/cancelled → waiting, with a fresh set of attempts. */
@@ -545,6 +557,11 @@ export interface Store {
   breakerRecord(params: { name: string; success: boolean; now: number }): Promise<BreakerRow | null>
   /** Force a state by hand; `closed` also forgets the counts (reset). */
   breakerSet(params: { name: string; state: BreakerState; now: number }): Promise<BreakerRow | null>
+  /**
+   * A breaker's state changes (its `breaker.*` events), newest first, below `beforeId` when
+   * given. They are queue-level events: kept as long as `statsPrune` keeps those.
+   */
+  breakerHistory(params: { name: string; beforeId?: number; limit: number }): Promise<SpoolEvent[]>
 
   // ── records and workers ─────────────────────────────────────────────────────────────────
   recordPut(params: {

@@ -285,29 +285,7 @@ SELECT min(run_at) AS run_at FROM {schema}.jobs WHERE queue = $1 AND state = 'sc
 -- name: jobComplete
 -- $1 job ids, $2 their lease tokens, $3 their results (one element per completion), $4 now,
 -- $5 wake channel, $6 wake payload (for parents made runnable)
-WITH done AS (
-  UPDATE {schema}.jobs j
-  SET state = 'completed', result = c.result, finished_at = $4, updated_at = $4,
-      lease_expires_at = NULL, worker_id = NULL
-  FROM unnest($1::bigint[], $2::integer[], $3::text[]) AS c(id, lease_token, result)
-  WHERE j.id = c.id AND j.lease_token = c.lease_token AND j.state = 'active'
-  RETURNING j.id, j.queue
-), event AS (
-  INSERT INTO {schema}.events (at, type, queue, job_id, state)
-  SELECT $4, 'job.completed', queue, id, 'completed' FROM done ORDER BY id
-  RETURNING id
-), stats AS (
-  INSERT INTO {schema}.stats_minute AS s (queue, minute, completed)
-  SELECT queue, $4::bigint - $4::bigint % 60000, count(*) FROM done GROUP BY queue
-  ON CONFLICT (queue, minute) DO UPDATE SET completed = s.completed + excluded.completed
-  RETURNING 1
-), deps AS (
-  SELECT {schema}.resolve_dependents(array_agg(id), 'completed', $4, $5, $6) AS woke
-  FROM done
-  WHERE (SELECT count(*) FROM event) + (SELECT count(*) FROM stats) >= 0
-  HAVING count(*) > 0
-)
-SELECT id, (SELECT woke FROM deps) AS woke FROM done;
+SELECT id, woke FROM {schema}.complete_jobs($1::bigint[], $2::integer[], $3::text[], $4, $5, $6);
 
 -- A failed attempt, under its lease: to failed, scheduled or waiting; the error joins the job's
 -- history (the newest 50 kept); stats count a failure, or a retry unless the attempt is refunded.
@@ -431,6 +409,14 @@ SELECT id, pg_notify($4, $5) FROM released;
 -- One transaction per claim: the queue's row is locked first, so constrained claims of one
 -- queue take turns across nodes, and what they count (active jobs, starts in a window) is what
 -- the previous turn committed. See claimConstrained in postgres-store.ts.
+
+-- The claim of a queue limited only queue-wide (a cap, a rate; no group limits, no breaker), in
+-- one call: see claim_limited in migrations/005_limited_claim.sql.
+-- name: jobClaimLimited
+-- $1 queue, $2 now, $3 limit, $4 worker id, $5 lease ms, $6-$8 completions (ids, tokens, results),
+-- $9 wake channel, $10 wake payload, $11 concurrency cap, $12 rate key, $13 rate max, $14 rate window ms
+SELECT * FROM {schema}.claim_limited($1, $2, $3, $4, $5, $6::bigint[], $7::integer[], $8::text[], $9, $10, $11, $12,
+                                     $13, $14);
 
 -- name: queueLock
 -- $1 queue

@@ -217,6 +217,12 @@ SELECT * FROM events WHERE id > :afterId AND queue = :queue ORDER BY id LIMIT :l
 -- name: eventListJob
 SELECT * FROM events WHERE job_id = :jobId AND id > :afterId ORDER BY id LIMIT :limit;
 
+-- A breaker's state changes, newest first (index events_breaker, migration 004).
+-- name: eventListBreaker
+SELECT * FROM events
+WHERE job_id IS NULL AND json_extract(data, '$.breaker') = :name AND id < :beforeId AND type LIKE 'breaker.%'
+ORDER BY id DESC LIMIT :limit;
+
 -- name: eventLastId
 SELECT coalesce(max(id), 0) AS id FROM events;
 
@@ -359,6 +365,12 @@ UPDATE job_deps SET resolved = 1 WHERE parent_id = :parentId AND child_id = :chi
 SELECT d.child_id, d.on_failure, j.queue, j.state, j.result, j.errors
 FROM job_deps d LEFT JOIN jobs j ON j.id = d.child_id
 WHERE d.parent_id = :parentId ORDER BY d.child_id;
+
+-- The jobs waiting for a child (its parents), with their tenants (the API shows only its own).
+-- name: depsParents
+SELECT d.parent_id, d.on_failure, j.queue, j.state, j.tenant
+FROM job_deps d JOIN jobs j ON j.id = d.parent_id
+WHERE d.child_id = :childId ORDER BY d.parent_id;
 
 -- Other parents of a child that are not finished (a child shared with them is not cancelled).
 -- name: depsOtherLiveParents

@@ -31,6 +31,7 @@ import {
   toBreaker,
   toClaimed,
   toDependency,
+  toDependent,
   toEvent,
   toId,
   toJob,
@@ -52,6 +53,7 @@ import {
   type Completion,
   type DependencyFailurePolicy,
   type DependencyRow,
+  type DependentRow,
   type EventType,
   FINISHED_STATES,
   type InsertRefusal,
@@ -134,6 +136,7 @@ type StatementName =
   | 'eventListAll'
   | 'eventListQueue'
   | 'eventListJob'
+  | 'eventListBreaker'
   | 'eventLastId'
   | 'statsAdd'
   | 'statsBucketsAll'
@@ -180,6 +183,7 @@ type StatementName =
   | 'depResolve'
   | 'depsOfParent'
   | 'depsOtherLiveParents'
+  | 'depsParents'
   | 'jobDepsDone'
   | 'jobUnblock'
   | 'jobBlock'
@@ -1074,6 +1078,10 @@ export class SqliteStore implements Store {
     return (this.sql.depsOfParent.all({ parentId: toId(id) }) as Row[]).map(toDependency)
   }
 
+  async jobDependents({ id }: { id: string }): Promise<DependentRow[]> {
+    return (this.sql.depsParents.all({ childId: toId(id) }) as Row[]).map(toDependent)
+  }
+
   async jobTenants({ ids }: { ids: string[] }): Promise<Map<string, string>> {
     const rows = this.sql.jobTenants.all({ ids: JSON.stringify(ids.map(toId)) }) as Row[]
     return new Map(rows.map((row) => [String(row.id), row.tenant as string]))
@@ -1364,6 +1372,11 @@ export class SqliteStore implements Store {
 
   async breakerList(): Promise<BreakerRow[]> {
     return (this.sql.breakerList.all() as Row[]).map(toBreaker)
+  }
+
+  async breakerHistory({ name, beforeId, limit }: { name: string; beforeId?: number; limit: number }) {
+    const before = beforeId ?? Number.MAX_SAFE_INTEGER
+    return (this.sql.eventListBreaker.all({ name, beforeId: before, limit }) as Row[]).map(toEvent)
   }
 
   async breakerRecord({ name, success, now }: { name: string; success: boolean; now: number }) {
