@@ -186,11 +186,11 @@ type StatementName =
   | 'queueConstrain'
   | 'queueCounts'
   | 'queueCountsOne'
+  | 'queueOldestWaiting'
   | 'queueCountsTenant'
   | 'queueCountsOneTenant'
   | 'jobInsert'
   | 'jobInsertPlain'
-  | 'queueOldestWaiting'
   | 'jobByIdempotencyKeys'
   | 'jobClaim'
   | 'jobNextRunAt'
@@ -485,13 +485,6 @@ export class PostgresStore implements Store {
     return { applied }
   }
 
-  private sql(name: StatementName): string {
-    const text = this.statements[name]
-    if (text === undefined) throw new Error(`no SQL statement named ${name}`)
-    return text
-  }
-
-  private async appliedVersions(client: pg.PoolClient): Promise<Set<number>> {
   async migrationsPending(): Promise<number[]> {
     let done: Set<number>
     try {
@@ -504,6 +497,13 @@ export class PostgresStore implements Store {
     return MIGRATIONS.filter((migration) => !done.has(migration.version)).map((migration) => migration.version)
   }
 
+  private sql(name: StatementName): string {
+    const text = this.statements[name]
+    if (text === undefined) throw new Error(`no SQL statement named ${name}`)
+    return text
+  }
+
+  private async appliedVersions(client: pg.PoolClient): Promise<Set<number>> {
     const { rows } = await client.query<{ version: number }>(this.sql('migrationsApplied'))
     return new Set(rows.map((row) => row.version))
   }
@@ -570,13 +570,6 @@ export class PostgresStore implements Store {
     return counts
   }
 
-  async queueConstrain(params: { name: string; constrained: boolean; now: number }): Promise<void> {
-    const { name, constrained, now } = params
-    await this.run('queueConstrain', [name, constrained, now, this.channel, this.instanceId])
-  }
-
-  // ── jobs: the hot path ───────────────────────────────────────────────────────────────────
-
   async queueOldestWaiting(): Promise<Record<string, number | null>> {
     const oldest: Record<string, number | null> = {}
     for (const row of await this.run('queueOldestWaiting')) {
@@ -584,6 +577,13 @@ export class PostgresStore implements Store {
     }
     return oldest
   }
+
+  async queueConstrain(params: { name: string; constrained: boolean; now: number }): Promise<void> {
+    const { name, constrained, now } = params
+    await this.run('queueConstrain', [name, constrained, now, this.channel, this.instanceId])
+  }
+
+  // ── jobs: the hot path ───────────────────────────────────────────────────────────────────
 
   /**
    * A plain batch (no dependencies, fairness or size limits) is one statement, as before those

@@ -110,11 +110,11 @@ type StatementName =
   | 'queuePause'
   | 'queueCounts'
   | 'queueCountsOne'
+  | 'queueOldestWaiting'
   | 'jobInsert'
   | 'jobInsertPlain'
   | 'jobByIdempotencyKey'
   | 'jobClaim'
-  | 'queueOldestWaiting'
   | 'jobNextRunAt'
   | 'jobComplete'
   | 'jobFail'
@@ -283,17 +283,17 @@ export class SqliteStore implements Store {
     return { applied }
   }
 
+  async migrationsPending(): Promise<number[]> {
+    const done = new Set(this.sql.migrationsApplied.all().map((row) => (row as Row).version))
+    return MIGRATIONS.filter((migration) => !done.has(migration.version)).map((migration) => migration.version)
+  }
+
   async close(): Promise<void> {
     this.watcher?.close()
     this.watcher = null
     this.wakeListeners.clear()
     if (this.db.open) this.db.close()
   }
-  async migrationsPending(): Promise<number[]> {
-    const done = new Set(this.sql.migrationsApplied.all().map((row) => (row as Row).version))
-    return MIGRATIONS.filter((migration) => !done.has(migration.version)).map((migration) => migration.version)
-  }
-
 
   /** SQLite cannot tell what another process wrote, so every hint is of every kind. */
   onWake(listener: (hint: WakeHint) => void): () => void {
@@ -418,12 +418,6 @@ export class SqliteStore implements Store {
     return counts
   }
 
-  async queueConstrain(params: { name: string; constrained: boolean; now: number }): Promise<void> {
-    const { name, constrained, now } = params
-    this.write(() => {
-      this.sql.queueEnsure.run({ name, now })
-      this.sql.queueConstrain.run({ name, constrained: constrained ? 1 : 0, now })
-    })
   async queueOldestWaiting(): Promise<Record<string, number | null>> {
     const oldest: Record<string, number | null> = {}
     for (const row of this.sql.queueOldestWaiting.all() as Row[]) {
@@ -432,6 +426,12 @@ export class SqliteStore implements Store {
     return oldest
   }
 
+  async queueConstrain(params: { name: string; constrained: boolean; now: number }): Promise<void> {
+    const { name, constrained, now } = params
+    this.write(() => {
+      this.sql.queueEnsure.run({ name, now })
+      this.sql.queueConstrain.run({ name, constrained: constrained ? 1 : 0, now })
+    })
   }
 
   // ── jobs: the hot path ───────────────────────────────────────────────────────────────────
