@@ -42,7 +42,9 @@
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import {
+  type BreakerWindow,
   backoffJson,
+  breakerBuckets,
   bucketStart,
   byRunOrder,
   emptyCounts,
@@ -54,6 +56,7 @@ import {
   toBreaker,
   toClaimed,
   toDependency,
+  toDependent,
   toEvent,
   toId,
   toJob,
@@ -75,6 +78,7 @@ import {
   type Completion,
   type DependencyFailurePolicy,
   type DependencyRow,
+  type DependentRow,
   type EventType,
   FINISHED_STATES,
   type InsertRefusal,
@@ -193,6 +197,7 @@ type StatementName =
   | 'jobInsertPlain'
   | 'jobByIdempotencyKeys'
   | 'jobClaim'
+  | 'jobClaimLimited'
   | 'jobNextRunAt'
   | 'jobComplete'
   | 'jobFail'
@@ -227,6 +232,7 @@ type StatementName =
   | 'jobBlock'
   | 'depsOfParent'
   | 'depsOtherLiveParents'
+  | 'depsParents'
   | 'fairClocks'
   | 'admissionLock'
   | 'unfinishedCounts'
@@ -250,6 +256,7 @@ type StatementName =
   | 'eventListAll'
   | 'eventListQueue'
   | 'eventListJob'
+  | 'eventListBreaker'
   | 'statsBucketsAll'
   | 'statsBucketsQueue'
   | 'statsTimingsAll'
@@ -910,35 +917,37 @@ export class PostgresStore implements Store {
   private async claim(params: ClaimParams): Promise<ClaimResult> {
     const { queue, workerId, leaseMs, now, completions = [], constraints } = params
     const limit = Math.max(1, Math.min(MAX_CLAIM, Math.floor(params.limit)))
-    if (constraints) return this.claimConstrained(params, constraints, limit)
     const [ids, tokens, results] = completionArrays(completions)
-    const rows = await this.run('jobClaim', [
-      queue,
-      now,
-      limit,
-      workerId,
-      now + leaseMs,
-      ids,
-      tokens,
-      results,
-      this.channel,
-      this.instanceId,
-    ])
+    let rows: Row[]
+    if (!constraints) {
+      const args = [queue, now, limit, workerId, now + leaseMs, ids, tokens, results, this.channel, this.instanceId]
+      rows = await this.run('jobClaim', args)
+    } else if (queueWideOnly(constraints)) {
+      const { concurrency = null, rate } = constraints
+      rows = await this.run('jobClaimLimited', [
+        ...[queue, now, limit, workerId, leaseMs, ids, tokens, results, this.channel, this.instanceId],
+        ...[concurrency, rate ? pgKey(rateKey.queue(queue)) : null, rate?.max ?? null, rate?.windowMs ?? null],
+      ])
+    } else {
+      return this.claimConstrained(params, constraints, limit)
+    }
     const claimed: Row[] = []
     const done = new Set<number>()
     let woke: string[] | null = null
+    let retryAt: number | null = null
     for (const row of rows) {
       if (row.kind === 'claimed') claimed.push(row)
+      else if (row.kind === 'held') retryAt = row.retry_at as number
       else {
         done.add(row.id as number)
         woke ??= (row.woke as string[] | null) ?? null
       }
     }
-    if (rows.length > 0) this.wake.eventsWrittenSoon()
+    if (claimed.length > 0 || done.size > 0) this.wake.eventsWrittenSoon()
     return {
       jobs: claimed.sort(byRunOrder).map(toClaimed),
       completed: outcomes(completions, done),
-      retryAt: null,
+      retryAt,
       ...(woke && { woke }),
     }
   }
@@ -1303,6 +1312,10 @@ export class PostgresStore implements Store {
 
   async jobDependencies({ id }: { id: string }): Promise<DependencyRow[]> {
     return (await this.run('depsOfParent', [toId(id)])).map(toDependency)
+  }
+
+  async jobDependents({ id }: { id: string }): Promise<DependentRow[]> {
+    return (await this.run('depsParents', [toId(id)])).map(toDependent)
   }
 
   async jobTenants({ ids }: { ids: string[] }): Promise<Map<string, string>> {
@@ -1752,18 +1765,36 @@ export class PostgresStore implements Store {
     return row ? toBreaker(row) : null
   }
 
+  async breakerHistory({ name, beforeId, limit }: { name: string; beforeId?: number; limit: number }) {
+    return (await this.run('eventListBreaker', [name, beforeId ?? Number.MAX_SAFE_INTEGER, limit])).map(toEvent)
+  }
+
   async breakerList(): Promise<BreakerRow[]> {
     return (await this.run('breakerList')).map(toBreaker)
   }
 
   async breakerRecord({ name, success, now }: { name: string; success: boolean; now: number }) {
-    return this.breakerWrite(name, (client) =>
-      this.run('breakerGetForUpdate', [name], client).then(([row]) => {
-        if (!row) return null
-        const before = toBreaker(row)
-        return this.saveBreaker(client, before, nextBreaker(before, success, now), now, true)
-      }),
-    )
+    return this.breakerWrite(name, async (client) => {
+      const [row] = await this.run('breakerGetForUpdate', [name], client)
+      if (!row) return null
+      const before = toBreaker(row)
+      const window = await this.breakerCount(client, before, success, now)
+      return this.saveBreaker(client, before, nextBreaker(before, success, now, window), now, true)
+    })
+  }
+
+  /** Counts a closed breaker's call in its sliding window (under its row lock); the window's calls and failures since. */
+  private async breakerCount(client: pg.ClientBase, breaker: BreakerRow, success: boolean, now: number) {
+    const window: BreakerWindow = { calls: 0, failures: 0 }
+    if (breaker.state !== 'closed') return window
+    const { prefix: shared, bucket, from } = breakerBuckets(breaker, now)
+    const prefix = pgKey(shared)
+    const keys = success ? [`${prefix}calls`] : [`${prefix}calls`, `${prefix}failures`]
+    await this.run('rateAdd', [keys, keys.map(() => bucket), keys.map(() => 1)], client)
+    for (const row of await this.run('rateUsedByPrefix', [prefix, keyAfter(prefix), from], client)) {
+      window[(row.key as string).slice(prefix.length) as keyof BreakerWindow] = Number(row.n)
+    }
+    return window
   }
 
   async breakerSet({ name, state, now }: { name: string; state: BreakerState; now: number }) {
@@ -1939,6 +1970,11 @@ function bestPriorities(jobs: NewJob[]): Map<string, number> {
     if (seen === undefined || job.priority < seen) best.set(job.queue, job.priority)
   }
   return best
+}
+
+/** Limits that only count the queue as a whole: claim_limited takes them in one call. */
+function queueWideOnly(limits: ClaimConstraints): boolean {
+  return !limits.breaker && limits.groupConcurrency === undefined && !limits.groupRate
 }
 
 /**
