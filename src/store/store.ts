@@ -398,6 +398,8 @@ export interface Store {
 
   /** Apply pending migrations; safe to call twice or from two processes at once. */
   migrate(): Promise<{ applied: number[] }>
+  /** Migrations this code has that the database has not applied (empty when current); a cheap read, for readiness. */
+  migrationsPending(): Promise<number[]>
   close(): Promise<void>
   /** Called whenever another process may have written (a hint, not a promise). */
   onWake(listener: (hint: WakeHint) => void): () => void
@@ -408,13 +410,16 @@ export interface Store {
   queueConfigure(params: { name: string; config: QueueConfig; now: number }): Promise<QueueRow>
   queuePause(params: { name: string; paused: boolean; now: number }): Promise<QueueRow>
   queueCounts(params: { queue?: string; tenant?: string }): Promise<Record<string, Record<JobState, number>>>
+  /**
+   * When each queue's oldest waiting job was created (epoch ms), by queue; null for a queue with
+   * nothing waiting. One index probe per queue (the first-created job has the lowest id).
+   */
+  queueOldestWaiting(): Promise<Record<string, number | null>>
   /** Mark whether the queue's claims must take the constrained path. */
   queueConstrain(params: { name: string; constrained: boolean; now: number }): Promise<void>
 
   /** Insert jobs atomically. A job whose (queue, idempotencyKey) exists returns the existing id. */
   jobInsert(params: {
-  /** Migrations this code has that the database has not applied (empty when current); a cheap read, for readiness. */
-  migrationsPending(): Promise<number[]>
     jobs: NewJob[]
     now: number
     /**
@@ -425,11 +430,6 @@ export interface Store {
     /** Admission limits per queue; an insert that would exceed one writes nothing. */
     admission?: Record<string, AdmissionLimits>
   }): Promise<{ id: string; created: boolean; state: JobState }[] | { refused: InsertRefusal }>
-  /**
-   * When each queue's oldest waiting job was created (epoch ms), by queue; null for a queue with
-   * nothing waiting. One index probe per queue (the first-created job has the lowest id).
-   */
-  queueOldestWaiting(): Promise<Record<string, number | null>>
   /**
    * Lease up to `limit` runnable jobs, best first (priority, then run_at, then id). Completions
    * passed in `completions` are written first, in the same transaction (as `jobComplete` would):
