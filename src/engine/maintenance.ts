@@ -85,10 +85,14 @@ export class Maintenance {
 
   private async retention(now: number): Promise<void> {
     const queues = await this.store.queueList()
-    // Rate-limit buckets count only within their window: keep the longest window any queue uses.
+    // Rate-limit buckets count only within their window: keep the longest window any queue (or
+    // breaker, whose sliding failure-rate window uses the same buckets) uses.
     let longestWindow = 0
     for (const { config } of queues) {
       longestWindow = Math.max(longestWindow, config.rateLimit?.windowMs ?? 0, config.groups?.rateLimit?.windowMs ?? 0)
+    }
+    for (const { config } of await this.store.breakerList()) {
+      longestWindow = Math.max(longestWindow, config.windowMs ?? 60_000) // the default window (rows.ts)
     }
     await this.store.limitsPrune({ before: now - longestWindow - 60_000 })
     for (const queue of queues) {

@@ -206,11 +206,17 @@ export function toDependency(row: Row): DependencyRow {
   }
 }
 
-/** Rate-limit keys: the queue's own, and one per group under a prefix (see the stores' limits). */
+/**
+ * Rate-limit keys: the queue's own, and one per group under a prefix (see the stores' limits).
+ * A breaker's sliding window counts its calls and failures in the same buckets, under a prefix
+ * that names the time its counting began (`windowStart`): a reset starts new keys, and the old
+ * buckets age out with the pruning.
+ */
 export const rateKey = {
   queue: (queue: string) => `q\u0000${queue}`,
   groupPrefix: (queue: string) => `g\u0000${queue}\u0000`,
   group: (queue: string, group: string) => `g\u0000${queue}\u0000${group}`,
+  breakerPrefix: (name: string, since: number) => `b\u0000${name}\u0000${since}\u0000`,
 }
 
 /** The start (epoch ms) of the bucket of `width` ms that holds `at`: rate buckets are keyed by it. */
@@ -223,11 +229,40 @@ export function rateBucketWidth(windowMs: number): number {
   return Math.max(1, Math.floor(windowMs / 10))
 }
 
+/** A breaker's failure-rate window when its policy names none. */
+export const DEFAULT_BREAKER_WINDOW_MS = 60_000
+
+/** Calls and failures a breaker counted in its sliding window, this call included. */
+export interface BreakerWindow {
+  calls: number
+  failures: number
+}
+
+/**
+ * Where a closed breaker's call is counted: the bucket (a tenth of the window, as for rate
+ * limits) and the first bucket still inside the window. Buckets that began before
+ * `now - windowMs` are left out, so the window slides in steps of a tenth and covers between
+ * 90 % and 100 % of `windowMs`, never more.
+ */
+export function breakerBuckets(breaker: BreakerRow, now: number): { prefix: string; bucket: number; from: number } {
+  const windowMs = breaker.config.windowMs ?? DEFAULT_BREAKER_WINDOW_MS
+  return {
+    prefix: rateKey.breakerPrefix(breaker.name, breaker.windowStart),
+    bucket: bucketStart(now, rateBucketWidth(windowMs)),
+    from: now - windowMs,
+  }
+}
+
 /**
  * The breaker after one call's outcome, and whether its state changed. Shared by both stores so
- * their rules cannot drift; each store runs it under a row lock.
+ * their rules cannot drift; each store runs it under a row lock, after counting the call in the
+ * breaker's sliding window (`window`: see breakerBuckets) when the breaker is closed.
+ *
+ * Closed, it opens after `failureThreshold` failures in a row, or when the failures in the last
+ * `windowMs` reach `failureRate` of the calls, once at least `minimumCalls` (default 10) were
+ * counted there.
  */
-export function nextBreaker(breaker: BreakerRow, success: boolean, now: number): BreakerRow {
+export function nextBreaker(breaker: BreakerRow, success: boolean, now: number, window: BreakerWindow): BreakerRow {
   const policy = breaker.config
   const next = { ...breaker, updatedAt: now }
   if (breaker.state === 'open') return next
@@ -246,16 +281,14 @@ export function nextBreaker(breaker: BreakerRow, success: boolean, now: number):
       openedAt: null,
     }
   }
-  const windowMs = policy.windowMs ?? 60_000
-  if (now - next.windowStart >= windowMs) Object.assign(next, { windowStart: now, windowTotal: 0, windowFailures: 0 })
-  next.windowTotal += 1
+  next.windowTotal = window.calls
+  next.windowFailures = window.failures
   if (success) return { ...next, failures: 0 }
-  next.windowFailures += 1
   next.failures += 1
   const byCount = next.failures >= policy.failureThreshold
   const byRate =
     policy.failureRate !== undefined &&
-    next.windowTotal >= (policy.minimumCalls ?? 10) &&
-    next.windowFailures / next.windowTotal >= policy.failureRate
+    window.calls >= (policy.minimumCalls ?? 10) &&
+    window.failures / window.calls >= policy.failureRate
   return byCount || byRate ? { ...next, state: 'open', openedAt: now, successes: 0 } : next
 }

@@ -153,7 +153,10 @@ export interface RateLimit {
 export interface BreakerPolicy {
   /** Consecutive failures that open the breaker. */
   failureThreshold: number
-  /** Or: the failure rate within `windowMs` (0–1) that opens it, once `minimumCalls` were seen. */
+  /**
+   * Or: the failure rate (0–1) within the last `windowMs` (a sliding window, default 60 s) that
+   * opens it, once `minimumCalls` (default 10) were counted in that window.
+   */
   failureRate?: number
   windowMs?: number
   minimumCalls?: number
@@ -175,7 +178,9 @@ export interface BreakerRow {
   failures: number
   /** Probe successes while half-open. */
   successes: number
+  /** When the sliding window's counting began (the last reset or close). */
   windowStart: number
+  /** Calls and failures in the sliding window of `windowMs`, as of the last call counted. */
   windowTotal: number
   windowFailures: number
   openedAt: number | null

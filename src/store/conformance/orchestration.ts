@@ -241,6 +241,106 @@ export function describeOrchestrationConformance(name: string, createFixture: ()
         ])
       })
 
+      it('opens on a failure rate within a sliding window, once enough calls were counted', async () => {
+        const store = fixture.store
+        await spool.breakers.define('rate', {
+          failureThreshold: 1_000,
+          failureRate: 0.5,
+          windowMs: 1_000,
+          minimumCalls: 4,
+        })
+        // A multiple of the window, so the buckets (a tenth of it) start on round times.
+        const t0 = 1_700_000_000_000
+        const record = (at: number, success: boolean) => store.breakerRecord({ name: 'rate', success, now: t0 + at })
+        for (const at of [0, 10, 120, 130, 250, 260]) await record(at, true)
+        await record(900, false)
+        expect(await record(950, false)).toMatchObject({ state: 'closed', windowTotal: 8, windowFailures: 2 })
+        // 150 ms later the two oldest buckets have left the window: 3 failures in 5 calls. A
+        // window that restarted every second would hold 1 call here, one that never slid 9.
+        expect(await record(1_150, false)).toMatchObject({ state: 'open', windowTotal: 5, windowFailures: 3 })
+
+        await spool.breakers.define('few', {
+          failureThreshold: 1_000,
+          failureRate: 0.5,
+          windowMs: 1_000,
+          minimumCalls: 4,
+        })
+        for (const at of [0, 1, 2]) {
+          expect(await store.breakerRecord({ name: 'few', success: false, now: t0 + at })).toMatchObject({
+            state: 'closed',
+          })
+        }
+        expect(await store.breakerRecord({ name: 'few', success: false, now: t0 + 3 })).toMatchObject({ state: 'open' })
+        // Closing by hand starts a fresh window: the failures before it no longer count.
+        await store.breakerSet({ name: 'few', state: 'closed', now: t0 + 10 })
+        expect(await store.breakerRecord({ name: 'few', success: false, now: t0 + 20 })).toMatchObject({
+          state: 'closed',
+          windowTotal: 1,
+          windowFailures: 1,
+        })
+      })
+
+      it('opens on a failure rate through the workers: jobs wait without spending attempts', async () => {
+        await spool.breakers.define('flaky', {
+          failureThreshold: 1_000,
+          failureRate: 0.5,
+          windowMs: 60_000,
+          minimumCalls: 6,
+          cooldownMs: 60_000,
+        })
+        await spool.queues.configure(queue, { breaker: 'flaky' })
+        const runs: number[] = []
+        spool.work(
+          queue,
+          (job: Job<number>) => {
+            runs.push(job.payload)
+            if (job.payload % 2 === 1) throw Object.assign(new Error('overloaded'), { status: 503 })
+          },
+          { concurrency: 1, pollIntervalMs: 20 },
+        )
+        const retry = { maxAttempts: 5, backoff: { type: 'fixed' as const, delayMs: 60_000 } }
+        for (let i = 0; i < 10; i++) await spool.enqueue(queue, i, retry)
+        await waitFor(async () => (await spool.breakers.get('flaky'))?.state === 'open', 5_000, 'breaker open')
+        // Alternating outcomes: the sixth call is the third failure, 50 % of six calls.
+        expect(runs).toEqual([0, 1, 2, 3, 4, 5])
+        await sleep(200)
+        expect(runs).toHaveLength(6)
+        expect((await spool.queues.counts(queue)).waiting).toBe(4)
+      })
+
+      it('is shared by every node: opened on one, the other stops claiming until it closes', async () => {
+        await spool.breakers.define('shared', { failureThreshold: 2, cooldownMs: 60_000 })
+        await spool.queues.configure(queue, { breaker: 'shared' })
+        const other = await node()
+        const failing = spool.work(
+          queue,
+          () => {
+            throw Object.assign(new Error('unavailable'), { status: 503 })
+          },
+          { concurrency: 1, pollIntervalMs: 20 },
+        )
+        const retry = { maxAttempts: 5, backoff: { type: 'fixed' as const, delayMs: 60_000 } }
+        await spool.enqueue(queue, 'a', retry)
+        await spool.enqueue(queue, 'b', retry)
+        await waitFor(async () => (await other.breakers.get('shared'))?.state === 'open', 5_000, 'breaker open')
+        await failing.close()
+        const { id } = await spool.enqueue(queue, 'c')
+        const ran: string[] = []
+        other.work(
+          queue,
+          (job: Job<string>) => {
+            ran.push(job.payload)
+          },
+          { concurrency: 1, pollIntervalMs: 20 },
+        )
+        await sleep(300)
+        expect(ran).toEqual([])
+        expect(await stateOf(id)).toBe('waiting')
+        await spool.breakers.close('shared')
+        await until(id, 'completed')
+        expect(ran).toEqual(['c'])
+      })
+
       it('can be opened and closed by hand', async () => {
         await spool.breakers.define('manual')
         await spool.queues.configure(queue, { breaker: 'manual' })

@@ -19,7 +19,9 @@ import { type FSWatcher, watch } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import {
+  type BreakerWindow,
   backoffJson,
+  breakerBuckets,
   bucketStart,
   byRunOrder,
   emptyCounts,
@@ -1384,8 +1386,21 @@ export class SqliteStore implements Store {
       const row = this.sql.breakerGet.get({ name }) as Row | undefined
       if (!row) return null
       const before = toBreaker(row)
-      return this.saveBreaker(before, nextBreaker(before, success, now), now)
+      return this.saveBreaker(before, nextBreaker(before, success, now, this.breakerCount(before, success, now)), now)
     })
+  }
+
+  /** Counts a closed breaker's call in its sliding window; the window's calls and failures since. */
+  private breakerCount(breaker: BreakerRow, success: boolean, now: number): BreakerWindow {
+    if (breaker.state !== 'closed') return { calls: 0, failures: 0 }
+    const { prefix, bucket, from } = breakerBuckets(breaker, now)
+    this.sql.rateAdd.run({ key: `${prefix}calls`, bucket, n: 1 })
+    if (!success) this.sql.rateAdd.run({ key: `${prefix}failures`, bucket, n: 1 })
+    const window = { calls: 0, failures: 0 }
+    for (const row of this.sql.rateUsedByPrefix.all({ prefix, prefixEnd: `${prefix}\uffff`, from }) as Row[]) {
+      window[(row.key as string).slice(prefix.length) as keyof BreakerWindow] = row.n as number
+    }
+    return window
   }
 
   async breakerSet({ name, state, now }: { name: string; state: BreakerState; now: number }) {
