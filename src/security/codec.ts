@@ -13,7 +13,7 @@
  * old ones until the data written under them is gone). Text without the prefix is returned as
  * it is, so a database written before encryption was turned on stays readable.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto'
 
 const PREFIX = 'spool:enc:1:'
 const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/
@@ -45,6 +45,8 @@ export class CodecError extends Error {
 export class AesGcmCodec implements Codec {
   private readonly keys = new Map<string, Buffer>()
   private readonly active: DataKey
+  private readonly activeAad: Buffer
+  private readonly ivs = new IvPool()
 
   constructor(keys: DataKey[]) {
     const [first] = keys
@@ -56,6 +58,7 @@ export class AesGcmCodec implements Codec {
       this.keys.set(id, key)
     }
     this.active = first
+    this.activeAad = Buffer.from(`${PREFIX}${first.id}`)
   }
 
   /** The id new data is encrypted under. */
@@ -68,11 +71,12 @@ export class AesGcmCodec implements Codec {
   }
 
   encode(text: string): string {
-    const iv = randomBytes(12)
+    const iv = this.ivs.next()
     const cipher = createCipheriv('aes-256-gcm', this.active.key, iv)
-    cipher.setAAD(Buffer.from(`${PREFIX}${this.active.id}`))
-    const body = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()])
-    const sealed = Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')
+    cipher.setAAD(this.activeAad)
+    const body = cipher.update(text, 'utf8')
+    const last = cipher.final()
+    const sealed = Buffer.concat([iv, body, last, cipher.getAuthTag()]).toString('base64url')
     return `${PREFIX}${this.active.id}:${sealed}`
   }
 
@@ -98,4 +102,24 @@ export class AesGcmCodec implements Codec {
 /** True when `text` is an envelope this module wrote. */
 export function isEncrypted(text: string): boolean {
   return text.startsWith(PREFIX)
+}
+
+/**
+ * Random 96-bit IVs, drawn from a buffer the CSPRNG fills 4 KiB at a time: one call into
+ * OpenSSL per 341 envelopes instead of one each (a tenth of an HTTP enqueue's CPU went there).
+ * Each IV is a fresh slice copied out, never handed out twice.
+ */
+class IvPool {
+  private readonly pool = Buffer.alloc(12 * 341)
+  private at = this.pool.length
+
+  next(): Buffer {
+    if (this.at === this.pool.length) {
+      randomFillSync(this.pool)
+      this.at = 0
+    }
+    const iv = Buffer.from(this.pool.subarray(this.at, this.at + 12))
+    this.at += 12
+    return iv
+  }
 }
