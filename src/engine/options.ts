@@ -93,7 +93,7 @@ export interface EnqueueOptions {
   metadata?: Record<string, unknown>
   /** The tenant the job belongs to (default `default`); the server sets it from the caller. */
   tenant?: string
-  /** Who enqueues, for a queue's per-user enqueue rate (`admission.perUser`). */
+  /** Who enqueues: for a queue's per-user enqueue rate (`admission.perUser`) and `groupBy: 'user'`. */
   user?: string
   /** Existing jobs this one waits for: it stays `blocked` until they finish (see flows). */
   dependsOn?: (string | { id: string; onFailure?: DependencyFailurePolicy })[]
@@ -124,7 +124,11 @@ const queueSchema = z.strictObject({
     })
     .optional(),
   groupBy: z
-    .union([z.literal('tenant'), z.strictObject({ payload: z.string().regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/) })])
+    .union([
+      z.literal('tenant'),
+      z.literal('user'),
+      z.strictObject({ payload: z.string().regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/) }),
+    ])
     .optional(),
   maxSize: count.optional(),
   maxGroupSize: count.optional(),
@@ -282,12 +286,13 @@ function toDependency(dep: string | { id: string; onFailure?: DependencyFailureP
 }
 
 /**
- * Fills in what the queue's config derives for a job: its group (`groupBy`) and its fair-queuing
- * weight (`groups.fair`).
+ * Fills in what the queue's config derives for a job: its group (`groupBy`: the tenant, the user
+ * who enqueued it, or a payload field) and its fair-queuing weight (`groups.fair`).
  */
-export function applyQueueConfig(job: NewJob, config: QueueConfig, payload: unknown): NewJob {
-  if (job.group === null && config.groupBy !== undefined) {
-    const group = config.groupBy === 'tenant' ? job.tenant : pick(payload, config.groupBy.payload)
+export function applyQueueConfig(job: NewJob, config: QueueConfig, payload: unknown, user?: string): NewJob {
+  const by = config.groupBy
+  if (job.group === null && by !== undefined) {
+    const group = by === 'tenant' ? job.tenant : by === 'user' ? user : pick(payload, by.payload)
     if (group !== undefined && group !== null && group !== '') job.group = String(group).slice(0, 255)
   }
   if (config.groups?.fair) job.fairWeight = config.groups.weights?.[job.group ?? ''] ?? 1

@@ -237,7 +237,7 @@ export class Spool implements EngineContext {
       maxPayloadBytes: this.maxPayloadBytes,
       ...(field !== undefined && { field }),
     })
-    applyQueueConfig(job, config, payload)
+    applyQueueConfig(job, config, payload, options?.user)
     if (this.codec !== PLAIN) job.payload = this.codec.encode(job.payload)
     return job
   }
@@ -270,9 +270,6 @@ export class Spool implements EngineContext {
       throw error
     }
     if (!Array.isArray(results)) throw await this.queueFull(results.refused, now)
-    // The event stream attributes each job's events to its tenant: jobs made here need no lookup.
-    // Not for the app's transaction, which may still roll back.
-    if (transaction === undefined) this.events.noteTenants(results, jobs)
     return results
   }
 

@@ -158,8 +158,13 @@ export const queueConfig = z
       })
       .optional(),
     groupBy: z
-      .union([z.literal('tenant'), z.strictObject({ payload: z.string().regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/) })])
-      .optional(),
+      .union([
+        z.literal('tenant'),
+        z.literal('user'),
+        z.strictObject({ payload: z.string().regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/) }),
+      ])
+      .optional()
+      .describe('a job’s group when the enqueue names none: its tenant, the caller’s user, or a payload field'),
     maxSize: count.optional().describe('refuse enqueues (503) beyond this many unfinished jobs'),
     maxGroupSize: count.optional(),
     admission: z

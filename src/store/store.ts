@@ -287,8 +287,11 @@ export interface QueueConfig {
     fair?: boolean
     weights?: Record<string, number>
   }
-  /** Where a job's group comes from when the enqueue names none: its tenant or a payload field. */
-  groupBy?: 'tenant' | { payload: string }
+  /**
+   * Where a job's group comes from when the enqueue names none: its tenant, the user who enqueued
+   * it (the enqueue's `user`; the server sets it from the caller's credential), or a payload field.
+   */
+  groupBy?: 'tenant' | 'user' | { payload: string }
   /** Refuse enqueues beyond this many unfinished jobs (waiting, scheduled, blocked, active). */
   maxSize?: number
   /** Refuse enqueues beyond this many unfinished jobs in one group. */
