@@ -178,6 +178,16 @@ export class EventHub {
   /** Job id → tenant; a job never changes tenant, so entries stay true (bounded in size). */
   private readonly tenants = new Map<string, string>()
 
+  /** @internal The tenants of jobs this process just inserted (committed), so their events need no lookup. */
+  noteTenants(inserted: readonly { id: string; created: boolean }[], jobs: readonly { tenant: string }[]): void {
+    if (this.listeners.size === 0) return
+    if (this.tenants.size + inserted.length > 100_000) this.tenants.clear()
+    inserted.forEach((result, i) => {
+      const tenant = jobs[i]?.tenant
+      if (result.created && tenant !== undefined) this.tenants.set(result.id, tenant)
+    })
+  }
+
   /** Sets each job event's tenant, looking up the jobs not seen before in one read. */
   private async fillTenants(events: SpoolEvent[]): Promise<void> {
     const missing = new Set<string>()

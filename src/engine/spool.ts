@@ -270,6 +270,9 @@ export class Spool implements EngineContext {
       throw error
     }
     if (!Array.isArray(results)) throw await this.queueFull(results.refused, now)
+    // The event stream attributes each job's events to its tenant: jobs made here need no lookup.
+    // Not for the app's transaction, which may still roll back.
+    if (transaction === undefined) this.events.noteTenants(results, jobs)
     return results
   }
 
