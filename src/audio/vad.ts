@@ -29,6 +29,8 @@ export interface VadOptions {
   engine?: 'auto' | VadEngineName
   /** Overrides the model lookup (`<models>/silero-vad/silero_vad.onnx`). */
   sileroModelPath?: string
+  /** The models folder to look in (default `modelsDir()`: `SPOOL_MODELS_DIR`, else `../shared/models`). */
+  modelsDir?: string
   /** Silero speech probability threshold. Default 0.5. */
   threshold?: number
   /** WebRTC aggressiveness 0–3. Default 3. */
@@ -46,12 +48,12 @@ export interface VadResult {
 }
 
 /** Which engine `auto` picks on this machine, and the Silero model it would use. */
-export function vadEngineAvailable(options: Pick<VadOptions, 'engine' | 'sileroModelPath'> = {}): {
+export function vadEngineAvailable(options: Pick<VadOptions, 'engine' | 'sileroModelPath' | 'modelsDir'> = {}): {
   engine: VadEngineName
   model?: string
 } {
   if (options.engine === 'webrtc') return { engine: 'webrtc' }
-  const model = options.sileroModelPath ?? findModelFile('silero-vad/silero_vad.onnx')
+  const model = options.sileroModelPath ?? findModelFile('silero-vad/silero_vad.onnx', options.modelsDir)
   if (model) {
     try {
       loadSherpa()

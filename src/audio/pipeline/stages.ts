@@ -23,6 +23,7 @@ import { stitchTranscripts } from '../engines/transcription/stitch.js'
 import type { Transcript } from '../engines/transcription/types.js'
 import { shiftTranscript } from '../formats.js'
 import { mergeSpeakers, type SpeakerTranscript } from '../merge.js'
+import { modelsDir } from '../models.js'
 import { extractNotes } from '../notes/extract.js'
 import { createExtractiveNotesEngine } from '../notes/extractive.js'
 import type { NotesResult } from '../notes/schema.js'
@@ -167,7 +168,8 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
         signal: ctx.signal,
       })
       progress(80)
-      const vad = await detectSpeechInFile(pre.path, { signal: ctx.signal })
+      // The models folder of the pipeline's environment (SPOOL_MODELS_DIR): Silero when it holds the model, else WebRTC.
+      const vad = await detectSpeechInFile(pre.path, { signal: ctx.signal, modelsDir: modelsDir(options.env) })
       const engineMs = Date.now() - t0
       progress(95)
       await writeVaultFile(codec, pre.path, files.audio(record.id))
