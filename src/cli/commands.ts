@@ -287,6 +287,7 @@ async function openSpool(config: CliConfig): Promise<Spool> {
     maintenance: false,
     maxPayloadBytes: config.limits.payloadBytes,
     ...(keyring && { codec: keyring.codec }),
+    ...(config.tracing.enabled && { tracing: true }),
   })
 }
 

@@ -17,6 +17,7 @@
  * | auth.jwt.secret / jwksUrl / issuer / audience | — / `--jwks-url` | `SPOOL_JWT_SECRET`, `SPOOL_JWKS_URL`, `SPOOL_JWT_ISSUER`, `SPOOL_JWT_AUDIENCE` |
  * | auth.jwt.tenantClaim / userClaim / rolesClaim | — | `SPOOL_JWT_TENANT_CLAIM`, `SPOOL_JWT_USER_CLAIM`, `SPOOL_JWT_ROLES_CLAIM` |
  * | metrics.public | — | `SPOOL_METRICS_PUBLIC` |
+ * | tracing.enabled | — | `SPOOL_TRACING` |
  * | limits.enqueuePerSecond, limits.maxQueueDepth | — | `SPOOL_ENQUEUE_RATE`, `SPOOL_MAX_QUEUE_DEPTH` |
  * | audio.enabled | — | `SPOOL_AUDIO` |
  * | audio.dir, maxUploadBytes, audioRetentionHours | — | `SPOOL_AUDIO_DIR`, `SPOOL_AUDIO_MAX_UPLOAD_BYTES`, `SPOOL_AUDIO_RETENTION_HOURS` |
@@ -70,6 +71,7 @@ export function readConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
   set(fromEnv, 'auth.jwt.userClaim', nonEmpty(env.SPOOL_JWT_USER_CLAIM))
   set(fromEnv, 'auth.jwt.rolesClaim', nonEmpty(env.SPOOL_JWT_ROLES_CLAIM))
   set(fromEnv, 'metrics.public', bool(env.SPOOL_METRICS_PUBLIC, 'SPOOL_METRICS_PUBLIC'))
+  set(fromEnv, 'tracing.enabled', bool(env.SPOOL_TRACING, 'SPOOL_TRACING'))
   set(fromEnv, 'limits.enqueuePerSecond', num(env.SPOOL_ENQUEUE_RATE, 'SPOOL_ENQUEUE_RATE'))
   set(fromEnv, 'limits.maxQueueDepth', num(env.SPOOL_MAX_QUEUE_DEPTH, 'SPOOL_MAX_QUEUE_DEPTH'))
   set(fromEnv, 'audio.enabled', bool(env.SPOOL_AUDIO, 'SPOOL_AUDIO'))

@@ -30,6 +30,7 @@ async function openSpool(config: CliConfig, logger: ReturnType<typeof createLogg
     maxPayloadBytes: config.limits.payloadBytes,
     logger: logger.child({ component: 'engine' }),
     ...(keyring && { codec: keyring.codec }),
+    ...(config.tracing.enabled && { tracing: true }),
   })
 }
 

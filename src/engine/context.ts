@@ -8,6 +8,7 @@ import type { Codec } from './codec.js'
 import type { EventHub } from './events.js'
 import type { EnqueueOptions } from './options.js'
 import type { QueueConfigs } from './queue-config.js'
+import type { Tracing } from './tracing.js'
 
 export interface EnqueueResult {
   id: string
@@ -26,6 +27,8 @@ export interface EnqueueResult {
 
 export interface EngineContext {
   readonly nodeId: string
+  /** OpenTelemetry spans, when `tracing` is on; null otherwise. */
+  readonly tracing: Tracing | null
   readonly codec: Codec
   readonly configs: QueueConfigs
   readonly events: EventHub

@@ -28,6 +28,7 @@ import { QueueConfigs } from './queue-config.js'
 import { Records } from './records.js'
 import { Schedules } from './schedules.js'
 import { readStats, type Stats, throughput } from './stats.js'
+import { Tracing, type TracingOption } from './tracing.js'
 import { Worker, type WorkOptions } from './worker.js'
 import { WorkerRegistry } from './worker-registry.js'
 
@@ -46,6 +47,11 @@ export interface SpoolOptions {
   nodeId?: string
   /** How payloads, results and records are stored (default: JSON text as it is). */
   codec?: Codec
+  /**
+   * OpenTelemetry spans for enqueue and processing, the trace carried in `metadata.traceparent`
+   * (default off): `true` uses the global tracer provider, or pass `{ tracerProvider }`.
+   */
+  tracing?: TracingOption
 }
 
 /** Opens a store from its address; `migrate: false` leaves the schema as it is. */
@@ -84,6 +90,8 @@ export class Spool implements EngineContext {
   readonly workers: WorkerRegistry
   readonly nodeId: string
   readonly codec: Codec
+  /** OpenTelemetry spans, when `tracing` is on; null otherwise. */
+  readonly tracing: Tracing | null
   /** @internal */
   readonly configs: QueueConfigs
 
@@ -101,6 +109,7 @@ export class Spool implements EngineContext {
     this.nodeId = options.nodeId ?? `${process.pid}-${randomUUID().slice(0, 8)}`
     this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES
     this.codec = options.codec ?? PLAIN
+    this.tracing = options.tracing ? new Tracing(options.tracing) : null
     this.configs = new QueueConfigs(store)
     this.events = new EventHub(store, logger, options.eventPollMs ?? 250)
     this.queues = new QueueAdmin(this, store)
@@ -242,8 +251,24 @@ export class Spool implements EngineContext {
     return job
   }
 
-  /** @internal Inserts prepared jobs under their queues' admission limits; a refusal throws. */
+  /**
+   * @internal Inserts prepared jobs under their queues' admission limits; a refusal throws. With
+   * tracing on, each job gets an enqueue span whose context its metadata carries.
+   */
   async insert(jobs: NewJob[], now: number, transaction?: unknown) {
+    if (this.tracing === null) return this.insertJobs(jobs, now, transaction)
+    const spans = this.tracing.enqueueSpans(jobs)
+    try {
+      const results = await this.insertJobs(jobs, now, transaction)
+      this.tracing.endEnqueue(spans, { ids: results.map((result) => result.id) })
+      return results
+    } catch (error) {
+      this.tracing.endEnqueue(spans, { error })
+      throw error
+    }
+  }
+
+  private async insertJobs(jobs: NewJob[], now: number, transaction?: unknown) {
     const admission: Record<string, AdmissionLimits> = {}
     for (const queue of new Set(jobs.map((job) => job.queue))) {
       const { config } = await this.configs.get(queue)

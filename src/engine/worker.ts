@@ -18,6 +18,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
+import type { Span } from '@opentelemetry/api'
 import type { ClaimConstraints, ClaimedJob, Store } from '../store/store.js'
 import { classifyError } from './classify.js'
 import type { Codec } from './codec.js'
@@ -58,6 +59,8 @@ class Running {
   /** Set once the outcome is decided: later results from the handler are ignored. */
   settled = false
   timer: NodeJS.Timeout | null = null
+  /** The attempt's tracing span, while it is open (tracing on). */
+  span: Span | null = null
   private controller: AbortController | null = null
   private reason: Error | null = null
 
@@ -329,6 +332,7 @@ export class Worker<P = unknown, R = unknown> {
         const error = new JobTimeoutError(`job ran longer than its timeout of ${claimed.timeoutMs} ms`)
         if (this.settle(running)) {
           running.abort(error)
+          this.endSpan(running, error)
           void this.fail(running, error)
         }
       }, claimed.timeoutMs)
@@ -343,12 +347,15 @@ export class Worker<P = unknown, R = unknown> {
     const ctx = this.context(running)
     let result: Promise<R>
     try {
-      result = Promise.resolve(this.handler(job, ctx))
+      const traced = this.spool.tracing?.processSpan(claimed)
+      if (traced) running.span = traced.span
+      result = Promise.resolve(traced ? traced.run(() => this.handler(job, ctx)) : this.handler(job, ctx))
     } catch (error) {
       result = Promise.reject(error)
     }
     result.then(
       (value) => {
+        this.endSpan(running)
         if (!this.settle(running)) return
         let json: string
         try {
@@ -364,9 +371,17 @@ export class Worker<P = unknown, R = unknown> {
         this.pump()
       },
       (error: unknown) => {
+        this.endSpan(running, error)
         if (this.settle(running)) void this.fail(running, error)
       },
     )
+  }
+
+  /** Ends the attempt's span once (the handler settled, or the attempt failed without it). */
+  private endSpan(running: Running, error?: unknown): void {
+    if (running.span === null) return
+    this.spool.tracing?.endProcess(running.span, error)
+    running.span = null
   }
 
   private context(running: Running): JobContext {

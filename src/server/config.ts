@@ -80,6 +80,16 @@ export const serverConfigSchema = z.strictObject({
       public: z.boolean().default(false),
     })
     .prefault({}),
+  tracing: z
+    .strictObject({
+      /**
+       * OpenTelemetry spans for enqueue and processing, to the globally registered tracer
+       * provider (register an SDK with `node --import`); HTTP enqueues join the caller's
+       * `traceparent`.
+       */
+      enabled: z.boolean().default(false),
+    })
+    .prefault({}),
   webhooks: z
     .strictObject({
       enabled: z.boolean().default(true),

@@ -10,6 +10,7 @@ import { Writable } from 'node:stream'
 import pg from 'pg'
 import '../../src/index.js'
 import { Spool } from '../../src/engine/spool.js'
+import type { TracingOption } from '../../src/engine/tracing.js'
 import type { Scope } from '../../src/security/api-keys.js'
 import { AesGcmCodec } from '../../src/security/codec.js'
 import { buildServer, createLogger, type SpoolServer } from '../../src/server/app.js'
@@ -24,7 +25,7 @@ export interface TestServerOptions {
   store?: string
   config?: ServerConfigInput
   codec?: AesGcmCodec | null
-  spool?: { maintenance?: boolean }
+  spool?: { maintenance?: boolean; tracing?: TracingOption }
 }
 
 export interface TestServer {
@@ -95,6 +96,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     eventPollMs: 100,
     ...(codec && { codec }),
     ...(options.spool?.maintenance === false && { maintenance: false }),
+    ...(options.spool?.tracing !== undefined && { tracing: options.spool.tracing }),
   })
   const server = await buildServer({
     spool,

@@ -7,7 +7,7 @@ import type { FlowJob, FlowNode } from '../../engine/flows.js'
 import { route } from '../route.js'
 import * as s from '../schemas.js'
 import { jobInTenant } from './common.js'
-import { checkDependencies, engineOptions, userOf } from './jobs.js'
+import { callerTrace, checkDependencies, engineOptions, userOf } from './jobs.js'
 
 const onFailure = z.enum(['fail', 'ignore', 'continue'])
 
@@ -56,7 +56,7 @@ export const flowRoutes = [
     status: 201,
     errors: [413, 429, 503],
     bodyLimit: 16 * 1024 * 1024,
-    async handler({ app, body, tenant, audit, principal }) {
+    async handler({ app, body, tenant, audit, principal, request }) {
       const perQueue = new Map<string, number>()
       for (const [node, path] of nodes(body)) {
         await checkDependencies(app, tenant, node.options, `${path}options.`)
@@ -64,10 +64,11 @@ export const flowRoutes = [
       }
       for (const [queue, count] of perQueue) await app.admission.admit(tenant, queue, count)
       const user = userOf(principal)
+      const trace = callerTrace(app, request)
       const toEngine = (node: FlowNodeBody): FlowNode => ({
         queue: node.queue,
         payload: node.payload,
-        options: engineOptions(node.options, tenant, user),
+        options: engineOptions(node.options, tenant, user, trace),
         ...(node.onFailure !== undefined && { onFailure: node.onFailure }),
         ...(node.children !== undefined && { children: node.children.map(toEngine) }),
       })

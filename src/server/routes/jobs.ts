@@ -1,7 +1,9 @@
 /** Jobs: create (one or many), read, search, steer, and act on many at once. */
+import type { FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { SpoolError } from '../../engine/errors.js'
 import type { EnqueueOptions } from '../../engine/options.js'
+import { parseTraceparent } from '../../engine/tracing.js'
 import type { ServerContext } from '../context.js'
 import { Reply, route } from '../route.js'
 import * as s from '../schemas.js'
@@ -10,19 +12,35 @@ import { compact, jobInTenant, toApiJob } from './common.js'
 const idParams = z.strictObject({ id: s.jobId })
 const queueParams = z.strictObject({ queue: s.queueName })
 
-/** JSON options → engine options (an ISO `runAt` becomes a Date). */
+/**
+ * JSON options → engine options (an ISO `runAt` becomes a Date). `trace`, the caller's trace
+ * context (see `callerTrace`), joins the metadata unless the job names a trace of its own.
+ */
 export function engineOptions(
   options: z.infer<typeof s.enqueueOptions> | undefined,
   tenant: string,
   user: string,
+  trace?: Record<string, string>,
 ): EnqueueOptions & { tenant: string } {
   const { runAt, ...rest } = options ?? {}
   return {
     ...(compact(rest) as EnqueueOptions),
     ...(runAt !== undefined && { runAt: typeof runAt === 'string' ? new Date(runAt) : runAt }),
+    ...(trace && rest.metadata?.traceparent === undefined && { metadata: { ...rest.metadata, ...trace } }),
     tenant,
     user,
   }
+}
+
+/**
+ * The caller's W3C trace context (`traceparent` and `tracestate` headers), when tracing is on
+ * and the header is well formed: enqueued jobs then join the caller's trace.
+ */
+export function callerTrace(app: ServerContext, request: FastifyRequest): Record<string, string> | undefined {
+  if (app.spool.tracing === null) return undefined
+  const { traceparent, tracestate } = request.headers
+  if (typeof traceparent !== 'string' || parseTraceparent(traceparent) === null) return undefined
+  return { traceparent, ...(typeof tracestate === 'string' && tracestate !== '' && { tracestate }) }
 }
 
 /** Dependencies must be jobs of the same tenant (else they are "not found", like missing ones). */
@@ -119,10 +137,10 @@ export const jobRoutes = [
     response: s.enqueueResult,
     status: 201,
     errors: [413, 429, 503],
-    async handler({ app, params, query, body, tenant, audit, principal }) {
+    async handler({ app, params, query, body, tenant, audit, principal, request }) {
       await checkDependencies(app, tenant, body.options, 'options.')
       await app.admission.admit(tenant, params.queue)
-      const options = engineOptions(body.options, tenant, userOf(principal))
+      const options = engineOptions(body.options, tenant, userOf(principal), callerTrace(app, request))
       const result = query.position
         ? await app.spool.enqueue(params.queue, body.payload, { ...options, position: true })
         : await app.enqueuer.enqueue(params.queue, body.payload, options)
@@ -145,16 +163,17 @@ export const jobRoutes = [
     status: 201,
     errors: [413, 429, 503],
     bodyLimit: 16 * 1024 * 1024,
-    async handler({ app, params, body, tenant, audit, principal }) {
+    async handler({ app, params, body, tenant, audit, principal, request }) {
       for (const [i, item] of body.jobs.entries())
         await checkDependencies(app, tenant, item.options, `jobs.${i}.options.`)
       await app.admission.admit(tenant, params.queue, body.jobs.length)
+      const trace = callerTrace(app, request)
       try {
         const jobs = await app.spool.enqueueMany(
           params.queue,
           body.jobs.map((item) => ({
             payload: item.payload,
-            options: engineOptions(item.options, tenant, userOf(principal)),
+            options: engineOptions(item.options, tenant, userOf(principal), trace),
           })),
         )
         audit.target = `${jobs.length} jobs`
