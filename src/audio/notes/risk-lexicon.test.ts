@@ -26,7 +26,42 @@ describe('risk lexicon', () => {
     ])
   })
 
-  it('does not flag ordinary talk', () => {
+  it('finds phrases cut across segments, with the time and speaker of where they begin', () => {
+    // A chunk boundary or a pause in the middle of the phrase; then the speaker turn moved a
+    // word early by diarization; then a negation in the segment before (still low severity).
+    const flags = scanRisk([
+      segment('we talked about the weekend and sometimes I want to', 10),
+      segment('die, honestly', 13.5),
+      segment('last night I cut', 40),
+      segment('myself again', 42, 'SPEAKER_1'),
+      segment('I would never', 60),
+      segment('hurt myself though', 61),
+    ])
+    expect(flags.map((f) => [f.type, f.severity, f.start, f.speaker])).toEqual([
+      ['suicidal_ideation', 'high', 10, 'SPEAKER_2'],
+      ['self_harm', 'high', 40, 'SPEAKER_2'],
+      ['self_harm', 'low', 61, 'SPEAKER_2'],
+    ])
+    expect(flags[0]?.evidence).toBe('we talked about the weekend and sometimes I want to die, honestly')
+    expect(flags[1]?.evidence).toBe('last night I cut myself again')
+    // Per segment it finds none of them: the join is what catches them.
+    expect(
+      [
+        'we talked about the weekend and sometimes I want to',
+        'die, honestly',
+        'last night I cut',
+        'myself again',
+      ].flatMap((text) => scanRisk([segment(text)])),
+    ).toEqual([])
+    // Empty segments in between change nothing.
+    expect(scanRisk([segment('i want to', 1), segment('', 2), segment('die', 3)])).toMatchObject([
+      { type: 'suicidal_ideation', start: 1, evidence: 'i want to die' },
+    ])
+  })
+
+  it('does not flag ordinary talk, in one segment or across two', () => {
+    expect(scanRisk([segment('I hurt', 1), segment('my knee running', 2)])).toEqual([])
+    expect(scanRisk([segment('that meeting killed', 1), segment('my afternoon', 2)])).toEqual([])
     expect(
       scanRisk([
         segment('that meeting killed my afternoon'),

@@ -72,36 +72,63 @@ export const RISK_PATTERNS: readonly RiskPattern[] = [
 const NEGATION = /\b(never|not|don't|do not|wouldn't|would not|no longer|won't|will not)\b(\s+\S+){0,3}\s*$/
 
 /**
- * Every risk phrase in the segments, one flag per type and segment (the most severe).
+ * Every risk phrase in the transcript, one flag per type and segment (the most severe).
+ *
+ * The segments are matched as one text, joined in order, because a phrase is often cut in two:
+ * at a chunk boundary, at a pause, or where diarization moved the speaker a word too early
+ * ("I want to" | "die"). A flag carries the speaker and start time of the segment where the
+ * phrase begins, and as evidence the text of every segment the phrase spans.
  *
  * @example
  * scanRisk([{ start: 12, end: 15, speaker: 'SPEAKER_2', text: 'sometimes I want to die' }])
  * // [{ type: 'suicidal_ideation', severity: 'high', evidence: 'sometimes I want to die', speaker: 'SPEAKER_2', start: 12, source: 'lexicon' }]
  */
 export function scanRisk(segments: readonly Pick<AttributedSegment, 'start' | 'text' | 'speaker'>[]): RiskFlag[] {
-  const flags: RiskFlag[] = []
   const rank = { low: 0, medium: 1, high: 2 }
+  // Where each segment's normalised text starts in the joined text.
+  const offsets: number[] = []
+  let text = ''
   for (const segment of segments) {
-    const text = normalise(segment.text)
-    const found = new Map<RiskFlag['type'], RiskFlag>()
-    for (const { type, severity, pattern } of RISK_PATTERNS) {
-      const match = pattern.exec(text)
-      if (!match) continue
+    const part = normalise(segment.text)
+    if (part !== '' && text !== '') text += ' '
+    offsets.push(text.length)
+    text += part
+  }
+  const segmentAt = (offset: number) => {
+    let lo = 0
+    let hi = offsets.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if ((offsets[mid] as number) <= offset) lo = mid
+      else hi = mid - 1
+    }
+    return lo
+  }
+  const found = new Map<string, { first: number; order: number; flag: RiskFlag }>()
+  RISK_PATTERNS.forEach(({ type, severity, pattern }, order) => {
+    for (const match of text.matchAll(new RegExp(pattern.source, 'g'))) {
+      const first = segmentAt(match.index)
+      const last = segmentAt(match.index + Math.max(0, match[0].length - 1))
+      const segment = segments[first] as (typeof segments)[number]
       const negated = NEGATION.test(text.slice(0, match.index))
       const flag: RiskFlag = {
         type,
         severity: negated ? 'low' : severity,
-        evidence: segment.text.trim(),
+        evidence: segments
+          .slice(first, last + 1)
+          .map((s) => s.text.trim())
+          .join(' '),
         speaker: segment.speaker,
         start: segment.start,
         source: 'lexicon',
       }
-      const existing = found.get(type)
-      if (!existing || rank[flag.severity] > rank[existing.severity]) found.set(type, flag)
+      const key = `${first}:${type}`
+      const existing = found.get(key)
+      if (!existing) found.set(key, { first, order, flag })
+      else if (rank[flag.severity] > rank[existing.flag.severity]) existing.flag = flag
     }
-    flags.push(...found.values())
-  }
-  return flags
+  })
+  return [...found.values()].sort((a, b) => a.first - b.first || a.order - b.order).map((f) => f.flag)
 }
 
 /**
