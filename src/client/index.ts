@@ -15,6 +15,7 @@ import type {
   AttemptError,
   AuditEntry,
   Breaker,
+  BreakerChange,
   BulkResult,
   ChildJob,
   ClaimedJob,
@@ -24,6 +25,7 @@ import type {
   JobFilter,
   JobPage,
   JobStatus,
+  ParentJob,
   Priority,
   Problem,
   Queue,
@@ -208,6 +210,9 @@ export function createClient(options: ClientOptions) {
       /** The jobs this one waits for (its flow children or dependsOn). */
       children: (id: string) =>
         call<{ children: ChildJob[] }>('GET', `/v1/jobs/${enc(id)}/children`).then((r) => r.children),
+      /** The jobs that wait for this one (its flow parents, or jobs that named it in dependsOn). */
+      parents: (id: string) =>
+        call<{ parents: ParentJob[] }>('GET', `/v1/jobs/${enc(id)}/parents`).then((r) => r.parents),
       bulk: (
         action: BulkResult['action'],
         selection: { ids: string[] } | { filter: JobFilter },
@@ -288,6 +293,11 @@ export function createClient(options: ClientOptions) {
       open: (name: string) => call<Breaker>('POST', `/v1/breakers/${enc(name)}/open`),
       close: (name: string) => call<Breaker>('POST', `/v1/breakers/${enc(name)}/close`),
       reset: (name: string) => call<Breaker>('POST', `/v1/breakers/${enc(name)}/reset`),
+      /** Its state changes, newest first; page with `beforeId` (the last id of a page). */
+      history: (name: string, query: { beforeId?: number; limit?: number } = {}) =>
+        call<{ changes: BreakerChange[] }>('GET', `/v1/breakers/${enc(name)}/history`, undefined, query).then(
+          (r) => r.changes,
+        ),
     },
     sessions: {
       /** Whether this server has the audio sessions API (a 404 from its list means it has not). */

@@ -212,6 +212,17 @@ export interface Breaker {
   updatedAt: number
 }
 
+/** One state change of a circuit breaker. */
+export interface BreakerChange {
+  id: number
+  at: number
+  type: 'breaker.opened' | 'breaker.half_open' | 'breaker.closed'
+  /** The state it left. */
+  from: BreakerState | null
+  /** Failures counted when it changed. */
+  failures: number | null
+}
+
 export interface QueueLimits {
   queue: string
   /** Epoch ms the queue is held back until by a Retry-After (0: not held). */
@@ -243,6 +254,15 @@ export interface ChildJob {
   state: JobState
   onFailure: 'fail' | 'ignore' | 'continue'
   error: string | null
+}
+
+/** A job that waits for another: its parent in a flow, or a job that named it in `dependsOn`. */
+export interface ParentJob {
+  id: string
+  queue: string
+  state: JobState
+  /** What the parent does if the child fails for good. */
+  onFailure: 'fail' | 'ignore' | 'continue'
 }
 
 export interface WorkerInfo {

@@ -48,7 +48,8 @@ export class Breakers {
   /**
    * Its state changes, newest first: `breaker.opened`, `breaker.half_open` and `breaker.closed`
    * events with the state it left (`data.from`) and the failures counted then. Page with `beforeId`
-   * (the last event's id). Kept as long as queue-level events are.
+   * (the last event's id). Kept as long as queue-level events are. Throws `SPOOL_BREAKER_NOT_FOUND`
+   * for a breaker never defined.
    *
    * @example
    * const changes = await spool.breakers.history('openai', { limit: 20 })
@@ -63,6 +64,9 @@ export class Breakers {
     const { beforeId } = options
     if (beforeId !== undefined && (!Number.isSafeInteger(beforeId) || beforeId < 1)) {
       throw new SpoolError('SPOOL_INVALID_OPTION', 'beforeId must be an event id', { field: 'beforeId' })
+    }
+    if (!(await this.store.breakerGet({ name }))) {
+      throw new SpoolError('SPOOL_BREAKER_NOT_FOUND', `no circuit breaker named ${name}`, { field: 'name' })
     }
     return this.store.breakerHistory({ name, limit, ...(beforeId !== undefined && { beforeId }) })
   }

@@ -70,6 +70,7 @@ const requests: Record<string, Build> = {
     body: { queue: 'shared', payload: { from: A }, children: [{ queue: 'shared', payload: { child: true } }] },
   }),
   'jobs.children': (f) => ({ method: 'GET', path: `/v1/jobs/${f.aJob}/children` }),
+  'jobs.parents': (f) => ({ method: 'GET', path: `/v1/jobs/${f.aJob}/parents` }),
   'jobs.errors': (f) => ({ method: 'GET', path: `/v1/jobs/${f.aJob}/errors` }),
   // Audio sessions (src/audio): a session id that does not exist answers 404 to whoever may ask.
   'sessions.create': () => ({ method: 'POST', path: '/v1/sessions' }),
@@ -88,6 +89,7 @@ const requests: Record<string, Build> = {
   'schedules.resume': () => ({ method: 'POST', path: '/v1/schedules/nothing/resume' }),
   'schedules.delete': () => ({ method: 'DELETE', path: '/v1/schedules/nothing' }),
   'breakers.list': () => ({ method: 'GET', path: '/v1/breakers' }),
+  'breakers.history': () => ({ method: 'GET', path: '/v1/breakers/nothing/history' }),
   'breakers.open': () => ({ method: 'POST', path: '/v1/breakers/nothing/open' }),
   'breakers.close': () => ({ method: 'POST', path: '/v1/breakers/nothing/close' }),
   'breakers.reset': () => ({ method: 'POST', path: '/v1/breakers/nothing/reset' }),
@@ -120,6 +122,7 @@ const crossTenant: Record<string, Build> = {
   'jobs.status': (f) => ({ method: 'GET', path: `/v1/jobs/${f.bJob}/status` }),
   'jobs.position': (f) => ({ method: 'GET', path: `/v1/jobs/${f.bJob}/position` }),
   'jobs.history': (f) => ({ method: 'GET', path: `/v1/jobs/${f.bJob}/events` }),
+  'jobs.parents': (f) => ({ method: 'GET', path: `/v1/jobs/${f.bJob}/parents` }),
   'jobs.reprioritize': (f) => ({ method: 'PATCH', path: `/v1/jobs/${f.bJob}`, body: { priority: 'low' } }),
   'jobs.retry': (f) => ({ method: 'POST', path: `/v1/jobs/${f.bJob}/retry` }),
   'jobs.cancel': (f) => ({ method: 'POST', path: `/v1/jobs/${f.bJob}/cancel` }),
@@ -249,6 +252,23 @@ describe('authorisation matrix', () => {
     expect((await t.spool.records.get('api_keys', f.bKeyId))?.data).toMatchObject({ revokedAt: null })
     expect(await t.spool.records.get('webhooks', f.bWebhook)).not.toBeNull()
     expect(await t.spool.records.get('alerts', f.bAlert)).not.toBeNull()
+  })
+
+  it('lists only the parents of its own tenant', async () => {
+    // The API refuses a dependency on another tenant's job; the engine lets an operator make one.
+    const own = await t.request('POST', '/v1/queues/shared/jobs', {
+      key: f.keys.producer,
+      body: { payload: { parent: A }, options: { dependsOn: [f.aJob] } },
+    })
+    const other = await t.spool.enqueue('bonly', { secret: MARK }, { tenant: B, dependsOn: [f.aJob] })
+    expect((await t.spool.jobs.parents(f.aJob)).map((parent) => parent.id)).toEqual([own.body.id, other.id])
+    const response = await t.request('GET', `/v1/jobs/${f.aJob}/parents`, { key: f.keys.reader })
+    expect(response.status).toBe(200)
+    // (aJob may have been cancelled by the matrix above, and the parent failed with it.)
+    expect(response.body.parents).toEqual([
+      { id: own.body.id, queue: 'shared', state: expect.any(String), onFailure: 'fail' },
+    ])
+    expect(response.text).not.toContain(MARK)
   })
 
   it.each(

@@ -117,7 +117,6 @@ export function scanRisk(segments: readonly Pick<AttributedSegment, 'start' | 't
         evidence: segments
           .slice(first, last + 1)
           .map((s) => s.text.trim())
-          .filter((t) => t !== '')
           .join(' '),
         speaker: segment.speaker,
         start: segment.start,

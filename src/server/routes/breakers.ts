@@ -49,6 +49,47 @@ export const breakerRoutes = [
       return { breakers: await app.spool.breakers.list() }
     },
   }),
+  route({
+    id: 'breakers.history',
+    method: 'GET',
+    url: '/v1/breakers/:name/history',
+    tag: 'breakers',
+    summary: 'A breaker’s state changes, newest first',
+    description:
+      'Its `breaker.opened`, `breaker.half_open` and `breaker.closed` events; `data.from` is the state it left and `data.failures` the failures counted then. Page with `beforeId` (the last id of a page). Kept as long as queue-level events are.',
+    permission: 'read',
+    params: breakerParams,
+    query: z.strictObject({
+      beforeId: s.intQuery(1, Number.MAX_SAFE_INTEGER).optional(),
+      limit: s.intQuery(1, 1_000).optional(),
+    }),
+    response: z.object({
+      changes: z.array(
+        z.object({
+          id: z.number(),
+          at: z.number(),
+          type: z.enum(['breaker.opened', 'breaker.half_open', 'breaker.closed']),
+          from: z.enum(['closed', 'open', 'half_open']).nullable(),
+          failures: z.number().nullable(),
+        }),
+      ),
+    }),
+    async handler({ app, params, query }) {
+      const events = await app.spool.breakers.history(params.name, {
+        ...(query.beforeId !== undefined && { beforeId: query.beforeId }),
+        ...(query.limit !== undefined && { limit: query.limit }),
+      })
+      return {
+        changes: events.map((event) => ({
+          id: event.id,
+          at: event.at,
+          type: event.type as 'breaker.opened' | 'breaker.half_open' | 'breaker.closed',
+          from: (event.data.from as 'closed' | 'open' | 'half_open' | undefined) ?? null,
+          failures: typeof event.data.failures === 'number' ? event.data.failures : null,
+        })),
+      }
+    },
+  }),
   ...(['open', 'close', 'reset'] as const).map((action) =>
     route({
       id: `breakers.${action}`,

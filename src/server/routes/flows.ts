@@ -110,4 +110,33 @@ export const flowRoutes = [
       }
     },
   }),
+  route({
+    id: 'jobs.parents',
+    method: 'GET',
+    url: '/v1/jobs/:id/parents',
+    tag: 'jobs',
+    summary: 'The jobs that wait for this one (its parents in a flow, or jobs that named it in dependsOn)',
+    description: 'Oldest first. Only parents of the caller’s tenant are listed.',
+    permission: 'read',
+    params: z.strictObject({ id: s.jobId }),
+    response: z.object({
+      parents: z.array(
+        z.object({
+          id: s.jobId,
+          queue: z.string(),
+          state: s.jobState,
+          onFailure: z.enum(['fail', 'ignore', 'continue']).describe('what the parent does if this job fails for good'),
+        }),
+      ),
+    }),
+    async handler({ app, params, tenant }) {
+      await jobInTenant(app, params.id, tenant)
+      const parents = await app.spool.jobs.parents(params.id)
+      return {
+        parents: parents
+          .filter((parent) => parent.tenant === tenant)
+          .map(({ id, queue, state, onFailure }) => ({ id, queue, state, onFailure })),
+      }
+    },
+  }),
 ]

@@ -174,27 +174,51 @@ export function describeOrchestrationConformance(name: string, createFixture: ()
         expect(await stateOf(child?.id as string)).toBe('cancelled')
         expect(await stateOf(grandchild?.id as string)).toBe('cancelled')
       })
+
+      it('lists a job’s parents: flow parents and jobs that named it in dependsOn', async () => {
+        const flow = await spool.flows.add({
+          queue: `${queue}-parent`,
+          children: [{ queue, payload: 1, children: [{ queue, payload: 2, options: { delayMs: 60_000 } }] }],
+        })
+        const child = flow.children[0]?.id as string
+        const grandchild = flow.children[0]?.children[0]?.id as string
+        const other = await spool.enqueue(`${queue}-other`, 'x', {
+          dependsOn: [{ id: grandchild, onFailure: 'ignore' }],
+        })
+        expect(await spool.jobs.parents(grandchild)).toMatchObject([
+          { id: child, queue, state: 'blocked', onFailure: 'fail', tenant: expect.any(String) },
+          { id: other.id, queue: `${queue}-other`, state: 'blocked', onFailure: 'ignore' },
+        ])
+        expect(await spool.jobs.parents(child)).toMatchObject([{ id: flow.id, queue: `${queue}-parent` }])
+        expect(await spool.jobs.parents(flow.id)).toEqual([])
+        expect(await spool.jobs.parents('999999999')).toEqual([])
+      })
     })
 
-    it('lists a job’s parents: flow parents and jobs that named it in dependsOn', async () => {
-      const flow = await spool.flows.add({
-        queue: `${queue}-parent`,
-        children: [{ queue, payload: 1, children: [{ queue, payload: 2, options: { delayMs: 60_000 } }] }],
-      })
-      const child = flow.children[0]?.id as string
-      const grandchild = flow.children[0]?.children[0]?.id as string
-      const other = await spool.enqueue(`${queue}-other`, 'x', {
-        dependsOn: [{ id: grandchild, onFailure: 'ignore' }],
-      })
-      expect(await spool.jobs.parents(grandchild)).toMatchObject([
-        { id: child, queue, state: 'blocked', onFailure: 'fail', tenant: expect.any(String) },
-        { id: other.id, queue: `${queue}-other`, state: 'blocked', onFailure: 'ignore' },
-      ])
-      expect(await spool.jobs.parents(child)).toMatchObject([{ id: flow.id, queue: `${queue}-parent` }])
-      expect(await spool.jobs.parents(flow.id)).toEqual([])
-      expect(await spool.jobs.parents('999999999')).toEqual([])
-    })
     describe('circuit breakers', () => {
+      it('keeps each breaker’s state changes, newest first, by page', async () => {
+        const name = `b-${queue}`
+        await spool.breakers.define(name)
+        await spool.breakers.define(`${name}-other`)
+        await spool.breakers.open(name)
+        await spool.breakers.open(`${name}-other`)
+        await spool.breakers.close(name)
+        await spool.breakers.close(name) // already closed: no change, no event
+        await spool.breakers.open(name)
+        const history = await spool.breakers.history(name)
+        expect(history.map((event) => [event.type, event.data.from, event.data.breaker])).toEqual([
+          ['breaker.opened', 'closed', name],
+          ['breaker.closed', 'open', name],
+          ['breaker.opened', 'closed', name],
+        ])
+        const first = await spool.breakers.history(name, { limit: 2 })
+        expect(first.map((event) => event.id)).toEqual(history.slice(0, 2).map((event) => event.id))
+        const rest = await spool.breakers.history(name, { limit: 2, beforeId: first.at(-1)?.id as number })
+        expect(rest.map((event) => event.id)).toEqual([history[2]?.id])
+        await expect(spool.breakers.history(`${name}-none`)).rejects.toMatchObject({ code: 'SPOOL_BREAKER_NOT_FOUND' })
+        await expect(spool.breakers.history(name, { limit: 0 })).rejects.toMatchObject({ code: 'SPOOL_INVALID_OPTION' })
+      })
+
       it('opens after N failures, claims nothing while open, probes and closes again', async () => {
         await spool.breakers.define('provider', {
           failureThreshold: 3,
@@ -351,29 +375,6 @@ export function describeOrchestrationConformance(name: string, createFixture: ()
         await spool.breakers.close('manual')
         await until(id, 'completed')
         await expect(spool.breakers.open('nope')).rejects.toMatchObject({ code: 'SPOOL_BREAKER_NOT_FOUND' })
-      })
-
-      it('keeps each breaker’s state changes, newest first, by page', async () => {
-        const name = `b-${queue}`
-        await spool.breakers.define(name)
-        await spool.breakers.define(`${name}-other`)
-        await spool.breakers.open(name)
-        await spool.breakers.open(`${name}-other`)
-        await spool.breakers.close(name)
-        await spool.breakers.close(name) // already closed: no change, no event
-        await spool.breakers.open(name)
-        const history = await spool.breakers.history(name)
-        expect(history.map((event) => [event.type, event.data.from, event.data.breaker])).toEqual([
-          ['breaker.opened', 'closed', name],
-          ['breaker.closed', 'open', name],
-          ['breaker.opened', 'closed', name],
-        ])
-        const first = await spool.breakers.history(name, { limit: 2 })
-        expect(first.map((event) => event.id)).toEqual(history.slice(0, 2).map((event) => event.id))
-        const rest = await spool.breakers.history(name, { limit: 2, beforeId: first.at(-1)?.id as number })
-        expect(rest.map((event) => event.id)).toEqual([history[2]?.id])
-        expect(await spool.breakers.history(`${name}-none`)).toEqual([])
-        await expect(spool.breakers.history(name, { limit: 0 })).rejects.toMatchObject({ code: 'SPOOL_INVALID_OPTION' })
       })
     })
 

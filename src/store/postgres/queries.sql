@@ -647,6 +647,13 @@ SELECT d.child_id, d.on_failure, j.queue, j.state, j.result, j.errors
 FROM {schema}.job_deps d LEFT JOIN {schema}.jobs j ON j.id = d.child_id
 WHERE d.parent_id = $1 ORDER BY d.child_id;
 
+-- The jobs waiting for a child (its parents), with their tenants (the API shows only its own).
+-- name: depsParents
+-- $1 child id
+SELECT d.parent_id, d.on_failure, j.queue, j.state, j.tenant
+FROM {schema}.job_deps d JOIN {schema}.jobs j ON j.id = d.parent_id
+WHERE d.child_id = $1 ORDER BY d.parent_id;
+
 -- Other parents of a child that are not finished (a child shared with them is not cancelled).
 -- name: depsOtherLiveParents
 -- $1 child id, $2 parent id
@@ -873,6 +880,14 @@ SELECT id, at, type, queue, job_id, state, data FROM {schema}.events WHERE queue
 -- name: eventListJob
 -- $1 after id, $2 settled id, $3 limit, $4 job id
 SELECT id, at, type, queue, job_id, state, data FROM {schema}.events WHERE job_id = $4 AND id > $1 AND id <= $2 ORDER BY id LIMIT $3;
+
+-- A breaker's state changes, newest first. They name no job: the partial index events_prunable
+-- (job_id IS NULL, by time) holds them with the other queue-level events, a small share.
+-- name: eventListBreaker
+-- $1 breaker name, $2 below this id, $3 limit
+SELECT id, at, type, queue, job_id, state, data FROM {schema}.events
+WHERE job_id IS NULL AND type LIKE 'breaker.%' AND data->>'breaker' = $1 AND id < $2
+ORDER BY at DESC, id DESC LIMIT $3;
 
 -- name: statsBucketsAll
 -- $1 since
