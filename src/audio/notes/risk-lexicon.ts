@@ -117,6 +117,7 @@ export function scanRisk(segments: readonly Pick<AttributedSegment, 'start' | 't
         evidence: segments
           .slice(first, last + 1)
           .map((s) => s.text.trim())
+          .filter((t) => t !== '')
           .join(' '),
         speaker: segment.speaker,
         start: segment.start,
