@@ -1,7 +1,7 @@
 /**
  * Audio pipeline benchmark (issue 6, docs/audio.md and docs/performance.md):
  *
- *   node --import tsx bench/audio.ts [--scenario overhead,parallel,fanout,hour] [--minutes 60] [--json]
+ *   node --import tsx bench/audio.ts [--scenario overhead,parallel,fanout,hour] [--minutes 60] [--runs 2] [--json]
  *
  * - `overhead` (a): a 2-minute recording (JFK looped) through Spool's pipeline with the real
  *   offline engines (ffmpeg, Silero VAD, pocketsphinx, the baseline diarizer, extractive notes),
@@ -57,11 +57,14 @@ const { values } = parseArgs({
   options: {
     scenario: { type: 'string', default: 'overhead,parallel,fanout,hour' },
     minutes: { type: 'string', default: '60' },
+    runs: { type: 'string', default: '2' },
     json: { type: 'boolean' },
   },
 })
 const scenarios = new Set(String(values.scenario).split(','))
 const minutes = Number(values.minutes)
+/** How many times (a) and (b) run each arrangement, interleaved; the best run of each counts. */
+const runs = Math.max(1, Number(values.runs))
 const JFK = new URL('../../shared/audio/jfk.flac', import.meta.url).pathname
 if (!existsSync(JFK)) {
   console.error(`bench/audio.ts needs ${JFK}`)
@@ -191,14 +194,14 @@ try {
       // Warm caches (model files, the VAD's WASM/ONNX runtime) and the speed figures.
       await session(p.pipeline, JFK)
       if (scenarios.has('overhead')) {
-        // Interleaved, so both see the same machine; the best of three of each.
+        // Interleaved, so both see the same machine; the best of `runs` of each.
         const bareRuns: { wallMs: number; cpuMs: number }[] = []
         const spoolRuns: { wallMs: number; cpuMs: number }[] = []
         // Within each Spool run: the share of the session's time in which no engine ran.
         const idleShares: number[] = []
         let timings: Record<string, number> | null = null
         let engine: Record<string, number> | null = null
-        for (let i = 0; i < 2; i++) {
+        for (let i = 0; i < runs; i++) {
           bareRuns.push(await measured(() => bare(path, cores)))
           const s = await measured(() => session(p.pipeline, path))
           spoolRuns.push(s)
@@ -207,8 +210,8 @@ try {
           engine = results?.engineMs ?? null
           if (timings?.total && engine?.idle !== undefined) idleShares.push(engine.idle / timings.total)
         }
-        const best = (runs: { wallMs: number; cpuMs: number }[], key: 'wallMs' | 'cpuMs') =>
-          Math.min(...runs.map((r) => r[key]))
+        const best = (list: { wallMs: number; cpuMs: number }[], key: 'wallMs' | 'cpuMs') =>
+          Math.min(...list.map((r) => r[key]))
         const wall = { bare: best(bareRuns, 'wallMs'), spool: best(spoolRuns, 'wallMs') }
         const cpu = { bare: best(bareRuns, 'cpuMs'), spool: best(spoolRuns, 'cpuMs') }
         const percent = (x: { bare: number; spool: number }) => round(((x.spool - x.bare) / x.bare) * 100, 1)
@@ -226,7 +229,7 @@ try {
           `(a) time no engine ran, share of the session: ${idleShares.map((x) => `${round(x * 100, 2)} %`).join(', ')} (engine busy ${engine?.busy} ms of ${timings?.total} ms in the last run)`,
         )
         log(
-          `    against the bare engine calls, best of 2: wall bare ${round(wall.bare)} ms, Spool ${round(wall.spool)} ms → ${percent(wall)} %; CPU bare ${round(cpu.bare)} ms, Spool ${round(cpu.spool)} ms → ${percent(cpu)} %`,
+          `    against the bare engine calls, best of ${runs}: wall bare ${round(wall.bare)} ms, Spool ${round(wall.spool)} ms → ${percent(wall)} %; CPU bare ${round(cpu.bare)} ms, Spool ${round(cpu.spool)} ms → ${percent(cpu)} %`,
         )
         log(
           `    runs (wall/CPU ms): bare ${bareRuns.map((r) => `${round(r.wallMs)}/${round(r.cpuMs)}`).join(', ')}; Spool ${spoolRuns.map((r) => `${round(r.wallMs)}/${round(r.cpuMs)}`).join(', ')}`,
@@ -234,11 +237,11 @@ try {
         log(`    Spool stage timings (last run): ${JSON.stringify(timings)}; engine ms ${JSON.stringify(engine)}`)
       }
       if (scenarios.has('parallel')) {
-        // Each arrangement twice, interleaved; the best of each.
+        // Each arrangement `runs` times, interleaved; the best of each.
         const t: number[] = []
         const d: number[] = []
         const both: number[] = []
-        for (let i = 0; i < 2; i++) {
+        for (let i = 0; i < runs; i++) {
           const alone = await session(p.pipeline, path, { engines: { diarization: 'none' } })
           t.push(alone.view.timings?.transcription ?? 0)
           const diarizationOnly = await session(p.pipeline, path, { engines: { transcription: 'bench-silent' } })
@@ -254,7 +257,7 @@ try {
           ratioToSlower: round(bb / Math.max(bt, bd), 3),
         }
         log(
-          `(b) best of 2: transcription alone ${bt} ms, diarization alone ${bd} ms, together ${bb} ms → ${round(bb / Math.max(bt, bd), 3)} × the slower (target ≤ 1.1); runs ${JSON.stringify({ t, d, both })}`,
+          `(b) best of ${runs}: transcription alone ${bt} ms, diarization alone ${bd} ms, together ${bb} ms → ${round(bb / Math.max(bt, bd), 3)} × the slower (target ≤ 1.1); runs ${JSON.stringify({ t, d, both })}`,
         )
       }
     } finally {
