@@ -16,12 +16,17 @@ export interface EnqueueResult {
   created: boolean
   state: JobState
   /**
-   * Runnable jobs of the queue ahead of this one (0: next), when asked for (`position: true`)
-   * and it is runnable; null otherwise. Counting costs a read that grows with the backlog, so
-   * it is opt-in (the server asks for it); `spool.jobs.position(id)` asks later.
+   * Runnable jobs of the queue ahead of this one (0: next) when it is waiting; null when it is
+   * delayed or blocked, or the enqueue said `position: false`. Counted up to 1,000 (see
+   * `positionCapped`); `spool.jobs.position(id)` counts them all, later.
    */
   position: number | null
-  /** Estimated ms until it starts, from the queue's recent throughput; null when unknown. */
+  /** True when more jobs are ahead than were counted: `position` is then a lower bound. */
+  positionCapped?: true
+  /**
+   * Estimated ms until it starts: (position + 1) over the jobs the queue completed per ms in the
+   * last five minutes, or a delayed job's delay; null when unknown.
+   */
   estimatedWaitMs: number | null
 }
 

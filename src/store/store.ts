@@ -508,8 +508,11 @@ export interface Store {
   jobPromote(params: { id: string; now: number }): Promise<Outcome>
   /** Delete a job that is not active, with its events. */
   jobRemove(params: { id: string; now: number }): Promise<Outcome>
-  /** How many runnable jobs of its queue run before this one; null when it is not runnable. */
-  jobPosition(params: { id: string; now: number }): Promise<number | null>
+  /**
+   * How many runnable jobs of its queue run before this one, counting at most `limit` (a cheap
+   * answer for a long queue); null when it is not runnable.
+   */
+  jobPosition(params: { id: string; now: number; limit?: number }): Promise<number | null>
 
   /** Active jobs whose lease lapsed go back to waiting (or to failed when out of attempts). */
   jobRecoverExpired(params: { now: number }): Promise<{ id: string; state: JobState }[]>

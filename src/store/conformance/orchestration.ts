@@ -626,12 +626,67 @@ export function describeOrchestrationConformance(name: string, createFixture: ()
       })
 
       it('returns each new job’s position and estimated wait', async () => {
-        const first = await spool.enqueue(queue, 1, { position: true })
-        const second = await spool.enqueue(queue, 2, { position: true })
-        const urgent = await spool.enqueue(queue, 3, { priority: 'urgent', position: true })
+        const first = await spool.enqueue(queue, 1)
+        const second = await spool.enqueue(queue, 2)
+        const urgent = await spool.enqueue(queue, 3, { priority: 'urgent' })
         expect([first.position, second.position, urgent.position]).toEqual([0, 1, 0])
-        expect((await spool.enqueue(queue, 4)).position).toBeNull()
+        // Nothing completed on this queue yet: no throughput to guess a wait from.
+        expect([first.estimatedWaitMs, urgent.estimatedWaitMs]).toEqual([null, null])
+        expect(await spool.enqueue(queue, 4, { position: false })).toMatchObject({
+          position: null,
+          estimatedWaitMs: null,
+        })
         expect((await spool.jobs.position(second.id))?.position).toBe(2)
+
+        // A batch: one count per priority level, the others by their place in the batch.
+        const batch = await spool.enqueueMany(queue, [
+          { payload: 5 },
+          { payload: 6, options: { priority: 'high' } },
+          { payload: 7 },
+          { payload: 8, options: { priority: 'high' } },
+          { payload: 9, options: { delayMs: 60_000 } },
+        ])
+        // urgent, then the two high ones, then 1, 2, 4, then 5 and 7.
+        expect(batch.map((r) => r.position)).toEqual([6, 1, 7, 2, null])
+        for (const r of batch.slice(0, 4)) expect((await spool.jobs.position(r.id))?.position).toBe(r.position)
+        // A delayed job's wait is its delay.
+        expect(batch[4]?.estimatedWaitMs).toBeGreaterThan(59_000)
+        expect(batch[4]?.estimatedWaitMs).toBeLessThanOrEqual(60_000)
+      })
+
+      it('estimates the wait from the queue’s throughput, and bounds the count', async () => {
+        // 30 jobs completed: about 30 a minute over the last five (it is a young queue).
+        await spool.enqueueMany(
+          queue,
+          Array.from({ length: 30 }, (_, i) => ({ payload: i })),
+          { position: false },
+        )
+        const worker = spool.work(queue, () => 'ok', { concurrency: 10 })
+        await waitFor(async () => (await spool.queues.counts(queue)).completed === 30, 10_000, '30 completed')
+        await worker.close()
+        const perMinute = (await spool.stats(queue)).throughputPerMinute
+        expect(perMinute).toBeGreaterThan(0)
+        const results = [await spool.enqueue(queue, 'a'), await spool.enqueue(queue, 'b')]
+        results.push(...(await spool.enqueueMany(queue, [{ payload: 'c' }, { payload: 'd' }])))
+        expect(results.map((r) => r.position)).toEqual([0, 1, 2, 3])
+        for (const [i, r] of results.entries()) {
+          const expected = ((i + 1) / perMinute) * 60_000
+          expect(r.estimatedWaitMs).toBeGreaterThanOrEqual(Math.floor(expected * 0.98))
+          expect(r.estimatedWaitMs).toBeLessThanOrEqual(Math.ceil(expected * 1.02))
+        }
+        expect(results[0]).not.toHaveProperty('positionCapped')
+
+        // Past 1,000 jobs ahead the count stops: the position is then a lower bound.
+        await spool.enqueueMany(
+          queue,
+          Array.from({ length: 1_000 }, (_, i) => ({ payload: i })),
+          { position: false },
+        )
+        const deep = await spool.enqueue(queue, 'deep')
+        expect(deep).toMatchObject({ position: 1_000, positionCapped: true })
+        expect((await spool.jobs.position(deep.id))?.position).toBe(1_004)
+        const [next, after] = await spool.enqueueMany(queue, [{ payload: 'e' }, { payload: 'f' }])
+        expect([next?.position, after?.position, after?.positionCapped]).toEqual([1_000, 1_001, true])
       })
     })
 

@@ -1469,12 +1469,20 @@ export class PostgresStore implements Store {
     })
   }
 
-  async jobPosition({ id, now }: { id: string; now: number }): Promise<number | null> {
+  async jobPosition({ id, now, limit }: { id: string; now: number; limit?: number }): Promise<number | null> {
     const [row] = await this.run('jobGet', [toId(id)])
     if (!row) return null
     const runnable = row.state === 'waiting' || (row.state === 'scheduled' && (row.run_at as number) <= now)
     if (!runnable) return null
-    const [count] = await this.run('jobPosition', [row.queue, now, row.priority, row.vtime, row.run_at, row.id])
+    const [count] = await this.run('jobPosition', [
+      row.queue,
+      now,
+      row.priority,
+      row.vtime,
+      row.run_at,
+      row.id,
+      limit ?? null,
+    ])
     return (count as Row).n as number
   }
 

@@ -761,10 +761,14 @@ SELECT pg_notify($7, $8);
 SELECT pg_notify($1, $2);
 
 -- name: jobPosition
--- $1 queue, $2 now, $3 priority, $4 vtime, $5 run_at, $6 id (of the job asked about)
-SELECT count(*) AS n FROM {schema}.jobs
-WHERE queue = $1 AND state IN ('waiting', 'scheduled') AND run_at <= $2
-  AND (priority, vtime, run_at, id) < ($3, $4, $5, $6);
+-- $1 queue, $2 now, $3 priority, $4 vtime, $5 run_at, $6 id (of the job asked about), $7 the most
+-- to count (null: all)
+SELECT count(*) AS n FROM (
+  SELECT 1 FROM {schema}.jobs
+  WHERE queue = $1 AND state IN ('waiting', 'scheduled') AND run_at <= $2
+    AND (priority, vtime, run_at, id) < ($3, $4, $5, $6)
+  LIMIT $7
+) ahead;
 
 -- ── maintenance ────────────────────────────────────────────────────────────────────────────
 

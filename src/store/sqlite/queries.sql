@@ -180,10 +180,14 @@ DELETE FROM jobs WHERE id = :id;
 -- name: jobRemoveEvents
 DELETE FROM events WHERE job_id = :id;
 
+-- Runnable jobs ahead of one, in claim order over jobs_claim, counting at most :limit (-1: all).
 -- name: jobPosition
-SELECT count(*) AS n FROM jobs
-WHERE queue = :queue AND state IN ('waiting', 'scheduled') AND run_at <= :now
-  AND (priority, vtime, run_at, id) < (:priority, :vtime, :runAt, :id);
+SELECT count(*) AS n FROM (
+  SELECT 1 FROM jobs
+  WHERE queue = :queue AND state IN ('waiting', 'scheduled') AND run_at <= :now
+    AND (priority, vtime, run_at, id) < (:priority, :vtime, :runAt, :id)
+  LIMIT :limit
+);
 
 -- name: jobExpired
 SELECT id, queue, attempt, max_attempts, errors, lease_token FROM jobs

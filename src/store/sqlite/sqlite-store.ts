@@ -1122,7 +1122,7 @@ export class SqliteStore implements Store {
     })
   }
 
-  async jobPosition({ id, now }: { id: string; now: number }): Promise<number | null> {
+  async jobPosition({ id, now, limit }: { id: string; now: number; limit?: number }): Promise<number | null> {
     const row = this.sql.jobGet.get({ id: toId(id) }) as Row | undefined
     if (!row) return null
     const runnable = row.state === 'waiting' || (row.state === 'scheduled' && (row.run_at as number) <= now)
@@ -1134,6 +1134,7 @@ export class SqliteStore implements Store {
       runAt: row.run_at,
       id: row.id,
       now,
+      limit: limit ?? -1,
     }) as Row
     return count.n as number
   }
