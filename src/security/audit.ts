@@ -5,10 +5,11 @@
  * `seq` only grows, so the log reads in order and pages by `afterSeq`. Nothing updates or
  * deletes them; there is no API that could.
  *
- * Writes happen after the response is sent, in the background but in order; `flush()` waits for
- * the ones in flight (the server calls it on shutdown). Entries of one tenant recorded in the
- * same turn of the event loop are written as one record (`{ entries: [...] }`), so under load
- * the log costs one write per burst instead of one per request. An entry never holds a payload,
+ * `record()` resolves once the entry is stored (the server waits for it before it answers);
+ * `flush()` waits for every entry recorded so far. One write is in flight at a time (a group
+ * commit): entries recorded while it runs wait for it and then go together, one record per
+ * tenant (`{ entries: [...] }`), so under load the log costs about one write per write-time of
+ * requests instead of one per request, and a request waits at most two writes. An entry never holds a payload,
  * a result or a credential — only ids and outcomes.
  */
 
@@ -52,44 +53,51 @@ export interface AuditPage {
  * const { entries } = await audit.list({ tenant: 'acme', limit: 100 })
  */
 export class AuditLog {
+  /** The write in flight (never rejects). */
   private tail: Promise<void> = Promise.resolve()
+  /** The write that will take the entries recorded now: after the one in flight. */
+  private next: Promise<void> | null = null
   private pending = 0
   private readonly batches = new Map<string, AuditEntry[]>()
-  private scheduled = false
 
   constructor(
     private readonly records: AuditRecords,
     private readonly onError: (error: unknown) => void,
   ) {}
 
-  record(entry: AuditEntry): void {
+  /**
+   * Adds an entry; resolves when it is stored. Never rejects: a failed write goes to `onError`.
+   */
+  record(entry: AuditEntry): Promise<void> {
     this.pending += 1
     const batch = this.batches.get(entry.tenant)
     if (batch) batch.push(entry)
     else this.batches.set(entry.tenant, [entry])
-    if (!this.scheduled) {
-      this.scheduled = true
-      setImmediate(() => this.write())
-    }
+    // The rest of this event-loop turn joins too (requests answered together).
+    this.next ??= this.tail
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => {
+        this.next = null
+        return this.write()
+      })
+    return this.next
   }
 
-  private write(): void {
-    this.scheduled = false
+  private write(): Promise<void> {
     const batches = [...this.batches]
     this.batches.clear()
-    for (const [tenant, entries] of batches) {
-      this.tail = this.tail
-        .then(() => this.records.put(AUDIT, { tenant, data: { entries } }))
-        .then(
-          () => {
-            this.pending -= entries.length
-          },
-          (error) => {
-            this.pending -= entries.length
-            this.onError(error)
-          },
-        )
-    }
+    this.tail = (async () => {
+      for (const [tenant, entries] of batches) {
+        try {
+          await this.records.put(AUDIT, { tenant, data: { entries } })
+        } catch (error) {
+          this.onError(error)
+        } finally {
+          this.pending -= entries.length
+        }
+      }
+    })()
+    return this.tail
   }
 
   /** Entries waiting to be written. */
@@ -99,7 +107,7 @@ export class AuditLog {
 
   /** Resolves when every entry recorded so far is written. */
   async flush(): Promise<void> {
-    if (this.scheduled) this.write()
+    await this.next
     await this.tail
   }
 

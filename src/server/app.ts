@@ -5,7 +5,9 @@
  *
  * Each request goes: request id → authenticate (401) → permission (403) → tenant (403 to cross
  * without admin) → validate path, query and body (400, unknown fields too) → handler → audit
- * entry (writes, and reads of sensitive data) after the answer is sent.
+ * entry (writes, and reads of sensitive data), stored before the answer leaves (`onSend`), so
+ * a crash cannot lose the record of a change the caller was told about. Entries that arrive
+ * while an audit write is in flight share the next one (src/security/audit.ts).
  */
 import { randomUUID } from 'node:crypto'
 import fastifyMultipart from '@fastify/multipart'
@@ -19,7 +21,7 @@ import type { Spool } from '../engine/spool.js'
 import { type AuditEntry, AuditLog } from '../security/audit.js'
 import { REDACT_PATHS, redactUrl } from '../security/redact.js'
 import { Admission } from './admission.js'
-import { Authenticator, allows, type Principal, resolveTenant } from './auth.js'
+import { Authenticator, authorize, type Principal, resolveTenant } from './auth.js'
 import { type ServerConfig, type ServerConfigInput, serverConfig } from './config.js'
 import type { ServerContext } from './context.js'
 import { Enqueuer } from './enqueuer.js'
@@ -62,6 +64,8 @@ interface RequestState {
   tenant: string | null
   target: string | null
   started: bigint
+  /** The audit entry is recorded (in onSend; onResponse records the rest, e.g. streams). */
+  audited: boolean
 }
 
 declare module 'fastify' {
@@ -94,7 +98,11 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
   const context: ServerContext = {
     spool,
     config,
-    auth: new Authenticator(spool, { jwt: jwtSettings(config), cacheMs: config.auth.keyCacheMs }),
+    auth: new Authenticator(spool, {
+      jwt: jwtSettings(config),
+      cacheMs: config.auth.keyCacheMs,
+      operatorTenant: config.auth.operatorTenant,
+    }),
     audit: new AuditLog(spool.records, (error) =>
       logger.error({ err: { message: (error as Error).message } }, 'audit write failed'),
     ),
@@ -141,8 +149,31 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
     }
   })
 
+  /** The audit entry of a request, or null when it is not audited. */
+  function auditEntry(request: FastifyRequest, status: number): AuditEntry | null {
+    const state = request.spoolState
+    if (!state?.principal || state.audited) return null
+    if (request.method === 'GET' && state.route.auditRead !== true) return null
+    state.audited = true
+    return {
+      at: Date.now(),
+      actor: { kind: state.principal.kind, id: state.principal.id, user: state.principal.user },
+      tenant: state.tenant ?? state.principal.tenant,
+      action: state.route.id,
+      target: state.target,
+      ip: request.ip,
+      outcome: status < 400 ? 'ok' : status === 401 || status === 403 ? 'denied' : status < 500 ? 'invalid' : 'error',
+      status,
+      requestId: String(request.id),
+    }
+  }
+
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id)
+    // Stored before the answer is written; a failed write is logged and the answer still goes
+    // out (the change it reports has happened).
+    const entry = auditEntry(request, reply.statusCode)
+    if (entry) await context.audit.record(entry)
     return payload
   })
 
@@ -187,21 +218,9 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
       },
       'request',
     )
-    if (!state?.principal) return
-    const audited = request.method !== 'GET' || state.route.auditRead === true
-    if (!audited) return
-    const entry: AuditEntry = {
-      at: Date.now(),
-      actor: { kind: state.principal.kind, id: state.principal.id, user: state.principal.user },
-      tenant: state.tenant ?? state.principal.tenant,
-      action: state.route.id,
-      target: state.target,
-      ip: request.ip,
-      outcome: status < 400 ? 'ok' : status === 401 || status === 403 ? 'denied' : status < 500 ? 'invalid' : 'error',
-      status,
-      requestId: String(request.id),
-    }
-    context.audit.record(entry)
+    // A handler that wrote the raw response itself (a stream) skipped onSend.
+    const entry = auditEntry(request, status)
+    if (entry) void context.audit.record(entry)
   })
 
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } })
@@ -265,6 +284,7 @@ function registerRoute(app: FastifyInstance, context: ServerContext, spec: AnyRo
         tenant: null,
         target: null,
         started: process.hrtime.bigint(),
+        audited: false,
       }
       request.spoolState = state
       const rawParams = (request.params ?? {}) as Record<string, unknown>
@@ -272,23 +292,17 @@ function registerRoute(app: FastifyInstance, context: ServerContext, spec: AnyRo
       if (typeof rawTarget === 'string') state.target = rawTarget.slice(0, 200)
       const rawQuery = (request.query ?? {}) as Record<string, unknown>
       const permission =
-        spec.permission === 'metrics' ? (context.config.metrics.public ? 'public' : 'admin') : spec.permission
+        spec.permission === 'metrics' ? (context.config.metrics.public ? 'public' : 'operate') : spec.permission
       let principal: Principal
       if (permission === 'public') {
-        principal = { kind: 'key', id: 'anonymous', user: null, tenant: 'default', scopes: [] }
+        principal = { kind: 'key', id: 'anonymous', user: null, tenant: 'default', scopes: [], operator: false }
       } else {
         const header = request.headers.authorization
         const queryToken = spec.stream && typeof rawQuery.access_token === 'string' ? rawQuery.access_token : undefined
         principal = await context.auth.authenticate(header, queryToken)
         state.principal = principal
         state.tenant = principal.tenant
-        if (!allows(principal.scopes, permission)) {
-          throw new HttpProblem(
-            'SPOOL_FORBIDDEN',
-            `this route needs the ${permission} permission, which scopes ${principal.scopes.join(', ') || '(none)'} do not give`,
-            { field: 'authorization' },
-          )
-        }
+        authorize(principal, permission)
       }
       const askedHeader = request.headers['spool-tenant']
       if (Array.isArray(askedHeader)) {

@@ -14,8 +14,12 @@
  * | worker   | ✓    |                                   | ✓                  |                              |                                    |
  * | admin    | ✓    | ✓                                 | ✓                  | ✓                            | ✓                                  |
  *
- * Every route acts in the caller's tenant. An admin may name another with the `Spool-Tenant`
- * header (or `?tenant=` on streams); anyone else who does gets 403.
+ * Every route acts in the caller's tenant. One tenant, `auth.operatorTenant` (`default`), is the
+ * installation's own: what every tenant shares — queue settings, pausing, circuit breakers,
+ * rate-limit counters, the connected workers, `/metrics` — is changed (or, for workers and
+ * metrics, seen) only by its admins (the `operate` permission). They alone may also act in
+ * another tenant, by naming it with the `Spool-Tenant` header (or `?tenant=` on streams);
+ * anyone else who does gets 403.
  */
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose'
 import type { Spool } from '../engine/spool.js'
@@ -24,8 +28,11 @@ import { findApiKeyByHash } from './keys.js'
 import { HttpProblem } from './problem.js'
 import { TENANT_NAME } from './schemas.js'
 
-/** What a route needs; `metrics` is public or admin as `metrics.public` says. */
-export type Permission = 'public' | 'read' | 'produce' | 'work' | 'manage' | 'admin' | 'metrics'
+/**
+ * What a route needs. `operate`: an admin of the operator tenant (installation-wide changes);
+ * `metrics` is public or `operate` as `metrics.public` says.
+ */
+export type Permission = 'public' | 'read' | 'produce' | 'work' | 'manage' | 'admin' | 'operate' | 'metrics'
 
 export interface Principal {
   kind: 'key' | 'jwt'
@@ -35,6 +42,8 @@ export interface Principal {
   /** The tenant the credential belongs to. */
   tenant: string
   scopes: Scope[]
+  /** The credential belongs to the operator tenant (`auth.operatorTenant`). */
+  operator: boolean
 }
 
 export interface JwtConfig {
@@ -55,15 +64,39 @@ export interface JwtConfig {
 }
 
 const GRANTS: Record<Scope, readonly Permission[]> = {
-  admin: ['read', 'produce', 'work', 'manage', 'admin'],
+  admin: ['read', 'produce', 'work', 'manage', 'admin', 'operate'],
   producer: ['read', 'produce'],
   worker: ['read', 'work'],
   reader: ['read'],
 }
 
+/** Whether the scopes give the permission (`operate` also needs the operator tenant: see `authorize`). */
 export function allows(scopes: readonly Scope[], permission: Permission): boolean {
-  const needed = permission === 'metrics' ? 'admin' : permission
+  const needed = permission === 'metrics' ? 'operate' : permission
   return needed === 'public' || scopes.some((scope) => GRANTS[scope]?.includes(needed))
+}
+
+/**
+ * Throws 403 unless the principal may use a route that needs `permission`.
+ *
+ * @example
+ * authorize(principal, 'operate') // an admin key of the operator tenant passes; any other throws
+ */
+export function authorize(principal: Principal, permission: Exclude<Permission, 'metrics'>): void {
+  if (!allows(principal.scopes, permission)) {
+    throw new HttpProblem(
+      'SPOOL_FORBIDDEN',
+      `this route needs the ${permission === 'operate' ? 'admin' : permission} permission, which scopes ${principal.scopes.join(', ') || '(none)'} do not give`,
+      { field: 'authorization' },
+    )
+  }
+  if (permission === 'operate' && !principal.operator) {
+    throw new HttpProblem(
+      'SPOOL_FORBIDDEN',
+      `this route changes what every tenant shares, so it needs an admin credential of the operator tenant, not of "${principal.tenant}"`,
+      { field: 'authorization' },
+    )
+  }
 }
 
 /**
@@ -78,7 +111,7 @@ export class Authenticator {
 
   constructor(
     private readonly spool: Spool,
-    private readonly options: { jwt?: JwtConfig | undefined; cacheMs?: number },
+    private readonly options: { jwt?: JwtConfig | undefined; cacheMs?: number; operatorTenant?: string },
   ) {
     const jwt = options.jwt
     this.secret = jwt?.secret ? new TextEncoder().encode(jwt.secret) : null
@@ -116,7 +149,14 @@ export class Authenticator {
       const stored = await findApiKeyByHash(this.spool, hashApiKey(token))
       principal =
         stored && !stored.revoked
-          ? { kind: 'key', id: stored.id, user: null, tenant: stored.tenant, scopes: stored.scopes }
+          ? {
+              kind: 'key',
+              id: stored.id,
+              user: null,
+              tenant: stored.tenant,
+              scopes: stored.scopes,
+              operator: this.isOperator(stored.tenant),
+            }
           : null
       if (this.cache.size > 10_000) this.cache.clear()
       this.cache.set(token, { key: principal, until: now + (this.options.cacheMs ?? 5_000) })
@@ -155,7 +195,12 @@ export class Authenticator {
       user: typeof user === 'string' ? user : null,
       tenant,
       scopes,
+      operator: this.isOperator(tenant),
     }
+  }
+
+  private isOperator(tenant: string): boolean {
+    return tenant === (this.options.operatorTenant ?? 'default')
   }
 }
 
@@ -171,20 +216,19 @@ function claim(payload: JWTPayload, name: string): unknown {
 }
 
 /**
- * The tenant a request acts in: the credential's own, or (admins only) the one asked for.
+ * The tenant a request acts in: the credential's own, or (admins of the operator tenant only)
+ * the one asked for.
  */
 export function resolveTenant(principal: Principal, asked: string | undefined): string {
   if (asked === undefined || asked === principal.tenant) return principal.tenant
   if (!TENANT_NAME.test(asked)) {
     throw new HttpProblem('SPOOL_INVALID_REQUEST', 'Spool-Tenant is not a valid tenant name', { field: 'spool-tenant' })
   }
-  if (!principal.scopes.includes('admin')) {
+  if (!principal.scopes.includes('admin') || !principal.operator) {
     throw new HttpProblem(
       'SPOOL_TENANT_FORBIDDEN',
-      `only an admin may act in another tenant than "${principal.tenant}"`,
-      {
-        field: 'spool-tenant',
-      },
+      `only an admin of the operator tenant may act in another tenant than "${principal.tenant}"`,
+      { field: 'spool-tenant' },
     )
   }
   return asked

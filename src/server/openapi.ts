@@ -80,7 +80,7 @@ export function openApiDocument(routes: AnyRoute[] = allRoutes): Record<string, 
           in: 'header',
           required: false,
           schema: { type: 'string' },
-          description: 'act in this tenant instead of the credential’s own (admins only)',
+          description: 'act in this tenant instead of the credential’s own (admins of the operator tenant only)',
         })
       }
     }

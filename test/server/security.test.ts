@@ -109,6 +109,48 @@ describe('encryption at rest', () => {
   })
 })
 
+describe('audit log', () => {
+  it('stores the entry of a change or a sensitive read before the answer leaves, one write per burst', async () => {
+    const t = await startServer()
+    servers.push(t)
+    // A slow disk: every record write takes 150 ms. The answer must still come after the entry.
+    const records = t.spool.records
+    const put = records.put.bind(records)
+    let auditWrites = 0
+    records.put = (async (collection: string, record: Parameters<typeof put>[1]) => {
+      if (collection === 'audit') {
+        auditWrites += 1
+        await new Promise((resolve) => setTimeout(resolve, 150))
+      }
+      return put(collection, record)
+    }) as typeof records.put
+    const stored = async () =>
+      (await records.list('audit', { limit: 1000 })).flatMap(
+        (record) => (record.data as { entries: { action: string; target: string | null }[] }).entries,
+      )
+
+    const created = await t.request('POST', '/v1/queues/audited/jobs', { body: { payload: { n: 1 } } })
+    expect(created.status).toBe(201)
+    expect(await stored()).toContainEqual(expect.objectContaining({ action: 'jobs.create', target: created.body.id }))
+    for (const [path, action] of [
+      ['/v1/jobs?queue=audited', 'jobs.list'],
+      [`/v1/jobs/${created.body.id}/children`, 'jobs.children'],
+      [`/v1/jobs/${created.body.id}/errors`, 'jobs.errors'],
+    ] as const) {
+      expect((await t.request('GET', path)).status).toBe(200)
+      expect((await stored()).map((entry) => entry.action)).toContain(action)
+    }
+    // Ten changes answered together share the writes of their turn, not one each.
+    auditWrites = 0
+    const burst = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => t.request('POST', '/v1/queues/audited/jobs', { body: { payload: i } })),
+    )
+    expect(burst.map((r) => r.status)).toEqual(Array(10).fill(201))
+    expect((await stored()).filter((entry) => entry.action === 'jobs.create')).toHaveLength(11)
+    expect(auditWrites).toBeLessThan(10)
+  })
+})
+
 describe('JWT', () => {
   const secret = 'hs256-secret-for-tests-0123456789abcdef'
   const sign = (claims: Record<string, unknown>) =>

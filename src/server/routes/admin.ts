@@ -41,7 +41,8 @@ export const adminRoutes = [
     url: '/v1/workers',
     tag: 'workers',
     summary: 'Workers connected to this Spool, on every node: queue, concurrency, running jobs, last seen',
-    permission: 'manage',
+    description: 'Workers run the jobs of every tenant, so only admins of the operator tenant see them.',
+    permission: 'operate',
     response: z.object({ workers: z.array(z.record(z.string(), z.unknown())) }),
     async handler({ app }) {
       const workers = await app.spool.workers.list()

@@ -1,6 +1,8 @@
 /**
  * Circuit breakers (shared by every tenant, like queues: reading is open to readers, changing
- * them needs the manage permission) and what a queue's rate limits have counted.
+ * them is for admins of the operator tenant) and what a queue's rate limits have counted (the
+ * counts per key and the groups name other tenants' users and groups, so only the operator
+ * tenant sees them).
  */
 import { z } from 'zod'
 import { route } from '../route.js'
@@ -101,7 +103,8 @@ export const breakerRoutes = [
         close: 'Close a breaker by hand and forget its counts',
         reset: 'Back to a clean, closed breaker',
       }[action],
-      permission: 'manage',
+      description: 'Breakers are shared by every tenant, so only admins of the operator tenant change them.',
+      permission: 'operate',
       params: breakerParams,
       response: breaker,
       async handler({ app, params }) {
@@ -115,11 +118,16 @@ export const breakerRoutes = [
     url: '/v1/queues/:name/limits',
     tag: 'queues',
     summary: 'A queue’s limits, the starts its rate limits counted, and Retry-After pauses',
+    description:
+      'Outside the operator tenant, `rateUsed` has only the queue-wide count ("") and `groups` is empty: their keys are other tenants’ users and groups.',
     permission: 'read',
     params: queueParams,
     response: limits,
-    async handler({ app, params }) {
-      return app.spool.limits.get(params.name)
+    async handler({ app, params, principal }) {
+      const limits = await app.spool.limits.get(params.name)
+      if (principal.operator) return limits
+      const queueWide = limits.rateUsed['']
+      return { ...limits, rateUsed: queueWide === undefined ? {} : { '': queueWide }, groups: [] }
     },
   }),
   route({
@@ -128,7 +136,8 @@ export const breakerRoutes = [
     url: '/v1/queues/:name/limits/reset',
     tag: 'queues',
     summary: 'Forget counted starts and Retry-After pauses of a queue',
-    permission: 'manage',
+    description: 'This changes the queue for every tenant, so only admins of the operator tenant may.',
+    permission: 'operate',
     params: queueParams,
     response: limits,
     async handler({ app, params }) {

@@ -85,6 +85,7 @@ export const flowRoutes = [
     summary: 'The jobs this one waits for (a flow’s children or its dependsOn), in the order they were added',
     permission: 'read',
     params: z.strictObject({ id: s.jobId }),
+    auditRead: true,
     response: z.object({
       children: z.array(
         z.object({

@@ -18,10 +18,20 @@ export const meRoutes = [
         user: z.string().nullable(),
         tenant: z.string(),
         scopes: z.array(z.enum(SCOPES)),
+        operator: z
+          .boolean()
+          .describe('the credential belongs to the operator tenant (its admins change shared queues and breakers)'),
       })
       .meta({ id: 'Me' }),
     async handler({ principal, tenant }) {
-      return { kind: principal.kind, id: principal.id, user: principal.user, tenant, scopes: principal.scopes }
+      return {
+        kind: principal.kind,
+        id: principal.id,
+        user: principal.user,
+        tenant,
+        scopes: principal.scopes,
+        operator: principal.operator,
+      }
     },
   }),
 ]

@@ -1,4 +1,8 @@
-/** Queues: list, configure, pause and resume, stats, cleanup. */
+/**
+ * Queues: list, configure, pause and resume, stats, cleanup. A queue is shared by every tenant,
+ * so what changes the whole queue (settings, pause, resume) is for admins of the operator tenant;
+ * a cleanup removes only the caller's tenant's finished jobs.
+ */
 import { z } from 'zod'
 import type { QueueOptions } from '../../engine/options.js'
 import { emptyCounts } from '../../engine/queue-admin.js'
@@ -28,13 +32,15 @@ export const queueRoutes = [
     method: 'GET',
     url: '/v1/queues',
     tag: 'queues',
-    summary: 'Queues with this tenant’s jobs by state (admins: every queue)',
+    summary: 'Queues this tenant has jobs in, with its jobs by state (operator admins: every queue)',
     permission: 'read',
     response: z.object({ queues: z.array(s.queue) }),
     async handler({ app, tenant, principal }) {
       const [queues, counts] = await Promise.all([app.spool.queues.list(), tenantCounts(app, tenant)])
-      // Queue names are shared; a non-admin sees only the queues its tenant has jobs in.
-      const visible = principal.scopes.includes('admin') ? queues : queues.filter((q) => counts[q.name] !== undefined)
+      // Queue names are shared, and another tenant's queue names are its business: only the
+      // operator's admins see every queue.
+      const everything = principal.operator && principal.scopes.includes('admin')
+      const visible = everything ? queues : queues.filter((q) => counts[q.name] !== undefined)
       return {
         queues: visible.map((q) => ({
           name: q.name,
@@ -72,8 +78,8 @@ export const queueRoutes = [
     url: '/v1/queues/:name',
     tag: 'queues',
     summary: 'Create a queue or replace its settings',
-    description: 'Queues are shared by every tenant, so only admins configure them.',
-    permission: 'manage',
+    description: 'Queues are shared by every tenant, so only admins of the operator tenant configure them.',
+    permission: 'operate',
     params: nameParams,
     body: s.queueConfig,
     response: s.queue,
@@ -89,7 +95,8 @@ export const queueRoutes = [
       tag: 'queues',
       summary:
         action === 'pause' ? 'Stop workers everywhere from claiming (running jobs finish)' : 'Let workers claim again',
-      permission: 'manage',
+      description: 'This changes the queue for every tenant, so only admins of the operator tenant may.',
+      permission: 'operate',
       params: nameParams,
       response: s.queue,
       async handler({ app, params }) {
@@ -129,7 +136,10 @@ export const queueRoutes = [
     method: 'POST',
     url: '/v1/queues/:name/cleanup',
     tag: 'queues',
-    summary: 'Apply the queue’s retention now (or, with dryRun, say what it would remove)',
+    summary:
+      'Apply the queue’s retention to this tenant’s finished jobs now (or, with dryRun, say what it would remove)',
+    description:
+      'Removes only jobs of the tenant the request acts in (an operator admin names another with `Spool-Tenant`), among those the queue’s retention no longer keeps (its `maxCount` counts the whole queue).',
     permission: 'manage',
     params: nameParams,
     body: z.strictObject({ dryRun: z.boolean().optional() }).optional(),
@@ -140,8 +150,8 @@ export const queueRoutes = [
         sampleIds: z.array(z.string()),
       })
       .meta({ id: 'CleanupReport' }),
-    async handler({ app, params, body }) {
-      return app.spool.queues.cleanup(params.name, { dryRun: body?.dryRun ?? false })
+    async handler({ app, params, body, tenant }) {
+      return app.spool.queues.cleanup(params.name, { dryRun: body?.dryRun ?? false, tenant })
     },
   }),
 ]

@@ -5,7 +5,7 @@ import { newWebhookSecret } from '../../security/signature.js'
 import { HttpProblem } from '../problem.js'
 import { Reply, route } from '../route.js'
 import * as s from '../schemas.js'
-import { ALERTS, type AlertData, WEBHOOKS, type WebhookData } from '../webhooks.js'
+import { ALERT_KINDS, ALERTS, type AlertData, WEBHOOKS, type WebhookData } from '../webhooks.js'
 
 const EVENT_TYPE = /^(\*|[a-z_]+\.[a-z_*]+)$/
 
@@ -22,8 +22,9 @@ const webhook = z
 const alert = z
   .object({
     id: z.string(),
-    kind: z.enum(['backlog', 'failure_rate']),
+    kind: z.enum(ALERT_KINDS),
     queue: z.string().nullable(),
+    breaker: z.string().nullable(),
     threshold: z.number(),
     cooldownMs: z.number(),
     createdAt: z.string(),
@@ -44,7 +45,8 @@ function toWebhook(record: { id: string; data: unknown; createdAt: number | Date
 }
 
 function toAlert(record: { id: string; data: unknown; createdAt: number | Date }) {
-  return { id: record.id, ...(record.data as AlertData), createdAt: new Date(record.createdAt).toISOString() }
+  const data = record.data as AlertData
+  return { id: record.id, ...data, breaker: data.breaker ?? null, createdAt: new Date(record.createdAt).toISOString() }
 }
 
 async function listAll(
@@ -70,7 +72,7 @@ export const webhookRoutes = [
     tag: 'webhooks',
     summary: 'Subscribe a URL to events; the signing secret is in this answer only',
     description:
-      'Event types: any engine event (`job.failed` — attempts exhausted, the dead-letter set; `job.retrying`, `job.completed`, `job.cancelled`, `queue.paused`, `breaker.opened`…), `alert.backlog`, `alert.failure_rate`, a prefix wildcard such as `job.*`, or `*`.',
+      'Event types: any engine event (`job.failed` — attempts exhausted, the dead-letter set; `job.retrying`, `job.completed`, `job.cancelled`, `queue.paused`, `breaker.opened`…), `session.processed` (an audio session’s results are saved), `alert.backlog`, `alert.backlog_age`, `alert.failure_rate`, `alert.breaker_open`, a prefix wildcard such as `job.*`, or `*`. Job and session events come from the tenant’s own jobs. Queue and breaker events reach the operator tenant’s webhooks, and another tenant’s when it has unfinished jobs in the queue (for a breaker: in a queue bound to it).',
     permission: 'manage',
     body: z.strictObject({
       url: z.url({ protocol: /^https?$/ }).max(2048),
@@ -130,11 +132,12 @@ export const webhookRoutes = [
     tag: 'webhooks',
     summary: 'Set an alert threshold; it fires as `alert.<kind>` to the tenant’s webhooks',
     description:
-      '`backlog`: waiting and scheduled jobs (of `queue`, or all) above `threshold`. `failure_rate`: failed share of finished jobs over the last hour (0–1) above `threshold`. Fires at most once per `cooldownMs`.',
+      '`backlog`: this tenant’s waiting and scheduled jobs (of `queue`, or all) above `threshold`. `backlog_age`: this tenant’s oldest waiting job (of `queue`, or any) has waited more than `threshold` seconds. `failure_rate`: failed share of the queue’s finished jobs over the last hour (0–1, all tenants) above `threshold`. `breaker_open`: a circuit breaker (`breaker`, else the one `queue` is bound to, else any) has been open more than `threshold` seconds (0: as soon as it opens). Fires at most once per `cooldownMs`.',
     permission: 'manage',
     body: z.strictObject({
-      kind: z.enum(['backlog', 'failure_rate']),
+      kind: z.enum(ALERT_KINDS),
       queue: s.queueName.optional(),
+      breaker: s.queueName.optional().describe('breaker_open only'),
       threshold: z.number().min(0).max(1e12),
       cooldownMs: z.number().int().min(1_000).max(86_400_000).optional().describe('default 15 minutes'),
     }),
@@ -146,9 +149,13 @@ export const webhookRoutes = [
           field: 'threshold',
         })
       }
+      if (body.breaker !== undefined && body.kind !== 'breaker_open') {
+        throw new HttpProblem('SPOOL_INVALID_REQUEST', 'breaker is for breaker_open alerts only', { field: 'breaker' })
+      }
       const data: AlertData = {
         kind: body.kind,
         queue: body.queue ?? null,
+        breaker: body.breaker ?? null,
         threshold: body.threshold,
         cooldownMs: body.cooldownMs ?? 900_000,
       }
