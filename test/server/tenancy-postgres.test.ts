@@ -1,6 +1,6 @@
 /**
  * Tenancy on PostgreSQL (one schema for the test): searches, counts, bulk actions by filter,
- * streams, keys and records stay within their tenant, as on SQLite (authz.test.ts).
+ * queue cleanups, streams, keys and records stay within their tenant, as on SQLite (authz.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type TestServer } from './helpers.js'
@@ -68,5 +68,27 @@ describe('tenancy on PostgreSQL', () => {
     const audit = await t.request('GET', '/v1/audit?limit=1000', { key: acmeAdmin })
     expect(audit.body.entries.length).toBeGreaterThan(0)
     expect(audit.body.entries.every((e: { tenant: string }) => e.tenant === 'acme')).toBe(true)
+  })
+
+  it('a queue cleanup removes only the tenant’s finished jobs, under the queue’s retention', async () => {
+    await t.spool.queues.configure('pgclean', { retention: { cancelled: { maxCount: 1 } } })
+    const cancelled = async (tenant: string) => {
+      const { id } = await t.spool.enqueue('pgclean', { n: 1 }, { tenant })
+      await t.spool.jobs.cancel(id)
+      return id
+    }
+    const acmeOld = await cancelled('acme')
+    const globexOld = await cancelled('globex')
+    const acmeNew = await cancelled('acme')
+    const acmeAdmin = await t.key('acme', ['admin'])
+    // The rule keeps the newest cancelled job of the whole queue (acme's last one); of the rest,
+    // acme's cleanup takes only acme's.
+    const dry = await t.request('POST', '/v1/queues/pgclean/cleanup', { key: acmeAdmin, body: { dryRun: true } })
+    expect(dry.body).toMatchObject({ dryRun: true, removed: { cancelled: 1 }, sampleIds: [acmeOld] })
+    const done = await t.request('POST', '/v1/queues/pgclean/cleanup', { key: acmeAdmin })
+    expect(done.body.removed.cancelled).toBe(1)
+    expect(await t.spool.jobs.get(acmeOld)).toBeNull()
+    expect(await t.spool.jobs.get(acmeNew)).not.toBeNull()
+    expect(await t.spool.jobs.get(globexOld)).not.toBeNull()
   })
 })
