@@ -24,7 +24,11 @@ export interface EnqueueResult {
   id: string
   created: boolean
   state: JobState
+  /** Runnable jobs ahead (0: next), counted up to 1,000; null when delayed or blocked. */
   position?: number | null
+  /** More jobs are ahead than were counted: `position` is a lower bound. */
+  positionCapped?: true
+  /** Expected ms until it starts, from the queue's recent throughput (a delayed job: its delay). */
   estimatedWaitMs?: number | null
 }
 

@@ -82,12 +82,22 @@ export const enqueueResult = z
     id: jobId,
     created: z.boolean(),
     state: jobState,
-    position: z.number().nullable().optional().describe('runnable jobs ahead (with ?position=true)'),
+    position: z
+      .number()
+      .nullable()
+      .optional()
+      .describe('runnable jobs ahead (0: next), counted up to 1,000; null when delayed, blocked or ?position=false'),
+    positionCapped: z
+      .literal(true)
+      .optional()
+      .describe('more jobs are ahead than were counted: position is a lower bound'),
     estimatedWaitMs: z
       .number()
       .nullable()
       .optional()
-      .describe('expected wait from recent throughput (with ?position=true)'),
+      .describe(
+        'expected ms until it starts: (position + 1) over the jobs the queue completed per ms in the last five minutes, or a delayed job’s delay; null when unknown',
+      ),
   })
   .meta({ id: 'EnqueueResult' })
 

@@ -17,6 +17,27 @@ describe('REST API', () => {
     await t?.close()
   })
 
+  it('answers every enqueue with its position, also for requests that arrive together', async () => {
+    const queue = 'positions'
+    // Requests that arrive together are written as one batch (server/enqueuer.ts).
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => t.request('POST', `/v1/queues/${queue}/jobs`, { body: { payload: i } })),
+    )
+    const positions = answers.map((answer) => answer.body.position as number)
+    expect([...positions].sort()).toEqual([0, 1, 2, 3, 4])
+    for (const answer of answers) {
+      const asked = await t.request('GET', `/v1/jobs/${answer.body.id}/position`)
+      expect(asked.body.position).toBe(answer.body.position)
+    }
+    const bulk = await t.request('POST', `/v1/queues/${queue}/jobs/bulk`, {
+      body: { jobs: [{ payload: 'a' }, { payload: 'b', options: { delayMs: 60_000 } }, { payload: 'c' }] },
+    })
+    expect(bulk.body.jobs.map((job: { position: number | null }) => job.position)).toEqual([5, null, 6])
+    expect(bulk.body.jobs[1].estimatedWaitMs).toBeGreaterThan(59_000)
+    const skipped = await t.request('POST', `/v1/queues/${queue}/jobs?position=false`, { body: { payload: 'x' } })
+    expect(skipped.body).toMatchObject({ created: true, position: null, estimatedWaitMs: null })
+  })
+
   it('enqueues, reads and steers a job', async () => {
     const created = await t.request('POST', '/v1/queues/emails/jobs', {
       body: { payload: { to: 'a@b.c' }, options: { priority: 'high', tags: ['x'] } },
@@ -41,7 +62,8 @@ describe('REST API', () => {
     expect(status.body.payload).toBeUndefined()
     const position = await t.request('GET', `/v1/jobs/${id}/position`)
     expect(position.body.position).toBe(0)
-    const behind = await t.request('POST', '/v1/queues/emails/jobs?position=true', { body: { payload: { to: 'b' } } })
+    expect(created.body).toMatchObject({ position: 0, estimatedWaitMs: null })
+    const behind = await t.request('POST', '/v1/queues/emails/jobs', { body: { payload: { to: 'b' } } })
     expect(behind.body).toMatchObject({ created: true, position: 1 })
     await t.request('DELETE', `/v1/jobs/${behind.body.id}`)
 

@@ -127,11 +127,13 @@ export const jobRoutes = [
     tag: 'jobs',
     summary: 'Enqueue a job',
     description:
-      'Validates everything first: on any error nothing is written. 201 for a new job; 200 with `created: false` when the idempotency key matched an existing job. 429 over the tenant’s enqueue rate, 503 when the queue is full (both with Retry-After).',
+      'Validates everything first: on any error nothing is written. 201 for a new job; 200 with `created: false` when the idempotency key matched an existing job. The answer has the job’s `position` (runnable jobs ahead, counted up to 1,000: `positionCapped` beyond) and `estimatedWaitMs` (from the queue’s throughput over the last five minutes; a delayed job’s delay). 429 over the tenant’s enqueue rate, 503 when the queue is full (both with Retry-After).',
     permission: 'produce',
     params: queueParams,
     query: z.strictObject({
-      position: s.boolQuery.optional().describe('also answer the position in the queue and the expected wait'),
+      position: s.boolQuery
+        .optional()
+        .describe('false: skip counting the position (and the estimated wait); true is the default'),
     }),
     body: s.newJob,
     response: s.enqueueResult,
@@ -141,9 +143,10 @@ export const jobRoutes = [
       await checkDependencies(app, tenant, body.options, 'options.')
       await app.admission.admit(tenant, params.queue)
       const options = engineOptions(body.options, tenant, userOf(principal), callerTrace(app, request))
-      const result = query.position
-        ? await app.spool.enqueue(params.queue, body.payload, { ...options, position: true })
-        : await app.enqueuer.enqueue(params.queue, body.payload, options)
+      const result =
+        query.position === false
+          ? await app.spool.enqueue(params.queue, body.payload, { ...options, position: false })
+          : await app.enqueuer.enqueue(params.queue, body.payload, options)
       audit.target = result.id
       return result.created ? result : new Reply(200, result)
     },
@@ -155,7 +158,7 @@ export const jobRoutes = [
     tag: 'jobs',
     summary: 'Enqueue many jobs at once (all or none)',
     description:
-      'Up to 1000 jobs in one transaction. A bad item is named by its index (`field: jobs.3.options.priority`).',
+      'Up to 1000 jobs in one transaction. A bad item is named by its index (`field: jobs.3.options.priority`). Each result has its position and estimated wait, as for one job (one count per priority level in the batch; on a fair queue the first 100 are counted).',
     permission: 'produce',
     params: queueParams,
     body: z.strictObject({ jobs: z.array(s.newJob).min(1).max(1000) }),
