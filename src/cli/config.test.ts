@@ -15,6 +15,8 @@ describe('readConfig', () => {
     })
     const env = { SPOOL_STORE: 'sqlite:/env.db', SPOOL_DEMO: 'false', SPOOL_GRACE_SECONDS: '3', SPOOL_PORT: '8000' }
     expect(readConfig({}, env)).toMatchObject({ store: 'sqlite:/env.db', demo: false, graceSeconds: 3, port: 8000 })
+    expect(readConfig({}, {}).tracing.enabled).toBe(false)
+    expect(readConfig({}, { SPOOL_TRACING: 'true' }).tracing.enabled).toBe(true)
     expect(readConfig({ store: 'sqlite:/flag.db', demo: true, grace: '1', port: '9000' }, env)).toMatchObject({
       store: 'sqlite:/flag.db',
       demo: true,
@@ -39,6 +41,7 @@ describe('readConfig', () => {
       expect.objectContaining({ code: 'SPOOL_INVALID_OPTION', field: 'grace' }),
     )
     expect(() => readConfig({}, { SPOOL_DEMO: 'maybe' })).toThrow(/SPOOL_DEMO/)
+    expect(() => readConfig({}, { SPOOL_TRACING: 'sometimes' })).toThrow(/SPOOL_TRACING/)
     expect(() => readConfig({}, { SPOOL_PORT: '99999' })).toThrow(/port/)
     expect(() => readConfig({}, { SPOOL_JWT_SECRET: 'short' })).toThrow(/auth\.jwt\.secret/)
   })
