@@ -22,6 +22,7 @@ const USAGE = `usage: spool COMMAND [options]
   migrate                                                          apply database migrations
   keys      create --name N --scopes admin,producer,worker,reader [--tenant T] | list [--tenant T] | revoke ID
   queues    ls | pause QUEUE | resume QUEUE
+  schedules ls [--tenant T] | show NAME | preview NAME [--count N] | pause NAME | resume NAME
   jobs      ls [--queue Q] [--state S] [--tenant T] [--limit N] | show ID | add QUEUE JSON [--priority P] [--delay MS] [--tenant T]
             | retry ID | cancel ID
   enqueue   QUEUE JSON [--priority P] [--delay MS]                 same as jobs add
@@ -97,6 +98,7 @@ async function run(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<numb
       queue: { type: 'string' },
       state: { type: 'string' },
       limit: { type: 'string' },
+      count: { type: 'string' },
       name: { type: 'string' },
       scopes: { type: 'string' },
       concurrency: { type: 'string' },
@@ -127,6 +129,7 @@ async function run(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<numb
     'migrate',
     'keys',
     'queues',
+    'schedules',
     'jobs',
     'enqueue',
     'stats',
@@ -265,6 +268,8 @@ async function run(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<numb
       }
       case 'queues':
         return await queues(spool, sub, rest, print)
+      case 'schedules':
+        return await schedules(spool, sub, rest, values, print, io)
       case 'jobs':
         return await jobs(spool, sub, rest, values, print, io)
       case 'keys':
@@ -340,6 +345,58 @@ async function queues(spool: Spool, sub: string | undefined, rest: string[], pri
     return EXIT.ok
   }
   throw new UsageError('queues takes ls, pause QUEUE or resume QUEUE')
+}
+
+async function schedules(
+  spool: Spool,
+  sub: string | undefined,
+  rest: string[],
+  values: Values,
+  print: Print,
+  io: Io,
+): Promise<number> {
+  const when = (date: Date | null) => date?.toISOString() ?? '-'
+  const notFound = (name: string) => {
+    io.err(`spool: no schedule named "${name}" (SPOOL_SCHEDULE_NOT_FOUND)`)
+    return EXIT.notFound
+  }
+  if (sub === 'ls' || sub === 'list') {
+    const list = await spool.schedules.list(typeof values.tenant === 'string' ? { tenant: values.tenant } : {})
+    print(list, () =>
+      list.length === 0
+        ? 'no schedules'
+        : list
+            .map(
+              (s) =>
+                `${s.name.padEnd(24)} ${s.paused ? 'paused ' : 'active '} ${`${s.cron} ${s.timezone}`.padEnd(28)} → ${s.queue.padEnd(16)} next ${when(s.nextRunAt)}  last ${when(s.lastRunAt)}`,
+            )
+            .join('\n'),
+    )
+    return EXIT.ok
+  }
+  const [name] = rest
+  if (sub === 'show' || sub === 'preview' || sub === 'pause' || sub === 'resume') {
+    if (!name) throw new UsageError(`schedules ${sub} needs NAME`)
+    const schedule = await spool.schedules.get(name)
+    if (!schedule) return notFound(name)
+    if (sub === 'pause' || sub === 'resume') {
+      const changed = await spool.schedules[sub](name)
+      print(changed, () => `${changed.name} ${changed.paused ? 'paused' : 'resumed'}, next ${when(changed.nextRunAt)}`)
+      return EXIT.ok
+    }
+    if (sub === 'show') {
+      print(schedule, () => JSON.stringify(schedule, null, 2))
+      return EXIT.ok
+    }
+    const count = optionalInt(values.count, 'count') ?? 5
+    const runs = await spool.schedules.preview(name, count)
+    print(
+      runs.map((run) => run.toISOString()),
+      () => runs.map((run) => run.toISOString()).join('\n') || 'no more runs',
+    )
+    return EXIT.ok
+  }
+  throw new UsageError('schedules takes ls, show NAME, preview NAME, pause NAME or resume NAME')
 }
 
 async function jobs(

@@ -272,6 +272,15 @@ export function createClient(options: ClientOptions) {
     },
     schedules: {
       list: () => call<{ schedules: Schedule[] }>('GET', '/v1/schedules').then((r) => r.schedules),
+      get: (name: string) => call<Schedule>('GET', `/v1/schedules/${enc(name)}`),
+      /** The schedule's next `count` (1–1000, default 5) run times, ISO strings, earliest first. */
+      preview: (name: string, count?: number) =>
+        call<{ name: string; cron: string; timezone: string; paused: boolean; runs: string[] }>(
+          'GET',
+          `/v1/schedules/${enc(name)}/preview`,
+          undefined,
+          count === undefined ? {} : { count },
+        ),
       upsert: (
         name: string,
         schedule: {

@@ -93,6 +93,8 @@ const WHO: Record<string, [Who | typeof PUBLIC, number]> = {
   'sessions.delete': [producers, 404],
   'audio.transcriptions': [producers, 415],
   'schedules.list': [anyone, 200],
+  'schedules.get': [anyone, 200],
+  'schedules.preview': [anyone, 200],
   'schedules.upsert': [admins, 200],
   'schedules.pause': [admins, 200],
   'schedules.resume': [admins, 200],
@@ -213,6 +215,11 @@ const REQUESTS: Record<string, (m: Make) => Request | Promise<Request>> = {
   'sessions.delete': () => ({ method: 'DELETE', path: `/v1/sessions/${NO_SESSION}` }),
   'audio.transcriptions': () => ({ method: 'POST', path: '/v1/audio/transcriptions' }),
   'schedules.list': () => ({ method: 'GET', path: '/v1/schedules' }),
+  'schedules.get': async (m) => ({ method: 'GET', path: `/v1/schedules/${await m.record('schedule')}` }),
+  'schedules.preview': async (m) => ({
+    method: 'GET',
+    path: `/v1/schedules/${await m.record('schedule')}/preview?count=2`,
+  }),
   // Schedule names are unique across tenants (another tenant's name answers 409): a new one per call.
   'schedules.upsert': (m) => ({
     method: 'PUT',

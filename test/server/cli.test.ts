@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { main } from '../../src/cli/commands.js'
+import { Spool } from '../../src/index.js'
 
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname
 
@@ -168,6 +169,31 @@ describe('spool command with the server', () => {
     expect(JSON.parse((await cli(['clean', 'mail', '--dry-run', '--json'])).out)).toMatchObject({ dryRun: true })
     expect((await cli(['queues', 'explode'])).code).toBe(2)
     expect((await cli(['stats', 'mail'])).code).toBe(0)
+  })
+
+  it('lists, shows, previews, pauses and resumes schedules', async () => {
+    const spool = await Spool.open({ store: store(), maintenance: false })
+    try {
+      await spool.schedules.upsert({ name: 'nightly', cron: '30 2 * * *', timezone: 'UTC', queue: 'reports' })
+    } finally {
+      await spool.close()
+    }
+    const plain = ['--no-encryption']
+    expect((await cli(['schedules', 'ls', ...plain])).out).toMatch(/^nightly\s+active\s+30 2 \* \* \* UTC\s+→ reports/)
+    const shown = JSON.parse((await cli(['schedules', 'show', 'nightly', ...plain])).out)
+    expect(shown).toMatchObject({ name: 'nightly', cron: '30 2 * * *', queue: 'reports', paused: false })
+    const preview = await cli(['schedules', 'preview', 'nightly', '--count', '3', '--json', ...plain])
+    expect(preview.code, preview.err).toBe(0)
+    const runs = JSON.parse(preview.out) as string[]
+    expect(runs).toHaveLength(3)
+    expect(runs[0]).toBe(shown.nextRunAt)
+    for (const run of runs) expect(run).toMatch(/T02:30:00\.000Z$/)
+    expect((await cli(['schedules', 'pause', 'nightly', ...plain])).out).toMatch(/nightly paused/)
+    expect(JSON.parse((await cli(['schedules', 'ls', '--json', ...plain])).out)[0].paused).toBe(true)
+    expect((await cli(['schedules', 'resume', 'nightly', ...plain])).out).toMatch(/nightly resumed, next 20/)
+    expect((await cli(['schedules', 'preview', 'nope', ...plain])).code).toBe(3)
+    expect((await cli(['schedules', 'preview', 'nightly', '--count', 'many', ...plain])).code).toBe(1)
+    expect((await cli(['schedules', 'explode', ...plain])).code).toBe(2)
   })
 
   it('prints the settings with secrets redacted, and doctor checks the installation', async () => {

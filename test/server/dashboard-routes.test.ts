@@ -39,7 +39,28 @@ describe('dashboard routes', () => {
     expect((await t.request('POST', '/v1/schedules/nightly/pause', { key: reader })).status).toBe(403)
     expect((await t.request('POST', '/v1/schedules/nightly/pause')).body.paused).toBe(true)
     expect((await t.request('POST', '/v1/schedules/nightly/resume')).body.paused).toBe(false)
+    const one = await t.request('GET', '/v1/schedules/nightly', { key: reader })
+    expect(one.body).toMatchObject({
+      name: 'nightly',
+      cron: '0 3 * * *',
+      queue: 'reports',
+      nextRunAt: put.body.nextRunAt,
+    })
+    const preview = await t.request('GET', '/v1/schedules/nightly/preview?count=3', { key: reader })
+    expect(preview.status, preview.text).toBe(200)
+    expect(preview.body).toMatchObject({ name: 'nightly', timezone: 'Europe/Berlin', paused: false })
+    expect(preview.body.runs).toHaveLength(3)
+    expect(preview.body.runs[0]).toBe(put.body.nextRunAt)
+    // 03:00 in Berlin, a day apart (23 or 25 hours across a clock change)
+    const [first, second, third] = preview.body.runs.map((run: string) => Date.parse(run))
+    for (const gap of [second - first, third - second]) expect([23, 24, 25]).toContain(gap / 3_600_000)
+    const berlinHour = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', hour12: false })
+    expect(preview.body.runs.map((run: string) => berlinHour.format(new Date(run)))).toEqual(['03', '03', '03'])
+    expect((await t.request('GET', '/v1/schedules/nightly/preview?count=0')).status).toBe(400)
+    expect((await t.request('GET', '/v1/schedules/nope/preview')).status).toBe(404)
     const otherAdmin = await t.key('globex', ['admin'])
+    expect((await t.request('GET', '/v1/schedules/nightly', { key: otherAdmin })).status).toBe(404)
+    expect((await t.request('GET', '/v1/schedules/nightly/preview', { key: otherAdmin })).status).toBe(404)
     expect((await t.request('GET', '/v1/schedules', { key: otherAdmin })).body.schedules).toEqual([])
     expect((await t.request('POST', '/v1/schedules/nightly/pause', { key: otherAdmin })).status).toBe(404)
     expect(

@@ -1,6 +1,7 @@
 /**
- * Cron schedules of this tenant: list, create or replace, pause, resume, delete. A schedule's
- * jobs are enqueued in the tenant that owns it; one of another tenant is "not found".
+ * Cron schedules of this tenant: list, read, preview the next runs, create or replace, pause,
+ * resume, delete. A schedule's jobs are enqueued in the tenant that owns it; one of another
+ * tenant is "not found".
  */
 import { z } from 'zod'
 import type { ScheduleInfo, ScheduleInput } from '../../engine/schedules.js'
@@ -70,6 +71,49 @@ export const scheduleRoutes = [
     response: z.object({ schedules: z.array(schedule) }),
     async handler({ app, tenant }) {
       return { schedules: (await app.spool.schedules.list({ tenant })).map(toApi) }
+    },
+  }),
+  route({
+    id: 'schedules.get',
+    method: 'GET',
+    url: '/v1/schedules/:name',
+    tag: 'schedules',
+    summary: 'One schedule of this tenant, with its next and last run',
+    permission: 'read',
+    params: nameParams,
+    response: schedule,
+    async handler({ app, params, tenant }) {
+      return toApi(await inTenant(app, params.name, tenant))
+    },
+  }),
+  route({
+    id: 'schedules.preview',
+    method: 'GET',
+    url: '/v1/schedules/:name/preview',
+    tag: 'schedules',
+    summary: 'The next run times of a schedule (from now, in its time zone; paused or not)',
+    permission: 'read',
+    params: nameParams,
+    query: z.strictObject({ count: s.intQuery(1, 1000).optional().describe('how many (default 5)') }),
+    response: z
+      .object({
+        name: z.string(),
+        cron: z.string(),
+        timezone: z.string(),
+        paused: z.boolean(),
+        runs: z.array(z.string()).describe('ISO times, earliest first; fewer when the expression stops firing'),
+      })
+      .meta({ id: 'SchedulePreview' }),
+    async handler({ app, params, query, tenant }) {
+      const info = await inTenant(app, params.name, tenant)
+      const runs = await app.spool.schedules.preview({ cron: info.cron, timezone: info.timezone }, query.count ?? 5)
+      return {
+        name: info.name,
+        cron: info.cron,
+        timezone: info.timezone,
+        paused: info.paused,
+        runs: runs.map((run) => run.toISOString()),
+      }
     },
   }),
   route({
