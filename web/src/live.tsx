@@ -91,6 +91,16 @@ export class LiveStore {
 
 const LiveContext = createContext<LiveStore | null>(null)
 
+/**
+ * Whether the tab's event stream is connected, re-rendering only when that changes: views that
+ * the stream keeps fresh poll only while it is down.
+ */
+export function useLiveConnected(): boolean {
+  const live = useContext(LiveContext)
+  if (!live) throw new Error('useLiveConnected outside LiveProvider')
+  return useSyncExternalStore(live.subscribe, () => live.connected)
+}
+
 export function useLive(): LiveStore {
   const live = useContext(LiveContext)
   if (!live) throw new Error('useLive outside LiveProvider')
@@ -104,6 +114,8 @@ function staleKeys(event: SpoolEvent): string[][] {
   if (event.type.startsWith('queue.')) return [['queues'], ['queue'], ['limits']]
   const keys = [['stats'], ['queues'], ['jobs'], ['workers']]
   if (event.jobId) keys.push(['job', event.jobId])
+  // A session is a tree of jobs in the audio.* queues: their events move its status and progress.
+  if (event.queue?.startsWith('audio.')) keys.push(['sessions'])
   return keys
 }
 

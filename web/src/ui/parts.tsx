@@ -1,6 +1,15 @@
 /** Small shared pieces: state badges, empty/error/loading states, JSON, times, progress, dialogs, toasts. */
 
-import { createContext, type ReactNode, useCallback, useContext, useEffect, useRef, useState } from 'react'
+import {
+  createContext,
+  type KeyboardEvent,
+  type ReactNode,
+  useCallback,
+  useContext,
+  useEffect,
+  useRef,
+  useState,
+} from 'react'
 import type { JobState } from 'spool/client'
 import { describeError } from '../api'
 
@@ -8,6 +17,59 @@ export const STATES: JobState[] = ['waiting', 'scheduled', 'blocked', 'active', 
 
 export function StateBadge({ state }: { state: string }) {
   return <span className={`badge state-${state}`}>{state.replace('_', ' ')}</span>
+}
+
+/**
+ * Tabs after the WAI-ARIA pattern: one tab stop (the selected tab); ←/→ move and select,
+ * Home/End go to the first and last.
+ */
+export function Tabs<T extends string>({
+  label,
+  tabs,
+  selected,
+  onSelect,
+}: {
+  label: string
+  tabs: { id: T; content: ReactNode }[]
+  selected: T
+  onSelect: (id: T) => void
+}) {
+  const buttons = useRef<(HTMLButtonElement | null)[]>([])
+  const move = (event: KeyboardEvent<HTMLButtonElement>, index: number) => {
+    const last = tabs.length - 1
+    const to = {
+      ArrowRight: index === last ? 0 : index + 1,
+      ArrowLeft: index === 0 ? last : index - 1,
+      Home: 0,
+      End: last,
+    }[event.key]
+    const tab = to === undefined ? undefined : tabs[to]
+    if (to === undefined || !tab) return
+    event.preventDefault()
+    onSelect(tab.id)
+    buttons.current[to]?.focus()
+  }
+  return (
+    <div className="tabs" role="tablist" aria-label={label}>
+      {tabs.map((tab, i) => (
+        <button
+          key={tab.id}
+          ref={(element) => {
+            buttons.current[i] = element
+          }}
+          type="button"
+          role="tab"
+          aria-selected={selected === tab.id}
+          tabIndex={selected === tab.id ? 0 : -1}
+          className={selected === tab.id ? 'tab active' : 'tab'}
+          onClick={() => onSelect(tab.id)}
+          onKeyDown={(event) => move(event, i)}
+        >
+          {tab.content}
+        </button>
+      ))}
+    </div>
+  )
 }
 
 export function Empty({ title, children }: { title: string; children?: ReactNode }) {

@@ -1,5 +1,6 @@
-/** Circuit breakers (state, counts, open/close/reset) and every queue's limits. */
-import { useQueryClient } from '@tanstack/react-query'
+/** Circuit breakers (state, counts, history of state changes, open/close/reset) and every queue's limits. */
+import { useQuery, useQueryClient } from '@tanstack/react-query'
+import { useState } from 'react'
 import { useClient, useMe } from '../api'
 import { useBreakers, useQueues } from '../queries'
 import { Link } from '../router'
@@ -11,6 +12,7 @@ export function BreakersView() {
   const action = useAction()
   const queryClient = useQueryClient()
   const breakers = useBreakers()
+  const [shown, setShown] = useState<string | null>(null)
   const queues = useQueues()
   const refresh = () => queryClient.invalidateQueries({ queryKey: ['breakers'] })
   const limited = (queues.data ?? []).filter((q) =>
@@ -44,7 +46,7 @@ export function BreakersView() {
                   </th>
                   <th scope="col">Opened</th>
                   <th scope="col">Policy</th>
-                  {me.can('manage') && <th scope="col">Actions</th>}
+                  <th scope="col">Actions</th>
                 </tr>
               </thead>
               <tbody>
@@ -66,30 +68,43 @@ export function BreakersView() {
                         .map(([k, v]) => `${k} ${k.endsWith('Ms') ? duration(Number(v)) : String(v)}`)
                         .join(' · ')}
                     </td>
-                    {me.can('manage') && (
-                      <td className="row">
-                        {b.state !== 'open' && (
-                          <button
-                            type="button"
-                            className="button small danger"
-                            onClick={() =>
-                              void action(() => client.breakers.open(b.name), `Opened ${b.name}`).then(refresh)
-                            }
-                          >
-                            Open
-                          </button>
-                        )}
+                    <td>
+                      <div className="row">
                         <button
                           type="button"
-                          className="button small"
-                          onClick={() =>
-                            void action(() => client.breakers.reset(b.name), `Reset ${b.name}`).then(refresh)
-                          }
+                          className="button small ghost"
+                          aria-expanded={shown === b.name}
+                          aria-controls="breaker-history"
+                          onClick={() => setShown(shown === b.name ? null : b.name)}
                         >
-                          {b.state === 'closed' ? 'Reset' : 'Close'}
+                          History
                         </button>
-                      </td>
-                    )}
+                        {me.can('manage') && (
+                          <>
+                            {b.state !== 'open' && (
+                              <button
+                                type="button"
+                                className="button small danger"
+                                onClick={() =>
+                                  void action(() => client.breakers.open(b.name), `Opened ${b.name}`).then(refresh)
+                                }
+                              >
+                                Open
+                              </button>
+                            )}
+                            <button
+                              type="button"
+                              className="button small"
+                              onClick={() =>
+                                void action(() => client.breakers.reset(b.name), `Reset ${b.name}`).then(refresh)
+                              }
+                            >
+                              {b.state === 'closed' ? 'Reset' : 'Close'}
+                            </button>
+                          </>
+                        )}
+                      </div>
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -97,6 +112,7 @@ export function BreakersView() {
           </div>
         )}
       </section>
+      {shown && <BreakerHistory name={shown} version={breakers.data?.find((b) => b.name === shown)?.updatedAt ?? 0} />}
       <section>
         <h2>Queue limits</h2>
         {limited.length === 0 ? (
@@ -127,5 +143,45 @@ export function BreakersView() {
         )}
       </section>
     </div>
+  )
+}
+
+/**
+ * Breakers are shared by every tenant, so their events are in no tenant's stream: the history is
+ * read again when the list shows the breaker changed (`version`, its updatedAt), and every 5 s.
+ */
+function BreakerHistory({ name, version }: { name: string; version: number }) {
+  const client = useClient()
+  const history = useQuery({
+    queryKey: ['breakers', name, 'history', version],
+    queryFn: () => client.breakers.history(name, { limit: 100 }),
+    placeholderData: (previous) => previous,
+    refetchInterval: 5_000,
+  })
+  const to = { 'breaker.opened': 'open', 'breaker.half_open': 'half_open', 'breaker.closed': 'closed' }
+  return (
+    <section id="breaker-history" aria-labelledby="breaker-history-title">
+      <h2 id="breaker-history-title">History of {name}</h2>
+      {history.isPending ? (
+        <Loading />
+      ) : history.isError ? (
+        <ErrorBox error={history.error} retry={() => void history.refetch()} />
+      ) : history.data.length === 0 ? (
+        <Empty title="No state changes">It has stayed as it is since it was defined (or its changes aged out).</Empty>
+      ) : (
+        <ol className="history" data-testid="breaker-history">
+          {history.data.map((change) => (
+            <li key={change.id}>
+              <Time at={change.at} />
+              {change.from && <StateBadge state={`breaker-${change.from}`} />}
+              <span aria-hidden="true">→</span>
+              <span className="sr-only">to</span>
+              <StateBadge state={`breaker-${to[change.type]}`} />
+              {change.failures !== null && <span className="muted small">failures counted: {change.failures}</span>}
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
   )
 }

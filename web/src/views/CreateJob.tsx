@@ -5,7 +5,7 @@ import type { EnqueueOptions, Priority } from 'spool/client'
 import { useClient, useMe } from '../api'
 import { useQueues } from '../queries'
 import { Link, navigate } from '../router'
-import { Empty, useAction } from '../ui/parts'
+import { Empty, Tabs, useAction } from '../ui/parts'
 
 function parse(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
   try {
@@ -23,26 +23,15 @@ export function CreateJobView() {
   return (
     <div className="stack">
       <h1>Create jobs</h1>
-      <div className="tabs" role="tablist">
-        <button
-          type="button"
-          role="tab"
-          aria-selected={tab === 'one'}
-          className={tab === 'one' ? 'tab active' : 'tab'}
-          onClick={() => setTab('one')}
-        >
-          One job
-        </button>
-        <button
-          type="button"
-          role="tab"
-          aria-selected={tab === 'bulk'}
-          className={tab === 'bulk' ? 'tab active' : 'tab'}
-          onClick={() => setTab('bulk')}
-        >
-          Bulk (JSON array)
-        </button>
-      </div>
+      <Tabs
+        label="How many"
+        selected={tab}
+        onSelect={setTab}
+        tabs={[
+          { id: 'one', content: 'One job' },
+          { id: 'bulk', content: 'Bulk (JSON array)' },
+        ]}
+      />
       {tab === 'one' ? <OneJob /> : <Bulk />}
     </div>
   )

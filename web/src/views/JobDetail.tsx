@@ -1,7 +1,10 @@
-/** One job: payload and result, progress, logs, every attempt's error, its events, its flow children, actions. */
-import { useQuery, useQueryClient } from '@tanstack/react-query'
+/**
+ * One job: payload and result, progress, logs, every attempt's error, its events, its flow (the
+ * jobs waiting for it, and the jobs it waits for as a tree whose branches load when opened), actions.
+ */
+import { type UseQueryResult, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useEffect, useState } from 'react'
-import type { Priority } from 'spool/client'
+import type { ChildJob, ParentJob, Priority } from 'spool/client'
 import { useClient, useMe } from '../api'
 import { Link, navigate } from '../router'
 import { Empty, ErrorBox, Json, Loading, Progress, StateBadge, Time, useAction, useConfirm } from '../ui/parts'
@@ -16,6 +19,7 @@ export function JobDetailView({ id }: { id: string }) {
   const job = useQuery({ queryKey: ['job', id], queryFn: () => client.jobs.get(id), refetchInterval: 10_000 })
   const history = useQuery({ queryKey: ['job', id, 'events'], queryFn: () => client.jobs.history(id, { limit: 1000 }) })
   const children = useQuery({ queryKey: ['job', id, 'children'], queryFn: () => client.jobs.children(id) })
+  const parents = useQuery({ queryKey: ['job', id, 'parents'], queryFn: () => client.jobs.parents(id) })
   // Stacks come from an admin route; others see the errors without them.
   const stacks = useQuery({
     queryKey: ['job', id, 'errors'],
@@ -230,27 +234,7 @@ export function JobDetailView({ id }: { id: string }) {
           </ol>
         )}
       </section>
-      <section>
-        <h2>Flow</h2>
-        {children.data && children.data.length > 0 ? (
-          <ul className="flow">
-            {children.data.map((child) => (
-              <li key={child.id}>
-                <Link to={`/jobs/${child.id}`}>#{child.id}</Link> <span className="muted">{child.queue}</span>{' '}
-                <StateBadge state={child.state} /> <span className="muted small">on failure: {child.onFailure}</span>
-                {child.error && <span className="error-text small"> — {child.error}</span>}
-              </li>
-            ))}
-          </ul>
-        ) : (
-          <p className="muted">This job waits for no other job.</p>
-        )}
-        {typeof j.metadata.parent === 'string' && (
-          <p>
-            Parent: <Link to={`/jobs/${j.metadata.parent}`}>#{j.metadata.parent}</Link>
-          </p>
-        )}
-      </section>
+      <FlowTree id={id} dependencies={children} parents={parents} />
       <section>
         <h2>Logs ({logs.length})</h2>
         {logs.length === 0 ? (
@@ -294,4 +278,105 @@ function summary(data: Record<string, unknown>): string {
     .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' · ')
     .slice(0, 200)
+}
+
+/** Parents above this job, its children below as a tree: each child's own children load when opened. */
+function FlowTree({
+  id,
+  dependencies: children,
+  parents,
+}: {
+  id: string
+  dependencies: UseQueryResult<ChildJob[]>
+  parents: UseQueryResult<ParentJob[]>
+}) {
+  const none = children.data?.length === 0 && parents.data?.length === 0
+  return (
+    <section aria-labelledby="flow-title">
+      <h2 id="flow-title">Flow</h2>
+      {children.isError || parents.isError ? (
+        <ErrorBox error={children.error ?? parents.error} />
+      ) : none ? (
+        <p className="muted">No job waits for this one, and it waits for none.</p>
+      ) : (
+        <div className="flow-tree">
+          {parents.data && parents.data.length > 0 && (
+            <div data-testid="flow-parents">
+              <h3 className="small muted">Waiting for this job</h3>
+              <ul className="flow">
+                {parents.data.map((parent) => (
+                  <li key={parent.id}>
+                    <Link to={`/jobs/${parent.id}`}>#{parent.id}</Link> <span className="muted">{parent.queue}</span>{' '}
+                    <StateBadge state={parent.state} />{' '}
+                    <span className="muted small">if this fails: {parent.onFailure}</span>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          )}
+          <p className="flow-self">
+            <strong>#{id}</strong> <span className="muted small">(this job)</span>
+          </p>
+          {children.data && children.data.length > 0 && (
+            <div data-testid="flow-children">
+              <h3 className="small muted">This job waits for</h3>
+              <ChildList childJobs={children.data} depth={1} />
+            </div>
+          )}
+        </div>
+      )}
+    </section>
+  )
+}
+
+/** Deeper than this, a branch links to the child's own page instead of opening in place. */
+const MAX_DEPTH = 8
+
+function ChildList({ childJobs, depth }: { childJobs: ChildJob[]; depth: number }) {
+  return (
+    <ul className="flow">
+      {childJobs.map((child) => (
+        <ChildNode key={child.id} child={child} depth={depth} />
+      ))}
+    </ul>
+  )
+}
+
+function ChildNode({ child, depth }: { child: ChildJob; depth: number }) {
+  const client = useClient()
+  const [open, setOpen] = useState(false)
+  const grandchildren = useQuery({
+    queryKey: ['job', child.id, 'children'],
+    queryFn: () => client.jobs.children(child.id),
+    enabled: open,
+  })
+  const leaf = open && grandchildren.data?.length === 0
+  return (
+    <li>
+      {depth < MAX_DEPTH && (
+        <button
+          type="button"
+          className="button tiny ghost"
+          aria-expanded={open}
+          aria-label={`${open ? 'Hide' : 'Show'} what #${child.id} waits for`}
+          onClick={() => setOpen(!open)}
+        >
+          {open ? '▾' : '▸'}
+        </button>
+      )}{' '}
+      <Link to={`/jobs/${child.id}`}>#{child.id}</Link> <span className="muted">{child.queue}</span>{' '}
+      <StateBadge state={child.state} /> <span className="muted small">on failure: {child.onFailure}</span>
+      {child.error && <span className="error-text small"> — {child.error}</span>}
+      {open &&
+        (grandchildren.isPending ? (
+          <span className="muted small"> loading…</span>
+        ) : grandchildren.isError ? (
+          <ErrorBox error={grandchildren.error} />
+        ) : leaf ? (
+          <span className="muted small"> — waits for no other job</span>
+        ) : (
+          <ChildList childJobs={grandchildren.data} depth={depth + 1} />
+        ))}
+    </li>
+  )
 }

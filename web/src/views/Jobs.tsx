@@ -15,7 +15,7 @@ import type { BulkResult, Job, JobFilter, JobState, Priority } from 'spool/clien
 import { useClient, useMe } from '../api'
 import { useQueues, useStats } from '../queries'
 import { Link, navigate, useQueryState } from '../router'
-import { Empty, ErrorBox, Loading, Progress, STATES, StateBadge, Time, useAction, useConfirm } from '../ui/parts'
+import { Empty, ErrorBox, Loading, Progress, STATES, StateBadge, Tabs, Time, useAction, useConfirm } from '../ui/parts'
 
 const PRIORITY_NAMES: Record<number, string> = { 0: 'urgent', 10: 'high', 20: 'normal', 30: 'low' }
 export const priorityName = (p: number) => PRIORITY_NAMES[p] ?? String(p)
@@ -204,29 +204,22 @@ export function JobsView() {
         <h1>Jobs</h1>
         <SearchById />
       </div>
-      <div className="tabs" role="tablist" aria-label="State">
-        <button
-          type="button"
-          role="tab"
-          aria-selected={!state}
-          className={!state ? 'tab active' : 'tab'}
-          onClick={() => setQuery({ state: null, cursor: null })}
-        >
-          all
-        </button>
-        {STATES.map((s) => (
-          <button
-            type="button"
-            role="tab"
-            key={s}
-            aria-selected={state === s}
-            className={state === s ? 'tab active' : 'tab'}
-            onClick={() => setQuery({ state: s, cursor: null })}
-          >
-            {s} <span className="count">{total(s)}</span>
-          </button>
-        ))}
-      </div>
+      <Tabs
+        label="State"
+        selected={state ?? ''}
+        onSelect={(s) => setQuery({ state: s || null, cursor: null })}
+        tabs={[
+          { id: '', content: 'all' },
+          ...STATES.map((s) => ({
+            id: s,
+            content: (
+              <>
+                {s} <span className="count">{total(s)}</span>
+              </>
+            ),
+          })),
+        ]}
+      />
       <Filters queues={(queues.data ?? []).map((q) => q.name)} />
       {canAct && (selectedIds.length > 0 || allMatching) && (
         <section className="bulkbar" aria-label="Actions on the selection">

@@ -9,6 +9,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useEffect, useMemo, useRef, useState } from 'react'
 import type { Session, SessionMetadata, TranscriptSegment, TranscriptWord } from 'spool/client'
 import { describeError, useClient, useMe, useSessionsAvailable } from '../api'
+import { useLiveConnected } from '../live'
 import { Link, navigate } from '../router'
 import {
   duration,
@@ -29,12 +30,19 @@ export function SessionsView() {
   const available = useSessionsAvailable()
   const client = useClient()
   const me = useMe()
+  // Live through the tab's event stream (the audio queues' events mark the list stale); polled
+  // only while that stream is down.
+  const live = useLiveConnected()
   const sessions = useQuery({
     queryKey: ['sessions'],
     queryFn: () => client.sessions.list({ limit: 100 }),
     enabled: available,
     refetchInterval: (query) =>
-      query.state.data?.sessions.some((s) => s.status !== 'processed' && s.status !== 'failed') ? 1500 : 10_000,
+      live
+        ? false
+        : query.state.data?.sessions.some((s) => s.status !== 'processed' && s.status !== 'failed')
+          ? 1500
+          : 10_000,
   })
   if (!available)
     return (
@@ -218,13 +226,22 @@ function Upload() {
   )
 }
 
-function useSessionLive(id: string) {
+/** The session's own event stream; true while it is connected (the page polls only otherwise). */
+function useSessionLive(id: string): boolean {
   const client = useClient()
   const queryClient = useQueryClient()
+  const [connected, setConnected] = useState(false)
   useEffect(() => {
-    const sub = client.sessions.subscribe(id, () => void queryClient.invalidateQueries({ queryKey: ['session', id] }))
-    return () => sub.close()
+    const sub = client.sessions.subscribe(id, () => void queryClient.invalidateQueries({ queryKey: ['session', id] }), {
+      onOpen: () => setConnected(true),
+      onError: () => setConnected(false),
+    })
+    return () => {
+      sub.close()
+      setConnected(false)
+    }
   }, [client, id, queryClient])
+  return connected
 }
 
 export function SessionDetailView({ id }: { id: string }) {
@@ -232,12 +249,12 @@ export function SessionDetailView({ id }: { id: string }) {
   const me = useMe()
   const action = useAction()
   const confirm = useConfirm()
-  useSessionLive(id)
+  const live = useSessionLive(id)
   const session = useQuery({
     queryKey: ['session', id],
     queryFn: () => client.sessions.get(id),
     refetchInterval: (query) =>
-      query.state.data && ['processed', 'failed'].includes(query.state.data.status) ? false : 1000,
+      live || (query.state.data && ['processed', 'failed'].includes(query.state.data.status)) ? false : 1000,
   })
   if (session.isPending) return <Loading what="Loading the session" />
   if (session.isError) return <ErrorBox error={session.error} retry={() => void session.refetch()} />
