@@ -6,6 +6,7 @@
  * refuses); the sessions flow (upload progress, live progress to 100, transcript words, seek by
  * clicking a word). Screenshots of each view go to docs/screenshots/ with SPOOL_SCREENSHOTS=1.
  */
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -14,6 +15,8 @@ import type { FlowJob } from '../../src/engine/flows.js'
 import type { Worker } from '../../src/engine/worker.js'
 import { eventually, startServer, type TestServer } from '../server/helpers.js'
 import { ensureDashboardBuilt, launchChromium, screenshotPath } from './browser.js'
+
+const JFK = new URL('../../../shared/audio/jfk.flac', import.meta.url).pathname
 
 describe('dashboard in Chromium', () => {
   let t: TestServer
@@ -393,9 +396,7 @@ describe('dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Sign out' }).click()
     await signIn(t.adminKey)
     await page.goto(`${t.url}/sessions`)
-    await page
-      .getByLabel(/Audio file/)
-      .setInputFiles(new URL('../../../shared/audio/jfk.flac', import.meta.url).pathname)
+    await page.getByLabel(/Audio file/).setInputFiles(JFK)
     await page.getByLabel('Patient name').fill('Test Patient')
     await page.getByLabel('Urgency').selectOption('same-day')
     // The upload over a slowed link (about 3 s for 1.15 MB), its progress bar sampled as it goes.
@@ -464,5 +465,21 @@ describe('dashboard in Chromium', () => {
     await page.goto(`${t.url}/sessions`)
     await page.locator('tbody tr').first().waitFor()
     await shot('sessions')
+    // The list is live: a session uploaded elsewhere shows up and moves without a reload, sooner
+    // than the 10 s an idle list waited between polls before it followed the event stream.
+    const form = new FormData()
+    form.append('metadata', JSON.stringify({ patient: { name: 'Second Patient' }, urgency: 'routine' }))
+    form.append('file', new Blob([await readFile(JFK)]), 'jfk-again.flac')
+    const created = await fetch(`${t.url}/v1/sessions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.adminKey}` },
+      body: form,
+    })
+    expect(created.status).toBe(202)
+    const { id: second } = (await created.json()) as { id: string }
+    const row = page.getByRole('row').filter({ hasText: 'jfk-again.flac' })
+    await row.waitFor({ timeout: 5_000 })
+    await row.locator('[role=progressbar]:not([aria-valuenow="0"])').waitFor({ timeout: 30_000 })
+    expect((await t.request('DELETE', `/v1/sessions/${second}`, { key: t.adminKey })).status).toBe(204)
   })
 })
