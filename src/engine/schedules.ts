@@ -340,6 +340,7 @@ export class Schedules {
             },
           },
         })),
+        { position: false },
       )
       created = results.filter((result) => result.created).length
     }

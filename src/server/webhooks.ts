@@ -180,6 +180,7 @@ export class Webhooks {
       idempotencyKey: deliveryId.slice(0, 255),
       maxAttempts: this.config.webhooks.maxAttempts,
       backoff: { type: 'exponential', delayMs: this.config.webhooks.backoffMs, maxDelayMs: 3_600_000, jitter: 0.1 },
+      position: false,
     })
   }
 
