@@ -1,7 +1,8 @@
 /**
  * Limits are counted in the database, so they hold across processes: two worker processes on
  * one store, a rate limit and a concurrency cap on their queue, and the start and finish times
- * the jobs record must never break either — on SQLite and on PostgreSQL.
+ * the jobs record must never break either — on SQLite and on PostgreSQL. A circuit breaker lives
+ * there too: opened by failures in one process, it stops another process's worker from claiming.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -111,5 +112,56 @@ describe.each([
     expect(maxInWindow(starts, RATE.windowMs)).toBeLessThanOrEqual(RATE.max)
     expect(maxOverlap(intervals)).toBeLessThanOrEqual(CAP)
     expect(byWorker).toEqual(new Set(['A', 'B']))
+  })
+
+  it('a breaker opened by one process stops the other from claiming until it closes', async () => {
+    const address = await makeAddress()
+    const queue = 'guarded'
+    const spool = await Spool.open({ store: address, maintenance: false })
+    onTeardown(() => spool.close())
+    await spool.breakers.define('provider', { failureThreshold: 2, cooldownMs: 600_000 })
+    await spool.queues.configure(queue, { breaker: 'provider' })
+    // This process: the provider fails twice, and the breaker opens.
+    const failing = spool.work(
+      queue,
+      () => {
+        throw Object.assign(new Error('unavailable'), { status: 503 })
+      },
+      { concurrency: 1, pollIntervalMs: 20 },
+    )
+    const retry = { maxAttempts: 5, backoff: { type: 'fixed' as const, delayMs: 600_000 } }
+    await spool.enqueueMany(queue, [
+      { payload: 1, options: retry },
+      { payload: 2, options: retry },
+    ])
+    await waitUntil('the breaker to open', 10_000, async () => (await spool.breakers.get('provider'))?.state === 'open')
+    await failing.close()
+    await spool.enqueueMany(
+      queue,
+      Array.from({ length: 5 }, (_, i) => ({ payload: { i } })),
+    )
+    // Another process serves the queue: while the breaker is open it claims nothing.
+    const worker = startWorker({
+      name: 'B',
+      queue,
+      mode: 'sleep',
+      concurrency: 5,
+      leaseMs: 10_000,
+      graceMs: 1_000,
+      maintenanceIntervalMs: null,
+      ...(address.startsWith('sqlite:') ? { file: address.slice('sqlite:'.length) } : { store: address }),
+    })
+    await worker.waitFor('ready')
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    const counts = await spool.queues.counts(queue)
+    expect(counts).toMatchObject({ waiting: 5, active: 0, completed: 0 })
+    await spool.breakers.close('provider')
+    await waitUntil(
+      'the other process to run them',
+      15_000,
+      async () => (await spool.queues.counts(queue)).completed === 5,
+    )
+    const { jobs } = await spool.jobs.list({ queue, state: 'completed', limit: 10 })
+    expect(new Set(jobs.map((job) => (job.result as { by: string }).by))).toEqual(new Set(['B']))
   })
 })
