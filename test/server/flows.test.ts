@@ -1,5 +1,9 @@
-/** Flows over HTTP: a tree enqueued in one call, children first, the parent blocked until they finish. */
+/**
+ * Flows over HTTP: a tree enqueued in one call, children first, the parent blocked until they
+ * finish; each job's children and parents.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createClient } from '../../src/client/index.js'
 import { eventually, startServer, type TestServer } from './helpers.js'
 
 describe('POST /v1/flows', () => {
@@ -35,6 +39,30 @@ describe('POST /v1/flows', () => {
     expect((await t.request('GET', `/v1/jobs/${flow.id}`)).body).toMatchObject({ result: ['A', 'B'] })
     const children = await t.request('GET', `/v1/jobs/${flow.id}/children`)
     expect(children.body.children.map((c: { state: string }) => c.state)).toEqual(['completed', 'completed'])
+  })
+
+  it('answers a job’s parents, up the tree a level at a time', async () => {
+    const created = await t.request('POST', '/v1/flows', {
+      body: {
+        queue: 'album',
+        children: [{ queue: 'track', children: [{ queue: 'stem', options: { delayMs: 3_600_000 } }] }],
+      },
+    })
+    const flow = created.body as { id: string; children: { id: string; children: { id: string }[] }[] }
+    const track = flow.children[0]?.id
+    const stem = flow.children[0]?.children[0]?.id
+    const up = await t.request('GET', `/v1/jobs/${stem}/parents`)
+    expect(up.status, up.text).toBe(200)
+    expect(up.body).toEqual({ parents: [{ id: track, queue: 'track', state: 'blocked', onFailure: 'fail' }] })
+    expect((await t.request('GET', `/v1/jobs/${track}/parents`)).body.parents).toMatchObject([{ id: flow.id }])
+    expect((await t.request('GET', `/v1/jobs/${flow.id}/parents`)).body).toEqual({ parents: [] })
+    const missing = await t.request('GET', '/v1/jobs/987654321/parents')
+    expect(missing.status).toBe(404)
+    expect(missing.body.code).toBe('SPOOL_JOB_NOT_FOUND')
+    expect((await t.request('GET', '/v1/jobs/abc/parents')).status).toBe(400)
+    // From the client too.
+    const client = createClient({ baseUrl: t.url, apiKey: t.adminKey })
+    expect((await client.jobs.parents(stem as string)).map((parent) => parent.id)).toEqual([track])
   })
 
   it('refuses a bad node by its path and writes nothing', async () => {
