@@ -174,6 +174,24 @@ describe('REST API', () => {
     expect(retry.body).toMatchObject({ matched: 5, succeeded: 5 })
   })
 
+  it('groups a queue’s jobs by the calling user (groupBy: user), so a group limit is per caller', async () => {
+    const configured = await t.request('PUT', '/v1/queues/per-user', { body: { groupBy: 'user', maxGroupSize: 1 } })
+    expect(configured.status, configured.text).toBe(200)
+    const [alice, bob] = [await t.key('default', ['producer']), await t.key('default', ['producer'])]
+    const first = await t.request('POST', '/v1/queues/per-user/jobs', { key: alice, body: { payload: 1 } })
+    const other = await t.request('POST', '/v1/queues/per-user/jobs', { key: bob, body: { payload: 2 } })
+    expect([first.status, other.status]).toEqual([201, 201])
+    const groups = await Promise.all(
+      [first, other].map(async (r) => (await t.request('GET', `/v1/jobs/${r.body.id}`)).body.group as string),
+    )
+    expect(groups[0]).toMatch(/^key:/)
+    expect(groups[1]).toMatch(/^key:/)
+    expect(groups[0]).not.toBe(groups[1])
+    const again = await t.request('POST', '/v1/queues/per-user/jobs', { key: alice, body: { payload: 3 } })
+    expect(again.status).toBe(503)
+    expect(again.body).toMatchObject({ code: 'SPOOL_QUEUE_FULL' })
+  })
+
   it('lists, configures, pauses and cleans queues, with stats', async () => {
     const configured = await t.request('PUT', '/v1/queues/ops', {
       body: { retention: { completed: { maxCount: 0 } }, concurrency: 4 },
