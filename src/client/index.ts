@@ -422,7 +422,15 @@ export function createClient(options: ClientOptions) {
     stats: () => call<Stats>('GET', '/v1/stats'),
     /** The caller: tenant and scopes (to show only what it may do). */
     me: () =>
-      call<{ kind: 'key' | 'jwt'; id: string; user: string | null; tenant: string; scopes: Scope[] }>('GET', '/v1/me'),
+      call<{
+        kind: 'key' | 'jwt'
+        id: string
+        user: string | null
+        tenant: string
+        scopes: Scope[]
+        /** An admin of this tenant may change what every tenant shares (queues, breakers). */
+        operator: boolean
+      }>('GET', '/v1/me'),
     health: {
       live: () => call<{ status: 'ok' }>('GET', '/livez'),
       ready: () => call<{ status: 'ready'; checks: Record<string, string> }>('GET', '/readyz'),

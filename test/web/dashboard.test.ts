@@ -392,6 +392,27 @@ describe('dashboard in Chromium', () => {
     await shot('reader-queues')
   })
 
+  it('an admin of another tenant changes nothing that every tenant shares', async () => {
+    const acme = await t.key('acme', ['admin'])
+    // A tenant sees the queues it has jobs in.
+    const job = await t.request('POST', '/v1/queues/steady/jobs', { key: acme, body: { payload: { from: 'acme' } } })
+    expect(job.status, job.text).toBe(201)
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await signIn(acme)
+    await expect(page.getByTestId('who').textContent()).resolves.toContain('acme')
+    // Its own tenant's keys and audit log, yes; the workers of every tenant, no.
+    await page.getByRole('link', { name: 'API keys' }).waitFor()
+    expect(await page.getByRole('link', { name: 'Workers' }).count()).toBe(0)
+    await page.goto(`${t.url}/queues`)
+    await page.locator('tr[data-queue="steady"]').waitFor()
+    expect(await page.getByRole('button', { name: /Pause|Resume/ }).count()).toBe(0)
+    await page.goto(`${t.url}/breakers`)
+    const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'openai' }) })
+    await row.getByRole('button', { name: 'History' }).click()
+    await page.getByTestId('breaker-history').locator('li').first().waitFor()
+    expect(await page.getByRole('button', { name: /^(Open|Close|Reset)$/ }).count()).toBe(0)
+  })
+
   it('sessions: upload a recording, watch it finish, seek by clicking a word', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click()
     await signIn(t.adminKey)

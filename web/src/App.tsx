@@ -170,7 +170,7 @@ function Shell({ me, theme, toggleTheme, signOut }: { me: Me; theme: Theme; togg
     { to: '/create', label: 'Create job', show: me.can('produce') },
     { to: '/schedules', label: 'Schedules' },
     { to: '/breakers', label: 'Breakers & limits' },
-    { to: '/workers', label: 'Workers', show: me.can('manage') },
+    { to: '/workers', label: 'Workers', show: me.can('operate') },
     { to: '/audit', label: 'Audit log', show: me.can('admin') },
     { to: '/keys', label: 'API keys', show: me.can('admin') },
   ]

@@ -9,7 +9,11 @@ import { createClient, type Scope, SpoolApiError, type SpoolClient } from 'spool
 
 const STORAGE_KEY = 'spool.key'
 
-export type Permission = 'read' | 'produce' | 'manage' | 'admin'
+/**
+ * `operate`: an admin of the operator tenant, who alone changes what every tenant shares (queue
+ * settings and pauses, breakers, limit counters) and sees the workers.
+ */
+export type Permission = 'read' | 'produce' | 'manage' | 'admin' | 'operate'
 
 const GRANTS: Record<Scope, Permission[]> = {
   admin: ['read', 'produce', 'manage', 'admin'],
@@ -60,8 +64,14 @@ export function useSession(): Session {
 export const useClient = () => useSession().client
 export const useMe = () => useSession().me
 
-export function toMe(raw: { tenant: string; scopes: Scope[]; id: string }): Me {
-  return { ...raw, can: (permission) => raw.scopes.some((scope) => GRANTS[scope]?.includes(permission)) }
+export function toMe(raw: { tenant: string; scopes: Scope[]; id: string; operator?: boolean }): Me {
+  return {
+    ...raw,
+    can: (permission) =>
+      permission === 'operate'
+        ? raw.operator === true && raw.scopes.includes('admin')
+        : raw.scopes.some((scope) => GRANTS[scope]?.includes(permission)),
+  }
 }
 
 /** A readable sentence for an error from the API or the network. */

@@ -22,7 +22,7 @@ export function useWorkers() {
   return useQuery({
     queryKey: ['workers'],
     queryFn: () => client.workers.list(),
-    enabled: me.can('manage'),
+    enabled: me.can('operate'),
     refetchInterval: 5_000,
   })
 }

@@ -79,7 +79,7 @@ export function BreakersView() {
                         >
                           History
                         </button>
-                        {me.can('manage') && (
+                        {me.can('operate') && (
                           <>
                             {b.state !== 'open' && (
                               <button

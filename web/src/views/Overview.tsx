@@ -104,9 +104,11 @@ export function OverviewView() {
         </div>
         <div className="tile">
           <span className="tile-label">busy workers</span>
-          <span className="tile-value">{me.can('manage') ? `${busy.length} / ${workers.data?.length ?? 0}` : '—'}</span>
+          <span className="tile-value">
+            {me.can('operate') ? `${busy.length} / ${workers.data?.length ?? 0}` : '—'}
+          </span>
           <span className="tile-note">
-            {me.can('manage') ? <Link to="/workers">see workers</Link> : 'needs the manage permission'}
+            {me.can('operate') ? <Link to="/workers">see workers</Link> : 'for the operator’s admins'}
           </span>
         </div>
         <div className="tile">

@@ -71,7 +71,7 @@ export function QueuesView() {
                   </th>
                 ))}
                 <th scope="col">Limits</th>
-                {me.can('manage') && <th scope="col">Actions</th>}
+                {me.can('operate') && <th scope="col">Actions</th>}
               </tr>
             </thead>
             <tbody>
@@ -89,7 +89,7 @@ export function QueuesView() {
                     </td>
                   ))}
                   <td className="small">{limitsSummary(queue.config)}</td>
-                  {me.can('manage') && (
+                  {me.can('operate') && (
                     <td>
                       <PauseButton queue={queue} />
                     </td>
@@ -298,7 +298,7 @@ export function QueueDetailView({ name }: { name: string }) {
           <Link className="button small" to={`/jobs?queue=${encodeURIComponent(name)}`}>
             Jobs
           </Link>
-          {me.can('manage') && <PauseButton queue={q} />}
+          {me.can('operate') && <PauseButton queue={q} />}
           {me.can('manage') && (
             <button type="button" className="button small" onClick={() => void cleanup()}>
               Apply retention…
@@ -362,7 +362,7 @@ export function QueueDetailView({ name }: { name: string }) {
           ]}
         />
       </section>
-      {me.can('manage') ? (
+      {me.can('operate') ? (
         <ConfigForm key={JSON.stringify(q.config)} queue={q} />
       ) : (
         <Json label="Settings" value={q.config} />
@@ -371,7 +371,7 @@ export function QueueDetailView({ name }: { name: string }) {
         <section className="card">
           <div className="row between">
             <h2>Counted by its limits</h2>
-            {me.can('manage') && (
+            {me.can('operate') && (
               <button
                 type="button"
                 className="button small"

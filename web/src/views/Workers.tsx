@@ -7,8 +7,12 @@ import { Empty, ErrorBox, Loading, Time } from '../ui/parts'
 export function WorkersView() {
   const me = useMe()
   const workers = useWorkers()
-  if (!me.can('manage'))
-    return <Empty title="Workers need the manage permission">Sign in with an admin key to see who is connected.</Empty>
+  if (!me.can('operate'))
+    return (
+      <Empty title="Workers are for the operator’s admins">
+        Workers serve every tenant: sign in with an admin key of the operator tenant to see who is connected.
+      </Empty>
+    )
   if (workers.isPending) return <Loading what="Loading workers" />
   if (workers.isError) return <ErrorBox error={workers.error} retry={() => void workers.refetch()} />
   const list = workers.data
