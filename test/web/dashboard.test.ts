@@ -332,7 +332,7 @@ describe('dashboard in Chromium', () => {
     expect(await page.getByRole('tab', { name: /^cancelled/ }).getAttribute('aria-selected')).toBe('true')
   })
 
-  it('shows a breaker’s history, live, and resets it', async () => {
+  it('shows a breaker’s history, kept fresh by polling, and resets it', async () => {
     await page.goto(`${t.url}/breakers`)
     const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'openai' }) })
     await row.locator('.badge', { hasText: 'open' }).waitFor()
