@@ -11,7 +11,7 @@
  * - `parallel` (b): transcription and diarization of the same recording, each alone and then
  *   together as the pipeline runs them; target: together ≤ 1.1 × the slower alone.
  * - `fanout` (c): `--minutes` of audio (default 60) through the `openai` engine against the fake
- *   OpenAI-compatible upstream (test/helpers/fake-openai.ts), whose latency grows with the audio
+ *   OpenAI-compatible upstream (test/helpers/fake-openai.ts, in its own process: bench/audio-upstream.ts), whose latency grows with the audio
  *   like a hosted API's (30 s for an hour) and which takes at most 16 requests at once (429 with
  *   Retry-After beyond). Spool's chunked fan-out (30 s chunks, queue capped at 16 across nodes)
  *   against one unchunked request. Target: the transcription stage ≤ 5 s for an hour.
@@ -50,7 +50,7 @@ import { detectSpeechInFile } from '../src/audio/vad.js'
 import { validateAudio } from '../src/audio/validate.js'
 import { Spool } from '../src/engine/spool.js'
 import { AesGcmCodec } from '../src/security/codec.js'
-import { startFakeOpenAI } from '../test/helpers/fake-openai.js'
+import { startUpstreamProcess } from './audio-upstream.js'
 
 const run = promisify(execFile)
 const { values } = parseArgs({
@@ -269,7 +269,8 @@ try {
     const seconds = minutes * 60
     const path = await longAudio(seconds)
     // 30 s of latency per hour of audio, like the hosted APIs; 16 requests at once, 429 beyond.
-    const fake = await startFakeOpenAI({
+    // In its own process, as a hosted API is: its parsing does not run on the pipeline's event loop.
+    const fake = await startUpstreamProcess({
       maxConcurrent: 16,
       retryAfter: '1',
       latency: { baseMs: 150, perAudioSecondMs: 30_000 / 3600 },
@@ -299,7 +300,8 @@ try {
       } finally {
         await unchunkedPipeline.close()
       }
-      const limited = fake.requests.filter((r) => r.status === 429).length
+      const upstream = await fake.stats()
+      const limited = upstream.requests.filter((r) => r.status === 429).length
       results.fanout = {
         audioSec: round(fanout.view.durationMs / 1000),
         chunks: fanout.view.chunks.transcription.total,
@@ -308,11 +310,11 @@ try {
         chunkedTimings: fanout.view.timings,
         unchunkedTranscriptionMs: single.view.timings?.transcription,
         unchunkedSessionMs: round(single.wallMs),
-        peakConcurrentUpstream: fake.peakConcurrent(),
+        peakConcurrentUpstream: upstream.peak,
         answered429: limited,
       }
       log(
-        `(c) ${round(fanout.view.durationMs / 60000, 1)} min against the fake upstream: chunked fan-out (${fanout.view.chunks.transcription.total} chunks) transcription ${fanout.view.timings?.transcription} ms (whole session ${round(fanout.wallMs)} ms); unchunked ${single.view.timings?.transcription} ms (session ${round(single.wallMs)} ms); upstream peak ${fake.peakConcurrent()} at once, ${limited} × 429`,
+        `(c) ${round(fanout.view.durationMs / 60000, 1)} min against the fake upstream: chunked fan-out (${fanout.view.chunks.transcription.total} chunks) transcription ${fanout.view.timings?.transcription} ms (whole session ${round(fanout.wallMs)} ms); unchunked ${single.view.timings?.transcription} ms (session ${round(single.wallMs)} ms); upstream peak ${upstream.peak} at once, ${limited} × 429`,
       )
       log(`    chunked stage timings: ${JSON.stringify(fanout.view.timings)}`)
     } finally {
