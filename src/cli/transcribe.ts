@@ -58,7 +58,7 @@ export function multipart(file: string, metadata: SessionMetadata, onProgress: (
   }
 }
 
-export function formatTranscript(segments: TranscriptSegment[]): string {
+export function formatTranscript(segments: Omit<TranscriptSegment, 'words'>[]): string {
   return segments.map((s) => `[${s.start.toFixed(1).padStart(6)} s] ${s.speaker}: ${s.text}`).join('\n')
 }
 

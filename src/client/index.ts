@@ -24,6 +24,7 @@ import type {
   Job,
   JobFilter,
   JobPage,
+  JobState,
   JobStatus,
   ParentJob,
   Priority,
@@ -33,7 +34,10 @@ import type {
   Schedule,
   Scope,
   Session,
+  SessionCreated,
   SessionMetadata,
+  SessionStatus,
+  SessionSummary,
   SpoolEvent,
   Stats,
   Webhook,
@@ -177,11 +181,11 @@ export function createClient(options: ClientOptions) {
       limits: (name: string) => call<QueueLimits>('GET', `/v1/queues/${enc(name)}/limits`),
       resetLimits: (name: string) => call<QueueLimits>('POST', `/v1/queues/${enc(name)}/limits/reset`),
       cleanup: (name: string, cleanupOptions: { dryRun?: boolean } = {}) =>
-        call<{ dryRun: boolean; removed: Record<string, number>; sampleIds: string[] }>(
-          'POST',
-          `/v1/queues/${enc(name)}/cleanup`,
-          cleanupOptions,
-        ),
+        call<{
+          dryRun: boolean
+          removed: { completed: number; failed: number; cancelled: number }
+          sampleIds: string[]
+        }>('POST', `/v1/queues/${enc(name)}/cleanup`, cleanupOptions),
     },
     jobs: {
       create: <P>(queue: string, payload: P, jobOptions?: EnqueueOptions) =>
@@ -250,7 +254,7 @@ export function createClient(options: ClientOptions) {
         claim: { workerId: string; limit?: number; leaseMs?: number; waitMs?: number },
       ) => call<{ jobs: ClaimedJob<P>[] }>('POST', `/v1/queues/${enc(queue)}/claim`, claim).then((r) => r.jobs),
       heartbeat: (id: string, leaseToken: number) =>
-        call<{ ok: true }>('POST', `/v1/jobs/${enc(id)}/heartbeat`, { leaseToken }),
+        call<{ ok: true; leaseExpiresAt?: string | null }>('POST', `/v1/jobs/${enc(id)}/heartbeat`, { leaseToken }),
       progress: (id: string, leaseToken: number, percent: number, stage?: string) =>
         call<{ ok: true }>('POST', `/v1/jobs/${enc(id)}/progress`, {
           leaseToken,
@@ -268,7 +272,7 @@ export function createClient(options: ClientOptions) {
         id: string,
         leaseToken: number,
         failure: { message: string; code?: string; retryable?: boolean; retryAfterMs?: number },
-      ) => call<{ ok: true; state?: string }>('POST', `/v1/jobs/${enc(id)}/fail`, { leaseToken, ...failure }),
+      ) => call<{ ok: true; state?: JobState }>('POST', `/v1/jobs/${enc(id)}/fail`, { leaseToken, ...failure }),
     },
     schedules: {
       list: () => call<{ schedules: Schedule[] }>('GET', '/v1/schedules').then((r) => r.schedules),
@@ -318,8 +322,8 @@ export function createClient(options: ClientOptions) {
             throw error
           },
         ),
-      list: (query: { status?: string; cursor?: string; limit?: number } = {}) =>
-        call<{ sessions: Session[]; nextCursor?: string | null }>('GET', '/v1/sessions', undefined, query),
+      list: (query: { status?: SessionStatus; cursor?: string; limit?: number } = {}) =>
+        call<{ sessions: SessionSummary[]; nextCursor: string | null }>('GET', '/v1/sessions', undefined, query),
       get: (id: string) => call<Session>('GET', `/v1/sessions/${enc(id)}`),
       transcript: (id: string, format: 'json' | 'txt' | 'srt' | 'vtt' = 'json') =>
         call<unknown>('GET', `/v1/sessions/${enc(id)}/transcript`, undefined, { format }),
@@ -331,8 +335,9 @@ export function createClient(options: ClientOptions) {
         if (!response.ok) throw new SpoolApiError(await problemOf(response), response.headers.get('retry-after'))
         return response.blob()
       },
-      setPriority: (id: string, priority: Priority) => call<Session>('PATCH', `/v1/sessions/${enc(id)}`, { priority }),
-      retry: (id: string) => call<Session>('POST', `/v1/sessions/${enc(id)}/retry`),
+      setPriority: (id: string, priority: Priority) =>
+        call<SessionSummary>('PATCH', `/v1/sessions/${enc(id)}`, { priority }),
+      retry: (id: string) => call<SessionSummary>('POST', `/v1/sessions/${enc(id)}/retry`),
       remove: (id: string) => call<void>('DELETE', `/v1/sessions/${enc(id)}`),
       /**
        * Uploads a recording (multipart: `file` and `metadata` as JSON). In a browser,
@@ -342,7 +347,7 @@ export function createClient(options: ClientOptions) {
         file: Blob & { name?: string },
         metadata: SessionMetadata,
         uploadOptions: { onProgress?: (sent: number, total: number) => void; signal?: AbortSignal } = {},
-      ): Promise<{ id: string; position?: number | null; estimatedWaitMs?: number | null }> => {
+      ): Promise<SessionCreated> => {
         const form = new FormData()
         form.append('metadata', JSON.stringify(metadata))
         form.append('file', file, file.name ?? 'recording')
@@ -366,7 +371,7 @@ export function createClient(options: ClientOptions) {
               } catch {
                 body = undefined
               }
-              if (xhr.status >= 200 && xhr.status < 300) resolve(body as { id: string })
+              if (xhr.status >= 200 && xhr.status < 300) resolve(body as SessionCreated)
               else
                 reject(
                   new SpoolApiError(
@@ -381,7 +386,7 @@ export function createClient(options: ClientOptions) {
         }
         const response = await doFetch(target, { method: 'POST', headers: auth, body: form, ...(signal && { signal }) })
         if (!response.ok) throw new SpoolApiError(await problemOf(response), response.headers.get('retry-after'))
-        return (await response.json()) as { id: string }
+        return (await response.json()) as SessionCreated
       },
       /** Live events of one session (its progress, stage and status). */
       subscribe(
@@ -414,8 +419,13 @@ export function createClient(options: ClientOptions) {
       remove: (id: string) => call<void>('DELETE', `/v1/webhooks/${enc(id)}`),
     },
     alerts: {
-      create: (alert: { kind: Alert['kind']; queue?: string; threshold: number; cooldownMs?: number }) =>
-        call<Alert>('POST', '/v1/alerts', alert),
+      create: (alert: {
+        kind: Alert['kind']
+        queue?: string
+        breaker?: string
+        threshold: number
+        cooldownMs?: number
+      }) => call<Alert>('POST', '/v1/alerts', alert),
       list: () => call<{ alerts: Alert[] }>('GET', '/v1/alerts').then((r) => r.alerts),
       remove: (id: string) => call<void>('DELETE', `/v1/alerts/${enc(id)}`),
     },

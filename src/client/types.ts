@@ -18,6 +18,8 @@ export interface EnqueueOptions {
   group?: string
   tags?: string[]
   metadata?: Record<string, unknown>
+  /** Jobs (of this tenant) this one waits for; it stays blocked until they finish. */
+  dependsOn?: (string | { id: string; onFailure?: 'fail' | 'ignore' | 'continue' })[]
 }
 
 export interface EnqueueResult {
@@ -109,7 +111,7 @@ export interface Stats {
   successRate: number | null
   throughputPerMinute: number
   /** Circuit breakers (the queue's own, for one queue) and their state. */
-  breakers?: { name: string; state: BreakerState; failures: number; openedAt: number | null }[]
+  breakers: { name: string; state: BreakerState; failures: number; openedAt: number | null }[]
 }
 
 export interface SpoolEvent {
@@ -135,6 +137,7 @@ export interface BulkResult {
 export interface ClaimedJob<P = unknown> {
   id: string
   queue: string
+  tenant: string
   leaseToken: number
   payload: P
   attempt: number
@@ -181,8 +184,10 @@ export interface Webhook {
 
 export interface Alert {
   id: string
-  kind: 'backlog' | 'failure_rate'
+  kind: 'backlog' | 'backlog_age' | 'failure_rate' | 'breaker_open'
   queue: string | null
+  /** The breaker a `breaker_open` alert watches (null: the queue's, or any). */
+  breaker: string | null
   threshold: number
   cooldownMs: number
   createdAt: string
@@ -296,82 +301,143 @@ export interface SessionMetadata {
   urgency?: 'immediate' | 'same-day' | 'next-day' | 'routine'
   language?: string
   speakers?: number
-  engines?: Record<string, string>
+  /** Engine names per stage, instead of the server's defaults. */
+  engines?: { transcription?: string; diarization?: string; notes?: string }
   priority?: Priority
 }
 
+/** A word with its times, seconds into the recording. */
 export interface TranscriptWord {
-  /** The word (the sessions API's segments name it `word`; whole-transcript words `text`). */
-  word?: string
-  text?: string
+  word: string
   start: number
   end: number
-  speaker?: string
   confidence?: number
 }
 
+/** One speaker's turn, with its words. */
 export interface TranscriptSegment {
   speaker: string
   start: number
   end: number
   text: string
-  words?: TranscriptWord[]
+  words: TranscriptWord[]
 }
 
 export interface SpeakerTranscript {
-  text?: string
-  segments?: TranscriptSegment[]
-  /** Words with times and the speaker each was given to. */
-  words?: TranscriptWord[]
-  speakers?: string[]
-  attribution?: 'word' | 'segment' | 'none'
-  warnings?: string[]
+  text: string
+  segments: TranscriptSegment[]
+  speakers: string[]
+  /** `word` when words carried times, `segment` when only segments did, `none` without diarization. */
+  attribution: 'word' | 'segment' | 'none'
+  language?: string
+  engine: string
+  warnings: string[]
 }
 
 export interface RiskFlag {
-  type: string
-  severity: 'low' | 'medium' | 'high' | string
+  type: 'self_harm' | 'suicidal_ideation' | 'harm_to_others'
+  severity: 'low' | 'medium' | 'high'
+  /** The words that raised the flag. */
   evidence: string
   speaker: string | null
   /** Seconds into the recording, when known. */
   start: number | null
-  source: string
+  /** `lexicon`: the local safety net; `model`: the notes engine. */
+  source: 'lexicon' | 'model'
 }
 
-export interface SessionNotes {
-  key_topics?: string[]
-  patient_mood?: { overall: string; descriptors: string[]; evidence: string[] }
-  strategies?: { name: string; category: string; status: string; context: string }[]
-  action_items?: { task: string; category: string; details: string }[]
-  risk_flags?: RiskFlag[]
-  therapist_notes?: string
-  patient_summary?: string
+export type SessionNotes = {
+  key_topics: string[]
+  patient_mood: {
+    overall: 'positive' | 'neutral' | 'negative' | 'mixed' | 'unknown'
+    descriptors: string[]
+    evidence: string[]
+  }
+  strategies: {
+    name: string
+    category: string
+    status: 'suggested' | 'practising' | 'effective' | 'ineffective' | 'discussed'
+    context: string
+  }[]
+  action_items: { task: string; category: string; details: string }[]
+  risk_flags: RiskFlag[]
+  therapist_notes: string
+  patient_summary: string
 }
 
-export interface Session {
+/** Automatic checks of a transcript. */
+export interface QualityReport {
+  wordsPerMinute: number
+  /** 0–1: repeated trigrams / all trigrams. */
+  repetitionRatio: number
+  longestRepeat: number
+  speechWithoutWordsRatio?: number
+  speechSec: number
+  /** Reasons for concern; empty when none. */
+  flags: string[]
+}
+
+/** A session as lists and changes answer it: everything but its results. */
+export interface SessionSummary {
+  id: string
+  kind: 'session' | 'transcription'
+  status: SessionStatus
+  stage: string | null
+  /** 0–100. */
+  progress: number
+  /** Expected ms until processed. */
+  etaMs: number | null
+  error: string | null
+  warnings: string[]
+  filename: string
+  bytes: number
+  durationMs: number
+  audio: {
+    mime: string
+    codec: string
+    sampleRate: number
+    channels: number
+    encrypted: boolean
+    deletedAt: string | null
+  }
+  metadata: SessionMetadata
+  engines: { transcription: string; diarization: string; notes: string }
+  priority: number
+  priorityName: string
+  priorityReason: string
+  chunks: { transcription: { done: number; total: number }; diarization: { done: number; total: number } }
+  /** Runnable jobs ahead of its first stage, while it is queued. */
+  position: number | null
+  estimatedWaitMs: number | null
+  run: number
+  createdAt: string
+  updatedAt: string
+  finishedAt: string | null
+  /** Wall time per stage, ms, once processed. */
+  timings: Record<string, number> | null
+}
+
+export interface Session extends SessionSummary {
+  /** Once processed. */
+  results: {
+    transcript: SpeakerTranscript
+    /** The notes engine's output (`heuristic` for rule-based drafts). */
+    notes: { notes: SessionNotes; engine: string; heuristic: boolean; warnings: string[] } | null
+    quality: QualityReport
+    /** Time spent inside engines per stage, ms. */
+    engineMs: Record<string, number>
+  } | null
+}
+
+/** What an upload answers: the new session, where it waits and for how long. */
+export interface SessionCreated {
   id: string
   status: SessionStatus
-  stage?: string | null
-  progress: number
-  etaMs?: number | null
-  warnings?: string[]
-  error?: string | null
-  filename?: string
-  /** Wall time per stage, ms. */
-  timings?: Record<string, number>
-  upload?: { filename: string; bytes: number; durationSec: number; [key: string]: unknown }
-  createdAt?: string | number
-  updatedAt?: string | number
-  finishedAt?: string | number | null
-  metadata?: SessionMetadata
-  priority?: number
-  results?: {
-    transcript?: SpeakerTranscript
-    /** The notes engine's output (`notes`, `engine`, `heuristic` for rule-based drafts). */
-    notes?: { notes?: SessionNotes; engine?: string; heuristic?: boolean; warnings?: string[] } | null
-    quality?: Record<string, unknown>
-    timings?: Record<string, number>
-    durationSec?: number
-  } | null
-  [key: string]: unknown
+  priority: number
+  priorityName: string
+  /** Runnable jobs ahead of its first stage. */
+  position: number | null
+  estimatedWaitMs: number | null
+  /** Expected ms until processed, wait included. */
+  etaMs: number | null
 }

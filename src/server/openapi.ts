@@ -36,11 +36,13 @@ export function openApiDocument(routes: AnyRoute[] = allRoutes): Record<string, 
     for (const [id, def] of Object.entries(defs)) components[id] = def
     delete json.$defs
     delete json.$schema
-    // A top-level schema with an id is a component too: refer to it.
+    // A top-level schema with an id is a component too: refer to it. zod already answers such a
+    // schema as a `$ref` to its own entry in `$defs`; keep that entry, not a reference to itself.
     const id = (z.globalRegistry.get(schema) as { id?: string } | undefined)?.id
     if (id) {
-      components[id] = json
-      return { $ref: `#/components/schemas/${id}` }
+      const ref = `#/components/schemas/${id}`
+      if (json.$ref !== ref) components[id] = json
+      return { $ref: ref }
     }
     return json
   }

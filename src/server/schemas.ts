@@ -4,7 +4,7 @@
  * with `.meta({ id })` becomes a component there.
  */
 import { z } from 'zod'
-import { JOB_STATES } from '../store/store.js'
+import { JOB_STATES, type JobState } from '../store/store.js'
 
 export const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
 export const TENANT_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/
@@ -140,7 +140,10 @@ export const job = z
 
 export const jobPage = z.object({ jobs: z.array(job), nextCursor: z.string().nullable() }).meta({ id: 'JobPage' })
 
-export const counts = z.record(jobState, z.number()).meta({ id: 'Counts' })
+/** Jobs by state: every state, zero included (an object, so the document lists each state). */
+export const counts = z
+  .object(Object.fromEntries(JOB_STATES.map((state) => [state, z.number()])) as Record<JobState, z.ZodNumber>)
+  .meta({ id: 'Counts' })
 
 export const retentionRule = z.strictObject({
   maxAgeMs: ms.optional(),
@@ -218,8 +221,9 @@ export const jobFilter = z
   })
   .meta({ id: 'JobFilter' })
 
+/** RFC 9457 problem details; some codes add members of their own (e.g. `limit` over a rate limit). */
 export const problem = z
-  .object({
+  .looseObject({
     type: z.string(),
     title: z.string(),
     status: z.number(),

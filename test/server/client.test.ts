@@ -1,9 +1,15 @@
 /**
- * The client SDK (`spool/client`): every call it makes is a route of the OpenAPI document, and
- * against a real server it enqueues, reads, reports errors as problems, and follows events
- * across a server restart without gaps.
+ * The client SDK (`spool/client`): every call it makes is a route of the OpenAPI document, its
+ * types are checked against the document's (src/client/openapi.gen.ts, kept current here; the
+ * checks are test/server/client-openapi.test-d.ts, run by the typecheck), and against a real
+ * server it enqueues, reads, reports errors as problems, and follows events across a server
+ * restart without gaps.
  */
-import { readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createClient, SpoolApiError } from '../../src/client/index.js'
 import type { SpoolEvent } from '../../src/client/types.js'
@@ -15,6 +21,27 @@ afterEach(async () => {
 })
 
 describe('client SDK', () => {
+  it('src/client/openapi.gen.ts is what `npm run openapi:types` makes of docs/openapi.json', () => {
+    const root = fileURLToPath(new URL('../../', import.meta.url))
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+    const [bin = '', ...args] = (pkg.scripts['openapi:types'] ?? '').split(' ')
+    expect(bin).toBe('openapi-typescript')
+    const out = args.indexOf('-o') + 1
+    expect(args[out]).toBe('src/client/openapi.gen.ts')
+    const dir = mkdtempSync(join(tmpdir(), 'spool-openapi-'))
+    try {
+      const fresh = join(dir, 'openapi.gen.ts')
+      args[out] = fresh
+      execFileSync(join(root, 'node_modules', '.bin', bin), args, { cwd: root, stdio: 'pipe' })
+      expect(
+        readFileSync(fresh, 'utf8') === readFileSync(join(root, 'src/client/openapi.gen.ts'), 'utf8'),
+        'src/client/openapi.gen.ts is stale: run `npm run openapi:types` (or `npm run openapi` after changing routes)',
+      ).toBe(true)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('calls only routes the OpenAPI document has', async () => {
     const spec = JSON.parse(readFileSync(new URL('../../docs/openapi.json', import.meta.url), 'utf8')) as {
       paths: Record<string, Record<string, unknown>>

@@ -34,6 +34,19 @@ const auditEntry = z
   })
   .meta({ id: 'AuditEntry' })
 
+const workerInfo = z
+  .object({
+    id: z.string(),
+    nodeId: z.string(),
+    queue: z.string(),
+    concurrency: z.number(),
+    running: z.array(z.string()).describe('ids of the jobs it runs now'),
+    info: z.record(z.string(), z.unknown()),
+    startedAt: z.number().describe('epoch ms'),
+    seenAt: z.number().describe('epoch ms of its last heartbeat'),
+  })
+  .meta({ id: 'WorkerInfo' })
+
 export const adminRoutes = [
   route({
     id: 'workers.list',
@@ -43,7 +56,7 @@ export const adminRoutes = [
     summary: 'Workers connected to this Spool, on every node: queue, concurrency, running jobs, last seen',
     description: 'Workers run the jobs of every tenant, so only admins of the operator tenant see them.',
     permission: 'operate',
-    response: z.object({ workers: z.array(z.record(z.string(), z.unknown())) }),
+    response: z.object({ workers: z.array(workerInfo) }),
     async handler({ app }) {
       const workers = await app.spool.workers.list()
       return { workers: workers.map((worker) => ({ ...worker })) }

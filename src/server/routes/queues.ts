@@ -23,6 +23,16 @@ const statsSchema = z
     runMs: z.object({ p50: z.number(), p95: z.number() }).nullable(),
     successRate: z.number().nullable(),
     throughputPerMinute: z.number(),
+    breakers: z
+      .array(
+        z.object({
+          name: z.string(),
+          state: z.enum(['closed', 'open', 'half_open']),
+          failures: z.number(),
+          openedAt: z.number().nullable(),
+        }),
+      )
+      .describe('circuit breakers and their state (for one queue: the breaker it is bound to)'),
   })
   .meta({ id: 'Stats' })
 

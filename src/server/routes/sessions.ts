@@ -20,6 +20,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { AudioError } from '../../audio/errors.js'
 import { TRANSCRIPT_CONTENT_TYPES, TRANSCRIPT_FORMATS } from '../../audio/formats.js'
+import { SessionNotesSchema } from '../../audio/notes/schema.js'
 import { OPENAI_RESPONSE_FORMATS, openAiTranscription } from '../../audio/pipeline/compat.js'
 import { engineNames } from '../../audio/pipeline/engines.js'
 import { type AudioPipelineOptions, resolvePipelineOptions } from '../../audio/pipeline/options.js'
@@ -179,12 +180,28 @@ const session = sessionSummary
               start: z.number(),
               end: z.number(),
               text: z.string(),
-              words: z.array(z.object({ word: z.string(), start: z.number(), end: z.number() })),
+              words: z.array(
+                z.object({ word: z.string(), start: z.number(), end: z.number(), confidence: z.number().optional() }),
+              ),
             }),
           ),
         }),
-        notes: z.unknown().describe('key_topics, patient_mood, strategies, action_items, risk_flags, …'),
-        quality: z.unknown(),
+        notes: z
+          .object({
+            notes: SessionNotesSchema,
+            engine: z.string(),
+            heuristic: z.boolean().describe('rule-based output: a draft for a clinician to check, not a summary'),
+            warnings: z.array(z.string()),
+          })
+          .nullable(),
+        quality: z.object({
+          wordsPerMinute: z.number(),
+          repetitionRatio: z.number().describe('0–1: repeated trigrams / all trigrams'),
+          longestRepeat: z.number(),
+          speechWithoutWordsRatio: z.number().optional(),
+          speechSec: z.number(),
+          flags: z.array(z.string()).describe('reasons for concern; empty when none'),
+        }),
         engineMs: z.record(z.string(), z.number()),
       })
       .nullable(),

@@ -79,7 +79,7 @@ export function SessionsView() {
                 {sessions.data.sessions.map((s) => (
                   <tr key={s.id}>
                     <th scope="row">
-                      <Link to={`/sessions/${s.id}`}>{s.filename ?? s.upload?.filename ?? s.id}</Link>
+                      <Link to={`/sessions/${s.id}`}>{s.filename || s.id}</Link>
                     </th>
                     <td>
                       <StateBadge state={s.status} />
@@ -263,8 +263,8 @@ export function SessionDetailView({ id }: { id: string }) {
   const notesResult = s.results?.notes ?? null
   const notes = notesResult?.notes ?? null
   const risks = notes?.risk_flags ?? []
-  const timings = s.timings ?? s.results?.timings ?? {}
-  const title = s.filename ?? s.upload?.filename ?? s.id
+  const timings = s.timings ?? {}
+  const title = s.filename || s.id
   const download = async (format: 'txt' | 'srt' | 'vtt' | 'json') => {
     const blob = await action(() => client.sessions.download(id, 'transcript', { format }))
     if (!blob) return
@@ -353,12 +353,7 @@ export function SessionDetailView({ id }: { id: string }) {
           </ul>
         </section>
       )}
-      <Player
-        id={id}
-        segments={s.results?.transcript?.segments ?? []}
-        words={s.results?.transcript?.words ?? []}
-        ready={done}
-      />
+      <Player id={id} segments={s.results?.transcript?.segments ?? []} ready={done} />
       {done && (
         <section className="row wrap" aria-label="Downloads">
           <span>Download the transcript:</span>
@@ -454,17 +449,7 @@ function Notes({
 }
 
 /** Audio element, waveform (peaks from the decoded audio) and the transcript that follows playback. */
-function Player({
-  id,
-  segments,
-  words,
-  ready,
-}: {
-  id: string
-  segments: TranscriptSegment[]
-  words: TranscriptWord[]
-  ready: boolean
-}) {
+function Player({ id, segments, ready }: { id: string; segments: TranscriptSegment[]; ready: boolean }) {
   const client = useClient()
   const audio = useRef<HTMLAudioElement>(null)
   const canvas = useRef<HTMLCanvasElement>(null)
@@ -594,7 +579,7 @@ function Player({
                 {segment.speaker}
               </span>{' '}
               <span className="muted small">{segment.start.toFixed(1)} s</span>{' '}
-              {wordsOf(segment, words).map((word, w) => (
+              {wordsOf(segment).map((word, w) => (
                 // biome-ignore lint/suspicious/noArrayIndexKey: words are fixed once processed
                 <span key={w}>
                   <button
@@ -603,7 +588,7 @@ function Player({
                     data-start={word.start}
                     onClick={() => seek(word.start)}
                   >
-                    {word.word ?? word.text}
+                    {word.word}
                   </button>{' '}
                 </span>
               ))}
@@ -626,14 +611,9 @@ function describe(value: unknown): string {
   return JSON.stringify(value)
 }
 
-/** The words inside a segment (by time), or the segment as one clickable piece when words have no times. */
-function wordsOf(segment: TranscriptSegment, words: TranscriptWord[]): TranscriptWord[] {
-  if (segment.words?.length) return segment.words
-  const inside = words.filter(
-    (w) =>
-      w.start >= segment.start - 0.01 && w.start < segment.end + 0.01 && (!w.speaker || w.speaker === segment.speaker),
-  )
-  return inside.length ? inside : [{ text: segment.text, start: segment.start, end: segment.end }]
+/** The words of a segment, or the segment as one clickable piece when its words have no times. */
+function wordsOf(segment: TranscriptSegment): TranscriptWord[] {
+  return segment.words.length ? segment.words : [{ word: segment.text, start: segment.start, end: segment.end }]
 }
 
 export type { Session }
