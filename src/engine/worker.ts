@@ -221,7 +221,11 @@ export class Worker<P = unknown, R = unknown> {
   }
 
   private async fill(): Promise<void> {
-    if (this.claiming || this.stopping || Date.now() < this.backoffUntil) return
+    if (this.claiming || this.stopping) return
+    // Backing off after store failures. A timer can fire a millisecond before the wall clock
+    // says it is due: look again then, or the worker would wait for a pump that never comes.
+    const backoff = this.backoffUntil - Date.now()
+    if (backoff > 0) return this.waitIdle(backoff)
     const free = this.concurrency - this.running.size
     if (free <= 0) {
       if (this.completer.size > 0) void this.completer.flush()
