@@ -80,16 +80,19 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   const sleep = (ms: number, req: IncomingMessage) =>
     new Promise<boolean>((resolve) => {
       if (ms <= 0) return resolve(true)
-      const timer = setTimeout(() => {
-        timers.delete(timer)
-        resolve(true)
-      }, ms)
-      timers.add(timer)
-      req.socket.once('close', () => {
+      // The socket outlives the request (keep-alive): take the listener off when the wait ends.
+      const onClose = () => {
         clearTimeout(timer)
         timers.delete(timer)
         resolve(false)
-      })
+      }
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        req.socket.off('close', onClose)
+        resolve(true)
+      }, ms)
+      timers.add(timer)
+      req.socket.once('close', onClose)
     })
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
