@@ -34,15 +34,17 @@ export class Records {
     record: { id?: string; tenant: string; key?: string | null; data: T },
   ): Promise<SpoolRecord<T>> {
     assertCollection(collection)
+    const json = JSON.stringify(record.data ?? null)
     const row = await this.store.recordPut({
       collection,
       id: record.id ?? randomUUID(),
       tenant: record.tenant,
       key: record.key ?? null,
-      data: this.codec.encode(JSON.stringify(record.data ?? null)),
+      data: this.codec.encode(json),
       now: Date.now(),
     })
-    return this.decode<T>(row)
+    // The row holds what was just encrypted: answer from the plaintext instead of decrypting it.
+    return this.decode<T>(row, json)
   }
 
   async get<T>(collection: string, id: string): Promise<SpoolRecord<T> | null> {
@@ -81,14 +83,14 @@ export class Records {
     return this.store.recordDelete({ collection, id })
   }
 
-  private decode<T>(row: RecordRow): SpoolRecord<T> {
+  private decode<T>(row: RecordRow, json = this.codec.decode(row.data)): SpoolRecord<T> {
     return {
       id: row.id,
       seq: row.seq,
       collection: row.collection,
       tenant: row.tenant,
       key: row.key,
-      data: JSON.parse(this.codec.decode(row.data)) as T,
+      data: JSON.parse(json) as T,
       createdAt: new Date(row.createdAt),
       updatedAt: new Date(row.updatedAt),
     }

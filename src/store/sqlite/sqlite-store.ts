@@ -236,6 +236,7 @@ export class SqliteStore implements Store {
   private watcher: FSWatcher | null = null
   private wakePending = false
   private dataVersion = -1
+  private readDataVersion: Database.Statement | null = null
   private readonly claimStatements = new Map<number, Database.Statement>()
   private readonly searchStatements = new Map<string, Database.Statement>()
   /** Queues whose parents the current claim's completions unblocked (reported to the worker). */
@@ -319,7 +320,10 @@ export class SqliteStore implements Store {
       setImmediate(() => {
         this.wakePending = false
         if (!this.db.open) return
-        const version = this.db.pragma('data_version', { simple: true }) as number
+        // Prepared once: db.pragma() prepares its statement on every call, and this runs after
+        // every commit of this process too.
+        this.readDataVersion ??= this.db.prepare('PRAGMA data_version').pluck()
+        const version = this.readDataVersion.get() as number
         if (version === this.dataVersion) return
         this.dataVersion = version
         for (const listener of this.wakeListeners) listener(EVERYTHING)
