@@ -14,6 +14,7 @@ import { keyFilePath, openKeyring } from '../server/bootstrap.js'
 import { createApiKey, listApiKeys, revokeApiKey } from '../server/keys.js'
 import { type CliConfig, readConfig } from './config.js'
 import { doctor } from './doctor.js'
+import { consoleIo, type Io } from './io.js'
 
 const USAGE = `usage: spool COMMAND [options]
 
@@ -42,14 +43,6 @@ const USAGE = `usage: spool COMMAND [options]
 export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, unhealthy: 4 } as const
 
 class UsageError extends Error {}
-
-/** Where a command writes: stdout and stderr by default. */
-export interface Io {
-  out(text: string): void
-  err(text: string): void
-}
-
-const consoleIo: Io = { out: (text) => console.log(text), err: (text) => console.error(text) }
 
 /**
  * Runs one command; resolves to its exit code and never throws.

@@ -9,7 +9,7 @@ import { resolve } from 'node:path'
 import { ModelPullError, pullModels, resolveModelSets } from '../audio/model-pull.js'
 import { MODEL_SETS, SHERPA_RELEASES_URL } from '../audio/model-sets.js'
 import { modelsDir } from '../audio/models.js'
-import type { Io } from './commands.js'
+import type { Io } from './io.js'
 
 export interface ModelsCommandOptions {
   dir?: string
