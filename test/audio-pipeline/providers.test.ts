@@ -119,10 +119,14 @@ describe.skipIf(!sharedAudioAvailable('OpenAI-compatible paths (test/audio-pipel
       const requests = fake.requests.slice(before).filter((r) => r.path.includes('transcriptions'))
       expect(requests.map((r) => r.status)).toEqual(expect.arrayContaining([429, 503, 200]))
       const limited = requests.find((r) => r.status === 429)
-      // No request started within the Retry-After (less the clock's granularity) after the 429.
-      const during = requests.filter((r) => r.at > (limited?.at ?? 0) + 50 && r.at < (limited?.at ?? 0) + 900)
-      expect(during).toEqual([])
-      expect(events.some((e) => e.type === 'queue.throttled' && e.queue === 'audio.transcribe-chunk')).toBe(true)
+      const throttled = events.find((e) => e.type === 'queue.throttled' && e.queue === 'audio.transcribe-chunk')
+      expect(throttled).toBeDefined()
+      // Within the Retry-After (less the clock's granularity) no chunk started, and what reached
+      // the provider came from chunks already running when the hold began.
+      const holdEnds = (limited?.at ?? 0) + 900
+      expect(chunkStarts(events, throttled?.at ?? 0, holdEnds)).toEqual([])
+      const during = requests.filter((r) => r.at > (limited?.at ?? 0) + 50 && r.at < holdEnds)
+      expect(during.length).toBeLessThanOrEqual(chunksRunningAt(events, throttled?.at ?? 0))
       // The 503 spent an attempt and is in the chunk's history; the 429 gave its attempt back.
       const chunkErrors = events.filter((e) => e.type === 'job.retrying' && e.queue === 'audio.transcribe-chunk')
       expect(chunkErrors.length).toBeGreaterThanOrEqual(2)
@@ -146,22 +150,13 @@ describe.skipIf(!sharedAudioAvailable('OpenAI-compatible paths (test/audio-pipel
       const opened = breaker[0]?.at ?? 0
       const halfOpen = breaker[1]?.at ?? 0
       expect(halfOpen - opened).toBeGreaterThanOrEqual(650)
-      // While open, no chunk job started: the queue bound to the breaker claims nothing. (A
-      // chunk claimed before the breaker opened may still reach the provider a little later:
-      // it was on its way, and the breaker stops claims, not jobs already running.)
-      const startedWhileOpen = events.filter(
-        (e) => e.type === 'job.active' && e.queue === 'audio.transcribe-chunk' && e.at > opened && e.at < halfOpen,
-      )
-      expect(startedWhileOpen).toEqual([])
-      // And what reached the provider while open came from the chunks already running then.
-      const chunkEvents = events.filter((e) => e.queue === 'audio.transcribe-chunk' && e.at <= opened)
-      const running = new Set<string | null>()
-      for (const e of chunkEvents) {
-        if (e.type === 'job.active') running.add(e.jobId)
-        else if (['job.completed', 'job.retrying', 'job.failed'].includes(e.type)) running.delete(e.jobId)
-      }
+      // While open, no chunk job started: the queue bound to the breaker claims nothing. A chunk
+      // claimed before it opened may still reach the provider a little later (the breaker stops
+      // claims, not jobs already running), so requests meanwhile come only from those.
+      expect(chunkStarts(events, opened, halfOpen)).toEqual([])
       const requests = fake.requests.slice(before).filter((r) => r.path.includes('transcriptions'))
-      expect(requests.filter((r) => r.at > opened && r.at < halfOpen).length).toBeLessThanOrEqual(running.size)
+      const sentWhileOpen = requests.filter((r) => r.at > opened && r.at < halfOpen)
+      expect(sentWhileOpen.length).toBeLessThanOrEqual(chunksRunningAt(events, opened))
       // Jobs waited instead of burning attempts: no chunk failed.
       expect(events.some((e) => e.type === 'job.failed')).toBe(false)
     })
@@ -180,3 +175,21 @@ describe.skipIf(!sharedAudioAvailable('OpenAI-compatible paths (test/audio-pipel
     })
   },
 )
+
+const CHUNKS = 'audio.transcribe-chunk'
+
+/** Transcription chunks that started strictly between two times. */
+function chunkStarts(events: SpoolEvent[], from: number, to: number): SpoolEvent[] {
+  return events.filter((e) => e.type === 'job.active' && e.queue === CHUNKS && e.at > from && e.at < to)
+}
+
+/** How many transcription chunks were running at a time (started, not yet finished or retried). */
+function chunksRunningAt(events: SpoolEvent[], at: number): number {
+  const running = new Set<string | null>()
+  for (const e of events) {
+    if (e.queue !== CHUNKS || e.at > at) continue
+    if (e.type === 'job.active') running.add(e.jobId)
+    else if (['job.completed', 'job.retrying', 'job.failed'].includes(e.type)) running.delete(e.jobId)
+  }
+  return running.size
+}
