@@ -707,7 +707,7 @@ describe('multi-process crashes on one PostgreSQL database', () => {
   it('completes every job once while a worker’s connections are terminated every 100 ms', async () => {
     // Statements are killed in flight here, commits included: a round whose completions (or
     // claims) committed but whose answer was lost must neither complete a job twice nor lose it.
-    const TOTAL = 1_000
+    const TOTAL = 2_000
     const t = await setup()
     await enqueue(t, TOTAL, 10)
     const settings: WorkerSettings = {
@@ -718,6 +718,10 @@ describe('multi-process crashes on one PostgreSQL database', () => {
       maxMs: 60,
       graceMs: 2_000,
       maintenanceIntervalMs: 250,
+      // Its back-off after a killed connection starts at 100 ms (and stays under a second), so
+      // the target keeps trying between kills instead of sitting out the run: on an idle machine
+      // the calm worker alone finished 1,000 jobs before the target's second attempt.
+      pollIntervalMs: 100,
     }
     const target = startWorkerIn(t, 'K', settings)
     const calm = startWorkerIn(t, 'R', settings)
