@@ -26,7 +26,9 @@
  * `failure_rate` (share of failed jobs over the last hour above a fraction) and `breaker_open`
  * (a breaker has been open more than N seconds). They are checked every
  * `webhooks.alertIntervalMs`, and fire as `alert.<kind>` events to the tenant's webhooks, at
- * most once per `cooldownMs` (the idempotency key carries the alert and the cooldown window).
+ * most once per `cooldownMs`: when an alert fires, the time is kept (collection `alert_fired`),
+ * and the delivery's idempotency key names the alert and the previous firing, so nodes that
+ * check the same alert at once deliver it once.
  */
 
 import type { Logger as PinoLogger } from 'pino'
@@ -38,6 +40,8 @@ import type { ServerConfig } from './config.js'
 
 export const WEBHOOKS = 'webhooks'
 export const ALERTS = 'alerts'
+/** When each alert last fired (the record id is the alert's). */
+export const ALERTS_FIRED = 'alert_fired'
 export const DELIVERY_QUEUE = 'spool.webhooks'
 const CURSOR = 'webhook_cursor'
 
@@ -291,22 +295,25 @@ export class Webhooks {
       const page = await this.spool.records.list(ALERTS, { afterSeq, limit: 500 })
       for (const record of page) {
         const alert = record.data as AlertData
+        const fired = await this.spool.records.get<{ at: number }>(ALERTS_FIRED, record.id)
+        const lastFiredAt = fired?.data.at ?? null
+        if (lastFiredAt !== null && now - lastFiredAt < alert.cooldownMs) continue
         const measured = await this.measure(record.tenant, alert, now)
         if (measured === null || measured.value <= alert.threshold) continue
-        const window = Math.floor(now / alert.cooldownMs)
         await this.emit(
           {
             id: null,
             type: `alert.${alert.kind}`,
-            at: window * alert.cooldownMs,
+            at: now,
             tenant: record.tenant,
             queue: alert.queue,
             jobId: null,
             state: null,
             data: { alertId: record.id, threshold: alert.threshold, ...measured },
           },
-          `alert:${record.id}:${window}`,
+          `alert:${record.id}:${lastFiredAt ?? 0}`,
         )
+        await this.spool.records.put(ALERTS_FIRED, { id: record.id, tenant: record.tenant, data: { at: now } })
       }
       if (page.length < 500) return
       afterSeq = page.at(-1)?.seq ?? afterSeq

@@ -160,6 +160,23 @@ describe('webhooks', () => {
     expect(hook.received.length).toBe(1)
   })
 
+  it('fires again once the cooldown has passed since the last firing, not at a clock boundary', async () => {
+    const hook = await receiver(() => 200)
+    closers.push(hook.close)
+    const t = await startServer({ config: fast })
+    servers.push(t)
+    await t.request('POST', '/v1/webhooks', { body: { url: hook.url, events: ['alert.backlog'] } })
+    await t.request('POST', '/v1/alerts', { body: { kind: 'backlog', queue: 'slow', threshold: 0, cooldownMs: 1_000 } })
+    await t.request('POST', '/v1/queues/slow/jobs', { body: { payload: 1 } })
+    await eventually(() => hook.received.length >= 3, 'three firings', 10_000)
+    const times = hook.received.map((r) => Date.parse(JSON.parse(r.body).createdAt))
+    for (let i = 1; i < times.length; i += 1) {
+      expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1_000)
+    }
+    const ids = new Set(hook.received.map((r) => r.headers['spool-delivery']))
+    expect(ids.size).toBe(hook.received.length)
+  })
+
   it('fires backlog_age, failure_rate and breaker_open alerts to the tenant that set them', async () => {
     const t = await startServer({ config: fast })
     servers.push(t)
@@ -192,7 +209,8 @@ describe('webhooks', () => {
     await t.spool.breakers.define('provider', { failureThreshold: 3, cooldownMs: 600_000 })
     expect((await t.request('POST', '/v1/breakers/provider/open')).status).toBe(200)
 
-    await eventually(() => acmeHook.received.length >= 3, 'three alerts', 15_000)
+    const types = () => new Set(acmeHook.signed().map((body) => body.type as string))
+    await eventually(() => types().size >= 3, 'three kinds of alert', 15_000)
     const byType = Object.fromEntries(acmeHook.signed().map((body) => [body.type, body]))
     expect(byType['alert.backlog_age']).toMatchObject({
       tenant: 'acme',

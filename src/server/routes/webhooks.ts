@@ -5,7 +5,7 @@ import { newWebhookSecret } from '../../security/signature.js'
 import { HttpProblem } from '../problem.js'
 import { Reply, route } from '../route.js'
 import * as s from '../schemas.js'
-import { ALERT_KINDS, ALERTS, type AlertData, WEBHOOKS, type WebhookData } from '../webhooks.js'
+import { ALERT_KINDS, ALERTS, ALERTS_FIRED, type AlertData, WEBHOOKS, type WebhookData } from '../webhooks.js'
 
 const EVENT_TYPE = /^(\*|[a-z_]+\.[a-z_*]+)$/
 
@@ -191,6 +191,7 @@ export const webhookRoutes = [
       if (!record || record.tenant !== tenant)
         throw new HttpProblem('SPOOL_NOT_FOUND', `no alert ${params.id}`, { field: 'id' })
       await app.spool.records.delete(ALERTS, params.id)
+      await app.spool.records.delete(ALERTS_FIRED, params.id)
       return new Reply(204, undefined)
     },
   }),
