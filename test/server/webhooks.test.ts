@@ -170,9 +170,8 @@ describe('webhooks', () => {
     await t.request('POST', '/v1/queues/slow/jobs', { body: { payload: 1 } })
     await eventually(() => hook.received.length >= 3, 'three firings', 10_000)
     const times = hook.received.map((r) => Date.parse(JSON.parse(r.body).createdAt))
-    for (let i = 1; i < times.length; i += 1) {
-      expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1_000)
-    }
+    const gaps = times.slice(1).map((at, i) => at - (times[i] ?? 0))
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1_000)
     const ids = new Set(hook.received.map((r) => r.headers['spool-delivery']))
     expect(ids.size).toBe(hook.received.length)
   })
