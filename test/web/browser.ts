@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type Browser, chromium } from 'playwright-core'
+import { type Browser, chromium, type Page } from 'playwright-core'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -46,6 +46,45 @@ export function ensureDashboardBuilt(): void {
       stdio: 'inherit',
     },
   )
+}
+
+/**
+ * What a page reported that a failing test should show: uncaught errors, console errors, a
+ * crashed renderer, failed requests. Kept in memory and printed only when asked.
+ */
+export function recordPageTrouble(page: Page): () => string[] {
+  const lines: string[] = []
+  const at = () => new Date().toISOString().slice(11, 23)
+  page.on('pageerror', (error) => lines.push(`${at()} page error: ${error.message}`))
+  page.on('console', (message) => {
+    if (message.type() === 'error')
+      lines.push(`${at()} console error on ${new URL(page.url()).pathname}: ${message.text()}`)
+  })
+  page.on('crash', () => lines.push(`${at()} the renderer crashed`))
+  page.on('requestfailed', (request) => {
+    // Requests a navigation cuts short (event streams, polls) are not trouble.
+    if (request.failure()?.errorText === 'net::ERR_ABORTED') return
+    lines.push(
+      `${at()} request failed: ${request.method()} ${new URL(request.url()).pathname} ${request.failure()?.errorText}`,
+    )
+  })
+  return () => lines.splice(0)
+}
+
+/** Whether the server still answers (a hung page and a hung server look alike from a test). */
+export async function probeServer(url: string): Promise<string> {
+  const started = Date.now()
+  try {
+    const response = await fetch(`${url}/livez`, { signal: AbortSignal.timeout(5_000) })
+    return `GET /livez answered ${response.status} in ${Date.now() - started} ms`
+  } catch (error) {
+    return `GET /livez failed after ${Date.now() - started} ms: ${(error as Error).message}`
+  }
+}
+
+/** Resolves with `promise`, or with `fallback` after `ms` (for closing a page that may hang). */
+export function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  return Promise.race([promise, new Promise<T>((resolve) => setTimeout(() => resolve(fallback), ms).unref())])
 }
 
 export function launchChromium(): Promise<Browser> {

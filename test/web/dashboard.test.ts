@@ -5,24 +5,38 @@
  * a breaker's history and reset; a reader key changes nothing (no controls, and the API
  * refuses); the sessions flow (upload progress, live progress to 100, transcript words, seek by
  * clicking a word). Screenshots of each view go to docs/screenshots/ with SPOOL_SCREENSHOTS=1.
+ *
+ * The tests share one signed-in page. When one fails, what the page reported (errors, a crashed
+ * renderer, failed requests) and whether the server still answers are printed, and the next
+ * test (or the retry) starts on a fresh page signed in as the admin: once in many full runs the
+ * renderer stopped answering, and every later test failed behind it.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { type AudioPipeline, resolvePipelineOptions, startAudioPipeline } from '../../src/audio/pipeline/index.js'
 import type { FlowJob } from '../../src/engine/flows.js'
 import type { Worker } from '../../src/engine/worker.js'
 import { eventually, startServer, type TestServer } from '../server/helpers.js'
-import { ensureDashboardBuilt, launchChromium, screenshotPath } from './browser.js'
+import {
+  ensureDashboardBuilt,
+  launchChromium,
+  probeServer,
+  recordPageTrouble,
+  screenshotPath,
+  within,
+} from './browser.js'
 
 const JFK = new URL('../../../shared/audio/jfk.flac', import.meta.url).pathname
 
-describe('dashboard in Chromium', () => {
+describe('dashboard in Chromium', { retry: 1 }, () => {
   let t: TestServer
   let browser: Browser
   let context: BrowserContext
   let page: Page
+  let trouble: () => string[] = () => []
+  let pageFailed = false
   let readerKey: string
   let audio: AudioPipeline
   const workers: Worker<never, never>[] = []
@@ -98,10 +112,36 @@ describe('dashboard in Chromium', () => {
     })
     browser = await launchChromium()
     context = await browser.newContext({ viewport: { width: 1280, height: 820 }, colorScheme: 'light' })
+    await openPage()
+  })
+
+  /** React's own complaints (duplicate keys, update loops) and uncaught errors, over every page. */
+  const reactErrors: string[] = []
+  const openPage = async () => {
     page = await context.newPage()
+    trouble = recordPageTrouble(page)
+    page.on('pageerror', (error) => reactErrors.push(`${page.url()}: ${error.message}`))
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
+        reactErrors.push(`${page.url()}: ${message.text()}`)
+    })
+  }
+
+  beforeEach(async ({ onTestFailed, task }) => {
+    onTestFailed(async () => {
+      pageFailed = true
+      const report = [...trouble(), await probeServer(t.url)]
+      console.error(`[dashboard] "${task.name}" failed; the page reported:\n  ${report.join('\n  ')}`)
+    })
+    if (!pageFailed) return
+    pageFailed = false
+    await within(page.close({ runBeforeUnload: false }), 5_000, undefined)
+    await openPage()
+    await signIn(t.adminKey)
   })
 
   afterAll(async () => {
+    if (process.env.SPOOL_PAGE_TROUBLE === '1') console.error(trouble().join('\n'))
     await browser?.close()
     for (const worker of workers) await worker.close({ graceMs: 200 })
     await audio?.close({ graceMs: 200 })
@@ -286,7 +326,9 @@ describe('dashboard in Chromium', () => {
     await page.setViewportSize({ width: 1280, height: 820 })
   })
 
+  let bulkRuns = 0
   it('creates jobs in bulk from a pasted JSON array, the tabs answering arrow keys', async () => {
+    const queue = `imports-${++bulkRuns}`
     await page.goto(`${t.url}/create`)
     const one = page.getByRole('tab', { name: 'One job' })
     await one.focus()
@@ -301,7 +343,7 @@ describe('dashboard in Chromium', () => {
       ),
     ).toBe('Bulk (JSON array)')
     expect(await one.getAttribute('tabindex')).toBe('-1')
-    await page.getByLabel('Queue').fill('imports')
+    await page.getByLabel('Queue').fill(queue)
     const jobs = page.getByLabel(/Jobs: an array/)
     await jobs.fill('{"payload": 1}')
     await page.getByText('✗ paste a JSON array').waitFor()
@@ -312,7 +354,7 @@ describe('dashboard in Chromium', () => {
     await shot('create-bulk')
     await page.getByRole('button', { name: 'Create 3 jobs (all or none)' }).click()
     await page.getByText('Created 3 of 3 jobs').waitFor()
-    const made = await t.spool.jobs.list({ queue: 'imports' })
+    const made = await t.spool.jobs.list({ queue })
     expect(made.jobs.map((job) => job.payload).reverse()).toEqual([
       { file: 'a.csv' },
       { file: 'b.csv' },
@@ -323,7 +365,7 @@ describe('dashboard in Chromium', () => {
     )
     for (const job of made.jobs) await page.getByRole('link', { name: `#${job.id}` }).waitFor()
     // And in the jobs view, the state tabs move with the arrow keys too (and the URL follows).
-    await page.goto(`${t.url}/jobs?queue=imports`)
+    await page.goto(`${t.url}/jobs?queue=${queue}`)
     await page.getByRole('tab', { name: /^all/ }).focus()
     await page.keyboard.press('ArrowRight')
     await page.waitForURL(/state=waiting/)
@@ -502,5 +544,9 @@ describe('dashboard in Chromium', () => {
     await row.waitFor({ timeout: 5_000 })
     await row.locator('[role=progressbar]:not([aria-valuenow="0"])').waitFor({ timeout: 30_000 })
     expect((await t.request('DELETE', `/v1/sessions/${second}`, { key: t.adminKey })).status).toBe(204)
+  })
+
+  it('left no uncaught error and no React warning in any page', () => {
+    expect(reactErrors).toEqual([])
   })
 })

@@ -30,7 +30,15 @@ export function AuditView() {
     event.preventDefault()
     setQuery({ action: draft.action, actor: draft.actor })
   }
-  const entries = (log.data?.pages ?? []).flatMap((page) => page.entries)
+  // Entries written together share their record's seq: number them within it for a stable key.
+  const perSeq = new Map<number, number>()
+  const entries = (log.data?.pages ?? [])
+    .flatMap((page) => page.entries)
+    .map((entry) => {
+      const n = perSeq.get(entry.seq) ?? 0
+      perSeq.set(entry.seq, n + 1)
+      return { ...entry, key: `${entry.seq}.${n}` }
+    })
   return (
     <div className="stack">
       <h1>Audit log</h1>
@@ -75,7 +83,7 @@ export function AuditView() {
             </thead>
             <tbody>
               {entries.map((e) => (
-                <tr key={e.seq}>
+                <tr key={e.key}>
                   <td className="num">{e.seq}</td>
                   <td>
                     <Time at={e.at} />
