@@ -21,6 +21,8 @@ import type {
   ClaimedJob,
   EnqueueOptions,
   EnqueueResult,
+  FlowJob,
+  FlowNode,
   Job,
   JobFilter,
   JobPage,
@@ -222,6 +224,10 @@ export function createClient(options: ClientOptions) {
         selection: { ids: string[] } | { filter: JobFilter },
         extra: { priority?: Priority; dryRun?: boolean; max?: number } = {},
       ) => call<BulkResult>('POST', '/v1/jobs/actions', { action, ...selection, ...extra }),
+    },
+    flows: {
+      /** Enqueues a tree of jobs at once, all or nothing: children run first, the parent waits blocked. */
+      create: <P>(flow: FlowNode<P>) => call<FlowJob>('POST', '/v1/flows', flow),
     },
     events: {
       /**

@@ -22,6 +22,24 @@ export interface EnqueueOptions {
   dependsOn?: (string | { id: string; onFailure?: 'fail' | 'ignore' | 'continue' })[]
 }
 
+/** One job of a flow and the jobs it waits for (`POST /v1/flows`). */
+export interface FlowNode<P = unknown> {
+  queue: string
+  payload?: P
+  options?: EnqueueOptions
+  /** What the parent does if this job fails for good (default `fail`). */
+  onFailure?: 'fail' | 'ignore' | 'continue'
+  /** Jobs that run first; this one stays `blocked` until they finish. */
+  children?: FlowNode[]
+}
+
+/** A flow as written: each job's id and queue, its children below it. */
+export interface FlowJob {
+  id: string
+  queue: string
+  children: FlowJob[]
+}
+
 export interface EnqueueResult {
   id: string
   created: boolean

@@ -127,6 +127,12 @@ export const coverage: Coverage = {
       }),
     ],
   },
+  flows: {
+    create: [
+      fits<Returned<C['flows']['create']>>(answer<'flows.create'>()),
+      sends<'flows.create'>(arg<C['flows']['create'], 0>()),
+    ],
+  },
   events: {
     subscribe: [streams<'events.stream'>(), queries<'events.stream', Param<C['events']['subscribe'], 0>>()],
   },

@@ -65,6 +65,23 @@ describe('POST /v1/flows', () => {
     expect((await client.jobs.parents(stem as string)).map((parent) => parent.id)).toEqual([track])
   })
 
+  it('is enqueued from the typed client, which sees a refusal as a SpoolApiError with the field', async () => {
+    const client = createClient({ baseUrl: t.url, apiKey: t.adminKey })
+    const flow = await client.flows.create({
+      queue: 'notes',
+      payload: { session: 's1' },
+      children: [
+        { queue: 'transcribe', payload: { part: 1 }, options: { delayMs: 3_600_000 } },
+        { queue: 'diarize', payload: { part: 1 }, onFailure: 'continue', options: { delayMs: 3_600_000 } },
+      ],
+    })
+    expect(flow.children.map((child) => child.queue)).toEqual(['transcribe', 'diarize'])
+    expect(await client.jobs.get(flow.id)).toMatchObject({ state: 'blocked', payload: { session: 's1' } })
+    expect((await client.jobs.children(flow.id)).map((child) => child.onFailure)).toEqual(['fail', 'continue'])
+    const refused = await client.flows.create({ queue: 'notes', children: [{ queue: 'bad queue name' }] }).catch((e) => e)
+    expect(refused).toMatchObject({ status: 400, field: 'children.0.queue' })
+  })
+
   it('refuses a bad node by its path and writes nothing', async () => {
     const before = await t.spool.queues.counts('fetch')
     const bad = await t.request('POST', '/v1/flows', {
