@@ -78,7 +78,9 @@ describe('POST /v1/flows', () => {
     expect(flow.children.map((child) => child.queue)).toEqual(['transcribe', 'diarize'])
     expect(await client.jobs.get(flow.id)).toMatchObject({ state: 'blocked', payload: { session: 's1' } })
     expect((await client.jobs.children(flow.id)).map((child) => child.onFailure)).toEqual(['fail', 'continue'])
-    const refused = await client.flows.create({ queue: 'notes', children: [{ queue: 'bad queue name' }] }).catch((e) => e)
+    const refused = await client.flows
+      .create({ queue: 'notes', children: [{ queue: 'bad queue name' }] })
+      .catch((e) => e)
     expect(refused).toMatchObject({ status: 400, field: 'children.0.queue' })
   })
 
