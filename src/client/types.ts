@@ -4,6 +4,9 @@ export type JobState = 'waiting' | 'scheduled' | 'blocked' | 'active' | 'complet
 export type Priority = 'urgent' | 'high' | 'normal' | 'low' | number
 export type Scope = 'admin' | 'producer' | 'worker' | 'reader'
 
+/** What a parent does when a job it waits for fails for good. */
+export type OnFailure = 'fail' | 'ignore' | 'continue'
+
 export interface EnqueueOptions {
   priority?: Priority
   delayMs?: number
@@ -19,7 +22,7 @@ export interface EnqueueOptions {
   tags?: string[]
   metadata?: Record<string, unknown>
   /** Jobs (of this tenant) this one waits for; it stays blocked until they finish. */
-  dependsOn?: (string | { id: string; onFailure?: 'fail' | 'ignore' | 'continue' })[]
+  dependsOn?: (string | { id: string; onFailure?: OnFailure })[]
 }
 
 /** One job of a flow and the jobs it waits for (`POST /v1/flows`). */
@@ -28,7 +31,7 @@ export interface FlowNode<P = unknown> {
   payload?: P
   options?: EnqueueOptions
   /** What the parent does if this job fails for good (default `fail`). */
-  onFailure?: 'fail' | 'ignore' | 'continue'
+  onFailure?: OnFailure
   /** Jobs that run first; this one stays `blocked` until they finish. */
   children?: FlowNode[]
 }
@@ -279,7 +282,7 @@ export interface ChildJob {
   id: string
   queue: string
   state: JobState
-  onFailure: 'fail' | 'ignore' | 'continue'
+  onFailure: OnFailure
   error: string | null
 }
 
@@ -289,7 +292,7 @@ export interface ParentJob {
   queue: string
   state: JobState
   /** What the parent does if the child fails for good. */
-  onFailure: 'fail' | 'ignore' | 'continue'
+  onFailure: OnFailure
 }
 
 export interface WorkerInfo {

@@ -49,15 +49,22 @@ export function ensureDashboardBuilt(): void {
 
 /**
  * What a page reported that a failing test should show: uncaught errors, console errors, a
- * crashed renderer, failed requests. Kept in memory and printed only when asked.
+ * crashed renderer, failed requests. Kept in memory; the function returned takes what was
+ * kept since its last call. Uncaught errors and console errors other than failed loads (a
+ * refused request is often what a test expects) are also appended to `errors`, for a test that
+ * wants none at all.
  */
-export function recordPageTrouble(page: Page): () => string[] {
+export function recordPageTrouble(page: Page, errors: string[] = []): () => string[] {
   const lines: string[] = []
   const at = () => new Date().toISOString().slice(11, 23)
-  page.on('pageerror', (error) => lines.push(`${at()} page error: ${error.message}`))
+  page.on('pageerror', (error) => {
+    lines.push(`${at()} page error: ${error.message}`)
+    errors.push(`${page.url()}: ${error.message}`)
+  })
   page.on('console', (message) => {
-    if (message.type() === 'error')
-      lines.push(`${at()} console error on ${new URL(page.url()).pathname}: ${message.text()}`)
+    if (message.type() !== 'error') return
+    lines.push(`${at()} console error on ${new URL(page.url()).pathname}: ${message.text()}`)
+    if (!message.text().startsWith('Failed to load resource')) errors.push(`${page.url()}: ${message.text()}`)
   })
   page.on('crash', () => lines.push(`${at()} the renderer crashed`))
   page.on('requestfailed', (request) => {

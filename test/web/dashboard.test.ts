@@ -116,15 +116,10 @@ describe('dashboard in Chromium', { retry: 1 }, () => {
   })
 
   /** Uncaught errors and console errors (but failed loads: the reader's refusals are expected), over every page. */
-  const reactErrors: string[] = []
+  const pageErrors: string[] = []
   const openPage = async () => {
     page = await context.newPage()
-    trouble = recordPageTrouble(page)
-    page.on('pageerror', (error) => reactErrors.push(`${page.url()}: ${error.message}`))
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
-        reactErrors.push(`${page.url()}: ${message.text()}`)
-    })
+    trouble = recordPageTrouble(page, pageErrors)
   }
 
   beforeEach(async ({ onTestFailed, task }) => {
@@ -141,7 +136,6 @@ describe('dashboard in Chromium', { retry: 1 }, () => {
   })
 
   afterAll(async () => {
-    if (process.env.SPOOL_PAGE_TROUBLE === '1') console.error(trouble().join('\n'))
     await browser?.close()
     for (const worker of workers) await worker.close({ graceMs: 200 })
     await audio?.close({ graceMs: 200 })
@@ -547,6 +541,6 @@ describe('dashboard in Chromium', { retry: 1 }, () => {
   })
 
   it('left no uncaught error and no console error in any page', () => {
-    expect(reactErrors).toEqual([])
+    expect(pageErrors).toEqual([])
   })
 })
