@@ -82,12 +82,9 @@ BEGIN
     v_budget := least(v_budget, p_concurrency - (SELECT count(*) FROM {schema}.jobs j
                                                  WHERE j.queue = p_queue AND j.state = 'active'));
   END IF;
-  IF v_until <= v_now AND p_rate_key IS NOT NULL THEN
+  IF v_budget > 0 AND p_rate_key IS NOT NULL THEN
     -- Buckets of a tenth of the window; the oldest that overlaps the window counts whole, so no
     -- window of p_rate_window ever holds more than p_rate_max starts (rateUsed in postgres-store.ts).
-    -- Read even when the cap left no room: the time the window frees up is when to look again
-    -- (without it the worker would sleep a whole poll interval while another process's own
-    -- completions let it claim at once).
     v_width := greatest(1, p_rate_window / 10);
     SELECT coalesce(sum(b.n), 0), min(b.bucket) INTO v_used, v_oldest
     FROM {schema}.rate_buckets b
