@@ -36,7 +36,8 @@ END
 $$;
 
 -- claim_limited reads the rate window even when the concurrency cap left no room (migration 5
--- read it only with room left), so a worker learns when to look again.
+-- read it only with room left), so a worker learns when to look again; and under a cap, its
+-- completions wake the other processes' idle workers, since they free slots.
 --
 -- The claim of a queue whose only limits are queue-wide (a concurrency cap, a rate limit; no
 -- group limits, no breaker), in one call instead of a transaction of several statements. As in
@@ -73,6 +74,11 @@ BEGIN
              NULL::integer, NULL::integer, NULL::jsonb, NULL::integer, NULL::text, NULL::text, NULL::jsonb,
              NULL::jsonb, NULL::text, NULL::integer, NULL::bigint, NULL::bigint, NULL::bigint, c.woke, NULL::bigint
       FROM {schema}.complete_jobs(p_ids, p_tokens, p_results, p_now, p_channel, p_payload) AS c;
+    -- Under a cap, a completion frees a slot: wake the idle workers of other processes, which
+    -- would otherwise sleep until the rate window frees up while this one takes every slot.
+    IF FOUND AND p_concurrency IS NOT NULL THEN
+      PERFORM pg_notify(p_channel, p_payload);
+    END IF;
   END IF;
 
   SELECT q.paused, q.paused_until INTO v_paused, v_until FROM {schema}.queues q WHERE q.name = p_queue FOR UPDATE;
