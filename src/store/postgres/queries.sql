@@ -221,6 +221,10 @@ JOIN {schema}.jobs j ON j.queue = k.queue AND j.idempotency_key = k.idempotency_
 -- limits need the constrained path claim nothing here. Parents waiting for the completed jobs
 -- are resolved last (`deps`: near free when no job depends on them). Rows come back tagged
 -- `completed` (id, and the queues of parents made runnable) or `claimed` (the job).
+-- Completions test `(j.state = 'active') IS TRUE`, not `j.state = 'active'`: the plain test
+-- matches jobs_active_group's predicate, and the planner (which counts only the few live active
+-- rows) then reads the batch through that index, over every entry it keeps for jobs active since
+-- the last vacuum. This form finds each job by its key (migration 007 says more).
 -- name: jobClaim
 -- $1 queue, $2 now, $3 limit, $4 worker id, $5 lease expires at, $6 completed job ids,
 -- $7 their lease tokens, $8 their results (one element per completion), $9 wake channel,
@@ -230,7 +234,7 @@ WITH done AS (
   SET state = 'completed', result = c.result, finished_at = $2, updated_at = $2,
       lease_expires_at = NULL, worker_id = NULL
   FROM unnest($6::bigint[], $7::integer[], $8::text[]) AS c(id, lease_token, result)
-  WHERE j.id = c.id AND j.lease_token = c.lease_token AND j.state = 'active'
+  WHERE j.id = c.id AND j.lease_token = c.lease_token AND (j.state = 'active') IS TRUE
   RETURNING j.id, j.queue
 ), next AS (
   SELECT id FROM {schema}.jobs
@@ -355,12 +359,13 @@ SELECT state, lease_token FROM {schema}.jobs WHERE id = $1;
 SELECT id, queue, state, lease_token FROM {schema}.jobs WHERE id = $1 FOR UPDATE;
 
 -- Extends the leases still held, in one statement. Only lease_expires_at changes, and no index
--- covers it, so these updates are HOT (no index writes).
+-- covers it, so these updates are HOT (no index writes). Each job is found by its key, as in
+-- jobClaim's completions (hence `IS TRUE`).
 -- name: jobHeartbeat
 -- $1 job ids, $2 their lease tokens, $3 new expiry
 UPDATE {schema}.jobs j SET lease_expires_at = $3
 FROM unnest($1::bigint[], $2::integer[]) AS h(id, lease_token)
-WHERE j.id = h.id AND j.state = 'active' AND j.lease_token = h.lease_token
+WHERE j.id = h.id AND (j.state = 'active') IS TRUE AND j.lease_token = h.lease_token
 RETURNING j.id;
 
 -- name: jobProgress
