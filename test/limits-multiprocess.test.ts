@@ -17,6 +17,8 @@ const QUEUE = 'limited'
 const RATE = { max: 10, windowMs: 500 }
 const CAP = 4
 const JOBS = 60
+const GROUPS = 3
+const GROUP_CAP = 1
 
 /** The most starts inside any window of `windowMs`. */
 function maxInWindow(starts: number[], windowMs: number): number {
@@ -73,46 +75,71 @@ describe.each([
     await teardown({ failed, tag: `limits-${kind}` })
   })
 
-  it(`holds a rate limit of ${RATE.max} per ${RATE.windowMs} ms and a cap of ${CAP} running`, async () => {
-    const address = await makeAddress()
-    const spool = await Spool.open({ store: address, maintenance: false })
-    onTeardown(() => spool.close())
-    await spool.queues.configure(QUEUE, { rateLimit: RATE, concurrency: CAP })
-    await spool.enqueueMany(
-      QUEUE,
-      Array.from({ length: JOBS }, (_, i) => ({ payload: { i } })),
-    )
-    const settings = {
-      queue: QUEUE,
-      mode: 'sleep' as const,
-      concurrency: 10,
-      leaseMs: 10_000,
-      minMs: 20,
-      maxMs: 40,
-      graceMs: 1_000,
-      maintenanceIntervalMs: null,
-      store: address.startsWith('sqlite:') ? undefined : address,
-      file: address.startsWith('sqlite:') ? address.slice('sqlite:'.length) : undefined,
-    }
-    const workers = ['A', 'B'].map((name) =>
-      startWorker(
-        Object.fromEntries(Object.entries({ ...settings, name }).filter(([, v]) => v !== undefined)) as never,
-      ),
-    )
-    await Promise.all(workers.map((worker) => worker.waitFor('ready')))
-    await waitUntil('every job to complete', 30_000, async () => (await spool.queues.counts(QUEUE)).completed === JOBS)
-    const { jobs } = await spool.jobs.list({ queue: QUEUE, limit: 1_000 })
-    const starts = jobs.map((job) => job.startedAt?.getTime() as number)
-    const intervals = jobs.map((job) => [job.startedAt?.getTime(), job.finishedAt?.getTime()] as [number, number])
-    const byWorker = new Set(jobs.map((job) => (job.result as { by: string }).by))
-    console.log(
-      `[limits-${kind}] most starts in ${RATE.windowMs} ms: ${maxInWindow(starts, RATE.windowMs)} (limit ${RATE.max}); ` +
-        `most running: ${maxOverlap(intervals)} (cap ${CAP}); done by ${[...byWorker].join(', ')}`,
-    )
-    expect(maxInWindow(starts, RATE.windowMs)).toBeLessThanOrEqual(RATE.max)
-    expect(maxOverlap(intervals)).toBeLessThanOrEqual(CAP)
-    expect(byWorker).toEqual(new Set(['A', 'B']))
-  })
+  // Queue-wide limits take PostgreSQL's one-call claim (claim_limited); a group cap takes the
+  // transaction of several statements. Both must share the slots between the processes.
+  it.each([
+    ['queue-wide limits', null],
+    ['a cap per group as well', GROUP_CAP],
+  ])(
+    `holds a rate limit of ${RATE.max} per ${RATE.windowMs} ms and a cap of ${CAP} running: %s`,
+    async (_, groupCap) => {
+      const address = await makeAddress()
+      const spool = await Spool.open({ store: address, maintenance: false })
+      onTeardown(() => spool.close())
+      await spool.queues.configure(QUEUE, {
+        rateLimit: RATE,
+        concurrency: CAP,
+        ...(groupCap !== null && { groups: { concurrency: groupCap } }),
+      })
+      await spool.enqueueMany(
+        QUEUE,
+        Array.from({ length: JOBS }, (_, i) => ({ payload: { i }, options: { group: `g${i % GROUPS}` } })),
+      )
+      const settings = {
+        queue: QUEUE,
+        mode: 'sleep' as const,
+        concurrency: 10,
+        leaseMs: 10_000,
+        minMs: 20,
+        maxMs: 40,
+        graceMs: 1_000,
+        maintenanceIntervalMs: null,
+        store: address.startsWith('sqlite:') ? undefined : address,
+        file: address.startsWith('sqlite:') ? address.slice('sqlite:'.length) : undefined,
+      }
+      const workers = ['A', 'B'].map((name) =>
+        startWorker(
+          Object.fromEntries(Object.entries({ ...settings, name }).filter(([, v]) => v !== undefined)) as never,
+        ),
+      )
+      await Promise.all(workers.map((worker) => worker.waitFor('ready')))
+      await waitUntil(
+        'every job to complete',
+        30_000,
+        async () => (await spool.queues.counts(QUEUE)).completed === JOBS,
+      )
+      const { jobs } = await spool.jobs.list({ queue: QUEUE, limit: 1_000 })
+      const starts = jobs.map((job) => job.startedAt?.getTime() as number)
+      const intervals = jobs.map((job) => [job.startedAt?.getTime(), job.finishedAt?.getTime()] as [number, number])
+      const byWorker = new Set(jobs.map((job) => (job.result as { by: string }).by))
+      console.log(
+        `[limits-${kind}${groupCap === null ? '' : `, group cap ${groupCap}`}] most starts in ${RATE.windowMs} ms: ${maxInWindow(starts, RATE.windowMs)} (limit ${RATE.max}); ` +
+          `most running: ${maxOverlap(intervals)} (cap ${CAP}); done by ${[...byWorker].join(', ')}`,
+      )
+      expect(maxInWindow(starts, RATE.windowMs)).toBeLessThanOrEqual(RATE.max)
+      expect(maxOverlap(intervals)).toBeLessThanOrEqual(CAP)
+      if (groupCap !== null) {
+        for (let g = 0; g < GROUPS; g++) {
+          const own = jobs.filter((job) => job.group === `g${g}`)
+          expect(own).toHaveLength(JOBS / GROUPS)
+          expect(
+            maxOverlap(own.map((job) => [job.startedAt?.getTime(), job.finishedAt?.getTime()] as [number, number])),
+          ).toBeLessThanOrEqual(groupCap)
+        }
+      }
+      expect(byWorker).toEqual(new Set(['A', 'B']))
+    },
+  )
 
   it('a breaker opened by one process stops the other from claiming until it closes', async () => {
     const address = await makeAddress()

@@ -977,6 +977,9 @@ export class PostgresStore implements Store {
         )
         completed = outcomes(completions, new Set(rows.map((row) => row.id as number)))
         woke = (rows[0]?.woke as string[] | null | undefined) ?? null
+        // Under a cap (the queue's, a group's, a half-open breaker's probes), a completion frees a
+        // slot: wake the other processes' idle workers, as claim_limited does (migration 6).
+        if (rows.length > 0 && capped(limits)) await this.run('wake', [this.channel, this.instanceId], client)
       }
       // Job rows before the queue's row, as everywhere (see jobInsert): no two orders to cross.
       const [queueRow] = await this.run('queueLock', [params.queue], client)
@@ -1983,6 +1986,11 @@ function bestPriorities(jobs: NewJob[]): Map<string, number> {
 /** Limits that only count the queue as a whole: claim_limited takes them in one call. */
 function queueWideOnly(limits: ClaimConstraints): boolean {
   return !limits.breaker && limits.groupConcurrency === undefined && !limits.groupRate
+}
+
+/** Whether the limits cap how many jobs run at once, so a completion frees a slot someone may be waiting for. */
+function capped(limits: ClaimConstraints): boolean {
+  return limits.concurrency !== undefined || limits.groupConcurrency !== undefined || limits.breaker !== undefined
 }
 
 /**
