@@ -27,11 +27,23 @@ export function sseFrame(event: SpoolEvent): string {
   return `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`
 }
 
-export function openEventStream(
+/** An open SSE response: `write` sends text while it lasts, `end` closes it (once). */
+export interface SseStream {
+  write(text: string): void
+  end(): void
+}
+
+/**
+ * Takes over `reply` as an event stream: headers, a `: ping` comment every `heartbeatMs`, the
+ * open-streams gauge, and one teardown (`close` of what feeds it, then the response) when the
+ * client goes, the server closes, or `end` is called. `feed` starts what writes to it and
+ * returns how to stop that.
+ */
+export function openSse(
   app: ServerContext,
   request: FastifyRequest,
   reply: FastifyReply,
-  filter: StreamFilter,
+  feed: (stream: SseStream) => { close(): void },
 ): void {
   reply.hijack()
   const res = reply.raw
@@ -44,34 +56,50 @@ export function openEventStream(
   })
   res.write('retry: 2000\n: connected\n\n')
   app.metrics.streamsOpen.inc({ kind: 'sse' })
-  const subscription = app.spool.events.subscribe(
-    {
-      tenant: filter.tenant,
-      ...(filter.queue !== undefined && { queue: filter.queue }),
-      ...(filter.jobId !== undefined && { jobId: filter.jobId }),
-      ...(filter.afterId !== undefined && { afterId: filter.afterId }),
-    },
-    (event) => {
-      if (!res.writableEnded) res.write(sseFrame(event))
-    },
-  )
-  const heartbeat = setInterval(() => {
-    if (!res.writableEnded) res.write(': ping\n\n')
-  }, app.config.streams.heartbeatMs)
-  heartbeat.unref()
   let ended = false
-  const end = () => {
-    if (ended) return
-    ended = true
-    clearInterval(heartbeat)
-    subscription.close()
-    app.closingSignal.removeEventListener('abort', end)
-    app.metrics.streamsOpen.dec({ kind: 'sse' })
-    if (!res.writableEnded) res.end()
+  let source: { close(): void } | undefined
+  const stream: SseStream = {
+    write: (text) => {
+      if (!res.writableEnded) res.write(text)
+    },
+    end: () => {
+      if (ended) return
+      ended = true
+      clearInterval(heartbeat)
+      source?.close()
+      app.closingSignal.removeEventListener('abort', stream.end)
+      app.metrics.streamsOpen.dec({ kind: 'sse' })
+      if (!res.writableEnded) res.end()
+    },
   }
-  request.raw.once('close', end)
-  res.once('close', end)
-  app.closingSignal.addEventListener('abort', end)
+  const heartbeat = setInterval(() => stream.write(': ping\n\n'), app.config.streams.heartbeatMs)
+  heartbeat.unref()
+  request.raw.once('close', stream.end)
+  res.once('close', stream.end)
+  app.closingSignal.addEventListener('abort', stream.end)
+  source = feed(stream)
+  // The feed may have ended the stream while starting (a failed first read).
+  if (ended) source.close()
+}
+
+/** The engine's events for `filter` as an SSE stream, resuming after `filter.afterId`. */
+export function openEventStream(
+  app: ServerContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  filter: StreamFilter,
+): void {
+  openSse(app, request, reply, (stream) =>
+    app.spool.events.subscribe(
+      {
+        tenant: filter.tenant,
+        ...(filter.queue !== undefined && { queue: filter.queue }),
+        ...(filter.jobId !== undefined && { jobId: filter.jobId }),
+        ...(filter.afterId !== undefined && { afterId: filter.afterId }),
+      },
+      (event) => stream.write(sseFrame(event)),
+    ),
+  )
 }
 
 /** The resume point: `Last-Event-ID` header, else `lastEventId` / `afterId` in the query. */

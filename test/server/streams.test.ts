@@ -129,6 +129,30 @@ describe('SSE', () => {
       }
     })
   }
+
+  it('counts open streams, and each one left by its client is let go while the others keep streaming', async () => {
+    const t = await server()
+    const open = async () => {
+      const text = (await t.request('GET', '/metrics')).text
+      return Number(/^spool_streams_open\{kind="sse"\} (\d+)$/m.exec(text)?.[1] ?? 0)
+    }
+    const streams = await Promise.all(
+      ['/v1/events/stream', '/v1/events/stream?queue=gone', '/v1/events/stream?queue=kept'].map((path) =>
+        openSse(`${t.url}${path}`, auth(t.adminKey)),
+      ),
+    )
+    for (const stream of streams) await stream.waitForComment('connected')
+    expect(await open()).toBe(3)
+    streams[0]?.close()
+    streams[1]?.close()
+    await eventually(async () => (await open()) === 1, 'two streams to be let go')
+    // The one left still gets its events; the others' subscriptions are gone with them.
+    const job = await t.request('POST', '/v1/queues/kept/jobs', { body: { payload: 1 } })
+    const [event] = (await streams[2]?.waitFor(1)) ?? []
+    expect((event?.data as { jobId: string } | undefined)?.jobId).toBe(job.body.id)
+    streams[2]?.close()
+    await eventually(async () => (await open()) === 0, 'the last stream to be let go')
+  })
 })
 
 describe('WebSocket', () => {

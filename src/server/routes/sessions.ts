@@ -34,7 +34,7 @@ import type { ServerContext } from '../context.js'
 import { HttpProblem } from '../problem.js'
 import { Reply, route, STREAMING } from '../route.js'
 import * as s from '../schemas.js'
-import { resumeFrom } from '../sse.js'
+import { openSse, resumeFrom } from '../sse.js'
 
 /**
  * The audio pipeline's settings from the server's configuration (`audio` section).
@@ -439,50 +439,22 @@ function openSessionStream(
   reply: FastifyReply,
   target: { id: string; tenant: string; afterId: number | undefined },
 ): void {
-  reply.hijack()
-  const res = reply.raw
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-    'x-request-id': String(request.id),
-  })
-  res.write('retry: 2000\n: connected\n\n')
-  app.metrics.streamsOpen.inc({ kind: 'sse' })
-  const write = (text: string) => {
-    if (!res.writableEnded) res.write(text)
-  }
-  const watch = sessions.watch(
-    target.id,
-    target.tenant,
-    { ...(target.afterId !== undefined && { afterId: target.afterId }) },
-    (view, eventId) => {
-      write(
-        `${eventId === null ? '' : `id: ${eventId}\n`}event: session\ndata: ${JSON.stringify(progressFrame(view))}\n\n`,
-      )
-    },
-    (error) => {
-      const message = error instanceof SessionError ? error.message : 'the session could not be read'
-      write(`event: error\ndata: ${JSON.stringify({ detail: message })}\n\n`)
-      end()
-    },
+  openSse(app, request, reply, (stream) =>
+    sessions.watch(
+      target.id,
+      target.tenant,
+      { ...(target.afterId !== undefined && { afterId: target.afterId }) },
+      (view, eventId) => {
+        const id = eventId === null ? '' : `id: ${eventId}\n`
+        stream.write(`${id}event: session\ndata: ${JSON.stringify(progressFrame(view))}\n\n`)
+      },
+      (error) => {
+        const message = error instanceof SessionError ? error.message : 'the session could not be read'
+        stream.write(`event: error\ndata: ${JSON.stringify({ detail: message })}\n\n`)
+        stream.end()
+      },
+    ),
   )
-  const heartbeat = setInterval(() => write(': ping\n\n'), app.config.streams.heartbeatMs)
-  heartbeat.unref()
-  let ended = false
-  const end = () => {
-    if (ended) return
-    ended = true
-    clearInterval(heartbeat)
-    watch.close()
-    app.closingSignal.removeEventListener('abort', end)
-    app.metrics.streamsOpen.dec({ kind: 'sse' })
-    if (!res.writableEnded) res.end()
-  }
-  request.raw.once('close', end)
-  res.once('close', end)
-  app.closingSignal.addEventListener('abort', end)
 }
 
 const AUDIO_MIME: Record<string, string> = {
