@@ -3,40 +3,17 @@
  * prints the first admin key once; SIGTERM hands running jobs back; keys, queues, jobs,
  * clean, config print and doctor, with --json and meaningful exit codes.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { main } from '../../src/cli/commands.js'
 import { Spool } from '../../src/index.js'
+import { runCli, until } from '../helpers/cli.js'
 
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname
-
-function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    env: { ...process.env, SPOOL_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk
-  })
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk
-  })
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  return { child, exited, out: () => stdout, err: () => stderr }
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}
+/** The server binds a free port unless a test names one. */
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { SPOOL_PORT: '0', ...env })
 
 describe('spool command with the server', () => {
   let dir: string
