@@ -7,9 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { runCli, until } from './helpers/cli.js'
-
-const run = runCli
+import { runCli as run, until } from './helpers/cli.js'
 
 describe('spool command', () => {
   let dir: string

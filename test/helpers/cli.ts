@@ -1,9 +1,10 @@
-/** The `spool` command as a child process, its output collected as it comes. */
+/** A child process with its output collected as it comes: the `spool` command, or any other. */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { waitUntil } from './children.js'
 
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname
 
-export interface CliRun {
+export interface Collected {
   child: ChildProcess
   /** The exit code (null when killed by a signal). */
   exited: Promise<number | null>
@@ -11,29 +12,27 @@ export interface CliRun {
   err(): string
 }
 
-/** Runs `spool ARGS…` with `env` over this process's environment. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+/** Runs `command ARGS…` with `env` over this process's environment, collecting stdout and stderr. */
+export function spawnCollected(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Collected {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
-  child.stdout.on('data', (chunk) => {
+  child.stdout?.on('data', (chunk) => {
     stdout += chunk
   })
-  child.stderr.on('data', (chunk) => {
+  child.stderr?.on('data', (chunk) => {
     stderr += chunk
   })
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   return { child, exited, out: () => stdout, err: () => stderr }
 }
 
-/** Polls `check` every 25 ms until it holds; throws naming `what` after `timeoutMs`. */
-export async function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
+/** Runs `spool ARGS…` from the sources. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Collected {
+  return spawnCollected(process.execPath, ['--import', 'tsx', MAIN, ...args], env)
+}
+
+/** Polls `check` until it holds; throws naming `what` after `timeoutMs`. */
+export function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<true> {
+  return waitUntil(what, timeoutMs, () => check() || undefined, 25)
 }

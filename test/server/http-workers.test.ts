@@ -2,8 +2,8 @@
  * The HTTP worker protocol end to end from a worker that is not Node (python3 with only its
  * standard library), then the fencing and retry rules and the long poll from the test itself.
  */
-import { spawn } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
+import { spawnCollected } from '../helpers/cli.js'
 import { eventually, startServer, type TestServer } from './helpers.js'
 
 const servers: TestServer[] = []
@@ -11,31 +11,20 @@ afterEach(async () => {
   for (const t of servers.splice(0)) await t.close()
 })
 
-function python(args: string[]): Promise<{ code: number | null; lines: Record<string, unknown>[]; stderr: string }> {
+async function python(
+  args: string[],
+): Promise<{ code: number | null; lines: Record<string, unknown>[]; stderr: string }> {
   const script = new URL('../fixtures/http_worker.py', import.meta.url).pathname
-  const child = spawn('python3', [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk) => {
-    out += chunk
-  })
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk
-  })
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-  return new Promise((resolve) =>
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      resolve({
-        code,
-        lines: out
-          .split('\n')
-          .filter(Boolean)
-          .map((line) => JSON.parse(line)),
-        stderr,
-      })
-    }),
-  )
+  const run = spawnCollected('python3', [script, ...args])
+  const timer = setTimeout(() => run.child.kill('SIGKILL'), 60_000)
+  const code = await run.exited
+  clearTimeout(timer)
+  const lines = run
+    .out()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line))
+  return { code, lines, stderr: run.err() }
 }
 
 describe('HTTP workers', () => {

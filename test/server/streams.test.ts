@@ -146,7 +146,7 @@ describe('SSE', () => {
     streams[0]?.close()
     streams[1]?.close()
     await eventually(async () => (await open()) === 1, 'two streams to be let go')
-    // The one left still gets its events; the others' subscriptions are gone with them.
+    // The one left still gets its events.
     const job = await t.request('POST', '/v1/queues/kept/jobs', { body: { payload: 1 } })
     const [event] = (await streams[2]?.waitFor(1)) ?? []
     expect((event?.data as { jobId: string } | undefined)?.jobId).toBe(job.body.id)
