@@ -103,7 +103,7 @@ export function tableRows(workload: Workload, sizes: Sizes, results: WorkloadRes
       ],
     ]
   }
-  return [
+  const rows: Row[] = [
     [
       name,
       ...systems.map((system) => {
@@ -113,6 +113,20 @@ export function tableRows(workload: Workload, sizes: Sizes, results: WorkloadRes
       }),
     ],
   ]
+  const throughputs = systems.map((system) => med(system) as Throughput | undefined)
+  if (throughputs.some((r) => r?.nodeCpuMs !== undefined)) {
+    // Worker and server CPU per job: near the wall time per job when they take turns.
+    const perJob = (ms: number, jobs: number) => `${Math.round((ms * 1000) / jobs)}`
+    rows.push([
+      `${workload}: CPU µs a job, worker + server ↓`,
+      ...throughputs.map((r) =>
+        r?.nodeCpuMs === undefined
+          ? '–'
+          : `${perJob(r.nodeCpuMs, r.jobs)}${r.serverCpuMs === undefined ? '' : ` + ${perJob(r.serverCpuMs, r.jobs)}`}`,
+      ),
+    ])
+  }
+  return rows
 }
 
 /** The sustained run, one row per system: per-minute throughput, last/first, storage at the end. */

@@ -3,7 +3,7 @@
  * '<ChildOptions JSON>'` warms up, runs one workload and prints its result as one JSON line.
  */
 import { SCENARIOS, warmUp } from './scenarios.js'
-import { ALL_WORKLOADS, type ChildOptions, type Driver, type Workload } from './types.js'
+import { ALL_WORKLOADS, type ChildOptions, type Driver, SERVER_PROCESS, SYSTEMS, type Workload } from './types.js'
 
 export function parseChildArgs(argv: string[]): { workload: Workload; options: ChildOptions } {
   const [workload, json] = argv
@@ -20,7 +20,8 @@ export function runChild(open: (options: ChildOptions) => Promise<Driver>): void
     const driver = await open(options)
     try {
       await warmUp(driver)
-      const result = await SCENARIOS[workload](driver, options.sizes)
+      const serverProcess = SERVER_PROCESS[SYSTEMS[options.system].store]
+      const result = await SCENARIOS[workload](driver, options.sizes, { serverProcess })
       process.stdout.write(`${JSON.stringify(result)}\n`)
     } finally {
       await driver.close()

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { loadavg } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { percentile } from '../stats.js'
+import { cpuMeter } from './cpu.js'
 import type {
   Driver,
   Handler,
@@ -13,6 +14,7 @@ import type {
   Latency,
   PriorityCheck,
   Result,
+  RunContext,
   Sizes,
   Sustained,
   Throughput,
@@ -80,25 +82,31 @@ async function singleEnqueue(driver: Driver, sizes: Sizes): Promise<Throughput> 
   return throughput(sizes.singleJobs, ms)
 }
 
-/** Pre-enqueues `jobs`, then times worker start → the last job recorded completed. */
+/**
+ * Pre-enqueues `jobs`, then times worker start → the last job recorded completed, with the CPU
+ * the worker's process and (when `context` names them) the store's server processes used meanwhile.
+ */
 async function drain(
   driver: Driver,
   sizes: Sizes,
   jobs: number,
   concurrency: number,
   handler: Handler,
+  context: RunContext | null = null,
 ): Promise<Throughput> {
   const queue = freshQueue(`drain-c${concurrency}`)
   await fill(driver, queue, noopItems(jobs), sizes.chunk)
   const worker = await driver.worker(queue, handler, concurrency)
+  const cpu = context === null ? null : cpuMeter(context.serverProcess)
   const t0 = performance.now()
   worker.start()
   await worker.completed(jobs)
   const ms = performance.now() - t0
+  const used = cpu?.()
   const lastHandlerMs = worker.lastReturnAt() - t0
   await worker.close()
   await driver.cleanup(queue)
-  return throughput(jobs, ms, { lastHandlerMs })
+  return throughput(jobs, ms, { lastHandlerMs, ...used })
 }
 
 async function timer(driver: Driver, sizes: Sizes): Promise<Throughput> {
@@ -254,12 +262,12 @@ async function sustained(driver: Driver, sizes: Sizes): Promise<Sustained> {
   }
 }
 
-export const SCENARIOS: Record<Workload, (driver: Driver, sizes: Sizes) => Promise<Result>> = {
+export const SCENARIOS: Record<Workload, (driver: Driver, sizes: Sizes, context: RunContext) => Promise<Result>> = {
   'bulk-enqueue': bulkEnqueue,
   'single-enqueue': singleEnqueue,
-  'drain-c1': (driver, sizes) => drain(driver, sizes, sizes.drainJobsC1, 1, noop),
-  'drain-c10': (driver, sizes) => drain(driver, sizes, sizes.drainJobs, 10, noop),
-  'drain-c50': (driver, sizes) => drain(driver, sizes, sizes.drainJobs, 50, noop),
+  'drain-c1': (driver, sizes, context) => drain(driver, sizes, sizes.drainJobsC1, 1, noop, context),
+  'drain-c10': (driver, sizes, context) => drain(driver, sizes, sizes.drainJobs, 10, noop, context),
+  'drain-c50': (driver, sizes, context) => drain(driver, sizes, sizes.drainJobs, 50, noop, context),
   latency,
   'timer-50ms': timer,
   priority,

@@ -37,6 +37,8 @@ export const SYSTEMS = {
   'spool-sqlite-base': { label: 'Spool-SQLite (base)', script: 'spool', store: 'sqlite' },
 } as const satisfies Record<string, { label: string; script: string; store: 'postgres' | 'sqlite' | 'redis' }>
 export type SystemName = keyof typeof SYSTEMS
+/** The server processes of each store (by process name), whose CPU time a drain reports. */
+export const SERVER_PROCESS = { postgres: 'postgres', redis: 'redis-server', sqlite: null } as const
 export const SYSTEM_NAMES = Object.keys(SYSTEMS) as SystemName[]
 /** The systems measured when --systems is not given (the base checkouts only when named). */
 export const DEFAULT_SYSTEMS = SYSTEM_NAMES.filter((system) => !system.endsWith('-base'))
@@ -135,6 +137,9 @@ export interface Throughput {
   jobsPerSec: number
   /** Drains: when the last handler returned, from worker start (completion is recorded after). */
   lastHandlerMs?: number
+  /** Drains: CPU ms of the worker's process over `ms`, and of the store's server processes (not SQLite's). */
+  nodeCpuMs?: number
+  serverCpuMs?: number
   /** Timer workload: concurrency × 1000 / timerMs. */
   idealJobsPerSec?: number
   pctOfIdeal?: number
@@ -223,6 +228,12 @@ export interface WorkerHandle {
 }
 
 /** One queue system, as the workloads use it. */
+/** What a workload knows of where it runs, besides the driver. */
+export interface RunContext {
+  /** The name of the store's server processes (see SERVER_PROCESS), null for an embedded store. */
+  serverProcess: string | null
+}
+
 export interface Driver {
   enqueueMany(queue: string, items: Item[]): Promise<void>
   enqueue(queue: string, item: Item): Promise<void>

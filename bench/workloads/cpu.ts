@@ -1,0 +1,49 @@
+/**
+ * CPU time during a measurement, for telling apart a system whose client and server take turns
+ * (wall time near the sum of their CPU) from one whose halves overlap (near the larger): this
+ * process's own, from `process.cpuUsage`, and its store's server processes', from `/proc`
+ * (Linux; the server on this machine; every process of that name, so run on an idle machine).
+ */
+
+import { readdirSync, readFileSync } from 'node:fs'
+
+/** CPU time (user + system, ms) of every process whose name starts with `name`; null off Linux. */
+function processesCpuMs(name: string): number | null {
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return null
+  }
+  const msPerTick = 10 // USER_HZ is 100 on Linux
+  let ticks = 0
+  for (const pid of entries) {
+    if (!/^\d+$/.test(pid)) continue
+    try {
+      if (!readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith(name)) continue
+      // Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+      const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ')
+      ticks += Number(fields[11]) + Number(fields[12])
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return ticks * msPerTick
+}
+
+/**
+ * Starts reading; the function it returns gives the CPU ms used since, by this process and by
+ * the processes named `server` (none for an embedded store).
+ */
+export function cpuMeter(server: string | null): () => { nodeCpuMs: number; serverCpuMs?: number } {
+  const node = process.cpuUsage()
+  const serverAtStart = server === null ? null : processesCpuMs(server)
+  return () => {
+    const used = process.cpuUsage(node)
+    const serverNow = server === null ? null : processesCpuMs(server)
+    return {
+      nodeCpuMs: (used.user + used.system) / 1000,
+      ...(serverAtStart !== null && serverNow !== null && { serverCpuMs: serverNow - serverAtStart }),
+    }
+  }
+}
