@@ -39,7 +39,7 @@ export type {
   JobInfo,
   WaitingForChildren,
 } from './engine/job.js'
-export { JobAdmin, type JobListOptions, type JobPage } from './engine/job-admin.js'
+export { JobAdmin, type JobCounts, type JobListOptions, type JobPage } from './engine/job-admin.js'
 export { type ClaimRequest, type FailureReport, type LeasedJob, Leases } from './engine/leases.js'
 export { Limits } from './engine/limits.js'
 export type { Logger } from './engine/logger.js'

@@ -12,6 +12,7 @@ import { rotateKeyFile } from '../security/keyring.js'
 import { redactAddress, redactSecrets } from '../security/redact.js'
 import { keyFilePath, openKeyring } from '../server/bootstrap.js'
 import { createApiKey, listApiKeys, revokeApiKey } from '../server/keys.js'
+import type { JobState } from '../store/store.js'
 import { type CliConfig, readConfig } from './config.js'
 import { doctor } from './doctor.js'
 import { consoleIo, type Io } from './io.js'
@@ -26,6 +27,8 @@ const USAGE = `usage: spool COMMAND [options]
   schedules ls [--tenant T] | show NAME | preview NAME [--count N] | pause NAME | resume NAME
   jobs      ls [--queue Q] [--state S] [--tenant T] [--limit N] | show ID | add QUEUE JSON [--priority P] [--delay MS] [--tenant T]
             | retry ID | cancel ID
+            | export --format jsonl|csv [--queue Q] [--state S] [--tenant T] [--group G] [--tag T] [--text T] [--error T]
+                [--created-after TIME] [--created-before TIME] [--sort created|runAt] [--order asc|desc]   to stdout
   enqueue   QUEUE JSON [--priority P] [--delay MS]                 same as jobs add
   stats     [QUEUE]                                                counts, throughput and timings
   clean     QUEUE [--dry-run]                                      apply the queue's retention now
@@ -96,6 +99,15 @@ async function run(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<numb
       scopes: { type: 'string' },
       concurrency: { type: 'string' },
       'dry-run': { type: 'boolean' },
+      format: { type: 'string' },
+      group: { type: 'string' },
+      tag: { type: 'string' },
+      text: { type: 'string' },
+      error: { type: 'string' },
+      'created-after': { type: 'string' },
+      'created-before': { type: 'string' },
+      sort: { type: 'string' },
+      order: { type: 'string' },
       json: { type: 'boolean' },
       url: { type: 'string' },
       once: { type: 'boolean' },
@@ -434,6 +446,8 @@ async function jobs(
     }
     case 'add':
       return addJob(spool, rest, values, io)
+    case 'export':
+      return exportJobsTo(spool, values, io)
     case 'retry':
     case 'cancel': {
       const [id] = rest
@@ -451,8 +465,46 @@ async function jobs(
       }
     }
     default:
-      throw new UsageError('jobs takes ls, show ID, add QUEUE JSON, retry ID or cancel ID')
+      throw new UsageError('jobs takes ls, show ID, add QUEUE JSON, retry ID, cancel ID or export --format jsonl|csv')
   }
+}
+
+/** `jobs export`: the jobs matching the filters to stdout, a page at a time (as the API's export route). */
+async function exportJobsTo(spool: Spool, values: Values, io: Io): Promise<number> {
+  const format = values.format
+  if (format !== 'jsonl' && format !== 'csv') throw new UsageError('jobs export needs --format jsonl or --format csv')
+  const text = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined)
+  const time = (name: string) => {
+    const value = text(name)
+    if (value === undefined) return undefined
+    const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value)
+    if (Number.isNaN(ms)) throw new UsageError(`--${name} must be epoch ms or an ISO 8601 date-time`)
+    return ms
+  }
+  const filter = {
+    queue: text('queue'),
+    state: text('state') as JobState | undefined,
+    tenant: text('tenant'),
+    group: text('group'),
+    tag: text('tag'),
+    text: text('text'),
+    error: text('error'),
+    createdAfter: time('created-after'),
+    createdBefore: time('created-before'),
+    sort: text('sort') as 'created' | 'runAt' | undefined,
+    order: text('order') as 'asc' | 'desc' | undefined,
+  }
+  const { exportJobs } = await import('../server/job-export.js')
+  const stdout = io === consoleIo ? process.stdout : null
+  for await (const chunk of exportJobs(
+    spool,
+    Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined)),
+    format,
+  )) {
+    if (!stdout) io.out(chunk.replace(/\n$/, ''))
+    else if (!stdout.write(chunk)) await new Promise((resolve) => stdout.once('drain', resolve))
+  }
+  return EXIT.ok
 }
 
 async function keys(

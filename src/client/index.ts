@@ -24,7 +24,9 @@ import type {
   FlowJob,
   FlowNode,
   Job,
+  JobCounts,
   JobFilter,
+  JobOrder,
   JobPage,
   JobState,
   JobStatus,
@@ -203,8 +205,28 @@ export function createClient(options: ClientOptions) {
         call<{ position: number | null; estimatedWaitMs: number | null }>('GET', `/v1/jobs/${enc(id)}/position`),
       history: (id: string, query: { afterId?: number; limit?: number } = {}) =>
         call<{ events: SpoolEvent[] }>('GET', `/v1/jobs/${enc(id)}/events`, undefined, query).then((r) => r.events),
-      list: (filter: JobFilter & { cursor?: string; limit?: number } = {}) =>
+      list: (filter: JobFilter & JobOrder & { cursor?: string; limit?: number } = {}) =>
         call<JobPage>('GET', '/v1/jobs', undefined, filter as Query),
+      /** Jobs by state matching the filter (with `state`, only that state), each counted up to a cap. */
+      counts: (filter: JobFilter = {}) => call<JobCounts>('GET', '/v1/jobs/counts', undefined, filter as Query),
+      /** The address of the export of the jobs matching the filter (fetch it with this client's credential: `export`). */
+      exportUrl: (format: 'jsonl' | 'csv', filter: JobFilter & JobOrder = {}) =>
+        url('/v1/jobs/export', { format, ...(filter as Query) }),
+      /**
+       * The jobs matching the filter as JSON Lines or CSV: the answer, to read as it streams
+       * (`response.body`) or whole (`response.blob()`).
+       *
+       * @example
+       * const response = await client.jobs.export('csv', { state: 'failed' })
+       * for await (const chunk of response.body) process.stdout.write(chunk)
+       */
+      export: async (format: 'jsonl' | 'csv', filter: JobFilter & JobOrder = {}): Promise<Response> => {
+        const response = await doFetch(url('/v1/jobs/export', { format, ...(filter as Query) }), {
+          headers: await headers(),
+        })
+        if (!response.ok) throw new SpoolApiError(await problemOf(response), response.headers.get('retry-after'))
+        return response
+      },
       setPriority: (id: string, priority: Priority) => call<Job>('PATCH', `/v1/jobs/${enc(id)}`, { priority }),
       retry: (id: string) => call<Job>('POST', `/v1/jobs/${enc(id)}/retry`),
       cancel: (id: string) => call<Job>('POST', `/v1/jobs/${enc(id)}/cancel`),

@@ -196,6 +196,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/jobs/counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How many jobs match the listing’s filters, by state (each counted up to a cap)
+         * @description Takes the listing’s filters; with `state`, only that state is counted. Each state is counted up to `cap` (10,000); `capped` names the states that reached it (show them as “10,000+”). `total` is the sum. A text search over encrypted payloads reads at most `cap` jobs, and past that marks every state capped.
+         */
+        get: operations["jobs.counts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every job matching the listing’s filters, as JSON Lines or CSV, streamed
+         * @description Takes the listing’s filters and order. Streamed as it is read (a page of 500 jobs at a time), so any number of jobs can be exported; a download (`content-disposition: attachment`). JSON Lines has one job a line as the listing returns it; CSV has a header row, then one job a row with payload and result as JSON text (cells that begin with `=`, `+`, `-` or `@` are prefixed with `'` so spreadsheets do not run them).
+         */
+        get: operations["jobs.export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/jobs/{id}": {
         parameters: {
             query?: never;
@@ -1366,6 +1406,12 @@ export interface components {
             finishedAt: string | null;
             workerId: string | null;
         };
+        JobCounts: {
+            counts: components["schemas"]["Counts"];
+            total: number;
+            capped: ("waiting" | "scheduled" | "blocked" | "active" | "completed" | "failed" | "cancelled")[];
+            cap: number;
+        };
         JobFilter: {
             queue?: string;
             /** @enum {string} */
@@ -1376,6 +1422,8 @@ export interface components {
             createdBefore?: number;
             /** @description text to find in the payload */
             text?: string;
+            /** @description text to find in any attempt’s error message */
+            error?: string;
         };
         JobPage: {
             jobs: components["schemas"]["Job"][];
@@ -2500,7 +2548,14 @@ export interface operations {
                 tag?: string;
                 createdAfter?: string;
                 createdBefore?: string;
+                /** @description text the payload contains (case-insensitive) */
                 text?: string;
+                /** @description text any attempt’s error message contains (case-insensitive) */
+                error?: string;
+                /** @description created (the default: the order jobs were created in) or runAt (when the job runs or ran) */
+                sort?: "created" | "runAt";
+                /** @description desc (the default: newest or latest first) or asc */
+                order?: "asc" | "desc";
                 cursor?: string;
                 limit?: string;
             };
@@ -2520,6 +2575,135 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobPage"];
+                };
+            };
+            /** @description Invalid input (problem+json names the `field`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this, or not in that tenant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "jobs.counts": {
+        parameters: {
+            query?: {
+                queue?: string;
+                state?: "waiting" | "scheduled" | "blocked" | "active" | "completed" | "failed" | "cancelled";
+                group?: string;
+                tag?: string;
+                createdAfter?: string;
+                createdBefore?: string;
+                /** @description text the payload contains (case-insensitive) */
+                text?: string;
+                /** @description text any attempt’s error message contains (case-insensitive) */
+                error?: string;
+            };
+            header?: {
+                /** @description act in this tenant instead of the credential’s own (admins of the operator tenant only) */
+                "Spool-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobCounts"];
+                };
+            };
+            /** @description Invalid input (problem+json names the `field`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this, or not in that tenant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "jobs.export": {
+        parameters: {
+            query: {
+                /** @description jsonl: one job (as the listing returns it) a line; csv: one job a row */
+                format: "jsonl" | "csv";
+                queue?: string;
+                state?: "waiting" | "scheduled" | "blocked" | "active" | "completed" | "failed" | "cancelled";
+                group?: string;
+                tag?: string;
+                createdAfter?: string;
+                createdBefore?: string;
+                /** @description text the payload contains (case-insensitive) */
+                text?: string;
+                /** @description text any attempt’s error message contains (case-insensitive) */
+                error?: string;
+                /** @description created (the default: the order jobs were created in) or runAt (when the job runs or ran) */
+                sort?: "created" | "runAt";
+                /** @description desc (the default: newest or latest first) or asc */
+                order?: "asc" | "desc";
+            };
+            header?: {
+                /** @description act in this tenant instead of the credential’s own (admins of the operator tenant only) */
+                "Spool-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A file (content-disposition: attachment), streamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/jsonl": string;
+                    "text/csv": string;
                 };
             };
             /** @description Invalid input (problem+json names the `field`) */

@@ -112,7 +112,24 @@ export interface JobFilter {
   tag?: string
   createdAfter?: number
   createdBefore?: number
+  /** Text the payload contains (case-insensitive). */
   text?: string
+  /** Text any attempt's error message contains (case-insensitive). */
+  error?: string
+}
+
+/** The listing's order: by `created` (the default) or `runAt`, `desc` (the default) or `asc`. */
+export interface JobOrder {
+  sort?: 'created' | 'runAt'
+  order?: 'asc' | 'desc'
+}
+
+/** Jobs by state matching a filter, each counted up to `cap`; `capped` names those that reached it. */
+export interface JobCounts {
+  counts: Counts
+  total: number
+  capped: JobState[]
+  cap: number
 }
 
 export type Counts = Record<JobState, number>

@@ -1,5 +1,5 @@
 /** `spool.jobs`: find, inspect and steer jobs. */
-import type { DependentRow, JobFilter, JobState, Store } from '../store/store.js'
+import type { DependentRow, JobFilter, JobOrder, JobRow, JobState, Store } from '../store/store.js'
 import { JOB_STATES } from '../store/store.js'
 import { PLAIN } from './codec.js'
 import type { EngineContext } from './context.js'
@@ -22,12 +22,45 @@ export interface JobListOptions {
   createdBefore?: Date | number
   /** Text the payload contains (case-insensitive). */
   text?: string
+  /** Text any attempt's error message contains (case-insensitive). */
+  error?: string
+  /** `created` (the default: the order jobs were created in, i.e. by id) or `runAt` (when the job runs or ran). */
+  sort?: 'created' | 'runAt'
+  /** `desc` (the default: newest or latest first) or `asc`. */
+  order?: 'asc' | 'desc'
   cursor?: string
   limit?: number
 }
 
-function encodeCursor(id: string): string {
-  return Buffer.from(`id:${id}`).toString('base64url')
+/** Jobs by state that match a filter, each counted up to a cap. */
+export interface JobCounts {
+  counts: Record<JobState, number>
+  /** The states whose count reached the cap (their count is "at least"). */
+  capped: JobState[]
+  /** The cap each state's count stops at. */
+  cap: number
+}
+
+/** The most a count goes to per state: counting further would read every matching row each time. */
+export const COUNT_CAP = 10_000
+
+/** The cursor names the order it belongs to, so a cursor of one order is refused in another. */
+function encodeCursor(order: JobOrder, row: JobRow): string {
+  const text =
+    order.by === 'id' && order.dir === 'desc'
+      ? `id:${row.id}`
+      : `${order.by}.${order.dir}:${row.id}${order.by === 'runAt' ? `:${row.runAt}` : ''}`
+  return Buffer.from(text).toString('base64url')
+}
+
+function toOrder(sort: unknown, dir: unknown): JobOrder {
+  if (sort !== undefined && sort !== 'created' && sort !== 'runAt') {
+    throw new SpoolError('SPOOL_INVALID_OPTION', 'sort must be created or runAt', { field: 'sort' })
+  }
+  if (dir !== undefined && dir !== 'asc' && dir !== 'desc') {
+    throw new SpoolError('SPOOL_INVALID_OPTION', 'order must be asc or desc', { field: 'order' })
+  }
+  return { by: sort === 'runAt' ? 'runAt' : 'id', dir: dir === 'asc' ? 'asc' : 'desc' }
 }
 
 function toTime(value: Date | number, field: string): number {
@@ -78,14 +111,111 @@ export class JobAdmin {
    * if (page.nextCursor) page = await spool.jobs.list({ queue: 'emails', state: 'failed', cursor: page.nextCursor })
    */
   async list(options: JobListOptions = {}): Promise<JobPage> {
-    const { queue, state, cursor, text } = options
+    const { cursor } = options
     const limit = options.limit ?? 50
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) {
+      throw new SpoolError('SPOOL_INVALID_OPTION', 'limit must be an integer from 1 to 1000', { field: 'limit' })
+    }
+    const { filter, needle } = this.filterOf(options)
+    const order = toOrder(options.sort, options.order)
+    const codec = this.spool.codec
+    let from = cursor !== undefined ? decodeCursor(cursor, order) : undefined
+    const page = (size: number) =>
+      this.store.jobList({
+        ...filter,
+        limit: size,
+        ...((order.by !== 'id' || order.dir !== 'desc') && { order }),
+        ...(from !== undefined && { beforeId: from.id, ...(from.runAt !== undefined && { beforeRunAt: from.runAt }) }),
+      })
+    if (needle === undefined) {
+      const rows = await page(limit + 1)
+      const kept = rows.slice(0, limit)
+      const last = kept.at(-1)
+      return {
+        jobs: kept.map((row) => toJobInfo(row, codec)),
+        nextCursor: rows.length > limit && last ? encodeCursor(order, last) : null,
+      }
+    }
+    // Payloads stored encoded (encrypted) are decoded and searched here, scanning at most
+    // SEARCH_SCAN jobs per page.
+    const found: JobInfo[] = []
+    let lastRow: JobRow | undefined
+    let scanned = 0
+    for (;;) {
+      const rows = await page(200)
+      let stoppedEarly = false
+      for (const [i, row] of rows.entries()) {
+        lastRow = row
+        from = { id: row.id, runAt: row.runAt }
+        scanned += 1
+        const info = toJobInfo(row, codec)
+        if (JSON.stringify(info.payload).toLowerCase().includes(needle)) found.push(info)
+        if (found.length === limit) {
+          stoppedEarly = i < rows.length - 1
+          break
+        }
+      }
+      const exhausted = rows.length < 200 && !stoppedEarly
+      if (found.length === limit || scanned >= SEARCH_SCAN || exhausted) {
+        return { jobs: found, nextCursor: exhausted || !lastRow ? null : encodeCursor(order, lastRow) }
+      }
+    }
+  }
+
+  /**
+   * Jobs by state matching the filter (the listing's filters; with `state`, only that state is
+   * counted), each counted up to `cap`. A text search over encrypted payloads decodes them here,
+   * reading at most the cap's worth of jobs: past that, every state is marked capped.
+   *
+   * @example
+   * const { counts, capped } = await spool.jobs.counts({ tenant: 'clinic-a', tag: 'odd' })
+   * console.log(`${counts.failed}${capped.includes('failed') ? '+' : ''} failed`)
+   */
+  async counts(
+    options: Omit<JobListOptions, 'cursor' | 'limit' | 'sort' | 'order'> = {},
+    cap = COUNT_CAP,
+  ): Promise<JobCounts> {
+    const { filter, needle } = this.filterOf(options)
+    const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>
+    const states = filter.state !== undefined ? [filter.state] : JOB_STATES
+    if (needle === undefined) {
+      const capped: JobState[] = []
+      for (const state of states) {
+        counts[state] = await this.store.jobCount({ ...filter, state, limit: cap })
+        if (counts[state] >= cap) capped.push(state)
+      }
+      return { counts, capped, cap }
+    }
+    let beforeId: string | undefined
+    let scanned = 0
+    const size = Math.min(500, cap)
+    for (;;) {
+      const rows = await this.store.jobList({ ...filter, limit: size, ...(beforeId !== undefined && { beforeId }) })
+      for (const row of rows) {
+        beforeId = row.id
+        scanned += 1
+        const payload: unknown = JSON.parse(this.spool.codec.decode(row.payload))
+        if (JSON.stringify(payload).toLowerCase().includes(needle)) counts[row.state] += 1
+      }
+      if (rows.length < size) return { counts, capped: [], cap }
+      if (scanned >= cap) return { counts, capped: [...states], cap }
+    }
+  }
+
+  /** The store's filter from the listing's options, and the text to search for here (encrypted payloads). */
+  private filterOf(options: Omit<JobListOptions, 'cursor' | 'limit'>): { filter: JobFilter; needle?: string } {
+    const { queue, state, text, error } = options
     if (queue !== undefined) assertQueueName(queue)
     if (state !== undefined && !JOB_STATES.includes(state)) {
       throw new SpoolError('SPOOL_INVALID_OPTION', `state must be one of ${JOB_STATES.join(', ')}`, { field: 'state' })
     }
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) {
-      throw new SpoolError('SPOOL_INVALID_OPTION', 'limit must be an integer from 1 to 1000', { field: 'limit' })
+    for (const [field, value] of [
+      ['text', text],
+      ['error', error],
+    ] as const) {
+      if (value !== undefined && (typeof value !== 'string' || value.length > 200)) {
+        throw new SpoolError('SPOOL_INVALID_OPTION', `${field} must be a string of at most 200 characters`, { field })
+      }
     }
     const filter: JobFilter = {
       ...(queue !== undefined && { queue }),
@@ -95,50 +225,12 @@ export class JobAdmin {
       ...(options.tag !== undefined && { tag: options.tag }),
       ...(options.createdAfter !== undefined && { createdAfter: toTime(options.createdAfter, 'createdAfter') }),
       ...(options.createdBefore !== undefined && { createdBefore: toTime(options.createdBefore, 'createdBefore') }),
+      ...(error !== undefined && error !== '' && { error }),
     }
-    if (text !== undefined && (typeof text !== 'string' || text.length > 200)) {
-      throw new SpoolError('SPOOL_INVALID_OPTION', 'text must be a string of at most 200 characters', { field: 'text' })
-    }
-    const codec = this.spool.codec
-    // Payloads stored in plain text are searched by the database; encoded (encrypted) ones are
-    // decoded and searched here, scanning at most SEARCH_SCAN jobs per page.
-    const searchHere = text !== undefined && text !== '' && codec !== PLAIN
-    if (text !== undefined && text !== '' && !searchHere) filter.text = text
-    const from = cursor !== undefined ? decodeCursor(cursor) : undefined
-    if (!searchHere) {
-      const rows = await this.store.jobList({
-        ...filter,
-        limit: limit + 1,
-        ...(from !== undefined && { beforeId: from }),
-      })
-      const page = rows.slice(0, limit)
-      const last = page.at(-1)
-      return {
-        jobs: page.map((row) => toJobInfo(row, codec)),
-        nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null,
-      }
-    }
-    const needle = (text as string).toLowerCase()
-    const found: JobInfo[] = []
-    let beforeId = from
-    let scanned = 0
-    for (;;) {
-      const rows = await this.store.jobList({ ...filter, limit: 200, ...(beforeId !== undefined && { beforeId }) })
-      for (const row of rows) {
-        beforeId = row.id
-        scanned += 1
-        const info = toJobInfo(row, codec)
-        if (JSON.stringify(info.payload).toLowerCase().includes(needle)) found.push(info)
-        if (found.length === limit) break
-      }
-      const exhausted = rows.length < 200 && beforeId === rows.at(-1)?.id
-      if (found.length === limit || scanned >= SEARCH_SCAN || exhausted || rows.length === 0) {
-        return {
-          jobs: found,
-          nextCursor: exhausted || rows.length === 0 || beforeId === undefined ? null : encodeCursor(beforeId),
-        }
-      }
-    }
+    // Payloads stored in plain text are searched by the database; encoded (encrypted) ones here.
+    if (text === undefined || text === '') return { filter }
+    if (this.spool.codec === PLAIN) return { filter: { ...filter, text } }
+    return { filter, needle: text.toLowerCase() }
   }
 
   /**
@@ -231,8 +323,18 @@ function safePriority(priority: Priority): number {
   }
 }
 
-function decodeCursor(cursor: string): string {
-  const match = /^id:(\d+)$/.exec(Buffer.from(String(cursor), 'base64url').toString())
-  if (!match) throw new SpoolError('SPOOL_INVALID_OPTION', 'cursor is not one this API returned', { field: 'cursor' })
-  return match[1] as string
+function decodeCursor(cursor: string, order: JobOrder): { id: string; runAt?: number } {
+  const text = Buffer.from(String(cursor), 'base64url').toString()
+  const plain = order.by === 'id' && order.dir === 'desc'
+  const match = plain ? /^id:(\d+)$/.exec(text) : /^(\w+)\.(\w+):(\d+)(?::(\d+))?$/.exec(text)
+  if (
+    !match ||
+    (!plain && (match[1] !== order.by || match[2] !== order.dir || (order.by === 'runAt') !== (match[4] !== undefined)))
+  ) {
+    throw new SpoolError('SPOOL_INVALID_OPTION', 'cursor is not one this API returned for this order', {
+      field: 'cursor',
+    })
+  }
+  if (plain) return { id: match[1] as string }
+  return { id: match[3] as string, ...(match[4] !== undefined && { runAt: Number(match[4]) }) }
 }

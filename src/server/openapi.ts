@@ -101,6 +101,11 @@ export function openApiDocument(routes: AnyRoute[] = allRoutes): Record<string, 
         description: 'A stream of server-sent events',
         content: { 'text/event-stream': { schema: { type: 'string' } } },
       }
+    } else if (spec.download) {
+      responses[status] = {
+        description: 'A file (content-disposition: attachment), streamed',
+        content: Object.fromEntries(spec.download.map((type) => [type, { schema: { type: 'string' } }])),
+      }
     } else if (spec.id === 'metrics') {
       responses[status] = {
         description: 'Prometheus text exposition format',

@@ -46,6 +46,8 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   errors?: number[]
   /** `text/event-stream` instead of JSON. */
   stream?: boolean
+  /** A file to download instead of JSON: its media types, for the documentation. */
+  download?: string[]
   /** Record reads of this route in the audit log (writes are always recorded). */
   auditRead?: boolean
   /** Route-specific body limit in bytes. */

@@ -218,6 +218,7 @@ export const jobFilter = z
     createdAfter: ms.optional(),
     createdBefore: ms.optional(),
     text: z.string().min(1).max(200).optional().describe('text to find in the payload'),
+    error: z.string().min(1).max(200).optional().describe('text to find in any attempt’s error message'),
   })
   .meta({ id: 'JobFilter' })
 

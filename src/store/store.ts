@@ -349,6 +349,17 @@ export interface JobFilter {
   createdBefore?: number
   /** Text the payload contains (the store's plain text; the engine filters encrypted ones). */
   text?: string
+  /** Text any attempt's error message contains (case-insensitive). */
+  error?: string
+}
+
+/**
+ * The order of a job listing: by id (the order jobs were created in) or by run_at (then id),
+ * ascending or descending. The default is id, descending (newest first).
+ */
+export interface JobOrder {
+  by: 'id' | 'runAt'
+  dir: 'asc' | 'desc'
 }
 
 export interface LimitsRow {
@@ -479,11 +490,18 @@ export interface Store {
   jobGet(params: { id: string }): Promise<JobRow | null>
   jobList(
     params: JobFilter & {
-      /** Return jobs with id below this one (newest first). */
+      /**
+       * Keyset paging: return the jobs after this one in `order` (with the default order, jobs
+       * with an id below it). `runAt` is the job's run_at, needed when ordering by it.
+       */
       beforeId?: string
+      beforeRunAt?: number
+      order?: JobOrder
       limit: number
     },
   ): Promise<JobRow[]>
+  /** How many jobs match the filter, counting at most `limit` (cheap to cap: a count never reads past it). */
+  jobCount(params: JobFilter & { limit: number }): Promise<number>
   /** The tenant of each job that still exists (for scoping events). */
   jobTenants(params: { ids: string[] }): Promise<Map<string, string>>
 

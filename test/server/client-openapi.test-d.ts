@@ -107,6 +107,14 @@ export const coverage: Coverage = {
       fits<Returned<C['jobs']['list']>>(answer<'jobs.list'>()),
       queries<'jobs.list', Param<C['jobs']['list'], 0>>(),
     ],
+    counts: [
+      fits<Returned<C['jobs']['counts']>>(answer<'jobs.counts'>()),
+      queries<'jobs.counts', Param<C['jobs']['counts'], 0>>(),
+    ],
+    exportUrl: [
+      queries<'jobs.export', { format: Param<C['jobs']['exportUrl'], 0> } & Param<C['jobs']['exportUrl'], 1>>(),
+    ],
+    export: [queries<'jobs.export', { format: Param<C['jobs']['export'], 0> } & Param<C['jobs']['export'], 1>>()],
     setPriority: [
       fits<Returned<C['jobs']['setPriority']>>(answer<'jobs.reprioritize'>()),
       sends<'jobs.reprioritize'>({ priority: arg<C['jobs']['setPriority'], 1>() }),
@@ -304,6 +312,7 @@ export const types: Checked[] = [
   same<Client.Job, Schemas['Job']>(),
   same<Client.JobFilter, Schemas['JobFilter']>(),
   same<Client.JobPage, Schemas['JobPage']>(),
+  same<Client.JobCounts, Schemas['JobCounts']>(),
   same<Client.JobStatus, Schemas['JobStatus']>(),
   same<Client.ParentJob, Answer<'jobs.parents'>['parents'][number]>(),
   same<Client.Problem, Schemas['Problem']>(),

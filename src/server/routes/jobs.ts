@@ -1,10 +1,13 @@
 /** Jobs: create (one or many), read, search, steer, and act on many at once. */
+import { Readable } from 'node:stream'
 import type { FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { SpoolError } from '../../engine/errors.js'
+import { COUNT_CAP } from '../../engine/job-admin.js'
 import type { EnqueueOptions } from '../../engine/options.js'
 import { parseTraceparent } from '../../engine/tracing.js'
 import type { ServerContext } from '../context.js'
+import { EXPORT_CONTENT_TYPES, exportJobs } from '../job-export.js'
 import { Reply, route } from '../route.js'
 import * as s from '../schemas.js'
 import { compact, jobInTenant, toApiJob } from './common.js'
@@ -66,16 +69,40 @@ export function userOf(principal: { kind: string; id: string; user: string | nul
   return principal.user ?? `${principal.kind}:${principal.id}`
 }
 
-const listQuery = z.strictObject({
+/** The listing's filters, shared by the listing, the counts and the export. */
+const filterQuery = {
   queue: s.queueName.optional(),
   state: s.jobState.optional(),
   group: z.string().min(1).max(255).optional(),
   tag: z.string().min(1).max(64).optional(),
   createdAfter: s.timeQuery.optional(),
   createdBefore: s.timeQuery.optional(),
-  text: z.string().min(1).max(200).optional(),
+  text: z.string().min(1).max(200).optional().describe('text the payload contains (case-insensitive)'),
+  error: z.string().min(1).max(200).optional().describe('text any attempt’s error message contains (case-insensitive)'),
+}
+
+/** The listing's order. */
+const orderQuery = {
+  sort: z
+    .enum(['created', 'runAt'])
+    .optional()
+    .describe('created (the default: the order jobs were created in) or runAt (when the job runs or ran)'),
+  order: z.enum(['asc', 'desc']).optional().describe('desc (the default: newest or latest first) or asc'),
+}
+
+const listQuery = z.strictObject({
+  ...filterQuery,
+  ...orderQuery,
   cursor: z.string().min(1).max(200).optional(),
   limit: s.intQuery(1, 1000).optional(),
+})
+
+const countsQuery = z.strictObject(filterQuery)
+
+const exportQuery = z.strictObject({
+  format: z.enum(['jsonl', 'csv']).describe('jsonl: one job (as the listing returns it) a line; csv: one job a row'),
+  ...filterQuery,
+  ...orderQuery,
 })
 
 const BULK_ACTIONS = ['cancel', 'retry', 'promote', 'remove', 'reprioritize'] as const
@@ -207,6 +234,60 @@ export const jobRoutes = [
     async handler({ app, query, tenant }) {
       const page = await app.spool.jobs.list({ ...compact(query), tenant })
       return { jobs: page.jobs.map(toApiJob), nextCursor: page.nextCursor }
+    },
+  }),
+  route({
+    id: 'jobs.counts',
+    method: 'GET',
+    url: '/v1/jobs/counts',
+    tag: 'jobs',
+    summary: 'How many jobs match the listing’s filters, by state (each counted up to a cap)',
+    description: `Takes the listing’s filters; with \`state\`, only that state is counted. Each state is counted up to \`cap\` (${COUNT_CAP.toLocaleString('en')}); \`capped\` names the states that reached it (show them as “${COUNT_CAP.toLocaleString('en')}+”). \`total\` is the sum. A text search over encrypted payloads reads at most \`cap\` jobs, and past that marks every state capped.`,
+    permission: 'read',
+    query: countsQuery,
+    response: z
+      .object({
+        counts: s.counts,
+        total: z.number(),
+        capped: z.array(s.jobState),
+        cap: z.number(),
+      })
+      .meta({ id: 'JobCounts' }),
+    async handler({ app, query, tenant }) {
+      const { counts, capped, cap } = await app.spool.jobs.counts({ ...compact(query), tenant })
+      return { counts, total: Object.values(counts).reduce((sum, n) => sum + n, 0), capped, cap }
+    },
+  }),
+  route({
+    id: 'jobs.export',
+    method: 'GET',
+    url: '/v1/jobs/export',
+    tag: 'jobs',
+    summary: 'Every job matching the listing’s filters, as JSON Lines or CSV, streamed',
+    description:
+      "Takes the listing’s filters and order. Streamed as it is read (a page of 500 jobs at a time), so any number of jobs can be exported; a download (`content-disposition: attachment`). JSON Lines has one job a line as the listing returns it; CSV has a header row, then one job a row with payload and result as JSON text (cells that begin with `=`, `+`, `-` or `@` are prefixed with `'` so spreadsheets do not run them).",
+    permission: 'read',
+    query: exportQuery,
+    download: ['application/jsonl', 'text/csv'],
+    auditRead: true,
+    async handler({ app, query, tenant, audit }) {
+      const { format, ...filter } = query
+      audit.target = `export ${format}`
+      // The first chunk is read before answering, so a failure to read is still a problem+json answer.
+      const chunks = exportJobs(app.spool, { ...compact(filter), tenant }, format)
+      const first = await chunks.next()
+      const body = Readable.from(
+        (async function* () {
+          if (!first.done) yield first.value
+          yield* chunks
+        })(),
+      )
+      return new Reply(200, body, {
+        'content-type': EXPORT_CONTENT_TYPES[format],
+        'content-disposition': `attachment; filename="spool-jobs-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}Z.${format}"`,
+        'cache-control': 'private, no-store',
+        'x-content-type-options': 'nosniff',
+      })
     },
   }),
   route({

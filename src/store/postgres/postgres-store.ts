@@ -83,6 +83,7 @@ import {
   FINISHED_STATES,
   type InsertRefusal,
   type JobFilter,
+  type JobOrder,
   type JobProgress,
   type JobRow,
   type JobState,
@@ -117,7 +118,7 @@ import {
   type InsertExtras,
   type Inserted,
 } from './insert-plan.js'
-import { jobSearch } from './job-search.js'
+import { jobCountSearch, jobSearch } from './job-search.js'
 import { groupAllowances, groupUsageRange, keyAfter, pgKey } from './limits.js'
 import { WakeChannel } from './wake-channel.js'
 
@@ -320,7 +321,7 @@ export class PostgresStore implements Store {
   private readonly ownClients = new WeakSet<pg.PoolClient>()
   private closed = false
   /** Job-search statements by the filters they use (see `jobSearch`). */
-  private readonly searches = new Map<number, string>()
+  private readonly searches = new Map<string, string>()
   /**
    * Breaker writes in flight, per breaker: they apply in call order, and a constrained claim
    * waits for the ones called before it (as on SQLite, where a call has written when it
@@ -1334,10 +1335,14 @@ export class PostgresStore implements Store {
     return row ? toJob(row) : null
   }
 
-  async jobList(params: JobFilter & { beforeId?: string; limit: number }) {
+  async jobList(params: JobFilter & { beforeId?: string; beforeRunAt?: number; order?: JobOrder; limit: number }) {
     const { queue, state, limit } = params
-    const beforeId = params.beforeId === undefined ? Number.MAX_SAFE_INTEGER : toId(params.beforeId)
-    const search = jobSearch(params, JOB_COLUMNS, `"${this.schema}".jobs`, this.searches)
+    const ascending = params.order?.dir === 'asc'
+    // The first page starts past either end: ids and run_at are never negative.
+    const beforeId = params.beforeId === undefined ? (ascending ? 0 : Number.MAX_SAFE_INTEGER) : toId(params.beforeId)
+    const beforeRunAt =
+      params.beforeId === undefined ? (ascending ? -1 : Number.MAX_SAFE_INTEGER) : (params.beforeRunAt ?? 0)
+    const search = jobSearch({ ...params, beforeRunAt }, JOB_COLUMNS, `"${this.schema}".jobs`, this.searches)
     if (search) {
       return (await this.query(search.name, search.text, [beforeId, limit, ...search.values])).map(toJob)
     }
@@ -1350,6 +1355,12 @@ export class PostgresStore implements Store {
             ? await this.run('jobListState', [beforeId, limit, state])
             : await this.run('jobListAll', [beforeId, limit])
     return rows.map(toJob)
+  }
+
+  async jobCount(params: JobFilter & { limit: number }): Promise<number> {
+    const search = jobCountSearch(params, `"${this.schema}".jobs`, this.searches)
+    const [row] = await this.query(search.name, search.text, [params.limit, ...search.values])
+    return Number(row?.n ?? 0)
   }
 
   /**

@@ -60,6 +60,7 @@ import {
   FINISHED_STATES,
   type InsertRefusal,
   type JobFilter,
+  type JobOrder,
   type JobRow,
   type JobState,
   type Lease,
@@ -928,10 +929,34 @@ export class SqliteStore implements Store {
     return row ? toJob(row) : null
   }
 
-  async jobList(params: JobFilter & { beforeId?: string; limit: number }) {
+  async jobList(params: JobFilter & { beforeId?: string; beforeRunAt?: number; order?: JobOrder; limit: number }) {
     const { queue, state, limit } = params
-    const beforeId = params.beforeId === undefined ? Number.MAX_SAFE_INTEGER : toId(params.beforeId)
+    const order = params.order ?? { by: 'id', dir: 'desc' }
     const filter = jobFilterSql(params)
+    if (order.by !== 'id' || order.dir !== 'desc') {
+      // Another order: keyset on (run_at, id) or id, one prepared statement per shape.
+      const key = `${order.by} ${order.dir} ${params.beforeId === undefined ? 'first' : 'next'} ${filter.key}`
+      let statement = this.searchStatements.get(key)
+      if (!statement) {
+        const cmp = order.dir === 'asc' ? '>' : '<'
+        const dir = order.dir.toUpperCase()
+        const keyset =
+          params.beforeId === undefined
+            ? []
+            : [order.by === 'id' ? `id ${cmp} :beforeId` : `(run_at, id) ${cmp} (:beforeRunAt, :beforeId)`]
+        const where = [...keyset, ...filter.all].join(' AND ') || '1'
+        const by = order.by === 'id' ? `id ${dir}` : `run_at ${dir}, id ${dir}`
+        statement = this.db.prepare(`SELECT * FROM jobs WHERE ${where} ORDER BY ${by} LIMIT :limit`)
+        this.searchStatements.set(key, statement)
+      }
+      const values: Record<string, unknown> = { ...filter.values, limit }
+      if (params.beforeId !== undefined) {
+        values.beforeId = toId(params.beforeId)
+        if (order.by === 'runAt') values.beforeRunAt = params.beforeRunAt ?? 0
+      }
+      return (statement.all(values) as Row[]).map(toJob)
+    }
+    const beforeId = params.beforeId === undefined ? Number.MAX_SAFE_INTEGER : toId(params.beforeId)
     if (filter.where.length > 0) {
       let statement = this.searchStatements.get(filter.key)
       if (!statement) {
@@ -950,6 +975,18 @@ export class SqliteStore implements Store {
             ? this.sql.jobListState
             : this.sql.jobListAll
     return (statement.all({ queue, state, beforeId, limit }) as Row[]).map(toJob)
+  }
+
+  async jobCount(params: JobFilter & { limit: number }): Promise<number> {
+    const filter = jobFilterSql(params)
+    const key = `count ${filter.key}`
+    let statement = this.searchStatements.get(key)
+    if (!statement) {
+      const where = filter.all.join(' AND ') || '1'
+      statement = this.db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE ${where} LIMIT :limit)`)
+      this.searchStatements.set(key, statement)
+    }
+    return (statement.get({ ...filter.values, limit: params.limit }) as { n: number }).n
   }
 
   /**
@@ -1535,9 +1572,15 @@ export class SqliteStore implements Store {
  * The WHERE terms of a job search beyond queue and state, and a key naming their shape (one
  * prepared statement per shape). Text search matches the payload's JSON text, case-insensitively.
  */
-function jobFilterSql(filter: JobFilter): { key: string; where: string[]; values: Record<string, unknown> } {
+function jobFilterSql(filter: JobFilter): {
+  key: string
+  where: string[]
+  all: string[]
+  values: Record<string, unknown>
+} {
   const where: string[] = []
   const values: Record<string, unknown> = {}
+  const like = (text: string | undefined) => `%${text?.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
   const add = (name: keyof JobFilter, term: string, value: unknown) => {
     if (filter[name] === undefined) return
     where.push(term)
@@ -1550,10 +1593,15 @@ function jobFilterSql(filter: JobFilter): { key: string; where: string[]; values
   add('tag', 'EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value = :tag)', filter.tag)
   add('createdAfter', 'created_at >= :createdAfter', filter.createdAfter)
   add('createdBefore', 'created_at < :createdBefore', filter.createdBefore)
-  add('text', "payload LIKE :text ESCAPE '\\'", `%${filter.text?.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)
+  add('text', "payload LIKE :text ESCAPE '\\'", like(filter.text))
+  add(
+    'error',
+    "EXISTS (SELECT 1 FROM json_each(jobs.errors) WHERE json_extract(value, '$.message') LIKE :error ESCAPE '\\')",
+    like(filter.error),
+  )
   // Queue and state alone have statements of their own.
   const extra = where.filter((term) => !term.startsWith('queue =') && !term.startsWith('state ='))
-  return { key: where.join(' AND '), where: extra.length > 0 ? where : [], values }
+  return { key: where.join(' AND '), where: extra.length > 0 ? where : [], all: where, values }
 }
 
 function dependencyNotFound(id: string): Error {
