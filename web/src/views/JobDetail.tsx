@@ -1,14 +1,30 @@
 /**
  * One job: payload and result, progress, logs, every attempt's error, its events, its flow (the
  * jobs waiting for it, and the jobs it waits for as a tree whose branches load when opened), actions.
+ * Times of day (logs, timeline, run-at) share one format: the browser's, with seconds and ms.
  */
 import { type UseQueryResult, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useEffect, useState } from 'react'
-import type { ChildJob, ParentJob, Priority } from 'spool/client'
+import type { ChildJob, Job, ParentJob, Priority } from 'spool/client'
 import { useClient, useMe } from '../api'
 import { Link, navigate } from '../router'
 import { Empty, ErrorBox, Json, Loading, Progress, StateBadge, Time, useAction, useConfirm } from '../ui/parts'
 import { priorityName } from './Jobs'
+
+/** A time of day as the logs and the timeline show it: the browser's format, to the millisecond. */
+export function clock(at: number | string): string {
+  return new Date(at).toLocaleTimeString(undefined, {
+    hour: 'numeric',
+    minute: '2-digit',
+    second: '2-digit',
+    fractionalSecondDigits: 3,
+  })
+}
+
+/** A date and time in the browser's format (when a scheduled job runs). */
+function dateTime(at: number | string): string {
+  return new Date(at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' })
+}
 
 export function JobDetailView({ id }: { id: string }) {
   const client = useClient()
@@ -127,6 +143,12 @@ export function JobDetailView({ id }: { id: string }) {
           </section>
         )}
       </div>
+      {j.state === 'scheduled' && (
+        <p className="runs-at" data-testid="runs-at">
+          Runs <Time at={j.runAt} />, at <time dateTime={new Date(j.runAt).toISOString()}>{dateTime(j.runAt)}</time>
+          {j.errors.length > 0 && ' (a retry, after its backoff)'}.
+        </p>
+      )}
       <dl className="facts">
         <div>
           <dt>Queue</dt>
@@ -153,7 +175,7 @@ export function JobDetailView({ id }: { id: string }) {
         <div>
           <dt>Run at</dt>
           <dd>
-            <Time at={j.runAt} />
+            <Time at={j.runAt} /> <span className="muted small">{dateTime(j.runAt)}</span>
           </dd>
         </div>
         <div>
@@ -170,7 +192,7 @@ export function JobDetailView({ id }: { id: string }) {
         </div>
         <div>
           <dt>Worker</dt>
-          <dd>{j.workerId ?? '—'}</dd>
+          <dd data-testid="worker">{j.workerId ?? <span className="muted">—</span>}</dd>
         </div>
         <div>
           <dt>Group</dt>
@@ -198,7 +220,7 @@ export function JobDetailView({ id }: { id: string }) {
       )}
       <div className="two">
         <Json label="Payload" value={j.payload} />
-        <Json label="Result" value={j.result} />
+        <Result job={j} />
       </div>
       {Object.keys(j.metadata).length > 0 && <Json label="Metadata" value={j.metadata} />}
       <section>
@@ -243,8 +265,7 @@ export function JobDetailView({ id }: { id: string }) {
           <pre className="logs">
             {logs
               .map(
-                (e) =>
-                  `${new Date(e.at).toISOString().slice(11, 23)}  ${String(e.data.level ?? 'info').padEnd(5)}  ${String(e.data.message ?? '')}`,
+                (e) => `${clock(e.at)}  ${String(e.data.level ?? 'info').padEnd(5)}  ${String(e.data.message ?? '')}`,
               )
               .join('\n')}
           </pre>
@@ -260,7 +281,7 @@ export function JobDetailView({ id }: { id: string }) {
           <ol className="timeline">
             {events.map((event) => (
               <li key={event.id}>
-                <time dateTime={new Date(event.at).toISOString()}>{new Date(event.at).toLocaleTimeString()}</time>
+                <time dateTime={new Date(event.at).toISOString()}>{clock(event.at)}</time>
                 <span className="event-type">{event.type}</span>
                 {event.state && <StateBadge state={event.state} />}
                 <span className="muted small clip">{summary(event.data)}</span>
@@ -269,6 +290,38 @@ export function JobDetailView({ id }: { id: string }) {
           </ol>
         )}
       </section>
+    </div>
+  )
+}
+
+/**
+ * The result, when there is one. A job without one says so neutrally (not a red `null`): a
+ * failed or cancelled job has none, and its errors are under Errors.
+ */
+function Result({ job }: { job: Job }) {
+  if (job.result !== null && job.result !== undefined) return <Json label="Result" value={job.result} />
+  const why =
+    job.state === 'failed'
+      ? 'No result: the job failed.'
+      : job.state === 'cancelled'
+        ? 'No result: the job was cancelled.'
+        : job.state === 'completed'
+          ? 'No result: the handler returned nothing.'
+          : 'No result yet.'
+  const lastError = job.state === 'failed' ? job.errors.at(-1) : undefined
+  return (
+    <div className="json" data-testid="result">
+      <div className="json-head">
+        <span>Result</span>
+      </div>
+      <div className="no-result">
+        <p className="muted">{why}</p>
+        {lastError && (
+          <p className="error-text small">
+            Last error (attempt {lastError.attempt}): {lastError.message}
+          </p>
+        )}
+      </div>
     </div>
   )
 }
