@@ -178,6 +178,18 @@ export class JobAdmin {
     const { filter, needle } = this.filterOf(options)
     const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>
     const states = filter.state !== undefined ? [filter.state] : JOB_STATES
+    if (
+      needle === undefined &&
+      Object.keys(filter).every((key) => key === 'tenant' || key === 'queue' || key === 'state')
+    ) {
+      // Queue and tenant alone: the exact counts the queue pages show (one grouped read, no cap).
+      const byQueue = await this.store.queueCounts({
+        ...(filter.queue !== undefined && { queue: filter.queue }),
+        ...(filter.tenant !== undefined && { tenant: filter.tenant }),
+      })
+      for (const perQueue of Object.values(byQueue)) for (const state of states) counts[state] += perQueue[state] ?? 0
+      return { counts, capped: [], cap }
+    }
     if (needle === undefined) {
       const capped: JobState[] = []
       for (const state of states) {

@@ -156,9 +156,13 @@ describe.each(['sqlite', 'postgres'] as const)('jobs listing on %s', (database) 
   })
 
   it('caps counts and says which states reached the cap', async () => {
-    const plain = await t.spool.jobs.counts({ tenant: 'default' }, 5)
-    expect(plain.counts).toMatchObject({ completed: 5, failed: 5, scheduled: 3 })
-    expect(plain.capped.sort()).toEqual(['completed', 'failed'])
+    const odd = await t.spool.jobs.counts({ tenant: 'default', tag: 'odd' }, 5)
+    expect(odd.counts).toMatchObject({ completed: 5, failed: 5, scheduled: 3, waiting: 0 })
+    expect(odd.capped.sort()).toEqual(['completed', 'failed'])
+    // Queue and tenant alone are counted exactly, in one grouped read, as the queue pages count them.
+    const plain = await t.spool.jobs.counts({ tenant: 'default', queue }, 5)
+    expect(plain.counts).toMatchObject({ completed: 26, failed: 14, scheduled: 3 })
+    expect(plain.capped).toEqual([])
     // A text search over encrypted payloads reads at most the cap: every state is then "at least".
     const scanned = await t.spool.jobs.counts({ tenant: 'default', text: 'n' }, 5)
     expect(scanned.capped.length).toBeGreaterThan(0)

@@ -242,7 +242,7 @@ export const jobRoutes = [
     url: '/v1/jobs/counts',
     tag: 'jobs',
     summary: 'How many jobs match the listing’s filters, by state (each counted up to a cap)',
-    description: `Takes the listing’s filters; with \`state\`, only that state is counted. Each state is counted up to \`cap\` (${COUNT_CAP.toLocaleString('en')}); \`capped\` names the states that reached it (show them as “${COUNT_CAP.toLocaleString('en')}+”). \`total\` is the sum. A text search over encrypted payloads reads at most \`cap\` jobs, and past that marks every state capped.`,
+    description: `Takes the listing’s filters; with \`state\`, only that state is counted. With only \`queue\` and \`state\`, the counts are exact (one grouped read, as the queue pages count); with any other filter each state is counted up to \`cap\` (${COUNT_CAP.toLocaleString('en')}); \`capped\` names the states that reached it (show them as “${COUNT_CAP.toLocaleString('en')}+”). \`total\` is the sum. A text search over encrypted payloads reads at most \`cap\` jobs, and past that marks every state capped.`,
     permission: 'read',
     query: countsQuery,
     response: z
