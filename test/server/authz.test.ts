@@ -61,6 +61,8 @@ const WHO: Record<string, [Who | typeof PUBLIC, number]> = {
   'jobs.create': [producers, 201],
   'jobs.createMany': [producers, 201],
   'jobs.list': [anyone, 200],
+  'jobs.counts': [anyone, 200],
+  'jobs.export': [anyone, 200],
   'jobs.get': [anyone, 200],
   'jobs.status': [anyone, 200],
   'jobs.position': [anyone, 200],
@@ -154,6 +156,8 @@ const REQUESTS: Record<string, (m: Make) => Request | Promise<Request>> = {
   'jobs.create': () => ({ method: 'POST', path: '/v1/queues/shared/jobs', body: { payload: { n: 1 } } }),
   'jobs.createMany': () => ({ method: 'POST', path: '/v1/queues/shared/jobs/bulk', body: { jobs: [{ payload: 1 }] } }),
   'jobs.list': () => ({ method: 'GET', path: '/v1/jobs?limit=10' }),
+  'jobs.counts': () => ({ method: 'GET', path: '/v1/jobs/counts?tag=x' }),
+  'jobs.export': () => ({ method: 'GET', path: '/v1/jobs/export?format=csv' }),
   'jobs.get': async (m) => ({ method: 'GET', path: `/v1/jobs/${await m.job()}` }),
   'jobs.status': async (m) => ({ method: 'GET', path: `/v1/jobs/${await m.job()}/status` }),
   'jobs.position': async (m) => ({ method: 'GET', path: `/v1/jobs/${await m.job()}/position` }),
@@ -507,6 +511,9 @@ describe('authorisation matrix', () => {
     '/v1/jobs?limit=1000',
     `/v1/jobs?text=${MARK}`,
     `/v1/jobs?tag=${MARK}`,
+    '/v1/jobs/export?format=jsonl',
+    `/v1/jobs/export?format=csv&text=${MARK}`,
+    `/v1/jobs/counts?tag=${MARK}`,
     '/v1/queues',
     '/v1/stats',
     '/v1/queues/shared/stats',
@@ -529,6 +536,9 @@ describe('authorisation matrix', () => {
       expect(response.text).not.toContain(`"id":"${aJob}"`)
       // (B's own audit log names the ids B itself asked about above; nothing more.)
       if (!path.startsWith('/v1/audit')) expect(response.text).not.toContain(aSession)
+      // An export names each job's tenant; a count of A's tagged jobs is nothing to B.
+      if (path.startsWith('/v1/jobs/export')) expect(response.text).not.toContain(A)
+      if (path.startsWith('/v1/jobs/counts')) expect(response.body.total).toBe(0)
       if (path === '/v1/queues' && response.status === 200) {
         // B has no jobs anywhere but the cleanup queue: it sees no other queue, admin or not.
         expect(response.body.queues.map((q: { name: string }) => q.name)).not.toContain('shared')
