@@ -404,8 +404,11 @@ export interface StoreCapabilities {
 export interface Store {
   readonly capabilities: StoreCapabilities
 
-  /** Apply pending migrations; safe to call twice or from two processes at once. */
-  migrate(): Promise<{ applied: number[] }>
+  /**
+   * Apply pending migrations; safe to call twice or from two processes at once. `through` stops
+   * after that version (tests build a database as an older release left it, then upgrade it).
+   */
+  migrate(options?: { through?: number }): Promise<{ applied: number[] }>
   /** Migrations this code has that the database has not applied (empty when current); a cheap read, for readiness. */
   migrationsPending(): Promise<number[]>
   close(): Promise<void>
@@ -426,7 +429,10 @@ export interface Store {
   /** Mark whether the queue's claims must take the constrained path. */
   queueConstrain(params: { name: string; constrained: boolean; now: number }): Promise<void>
 
-  /** Insert jobs atomically. A job whose (queue, idempotencyKey) exists returns the existing id. */
+  /**
+   * Insert jobs atomically. A job whose (queue, tenant, idempotencyKey) exists returns the
+   * existing id: a key never matches another tenant's job.
+   */
   jobInsert(params: {
     jobs: NewJob[]
     now: number

@@ -566,6 +566,101 @@ describe('authorisation matrix', () => {
     }
   })
 
+  // ── idempotency keys are per tenant ───────────────────────────────────────────────────────────
+
+  /** Every route that takes an idempotency key: a request with `key`, and the ids it answers. */
+  // biome-ignore lint/suspicious/noExplicitAny: the answers of three routes, read as JSON
+  const keyed: Record<string, { request: (key: string, n: string) => Request; ids: (body: any) => string[] }> = {
+    'jobs.create': {
+      request: (key, n) => ({
+        method: 'POST',
+        path: '/v1/queues/shared/jobs',
+        body: { payload: { n }, options: { idempotencyKey: key, tags: [n] } },
+      }),
+      ids: (body) => [body.id],
+    },
+    'jobs.createMany': {
+      request: (key, n) => ({
+        method: 'POST',
+        path: '/v1/queues/shared/jobs/bulk',
+        body: {
+          jobs: [
+            { payload: { n }, options: { idempotencyKey: key, tags: [n] } },
+            { payload: { n }, options: { idempotencyKey: `${key}-2`, tags: [n] } },
+          ],
+        },
+      }),
+      ids: (body) => body.jobs.map((job: { id: string }) => job.id),
+    },
+    'flows.create': {
+      request: (key, n) => ({
+        method: 'POST',
+        path: '/v1/flows',
+        body: {
+          queue: 'shared',
+          payload: { n },
+          options: { idempotencyKey: key, tags: [n] },
+          children: [{ queue: 'other', payload: { n }, options: { idempotencyKey: `${key}-child`, tags: [n] } }],
+        },
+      }),
+      ids: (body) => [body.id, body.children[0].id],
+    },
+  }
+
+  it.each(Object.keys(keyed).flatMap((id) => (['admin', 'producer'] as const).map((role) => [id, role] as const)))(
+    "%s with tenant A's idempotency key as B's %s: B gets its own new job and learns nothing of A's",
+    async (id, role) => {
+      const route = keyed[id] as (typeof keyed)[string]
+      const key = `visit-${id}-${role}`
+      const first = await call(route.request(key, MARK), keys[A]?.producer as string)
+      expect(first.status).toBe(201)
+      const aIds = route.ids(first.body)
+      const aBefore = await Promise.all(aIds.map((jobId) => t.spool.jobs.get(jobId)))
+
+      const response = await call(route.request(key, 'globex'), keys[B]?.[role] as string)
+      expect(response.status).toBe(201)
+      const bIds = route.ids(response.body)
+      for (const bId of bIds) {
+        expect(aIds).not.toContain(bId)
+        expect(await t.spool.jobs.get(bId)).toMatchObject({ tenant: B, payload: { n: 'globex' } })
+      }
+      if (response.body.created !== undefined) expect(response.body.created).toBe(true)
+      for (const job of response.body.jobs ?? []) expect(job.created).toBe(true)
+      expect(response.text).not.toContain(MARK)
+      for (const aId of aIds) expect(response.text).not.toContain(`"${aId}"`)
+      expect(await Promise.all(aIds.map((jobId) => t.spool.jobs.get(jobId)))).toEqual(aBefore)
+
+      // Within each tenant the key still names the tenant's own job.
+      const aAgain = await call(route.request(key, MARK), keys[A]?.producer as string)
+      expect(route.ids(aAgain.body)).toEqual(aIds)
+      const bAgain = await call(route.request(key, 'globex'), keys[B]?.[role] as string)
+      expect(route.ids(bAgain.body)).toEqual(bIds)
+      if (id === 'jobs.create') {
+        expect(aAgain.status).toBe(200)
+        expect(bAgain).toMatchObject({ status: 200, body: { created: false } })
+      }
+    },
+  )
+
+  it('audio sessions and the OpenAI-compatible transcription endpoint take no idempotency key', async () => {
+    // An upload is always a new session: a key sent along is refused, not matched to anything.
+    for (const [path, field] of [
+      ['/v1/sessions', 'idempotencyKey'],
+      ['/v1/audio/transcriptions', 'idempotency_key'],
+    ] as const) {
+      const form = new FormData()
+      form.append(field, 'visit-42')
+      form.append('file', new Blob([new Uint8Array(64)]), 'a.wav')
+      const response = await fetch(`${t.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${keys[B]?.producer}` },
+        body: form,
+      })
+      expect(response.status).toBe(400)
+      expect(await response.json()).toMatchObject({ code: 'SPOOL_UNKNOWN_FIELD', field })
+    }
+  })
+
   it('jobs a tenant creates belong to it, whatever the body says', async () => {
     const created = await t.request('POST', '/v1/queues/shared/jobs', {
       key: keys[A]?.producer as string,

@@ -469,7 +469,7 @@ export class PostgresStore implements Store {
    * the schema, re-checking inside the lock whether another migrator got there first: two
    * processes migrating at once apply each migration exactly once, and both succeed.
    */
-  async migrate(): Promise<{ applied: number[] }> {
+  async migrate(options: { through?: number } = {}): Promise<{ applied: number[] }> {
     const lock = `spool.migrate:${this.schema}`
     const done = await this.transaction(async (client) => {
       await this.run('migrationLock', [lock], client)
@@ -480,6 +480,7 @@ export class PostgresStore implements Store {
     const applied: number[] = []
     for (const migration of MIGRATIONS) {
       if (done.has(migration.version)) continue
+      if (options.through !== undefined && migration.version > options.through) break
       const ran = await this.transaction(async (client) => {
         await this.run('migrationLock', [lock], client)
         if ((await this.appliedVersions(client)).has(migration.version)) return false
@@ -756,7 +757,7 @@ export class PostgresStore implements Store {
       const keyed = skipped.map((i) => jobs[i] as NewJob)
       const existing = await this.run(
         'jobByIdempotencyKeys',
-        [keyed.map((job) => job.queue), keyed.map((job) => job.idempotencyKey)],
+        [keyed.map((job) => job.queue), keyed.map((job) => job.tenant), keyed.map((job) => job.idempotencyKey)],
         client,
       )
       for (const row of existing) {

@@ -272,12 +272,13 @@ export class SqliteStore implements Store {
     return store
   }
 
-  async migrate(): Promise<{ applied: number[] }> {
+  async migrate(options: { through?: number } = {}): Promise<{ applied: number[] }> {
     const applied: number[] = []
     this.write(() => {
       const done = new Set(this.sql.migrationsApplied.all().map((row) => (row as Row).version))
       for (const migration of MIGRATIONS) {
         if (done.has(migration.version)) continue
+        if (options.through !== undefined && migration.version > options.through) break
         this.db.exec(migration.sql)
         this.sql.migrationRecord.run({ version: migration.version, name: migration.name, now: Date.now() })
         applied.push(migration.version)
@@ -519,6 +520,7 @@ export class SqliteStore implements Store {
       if (id === undefined) {
         const existing = this.sql.jobByIdempotencyKey.get({
           queue: job.queue,
+          tenant: job.tenant,
           idempotencyKey: job.idempotencyKey,
         }) as Row
         ids.push(existing.id as number)
