@@ -277,6 +277,8 @@ describe('authorisation matrix', () => {
     }
     await t.spool.breakers.define('authz', { failureThreshold: 5, cooldownMs: 60_000 })
     aJob = await make(A).job()
+    // Each tenant sees the queues it has jobs in: the operator tenant's other scopes ask about 'shared'.
+    await make(OPERATOR).job()
     // A real session of tenant A: one second of tone, uploaded and queued (no worker runs it).
     const wav = join(t.dir, 'tone.wav')
     await writeWav(
@@ -345,7 +347,8 @@ describe('authorisation matrix', () => {
   }
 
   async function call(request: Request, key: string | null, headers: Record<string, string> = {}) {
-    if (request.path.endsWith('/stream') || (request.method === 'GET' && request.path.endsWith('/events'))) {
+    const bare = request.path.split('?')[0] as string
+    if (bare.endsWith('/stream') || (request.method === 'GET' && bare.endsWith('/events'))) {
       // Streams: the status line is the answer; stop reading after it.
       const abort = new AbortController()
       const response = await fetch(`${t.url}${request.path}`, {
@@ -470,6 +473,48 @@ describe('authorisation matrix', () => {
     },
   )
 
+  // ── queue names ─────────────────────────────────────────────────────────────────────────────
+
+  it.each(SCOPES)('a queue only tenant A uses looks to B’s %s exactly like a name nobody uses', async (role) => {
+    // A's queue: configured and paused by the operator, with a finished job and a waiting one.
+    const used = nextName('a-only')
+    await t.spool.queues.configure(used, { maxSize: 7, concurrency: 3 })
+    await t.spool.enqueue(used, { secret: MARK }, { tenant: A })
+    const [leased] = await t.spool.leases.claim({ queue: used, workerId: 'probe', leaseMs: 60_000 })
+    await t.spool.leases.complete(leased?.id as string, leased?.leaseToken as number, null)
+    await t.spool.enqueue(used, { secret: MARK }, { tenant: A, tags: [MARK] })
+    await t.spool.queues.pause(used)
+    const unused = nextName('nobody')
+    const requests = (name: string): Request[] => [
+      { method: 'GET', path: `/v1/queues/${name}` },
+      { method: 'GET', path: `/v1/queues/${name}/stats` },
+      { method: 'GET', path: `/v1/queues/${name}/limits` },
+      { method: 'GET', path: `/v1/jobs?queue=${name}` },
+      { method: 'GET', path: `/v1/events/stream?queue=${name}` },
+      { method: 'POST', path: `/v1/queues/${name}/cleanup`, body: { dryRun: true } },
+      { method: 'PUT', path: `/v1/queues/${name}`, body: { maxSize: 1 } },
+      { method: 'POST', path: `/v1/queues/${name}/pause` },
+      { method: 'POST', path: `/v1/queues/${name}/resume` },
+      { method: 'POST', path: `/v1/queues/${name}/limits/reset` },
+      { method: 'POST', path: `/v1/queues/${name}/claim`, body: { workerId: 'w' } },
+    ]
+    const same = (text: string, name: string) => text.replaceAll(name, 'Q').replace(/"requestId":"[^"]*"/, '')
+    const key = keys[B]?.[role] as string
+    for (const [i, request] of requests(used).entries()) {
+      const answer = await call(request, key)
+      const never = await call(requests(unused)[i] as Request, key)
+      expect({ path: request.path, status: answer.status }).toEqual({ path: request.path, status: never.status })
+      expect(same(answer.text, used)).toBe(same(never.text, unused))
+      expect(answer.text).not.toContain(MARK)
+    }
+    expect((await t.spool.queues.get(used))?.paused).toBe(true)
+    // Once B has a job there, B sees the queue as it is.
+    await t.spool.enqueue(used, { n: 1 }, { tenant: B })
+    const seen = await call({ method: 'GET', path: `/v1/queues/${used}` }, key)
+    expect(seen.status).toBe(200)
+    expect(seen.body).toMatchObject({ paused: true, config: { maxSize: 7 }, counts: { waiting: 1 } })
+  })
+
   it('a cleanup removes only the caller’s tenant’s finished jobs; an operator admin names the tenant', async () => {
     const finished = async (tenant: string) => {
       const { id } = await t.spool.enqueue('cleaned', { secret: MARK }, { tenant })
@@ -523,7 +568,9 @@ describe('authorisation matrix', () => {
     async (path, role) => {
       await t.request('GET', `/v1/jobs/${aJob}`, { key: keys[A]?.admin as string })
       const response = await t.request('GET', path, { key: keys[B]?.[role] as string })
-      expect([200, 403]).toContain(response.status)
+      // B has no jobs in 'shared': to B it is a queue that does not exist.
+      if (path.startsWith('/v1/queues/shared/')) expect(response.status).toBe(404)
+      else expect([200, 403]).toContain(response.status)
       expect(response.text).not.toContain(MARK)
       expect(response.text).not.toContain(`"tenant":"${A}"`)
       expect(response.text).not.toContain(`"id":"${aJob}"`)
@@ -574,7 +621,7 @@ describe('authorisation matrix', () => {
     'jobs.create': {
       request: (key, n) => ({
         method: 'POST',
-        path: '/v1/queues/shared/jobs',
+        path: '/v1/queues/keyed/jobs',
         body: { payload: { n }, options: { idempotencyKey: key, tags: [n] } },
       }),
       ids: (body) => [body.id],
@@ -582,7 +629,7 @@ describe('authorisation matrix', () => {
     'jobs.createMany': {
       request: (key, n) => ({
         method: 'POST',
-        path: '/v1/queues/shared/jobs/bulk',
+        path: '/v1/queues/keyed/jobs/bulk',
         body: {
           jobs: [
             { payload: { n }, options: { idempotencyKey: key, tags: [n] } },
@@ -597,10 +644,10 @@ describe('authorisation matrix', () => {
         method: 'POST',
         path: '/v1/flows',
         body: {
-          queue: 'shared',
+          queue: 'keyed',
           payload: { n },
           options: { idempotencyKey: key, tags: [n] },
-          children: [{ queue: 'other', payload: { n }, options: { idempotencyKey: `${key}-child`, tags: [n] } }],
+          children: [{ queue: 'keyed-child', payload: { n }, options: { idempotencyKey: `${key}-child`, tags: [n] } }],
         },
       }),
       ids: (body) => [body.id, body.children[0].id],
