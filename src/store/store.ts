@@ -591,7 +591,15 @@ export interface Store {
   }): Promise<RecordRow>
   recordGet(params: { collection: string; id: string }): Promise<RecordRow | null>
   recordFindByKey(params: { collection: string; key: string }): Promise<RecordRow | null>
-  recordList(params: { collection: string; tenant?: string; afterSeq?: number; limit: number }): Promise<RecordRow[]>
+  /** By seq, oldest first (or newest first with `order: 'desc'`), strictly between `afterSeq` and `beforeSeq`. */
+  recordList(params: {
+    collection: string
+    tenant?: string
+    afterSeq?: number
+    beforeSeq?: number
+    order?: 'asc' | 'desc'
+    limit: number
+  }): Promise<RecordRow[]>
   recordDelete(params: { collection: string; id: string }): Promise<boolean>
 
   workerBeat(params: Omit<WorkerRow, 'seenAt' | 'startedAt'> & { now: number }): Promise<void>

@@ -273,6 +273,8 @@ type StatementName =
   | 'recordFindByKey'
   | 'recordList'
   | 'recordListTenant'
+  | 'recordListDesc'
+  | 'recordListTenantDesc'
   | 'recordDelete'
   | 'workerBeat'
   | 'workerRemove'
@@ -1881,13 +1883,26 @@ export class PostgresStore implements Store {
     return row ? toRecord(row) : null
   }
 
-  async recordList(params: { collection: string; tenant?: string; afterSeq?: number; limit: number }) {
+  async recordList(params: {
+    collection: string
+    tenant?: string
+    afterSeq?: number
+    beforeSeq?: number
+    order?: 'asc' | 'desc'
+    limit: number
+  }) {
     const { collection, tenant, limit } = params
     const afterSeq = params.afterSeq ?? 0
+    const beforeSeq = params.beforeSeq ?? Number.MAX_SAFE_INTEGER
+    const desc = params.order === 'desc'
     const rows =
       tenant === undefined
-        ? await this.run('recordList', [collection, afterSeq, limit])
-        : await this.run('recordListTenant', [collection, afterSeq, limit, tenant])
+        ? desc
+          ? await this.run('recordListDesc', [collection, afterSeq, limit, beforeSeq])
+          : await this.run('recordList', [collection, afterSeq, limit])
+        : desc
+          ? await this.run('recordListTenantDesc', [collection, afterSeq, limit, tenant, beforeSeq])
+          : await this.run('recordListTenant', [collection, afterSeq, limit, tenant])
     return rows.map(toRecord)
   }
 

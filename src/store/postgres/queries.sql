@@ -995,6 +995,17 @@ WHERE collection = $1 AND seq > $2 ORDER BY seq LIMIT $3;
 SELECT seq, collection, id, tenant, key, data, created_at, updated_at FROM {schema}.records
 WHERE collection = $1 AND tenant = $4 AND seq > $2 ORDER BY seq LIMIT $3;
 
+-- Newest first, between two seqs (the audit log's newest page first).
+-- name: recordListDesc
+-- $1 collection, $2 after seq, $3 limit, $4 before seq
+SELECT seq, collection, id, tenant, key, data, created_at, updated_at FROM {schema}.records
+WHERE collection = $1 AND seq > $2 AND seq < $4 ORDER BY seq DESC LIMIT $3;
+
+-- name: recordListTenantDesc
+-- $1 collection, $2 after seq, $3 limit, $4 tenant, $5 before seq
+SELECT seq, collection, id, tenant, key, data, created_at, updated_at FROM {schema}.records
+WHERE collection = $1 AND tenant = $4 AND seq > $2 AND seq < $5 ORDER BY seq DESC LIMIT $3;
+
 -- name: recordDelete
 -- $1 collection, $2 id
 DELETE FROM {schema}.records WHERE collection = $1 AND id = $2 RETURNING seq;

@@ -448,6 +448,16 @@ SELECT * FROM records WHERE collection = :collection AND seq > :afterSeq ORDER B
 SELECT * FROM records
 WHERE collection = :collection AND tenant = :tenant AND seq > :afterSeq ORDER BY seq LIMIT :limit;
 
+-- Newest first, between two seqs (the audit log's newest page first).
+-- name: recordListDesc
+SELECT * FROM records WHERE collection = :collection AND seq > :afterSeq AND seq < :beforeSeq
+ORDER BY seq DESC LIMIT :limit;
+
+-- name: recordListTenantDesc
+SELECT * FROM records
+WHERE collection = :collection AND tenant = :tenant AND seq > :afterSeq AND seq < :beforeSeq
+ORDER BY seq DESC LIMIT :limit;
+
 -- name: recordDelete
 DELETE FROM records WHERE collection = :collection AND id = :id;
 

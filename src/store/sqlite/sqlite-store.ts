@@ -199,6 +199,8 @@ type StatementName =
   | 'recordFindByKey'
   | 'recordList'
   | 'recordListTenant'
+  | 'recordListDesc'
+  | 'recordListTenantDesc'
   | 'recordDelete'
   | 'workerBeat'
   | 'workerRemove'
@@ -1455,10 +1457,25 @@ export class SqliteStore implements Store {
     return row ? toRecord(row) : null
   }
 
-  async recordList(params: { collection: string; tenant?: string; afterSeq?: number; limit: number }) {
-    const values = { ...params, afterSeq: params.afterSeq ?? 0 }
+  async recordList(params: {
+    collection: string
+    tenant?: string
+    afterSeq?: number
+    beforeSeq?: number
+    order?: 'asc' | 'desc'
+    limit: number
+  }) {
+    const { order, beforeSeq, ...rest } = params
+    const values = { ...rest, afterSeq: params.afterSeq ?? 0 }
     const rows = (
-      params.tenant === undefined ? this.sql.recordList.all(values) : this.sql.recordListTenant.all(values)
+      order === 'desc'
+        ? (params.tenant === undefined ? this.sql.recordListDesc : this.sql.recordListTenantDesc).all({
+            ...values,
+            beforeSeq: beforeSeq ?? Number.MAX_SAFE_INTEGER,
+          })
+        : params.tenant === undefined
+          ? this.sql.recordList.all(values)
+          : this.sql.recordListTenant.all(values)
     ) as Row[]
     return rows.map(toRecord)
   }
