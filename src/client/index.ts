@@ -437,8 +437,23 @@ export function createClient(options: ClientOptions) {
       revoke: (id: string) => call<ApiKey>('DELETE', `/v1/keys/${enc(id)}`),
     },
     audit: {
-      list: (query: { afterSeq?: number; limit?: number; action?: string; actor?: string } = {}) =>
-        call<{ entries: AuditEntry[]; nextAfterSeq: number }>('GET', '/v1/audit', undefined, query),
+      /** Oldest first, or newest first with `order: 'desc'` (page back with `beforeSeq: nextBeforeSeq`). */
+      list: (
+        query: {
+          order?: 'asc' | 'desc'
+          afterSeq?: number
+          beforeSeq?: number
+          limit?: number
+          action?: string
+          actor?: string
+        } = {},
+      ) =>
+        call<{ entries: AuditEntry[]; nextAfterSeq: number; nextBeforeSeq: number | null }>(
+          'GET',
+          '/v1/audit',
+          undefined,
+          query,
+        ),
     },
     webhooks: {
       create: (hook: { url: string; events: string[]; description?: string }) =>

@@ -28,7 +28,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One queue, with this tenant’s jobs by state */
+        /**
+         * One queue, with this tenant’s jobs by state
+         * @description A queue this tenant has jobs in (operator admins: any queue). Any other name answers 404, whether another tenant uses it or nobody does.
+         */
         get: operations["queues.get"];
         /**
          * Create a queue or replace its settings
@@ -89,7 +92,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Counts (this tenant), throughput, timings and success rate (whole queue) */
+        /**
+         * Counts (this tenant), throughput, timings and success rate (whole queue)
+         * @description A queue this tenant has jobs in (operator admins: any queue). Any other name answers 404, whether another tenant uses it or nobody does.
+         */
         get: operations["queues.stats"];
         put?: never;
         post?: never;
@@ -921,7 +927,7 @@ export interface paths {
         };
         /**
          * A queue’s limits, the starts its rate limits counted, and Retry-After pauses
-         * @description Outside the operator tenant, `rateUsed` has only the queue-wide count ("") and `groups` is empty: their keys are other tenants’ users and groups.
+         * @description Outside the operator tenant, `rateUsed` has only the queue-wide count ("") and `groups` is empty: their keys are other tenants’ users and groups. A queue this tenant has no jobs in answers 404 (operator admins: any queue), whether another tenant uses it or nobody does.
          */
         get: operations["queues.limits"];
         put?: never;
@@ -979,7 +985,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The audit log of this tenant, oldest first (page with afterSeq; a page may run a little past limit) */
+        /**
+         * The audit log of this tenant, oldest first or (order=desc) newest first; a page may run a little past limit
+         * @description Oldest first: page on with `afterSeq` = `nextAfterSeq`. Newest first (`order=desc`): page back with `beforeSeq` = `nextBeforeSeq` (null at the oldest entry); `nextAfterSeq` is the newest record seen, to ask later for what came since. Reads are recorded once per actor, target and outcome in five minutes, under the action of the thing viewed (a job page is one `jobs.get`); writes every time.
+         */
         get: operations["audit.list"];
         put?: never;
         post?: never;
@@ -1209,6 +1218,8 @@ export interface components {
             revokedAt: string | null;
         };
         AuditEntry: {
+            /** @description unique: the record it was written in and its place there (`812.3`) */
+            id: string;
             /** @description the record it was written in (entries written together share it) */
             seq: number;
             at: number;
@@ -1397,6 +1408,7 @@ export interface components {
             metadata: {
                 [key: string]: unknown;
             };
+            /** @description unique per queue and tenant */
             idempotencyKey: string | null;
             timeoutMs: number | null;
             /** @description ISO 8601 */
@@ -1404,6 +1416,7 @@ export interface components {
             createdAt: string;
             startedAt: string | null;
             finishedAt: string | null;
+            /** @description the worker that holds the job, or that ran its last attempt once it completed, failed for good or was cancelled; null while it waits (HTTP workers: `http:<workerId>`) */
             workerId: string | null;
         };
         JobCounts: {
@@ -5960,7 +5973,11 @@ export interface operations {
     "audit.list": {
         parameters: {
             query?: {
+                /** @description asc (default): oldest first; desc: newest first */
+                order?: "asc" | "desc";
                 afterSeq?: string;
+                /** @description newest first: entries before this record */
+                beforeSeq?: string;
                 limit?: string;
                 action?: string;
                 actor?: string;
@@ -5983,6 +6000,8 @@ export interface operations {
                     "application/json": {
                         entries: components["schemas"]["AuditEntry"][];
                         nextAfterSeq: number;
+                        /** @description newest first: pass back as beforeSeq; null when nothing is older */
+                        nextBeforeSeq: number | null;
                     };
                 };
             };

@@ -199,6 +199,9 @@ export interface ApiKey {
 }
 
 export interface AuditEntry {
+  /** Unique: the record's seq and the entry's place in it (`"812.3"`). */
+  id: string
+  /** The record it was written in (entries written together share it). */
   seq: number
   at: number
   actor: { kind: string; id: string | null; user: string | null }

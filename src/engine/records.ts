@@ -59,10 +59,13 @@ export class Records {
     return row ? this.decode<T>(row) : null
   }
 
-  /** Oldest first; page with `afterSeq` (the last record's seq). */
+  /**
+   * Oldest first; page with `afterSeq` (the last record's seq). With `order: 'desc'`, newest
+   * first: page with `beforeSeq` (the last record's seq); `afterSeq` still bounds from below.
+   */
   async list<T>(
     collection: string,
-    options: { tenant?: string; afterSeq?: number; limit?: number } = {},
+    options: { tenant?: string; afterSeq?: number; beforeSeq?: number; order?: 'asc' | 'desc'; limit?: number } = {},
   ): Promise<SpoolRecord<T>[]> {
     assertCollection(collection)
     const limit = options.limit ?? 100
@@ -74,6 +77,8 @@ export class Records {
       limit,
       ...(options.tenant !== undefined && { tenant: options.tenant }),
       ...(options.afterSeq !== undefined && { afterSeq: options.afterSeq }),
+      ...(options.beforeSeq !== undefined && { beforeSeq: options.beforeSeq }),
+      ...(options.order !== undefined && { order: options.order }),
     })
     return rows.map((row) => this.decode<T>(row))
   }

@@ -2,8 +2,15 @@
  * The audit log: one append-only record per mutating call and per read of sensitive data
  * (payloads, results, keys, the log itself), saying who, in which tenant, did what to which
  * target, when, from where, and how it ended. Entries are records in collection `audit`, whose
- * `seq` only grows, so the log reads in order and pages by `afterSeq`. Nothing updates or
+ * `seq` only grows, so the log reads in order (either way) and pages by seq. Nothing updates or
  * deletes them; there is no API that could.
+ *
+ * Reads are recorded at the grain of a user's action, not of a request: a page shows one thing
+ * through several requests (a job page reads the job, its history, its children and its failed
+ * attempts) and refreshes them while open, which was four entries per view and more every few
+ * seconds. A read is recorded once per actor, tenant, action, target and outcome in a window
+ * of `READ_WINDOW_MS` (`readSeen`); the routes that show parts of one thing record under that
+ * thing's action (`jobs.history` as `jobs.get`). Every write is recorded, every time.
  *
  * `record()` resolves once the entry is stored (the server waits for it before it answers);
  * `flush()` waits for every entry recorded so far. One write is in flight at a time (a group
@@ -14,6 +21,11 @@
  */
 
 export const AUDIT = 'audit'
+
+/** A read by the same actor of the same target (same action and outcome) within this window is one entry. */
+export const READ_WINDOW_MS = 5 * 60_000
+/** Reads remembered for `readSeen`, at most (beyond, the expired are dropped, then all). */
+const READS_REMEMBERED = 20_000
 
 export interface AuditEntry {
   at: number
@@ -36,14 +48,20 @@ export interface AuditRecords {
   put(collection: string, record: { tenant: string; data: unknown }): Promise<unknown>
   list(
     collection: string,
-    options: { tenant?: string; afterSeq?: number; limit: number },
+    options: { tenant?: string; afterSeq?: number; beforeSeq?: number; order?: 'asc' | 'desc'; limit: number },
   ): Promise<{ seq: number; data: unknown }[]>
 }
 
 export interface AuditPage {
-  entries: (AuditEntry & { seq: number })[]
-  /** Pass back as `afterSeq` to read on (the last record scanned, matching or not). */
+  /** `id` is unique: the record's seq and the entry's place in it (`"812.3"`). */
+  entries: (AuditEntry & { seq: number; id: string })[]
+  /**
+   * Pass back as `afterSeq` to read what is newer (oldest first: the last record scanned,
+   * matching or not; newest first: the newest record of this page, or the `afterSeq` given).
+   */
   nextAfterSeq: number
+  /** Newest first: pass back as `beforeSeq` to read older entries; null when there are none. */
+  nextBeforeSeq: number | null
 }
 
 /**
@@ -59,6 +77,8 @@ export class AuditLog {
   private next: Promise<void> | null = null
   private pending = 0
   private readonly batches = new Map<string, AuditEntry[]>()
+  /** When each read (actor, tenant, action, target, outcome) was last recorded. */
+  private readonly reads = new Map<string, number>()
 
   constructor(
     private readonly records: AuditRecords,
@@ -100,6 +120,29 @@ export class AuditLog {
     return this.tail
   }
 
+  /**
+   * Whether the same read was recorded within `READ_WINDOW_MS` (then this one is not); marks it
+   * recorded otherwise. Per process: with several server nodes, each records a read once.
+   */
+  readSeen(entry: AuditEntry): boolean {
+    const key = JSON.stringify([
+      entry.tenant,
+      entry.actor.kind,
+      entry.actor.id,
+      entry.action,
+      entry.target,
+      entry.outcome,
+    ])
+    const last = this.reads.get(key)
+    if (last !== undefined && entry.at - last < READ_WINDOW_MS) return true
+    if (this.reads.size >= READS_REMEMBERED) {
+      for (const [k, at] of this.reads) if (entry.at - at >= READ_WINDOW_MS) this.reads.delete(k)
+      if (this.reads.size >= READS_REMEMBERED) this.reads.clear()
+    }
+    this.reads.set(key, entry.at)
+    return false
+  }
+
   /** Entries waiting to be written. */
   get backlog(): number {
     return this.pending
@@ -114,32 +157,55 @@ export class AuditLog {
   async list(options: {
     tenant?: string | undefined
     afterSeq?: number | undefined
+    beforeSeq?: number | undefined
+    order?: 'asc' | 'desc' | undefined
     limit: number
     action?: string | undefined
     actor?: string | undefined
   }): Promise<AuditPage> {
-    const entries: (AuditEntry & { seq: number })[] = []
+    const desc = options.order === 'desc'
+    const entries: (AuditEntry & { seq: number; id: string })[] = []
     let afterSeq = options.afterSeq ?? 0
-    // Filters apply after the read: scan forward a bounded number of pages for matches.
+    let beforeSeq = options.beforeSeq
+    let newest: number | null = null
+    let exhausted = false
+    // Filters apply after the read: scan a bounded number of pages for matches.
     for (let round = 0; round < 20 && entries.length < options.limit; round += 1) {
       const page = await this.records.list(AUDIT, {
         ...(options.tenant !== undefined && { tenant: options.tenant }),
-        afterSeq,
+        ...(desc
+          ? { order: 'desc' as const, afterSeq: options.afterSeq ?? 0, ...(beforeSeq !== undefined && { beforeSeq }) }
+          : { afterSeq }),
         limit: 500,
       })
       for (const record of page) {
-        afterSeq = record.seq
+        if (desc) beforeSeq = record.seq
+        else afterSeq = record.seq
+        newest ??= record.seq
         const data = record.data as { entries?: AuditEntry[] } & AuditEntry
-        for (const entry of data.entries ?? [data]) {
+        const written = (data.entries ?? [data]).map((entry, i) => ({
+          ...entry,
+          seq: record.seq,
+          id: `${record.seq}.${i + 1}`,
+        }))
+        for (const entry of desc ? written.reverse() : written) {
           if (options.action !== undefined && entry.action !== options.action) continue
           if (options.actor !== undefined && entry.actor.id !== options.actor) continue
-          entries.push({ ...entry, seq: record.seq })
+          entries.push(entry)
         }
         // Entries written together are read together: a page may end a little past `limit`.
         if (entries.length >= options.limit) break
       }
-      if (page.length < 500) break
+      if (page.length < 500 && entries.length < options.limit) {
+        exhausted = true
+        break
+      }
     }
-    return { entries, nextAfterSeq: afterSeq }
+    if (!desc) return { entries, nextAfterSeq: afterSeq, nextBeforeSeq: null }
+    return {
+      entries,
+      nextAfterSeq: Math.max(newest ?? 0, options.afterSeq ?? 0),
+      nextBeforeSeq: exhausted ? null : (beforeSeq ?? null),
+    }
   }
 }

@@ -153,19 +153,24 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
   function auditEntry(request: FastifyRequest, status: number): AuditEntry | null {
     const state = request.spoolState
     if (!state?.principal || state.audited) return null
-    if (request.method === 'GET' && state.route.auditRead !== true) return null
+    const read = request.method === 'GET'
+    if (read && state.route.auditRead !== true) return null
     state.audited = true
-    return {
+    const entry: AuditEntry = {
       at: Date.now(),
       actor: { kind: state.principal.kind, id: state.principal.id, user: state.principal.user },
       tenant: state.tenant ?? state.principal.tenant,
-      action: state.route.id,
+      action: (read && state.route.auditAs) || state.route.id,
       target: state.target,
       ip: request.ip,
       outcome: status < 400 ? 'ok' : status === 401 || status === 403 ? 'denied' : status < 500 ? 'invalid' : 'error',
       status,
       requestId: String(request.id),
     }
+    // A read is one entry per user action: the same actor reading the same thing again within
+    // the window (a page's other requests, its refreshes) is not recorded again.
+    if (read && context.audit.readSeen(entry)) return null
+    return entry
   }
 
   app.addHook('onSend', async (request, reply, payload) => {

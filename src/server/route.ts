@@ -48,8 +48,16 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   stream?: boolean
   /** A file to download instead of JSON: its media types, for the documentation. */
   download?: string[]
-  /** Record reads of this route in the audit log (writes are always recorded). */
+  /**
+   * Record reads of this route in the audit log (writes are always recorded), once per actor
+   * and target in a window (src/security/audit.ts).
+   */
   auditRead?: boolean
+  /**
+   * The action a read is recorded as, when the route shows part of something another route
+   * shows (a job's history is part of viewing the job: `jobs.get`), so one view is one entry.
+   */
+  auditAs?: string
   /** Route-specific body limit in bytes. */
   bodyLimit?: number
   handler(ctx: RouteContext<P, Q, B>): Promise<unknown>

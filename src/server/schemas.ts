@@ -128,13 +128,18 @@ export const job = z
     group: z.string().nullable(),
     tags: z.array(z.string()),
     metadata: z.record(z.string(), z.unknown()),
-    idempotencyKey: z.string().nullable(),
+    idempotencyKey: z.string().nullable().describe('unique per queue and tenant'),
     timeoutMs: z.number().nullable(),
     runAt: z.string().describe('ISO 8601'),
     createdAt: z.string(),
     startedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
-    workerId: z.string().nullable(),
+    workerId: z
+      .string()
+      .nullable()
+      .describe(
+        'the worker that holds the job, or that ran its last attempt once it completed, failed for good or was cancelled; null while it waits (HTTP workers: `http:<workerId>`)',
+      ),
   })
   .meta({ id: 'Job' })
 

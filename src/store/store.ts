@@ -415,8 +415,11 @@ export interface StoreCapabilities {
 export interface Store {
   readonly capabilities: StoreCapabilities
 
-  /** Apply pending migrations; safe to call twice or from two processes at once. */
-  migrate(): Promise<{ applied: number[] }>
+  /**
+   * Apply pending migrations; safe to call twice or from two processes at once. `through` stops
+   * after that version (tests build a database as an older release left it, then upgrade it).
+   */
+  migrate(options?: { through?: number }): Promise<{ applied: number[] }>
   /** Migrations this code has that the database has not applied (empty when current); a cheap read, for readiness. */
   migrationsPending(): Promise<number[]>
   close(): Promise<void>
@@ -437,7 +440,10 @@ export interface Store {
   /** Mark whether the queue's claims must take the constrained path. */
   queueConstrain(params: { name: string; constrained: boolean; now: number }): Promise<void>
 
-  /** Insert jobs atomically. A job whose (queue, idempotencyKey) exists returns the existing id. */
+  /**
+   * Insert jobs atomically. A job whose (queue, tenant, idempotencyKey) exists returns the
+   * existing id: a key never matches another tenant's job.
+   */
   jobInsert(params: {
     jobs: NewJob[]
     now: number
@@ -603,7 +609,15 @@ export interface Store {
   }): Promise<RecordRow>
   recordGet(params: { collection: string; id: string }): Promise<RecordRow | null>
   recordFindByKey(params: { collection: string; key: string }): Promise<RecordRow | null>
-  recordList(params: { collection: string; tenant?: string; afterSeq?: number; limit: number }): Promise<RecordRow[]>
+  /** By seq, oldest first (or newest first with `order: 'desc'`), strictly between `afterSeq` and `beforeSeq`. */
+  recordList(params: {
+    collection: string
+    tenant?: string
+    afterSeq?: number
+    beforeSeq?: number
+    order?: 'asc' | 'desc'
+    limit: number
+  }): Promise<RecordRow[]>
   recordDelete(params: { collection: string; id: string }): Promise<boolean>
 
   workerBeat(params: Omit<WorkerRow, 'seenAt' | 'startedAt'> & { now: number }): Promise<void>

@@ -281,6 +281,8 @@ describe('authorisation matrix', () => {
     }
     await t.spool.breakers.define('authz', { failureThreshold: 5, cooldownMs: 60_000 })
     aJob = await make(A).job()
+    // Each tenant sees the queues it has jobs in: the operator tenant's other scopes ask about 'shared'.
+    await make(OPERATOR).job()
     // A real session of tenant A: one second of tone, uploaded and queued (no worker runs it).
     const wav = join(t.dir, 'tone.wav')
     await writeWav(
@@ -349,7 +351,8 @@ describe('authorisation matrix', () => {
   }
 
   async function call(request: Request, key: string | null, headers: Record<string, string> = {}) {
-    if (request.path.endsWith('/stream') || (request.method === 'GET' && request.path.endsWith('/events'))) {
+    const bare = request.path.split('?')[0] as string
+    if (bare.endsWith('/stream') || (request.method === 'GET' && bare.endsWith('/events'))) {
       // Streams: the status line is the answer; stop reading after it.
       const abort = new AbortController()
       const response = await fetch(`${t.url}${request.path}`, {
@@ -474,6 +477,48 @@ describe('authorisation matrix', () => {
     },
   )
 
+  // ── queue names ─────────────────────────────────────────────────────────────────────────────
+
+  it.each(SCOPES)('a queue only tenant A uses looks to B’s %s exactly like a name nobody uses', async (role) => {
+    // A's queue: configured and paused by the operator, with a finished job and a waiting one.
+    const used = nextName('a-only')
+    await t.spool.queues.configure(used, { maxSize: 7, concurrency: 3 })
+    await t.spool.enqueue(used, { secret: MARK }, { tenant: A })
+    const [leased] = await t.spool.leases.claim({ queue: used, workerId: 'probe', leaseMs: 60_000 })
+    await t.spool.leases.complete(leased?.id as string, leased?.leaseToken as number, null)
+    await t.spool.enqueue(used, { secret: MARK }, { tenant: A, tags: [MARK] })
+    await t.spool.queues.pause(used)
+    const unused = nextName('nobody')
+    const requests = (name: string): Request[] => [
+      { method: 'GET', path: `/v1/queues/${name}` },
+      { method: 'GET', path: `/v1/queues/${name}/stats` },
+      { method: 'GET', path: `/v1/queues/${name}/limits` },
+      { method: 'GET', path: `/v1/jobs?queue=${name}` },
+      { method: 'GET', path: `/v1/events/stream?queue=${name}` },
+      { method: 'POST', path: `/v1/queues/${name}/cleanup`, body: { dryRun: true } },
+      { method: 'PUT', path: `/v1/queues/${name}`, body: { maxSize: 1 } },
+      { method: 'POST', path: `/v1/queues/${name}/pause` },
+      { method: 'POST', path: `/v1/queues/${name}/resume` },
+      { method: 'POST', path: `/v1/queues/${name}/limits/reset` },
+      { method: 'POST', path: `/v1/queues/${name}/claim`, body: { workerId: 'w' } },
+    ]
+    const same = (text: string, name: string) => text.replaceAll(name, 'Q').replace(/"requestId":"[^"]*"/, '')
+    const key = keys[B]?.[role] as string
+    for (const [i, request] of requests(used).entries()) {
+      const answer = await call(request, key)
+      const never = await call(requests(unused)[i] as Request, key)
+      expect({ path: request.path, status: answer.status }).toEqual({ path: request.path, status: never.status })
+      expect(same(answer.text, used)).toBe(same(never.text, unused))
+      expect(answer.text).not.toContain(MARK)
+    }
+    expect((await t.spool.queues.get(used))?.paused).toBe(true)
+    // Once B has a job there, B sees the queue as it is.
+    await t.spool.enqueue(used, { n: 1 }, { tenant: B })
+    const seen = await call({ method: 'GET', path: `/v1/queues/${used}` }, key)
+    expect(seen.status).toBe(200)
+    expect(seen.body).toMatchObject({ paused: true, config: { maxSize: 7 }, counts: { waiting: 1 } })
+  })
+
   it('a cleanup removes only the caller’s tenant’s finished jobs; an operator admin names the tenant', async () => {
     const finished = async (tenant: string) => {
       const { id } = await t.spool.enqueue('cleaned', { secret: MARK }, { tenant })
@@ -530,7 +575,9 @@ describe('authorisation matrix', () => {
     async (path, role) => {
       await t.request('GET', `/v1/jobs/${aJob}`, { key: keys[A]?.admin as string })
       const response = await t.request('GET', path, { key: keys[B]?.[role] as string })
-      expect([200, 403]).toContain(response.status)
+      // B has no jobs in 'shared': to B it is a queue that does not exist.
+      if (path.startsWith('/v1/queues/shared/')) expect(response.status).toBe(404)
+      else expect([200, 403]).toContain(response.status)
       expect(response.text).not.toContain(MARK)
       expect(response.text).not.toContain(`"tenant":"${A}"`)
       expect(response.text).not.toContain(`"id":"${aJob}"`)
@@ -573,6 +620,101 @@ describe('authorisation matrix', () => {
       expect(refused.status).toBe(403)
       expect(refused.body.code).toBe('SPOOL_TENANT_FORBIDDEN')
       expect(refused.text).not.toContain(MARK)
+    }
+  })
+
+  // ── idempotency keys are per tenant ───────────────────────────────────────────────────────────
+
+  /** Every route that takes an idempotency key: a request with `key`, and the ids it answers. */
+  // biome-ignore lint/suspicious/noExplicitAny: the answers of three routes, read as JSON
+  const keyed: Record<string, { request: (key: string, n: string) => Request; ids: (body: any) => string[] }> = {
+    'jobs.create': {
+      request: (key, n) => ({
+        method: 'POST',
+        path: '/v1/queues/keyed/jobs',
+        body: { payload: { n }, options: { idempotencyKey: key, tags: [n] } },
+      }),
+      ids: (body) => [body.id],
+    },
+    'jobs.createMany': {
+      request: (key, n) => ({
+        method: 'POST',
+        path: '/v1/queues/keyed/jobs/bulk',
+        body: {
+          jobs: [
+            { payload: { n }, options: { idempotencyKey: key, tags: [n] } },
+            { payload: { n }, options: { idempotencyKey: `${key}-2`, tags: [n] } },
+          ],
+        },
+      }),
+      ids: (body) => body.jobs.map((job: { id: string }) => job.id),
+    },
+    'flows.create': {
+      request: (key, n) => ({
+        method: 'POST',
+        path: '/v1/flows',
+        body: {
+          queue: 'keyed',
+          payload: { n },
+          options: { idempotencyKey: key, tags: [n] },
+          children: [{ queue: 'keyed-child', payload: { n }, options: { idempotencyKey: `${key}-child`, tags: [n] } }],
+        },
+      }),
+      ids: (body) => [body.id, body.children[0].id],
+    },
+  }
+
+  it.each(Object.keys(keyed).flatMap((id) => (['admin', 'producer'] as const).map((role) => [id, role] as const)))(
+    "%s with tenant A's idempotency key as B's %s: B gets its own new job and learns nothing of A's",
+    async (id, role) => {
+      const route = keyed[id] as (typeof keyed)[string]
+      const key = `visit-${id}-${role}`
+      const first = await call(route.request(key, MARK), keys[A]?.producer as string)
+      expect(first.status).toBe(201)
+      const aIds = route.ids(first.body)
+      const aBefore = await Promise.all(aIds.map((jobId) => t.spool.jobs.get(jobId)))
+
+      const response = await call(route.request(key, 'globex'), keys[B]?.[role] as string)
+      expect(response.status).toBe(201)
+      const bIds = route.ids(response.body)
+      for (const bId of bIds) {
+        expect(aIds).not.toContain(bId)
+        expect(await t.spool.jobs.get(bId)).toMatchObject({ tenant: B, payload: { n: 'globex' } })
+      }
+      if (response.body.created !== undefined) expect(response.body.created).toBe(true)
+      for (const job of response.body.jobs ?? []) expect(job.created).toBe(true)
+      expect(response.text).not.toContain(MARK)
+      for (const aId of aIds) expect(response.text).not.toContain(`"${aId}"`)
+      expect(await Promise.all(aIds.map((jobId) => t.spool.jobs.get(jobId)))).toEqual(aBefore)
+
+      // Within each tenant the key still names the tenant's own job.
+      const aAgain = await call(route.request(key, MARK), keys[A]?.producer as string)
+      expect(route.ids(aAgain.body)).toEqual(aIds)
+      const bAgain = await call(route.request(key, 'globex'), keys[B]?.[role] as string)
+      expect(route.ids(bAgain.body)).toEqual(bIds)
+      if (id === 'jobs.create') {
+        expect(aAgain.status).toBe(200)
+        expect(bAgain).toMatchObject({ status: 200, body: { created: false } })
+      }
+    },
+  )
+
+  it('audio sessions and the OpenAI-compatible transcription endpoint take no idempotency key', async () => {
+    // An upload is always a new session: a key sent along is refused, not matched to anything.
+    for (const [path, field] of [
+      ['/v1/sessions', 'idempotencyKey'],
+      ['/v1/audio/transcriptions', 'idempotency_key'],
+    ] as const) {
+      const form = new FormData()
+      form.append(field, 'visit-42')
+      form.append('file', new Blob([new Uint8Array(64)]), 'a.wav')
+      const response = await fetch(`${t.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${keys[B]?.producer}` },
+        body: form,
+      })
+      expect(response.status).toBe(400)
+      expect(await response.json()).toMatchObject({ code: 'SPOOL_UNKNOWN_FIELD', field })
     }
   })
 

@@ -81,6 +81,10 @@ describe('dashboard routes', () => {
     expect((await t.request('POST', '/v1/breakers/openai/open')).body.state).toBe('open')
     expect((await t.request('POST', '/v1/breakers/openai/close')).body.state).toBe('closed')
     expect((await t.request('POST', '/v1/breakers/nothing/open')).status).toBe(404)
+    // A reader sees a queue's limits once its tenant has jobs there (an operator admin: always).
+    expect((await t.request('GET', '/v1/queues/notes/limits', { key: reader })).status).toBe(404)
+    expect((await t.request('GET', '/v1/queues/notes/limits')).status).toBe(200)
+    await t.spool.enqueue('notes', {}, { delayMs: 3_600_000 })
     const limits = await t.request('GET', '/v1/queues/notes/limits', { key: reader })
     expect(limits.status).toBe(200)
     expect(limits.body.config).toMatchObject({ breaker: 'openai', rateLimit: { max: 5, windowMs: 60_000 } })

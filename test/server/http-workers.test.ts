@@ -62,6 +62,11 @@ describe('HTTP workers', () => {
       state: 'failed',
       errors: [expect.objectContaining({ message: 'bad input', retryable: false })],
     })
+    // A finished job still names the worker that ran it (the job page's Worker).
+    for (const id of ids) {
+      const job = await t.request('GET', `/v1/jobs/${id}`, { headers: { 'spool-tenant': 'acme' } })
+      expect(job.body.workerId).toBe('http:py-1')
+    }
     const history = await t.request('GET', `/v1/jobs/${ids[0]}/events`, { headers: { 'spool-tenant': 'acme' } })
     expect(history.body.events.map((e: { type: string }) => e.type)).toEqual(
       expect.arrayContaining(['job.created', 'job.active', 'job.progress', 'job.log', 'job.completed']),

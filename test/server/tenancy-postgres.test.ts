@@ -91,4 +91,35 @@ describe('tenancy on PostgreSQL', () => {
     expect(await t.spool.jobs.get(acmeNew)).not.toBeNull()
     expect(await t.spool.jobs.get(globexOld)).not.toBeNull()
   })
+
+  // Last: its jobs would show in the event stream above.
+  it('an idempotency key names a job within its tenant: another tenant’s same key is its own job', async () => {
+    const send = (key: string, n: number) =>
+      t.request('POST', '/v1/queues/pgkeys/jobs', {
+        key,
+        body: { payload: { n }, options: { idempotencyKey: 'visit-42' } },
+      })
+    const first = await send(globex, 1)
+    const mine = await send(acme, 2)
+    expect(mine.status).toBe(201)
+    expect(mine.body.id).not.toBe(first.body.id)
+    expect(mine.text).not.toContain(`"${first.body.id}"`)
+    expect((await send(acme, 3)).body).toMatchObject({ id: mine.body.id, created: false })
+    expect((await send(globex, 4)).body).toMatchObject({ id: first.body.id, created: false })
+    // A flow's keyed jobs go the same way (PostgreSQL inserts them one at a time).
+    const flow = (key: string) =>
+      t.request('POST', '/v1/flows', {
+        key,
+        body: {
+          queue: 'pgkeys',
+          options: { idempotencyKey: 'flow-42' },
+          children: [{ queue: 'pgkeys', options: { idempotencyKey: 'visit-42' } }],
+        },
+      })
+    const globexFlow = await flow(globex)
+    const acmeFlow = await flow(acme)
+    expect(acmeFlow.body.children[0].id).toBe(mine.body.id)
+    expect(globexFlow.body.children[0].id).toBe(first.body.id)
+    expect(acmeFlow.body.id).not.toBe(globexFlow.body.id)
+  })
 })

@@ -20,6 +20,7 @@ const apiKey = z
 
 const auditEntry = z
   .object({
+    id: z.string().describe('unique: the record it was written in and its place there (`812.3`)'),
     seq: z.number().describe('the record it was written in (entries written together share it)'),
     at: z.number(),
     actor: z.object({ kind: z.string(), id: z.string().nullable(), user: z.string().nullable() }),
@@ -67,21 +68,38 @@ export const adminRoutes = [
     method: 'GET',
     url: '/v1/audit',
     tag: 'admin',
-    summary: 'The audit log of this tenant, oldest first (page with afterSeq; a page may run a little past limit)',
+    summary:
+      'The audit log of this tenant, oldest first or (order=desc) newest first; a page may run a little past limit',
+    description:
+      'Oldest first: page on with `afterSeq` = `nextAfterSeq`. Newest first (`order=desc`): page back with `beforeSeq` = `nextBeforeSeq` (null at the oldest entry); `nextAfterSeq` is the newest record seen, to ask later for what came since. Reads are recorded once per actor, target and outcome in five minutes, under the action of the thing viewed (a job page is one `jobs.get`); writes every time.',
     permission: 'admin',
     auditRead: true,
     query: z.strictObject({
+      order: z.enum(['asc', 'desc']).optional().describe('asc (default): oldest first; desc: newest first'),
       afterSeq: s.intQuery(0, Number.MAX_SAFE_INTEGER).optional(),
+      beforeSeq: s.intQuery(1, Number.MAX_SAFE_INTEGER).optional().describe('newest first: entries before this record'),
       limit: s.intQuery(1, 1000).optional(),
       action: z.string().min(1).max(64).optional(),
       actor: z.string().min(1).max(128).optional(),
     }),
-    response: z.object({ entries: z.array(auditEntry), nextAfterSeq: z.number() }),
+    response: z.object({
+      entries: z.array(auditEntry),
+      nextAfterSeq: z.number(),
+      nextBeforeSeq: z.number().nullable().describe('newest first: pass back as beforeSeq; null when nothing is older'),
+    }),
     async handler({ app, query, tenant }) {
+      if (query.beforeSeq !== undefined && query.order !== 'desc') {
+        throw new HttpProblem('SPOOL_INVALID_REQUEST', 'beforeSeq pages a newest-first read: add order=desc', {
+          field: 'beforeSeq',
+          location: 'query',
+        })
+      }
       await app.audit.flush()
       return app.audit.list({
         tenant,
+        order: query.order,
         afterSeq: query.afterSeq,
+        beforeSeq: query.beforeSeq,
         limit: query.limit ?? 100,
         action: query.action,
         actor: query.actor,

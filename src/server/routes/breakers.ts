@@ -7,6 +7,7 @@
 import { z } from 'zod'
 import { route } from '../route.js'
 import * as s from '../schemas.js'
+import { queueInTenant } from './common.js'
 
 const breakerParams = z.strictObject({ name: s.queueName })
 const queueParams = z.strictObject({ name: s.queueName })
@@ -119,11 +120,12 @@ export const breakerRoutes = [
     tag: 'queues',
     summary: 'A queue’s limits, the starts its rate limits counted, and Retry-After pauses',
     description:
-      'Outside the operator tenant, `rateUsed` has only the queue-wide count ("") and `groups` is empty: their keys are other tenants’ users and groups.',
+      'Outside the operator tenant, `rateUsed` has only the queue-wide count ("") and `groups` is empty: their keys are other tenants’ users and groups. A queue this tenant has no jobs in answers 404 (operator admins: any queue), whether another tenant uses it or nobody does.',
     permission: 'read',
     params: queueParams,
     response: limits,
-    async handler({ app, params, principal }) {
+    async handler({ app, params, tenant, principal }) {
+      await queueInTenant(app, params.name, tenant, principal)
       const limits = await app.spool.limits.get(params.name)
       if (principal.operator) return limits
       const queueWide = limits.rateUsed['']

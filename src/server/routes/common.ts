@@ -2,7 +2,9 @@
 import { SpoolError } from '../../engine/errors.js'
 import type { JobInfo } from '../../engine/job.js'
 import type { JobState } from '../../store/store.js'
+import type { Principal } from '../auth.js'
 import type { ServerContext } from '../context.js'
+import { HttpProblem } from '../problem.js'
 
 export interface ApiJob {
   id: string
@@ -63,6 +65,31 @@ export async function jobInTenant(app: ServerContext, id: string, tenant: string
   const job = await app.spool.jobs.get(id)
   if (!job || job.tenant !== tenant) throw new SpoolError('SPOOL_JOB_NOT_FOUND', `no job ${id}`, { field: 'id' })
   return job
+}
+
+/** Operator admins see every queue; every other caller, the queues its tenant has jobs in. */
+export function seesEveryQueue(principal: Principal): boolean {
+  return principal.operator && principal.scopes.includes('admin')
+}
+
+/**
+ * A queue's jobs by state in this tenant, if the caller may see the queue. Queue names are
+ * shared, and which queues another tenant uses is that tenant's business: a caller sees a queue
+ * once its tenant has jobs in it (as `GET /v1/queues` lists them; operator admins see every
+ * queue). Any other name, another tenant's queue or one never used, is the same 404.
+ */
+export async function queueInTenant(
+  app: ServerContext,
+  name: string,
+  tenant: string,
+  principal: Principal,
+): Promise<Record<JobState, number>> {
+  const counts = await app.spool.queues.counts(name, { tenant })
+  const visible = seesEveryQueue(principal)
+    ? (await app.spool.queues.get(name)) !== null
+    : Object.values(counts).some((n) => n > 0)
+  if (!visible) throw new HttpProblem('SPOOL_NOT_FOUND', `no queue "${name}"`, { field: 'name' })
+  return counts
 }
 
 /** Jobs by state per queue, counting only this tenant's jobs. */

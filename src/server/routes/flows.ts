@@ -86,6 +86,7 @@ export const flowRoutes = [
     permission: 'read',
     params: z.strictObject({ id: s.jobId }),
     auditRead: true,
+    auditAs: 'jobs.get',
     response: z.object({
       children: z.array(
         z.object({

@@ -31,6 +31,7 @@ export const jobErrorRoutes = [
       ),
     }),
     auditRead: true,
+    auditAs: 'jobs.get',
     async handler({ app, params, tenant }) {
       const job = await jobInTenant(app, params.id, tenant)
       return { errors: job.errors }

@@ -367,6 +367,7 @@ export const jobRoutes = [
     }),
     response: z.object({ events: z.array(s.event) }),
     auditRead: true,
+    auditAs: 'jobs.get',
     async handler({ app, params, query, tenant }) {
       await jobInTenant(app, params.id, tenant)
       const events = await app.spool.jobs.history(params.id, {

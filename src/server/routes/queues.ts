@@ -9,7 +9,7 @@ import { emptyCounts } from '../../engine/queue-admin.js'
 import { HttpProblem } from '../problem.js'
 import { route } from '../route.js'
 import * as s from '../schemas.js'
-import { tenantCounts } from './common.js'
+import { queueInTenant, seesEveryQueue, tenantCounts } from './common.js'
 
 const nameParams = z.strictObject({ name: s.queueName })
 
@@ -49,8 +49,7 @@ export const queueRoutes = [
       const [queues, counts] = await Promise.all([app.spool.queues.list(), tenantCounts(app, tenant)])
       // Queue names are shared, and another tenant's queue names are its business: only the
       // operator's admins see every queue.
-      const everything = principal.operator && principal.scopes.includes('admin')
-      const visible = everything ? queues : queues.filter((q) => counts[q.name] !== undefined)
+      const visible = seesEveryQueue(principal) ? queues : queues.filter((q) => counts[q.name] !== undefined)
       return {
         queues: visible.map((q) => ({
           name: q.name,
@@ -67,19 +66,16 @@ export const queueRoutes = [
     url: '/v1/queues/:name',
     tag: 'queues',
     summary: 'One queue, with this tenant’s jobs by state',
+    description:
+      'A queue this tenant has jobs in (operator admins: any queue). Any other name answers 404, whether another tenant uses it or nobody does.',
     permission: 'read',
     params: nameParams,
     response: s.queue,
-    async handler({ app, params, tenant }) {
+    async handler({ app, params, tenant, principal }) {
+      const counts = await queueInTenant(app, params.name, tenant, principal)
       const queue = await app.spool.queues.get(params.name)
       if (!queue) throw new HttpProblem('SPOOL_NOT_FOUND', `no queue "${params.name}"`, { field: 'name' })
-      const counts = await tenantCounts(app, tenant, params.name)
-      return {
-        name: queue.name,
-        paused: queue.paused,
-        config: queue.config,
-        counts: counts[queue.name] ?? emptyCounts(),
-      }
+      return { name: queue.name, paused: queue.paused, config: queue.config, counts }
     },
   }),
   route({
@@ -120,12 +116,15 @@ export const queueRoutes = [
     url: '/v1/queues/:name/stats',
     tag: 'queues',
     summary: 'Counts (this tenant), throughput, timings and success rate (whole queue)',
+    description:
+      'A queue this tenant has jobs in (operator admins: any queue). Any other name answers 404, whether another tenant uses it or nobody does.',
     permission: 'read',
     params: nameParams,
     response: statsSchema,
-    async handler({ app, params, tenant }) {
-      const [stats, counts] = await Promise.all([app.spool.stats(params.name), tenantCounts(app, tenant, params.name)])
-      return { ...stats, counts: { [params.name]: counts[params.name] ?? emptyCounts() } }
+    async handler({ app, params, tenant, principal }) {
+      const counts = await queueInTenant(app, params.name, tenant, principal)
+      const stats = await app.spool.stats(params.name)
+      return { ...stats, counts: { [params.name]: counts } }
     },
   }),
   route({

@@ -574,6 +574,7 @@ export const sessionRoutes = [
     query: z.strictObject({ format: z.enum(TRANSCRIPT_FORMATS).optional().describe('default json') }),
     errors: [409],
     auditRead: true,
+    auditAs: 'sessions.get',
     async handler({ app, request, params, query, tenant }) {
       const sessions = sessionService(app)
       return answer(request, async () => {

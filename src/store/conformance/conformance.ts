@@ -166,6 +166,79 @@ export function describeStoreConformance(name: string, createFixture: () => Prom
         expect((await spool.jobs.get(first.id))?.payload).toEqual({ n: 1 })
         expect((await spool.queues.counts(queue)).waiting).toBe(1)
       })
+
+      it('scopes an idempotency key to its tenant: the same key in another tenant is another job', async () => {
+        const a = await spool.enqueue(queue, { t: 'a' }, { idempotencyKey: 'visit-42', tenant: 'acme' })
+        const b = await spool.enqueue(queue, { t: 'b' }, { idempotencyKey: 'visit-42', tenant: 'globex' })
+        expect(b.created).toBe(true)
+        expect(b.id).not.toBe(a.id)
+        // Without a tenant a job is the default tenant's: a third scope.
+        const plain = await spool.enqueue(queue, { t: 'default' }, { idempotencyKey: 'visit-42' })
+        expect(plain.created).toBe(true)
+        expect(new Set([a.id, b.id, plain.id]).size).toBe(3)
+        // Within a tenant the key still dedupes, one at a time, in a batch and in a flow.
+        expect(await spool.enqueue(queue, { t: 'b2' }, { idempotencyKey: 'visit-42', tenant: 'globex' })).toMatchObject(
+          { id: b.id, created: false },
+        )
+        const batch = await spool.enqueueMany(queue, [
+          { payload: 1, options: { idempotencyKey: 'visit-42', tenant: 'acme' } },
+          { payload: 2, options: { idempotencyKey: 'visit-42', tenant: 'initech' } },
+          { payload: 3, options: { idempotencyKey: 'visit-42', tenant: 'initech' } },
+        ])
+        expect(batch[0]).toMatchObject({ id: a.id, created: false })
+        expect(batch[1]?.created).toBe(true)
+        expect(batch[2]).toMatchObject({ id: batch[1]?.id, created: false })
+        const flow = await spool.flows.add({
+          queue,
+          payload: 'parent',
+          options: { idempotencyKey: 'flow-1', tenant: 'acme' },
+          children: [{ queue, payload: 'child', options: { idempotencyKey: 'visit-42', tenant: 'hooli' } }],
+        })
+        const child = flow.children[0]?.id as string
+        expect([a.id, b.id, plain.id, batch[1]?.id]).not.toContain(child)
+        expect((await spool.jobs.get(child))?.tenant).toBe('hooli')
+        const again = await spool.flows.add({
+          queue,
+          payload: 'parent again',
+          options: { idempotencyKey: 'flow-1', tenant: 'acme' },
+          children: [{ queue, payload: 'child again', options: { idempotencyKey: 'visit-42', tenant: 'hooli' } }],
+        })
+        expect(again.id).toBe(flow.id)
+        expect(again.children[0]?.id).toBe(child)
+        expect((await spool.jobs.get(a.id))?.payload).toEqual({ t: 'a' })
+        expect((await spool.jobs.get(b.id))?.payload).toEqual({ t: 'b' })
+      })
+    })
+
+    describe('who ran a job', () => {
+      it('a finished job keeps the worker of its last attempt; a job waiting again names none', async () => {
+        const claim = async (workerId: string) => {
+          const [job] = await spool.leases.claim({ queue, workerId, leaseMs: 60_000 })
+          return job as { id: string; leaseToken: number }
+        }
+        await spool.enqueue(queue, 'done', { maxAttempts: 3 })
+        const done = await claim('w-done')
+        expect((await spool.jobs.get(done.id))?.workerId).toBe('http:w-done')
+        await spool.leases.complete(done.id, done.leaseToken, { ok: true })
+        expect(await spool.jobs.get(done.id)).toMatchObject({ state: 'completed', workerId: 'http:w-done' })
+
+        await spool.enqueue(queue, 'retried', { maxAttempts: 2, backoff: { type: 'fixed', delayMs: 0 } })
+        const first = await claim('w-first')
+        await spool.leases.fail(first.id, first.leaseToken, { message: 'again' })
+        expect((await spool.jobs.get(first.id))?.workerId).toBeNull()
+        const second = await waitFor(() => claim('w-second'), 5_000, 'the retry')
+        await spool.leases.fail(second.id, second.leaseToken, { message: 'for good', retryable: false })
+        expect(await spool.jobs.get(second.id)).toMatchObject({ state: 'failed', workerId: 'http:w-second' })
+        // A manual retry sends it back to waiting: no worker has it now.
+        await spool.jobs.retry(second.id)
+        expect(await spool.jobs.get(second.id)).toMatchObject({ state: 'waiting', workerId: null })
+
+        // The in-process worker's batched completion keeps it too.
+        const { id } = await spool.enqueue(queue, 'in-process')
+        spool.work(queue, async () => 'ok')
+        await until(id, 'completed')
+        expect((await spool.jobs.get(id))?.workerId).toEqual(expect.any(String))
+      })
     })
 
     describe('order', () => {

@@ -724,6 +724,35 @@ export function describeOrchestrationConformance(name: string, createFixture: ()
         expect(await spool.records.get('keys', one.id)).toBeNull()
       })
 
+      it('lists records newest first, paging back by seq, per tenant or all', async () => {
+        const written = []
+        for (let i = 0; i < 5; i++) written.push(await spool.records.put('audit', { tenant: `t${i % 2}`, data: { i } }))
+        const seqs = (list: { seq: number }[]) => list.map((r) => r.seq)
+        const t0 = written.filter((r) => r.tenant === 't0').map((r) => r.seq)
+        expect(seqs(await spool.records.list('audit', { tenant: 't0', order: 'desc' }))).toEqual([...t0].reverse())
+        const page = await spool.records.list('audit', { order: 'desc', limit: 2 })
+        expect(seqs(page)).toEqual(
+          written
+            .slice(3)
+            .map((r) => r.seq)
+            .reverse(),
+        )
+        const older = await spool.records.list('audit', { order: 'desc', beforeSeq: page[1]?.seq as number })
+        expect(seqs(older)).toEqual(
+          written
+            .slice(0, 3)
+            .map((r) => r.seq)
+            .reverse(),
+        )
+        const between = await spool.records.list('audit', {
+          tenant: 't0',
+          order: 'desc',
+          afterSeq: t0[0] as number,
+          beforeSeq: t0[2] as number,
+        })
+        expect(seqs(between)).toEqual([t0[1]])
+      })
+
       it('lists connected workers and what they run', async () => {
         let release: () => void = () => {}
         const { id } = await spool.enqueue(queue, 1)

@@ -288,7 +288,7 @@ describe('postgres store', () => {
       stores.push(a, b)
       const results = await Promise.all([a.migrate(), b.migrate()])
       // Each migration is applied once, by one of them (the other waits for the lock, then skips it).
-      expect(results.flatMap((r) => r.applied).sort()).toEqual([1, 3, 4, 5, 6, 7])
+      expect(results.flatMap((r) => r.applied).sort()).toEqual([1, 3, 4, 5, 6, 7, 8])
       const tables = await admin(async (c) => {
         const { rows } = await c.query(
           'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
@@ -329,6 +329,73 @@ describe('postgres store', () => {
       const newest = all.at(-1) as number
       await admin((c) => c.query(`DELETE FROM "${schema}".migrations WHERE version = $1`, [newest]))
       expect(await store.migrationsPending()).toEqual([newest])
+    })
+
+    it('upgrades to tenant-scoped idempotency keys (migration 8), keeping every job and key', async () => {
+      await assertReachable()
+      const schema = freshSchema()
+      schemas.push(schema)
+      // The schema as the release with migration 7 left it, with jobs in several states.
+      const old = await PostgresStore.open({ connectionString: PG_URL, schema, migrate: false })
+      stores.push(old)
+      expect((await old.migrate({ through: 7 })).applied).toEqual([1, 3, 4, 5, 6, 7])
+      const rows: [string, string, string | null, string, string | null, string | null, number | null][] = [
+        ['shared', 'waiting', 'visit-1', 'acme', null, null, null],
+        ['shared', 'completed', 'visit-2', 'acme', null, '"done"', 2000],
+        ['shared', 'failed', 'visit-3', 'globex', null, null, 2000],
+        ['shared', 'active', null, 'acme', 'w-1', null, null],
+        ['shared', 'scheduled', null, 'default', null, null, null],
+        ['shared', 'waiting', 'visit-4', 'default', null, null, null],
+        ['other', 'waiting', 'visit-1', 'acme', null, null, null],
+      ]
+      const before = await admin(async (c) => {
+        for (const [i, [queue, state, key, tenant, worker, result, finished]] of rows.entries()) {
+          await c.query(
+            `INSERT INTO "${schema}".jobs (queue, state, priority, run_at, payload, max_attempts, backoff,
+                                          idempotency_key, tenant, worker_id, result, finished_at, created_at, updated_at)
+             VALUES ($1, $2, 0, 1000, $3, 3, '{"type":"fixed","delayMs":0}', $4, $5, $6, $7, $8, 1000, 1000)`,
+            [queue, state, JSON.stringify({ n: i }), key, tenant, worker, result, finished],
+          )
+        }
+        return (await c.query(`SELECT * FROM "${schema}".jobs ORDER BY id`)).rows
+      })
+      expect((await old.migrate()).applied).toEqual([8])
+      const after = await admin(async (c) => (await c.query(`SELECT * FROM "${schema}".jobs ORDER BY id`)).rows)
+      expect(after).toEqual(before)
+      const spool = await Spool.open({ store: old, maintenance: false })
+      try {
+        const ids = before.map((row) => String(row.id))
+        // Within a tenant, a key still names its job, whatever its state.
+        expect(await spool.enqueue('shared', 'again', { idempotencyKey: 'visit-1', tenant: 'acme' })).toMatchObject({
+          id: ids[0],
+          created: false,
+          state: 'waiting',
+        })
+        expect(await spool.enqueue('shared', 'again', { idempotencyKey: 'visit-2', tenant: 'acme' })).toMatchObject({
+          id: ids[1],
+          created: false,
+          state: 'completed',
+        })
+        expect(await spool.enqueue('shared', 'again', { idempotencyKey: 'visit-4' })).toMatchObject({
+          id: ids[5],
+          created: false,
+        })
+        // Another tenant's key is a new job of the caller's, in a batch as alone.
+        const [mine, again] = await spool.enqueueMany('shared', [
+          { payload: 'globex', options: { idempotencyKey: 'visit-1', tenant: 'globex' } },
+          { payload: 'globex again', options: { idempotencyKey: 'visit-1', tenant: 'globex' } },
+        ])
+        expect(mine?.created).toBe(true)
+        expect(ids).not.toContain(mine?.id)
+        expect(again).toMatchObject({ id: mine?.id, created: false })
+        expect((await spool.jobs.get(mine?.id as string))?.tenant).toBe('globex')
+        expect((await spool.enqueue('shared', 'acme', { idempotencyKey: 'visit-3', tenant: 'acme' })).created).toBe(
+          true,
+        )
+        expect((await spool.jobs.get(ids[0] as string))?.payload).toEqual({ n: 0 })
+      } finally {
+        await spool.close()
+      }
     })
 
     it('refuses schema names that are not plain lowercase identifiers', async () => {

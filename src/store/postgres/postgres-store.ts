@@ -274,6 +274,8 @@ type StatementName =
   | 'recordFindByKey'
   | 'recordList'
   | 'recordListTenant'
+  | 'recordListDesc'
+  | 'recordListTenantDesc'
   | 'recordDelete'
   | 'workerBeat'
   | 'workerRemove'
@@ -470,7 +472,7 @@ export class PostgresStore implements Store {
    * the schema, re-checking inside the lock whether another migrator got there first: two
    * processes migrating at once apply each migration exactly once, and both succeed.
    */
-  async migrate(): Promise<{ applied: number[] }> {
+  async migrate(options: { through?: number } = {}): Promise<{ applied: number[] }> {
     const lock = `spool.migrate:${this.schema}`
     const done = await this.transaction(async (client) => {
       await this.run('migrationLock', [lock], client)
@@ -481,6 +483,7 @@ export class PostgresStore implements Store {
     const applied: number[] = []
     for (const migration of MIGRATIONS) {
       if (done.has(migration.version)) continue
+      if (options.through !== undefined && migration.version > options.through) break
       const ran = await this.transaction(async (client) => {
         await this.run('migrationLock', [lock], client)
         if ((await this.appliedVersions(client)).has(migration.version)) return false
@@ -757,7 +760,7 @@ export class PostgresStore implements Store {
       const keyed = skipped.map((i) => jobs[i] as NewJob)
       const existing = await this.run(
         'jobByIdempotencyKeys',
-        [keyed.map((job) => job.queue), keyed.map((job) => job.idempotencyKey)],
+        [keyed.map((job) => job.queue), keyed.map((job) => job.tenant), keyed.map((job) => job.idempotencyKey)],
         client,
       )
       for (const row of existing) {
@@ -1891,13 +1894,26 @@ export class PostgresStore implements Store {
     return row ? toRecord(row) : null
   }
 
-  async recordList(params: { collection: string; tenant?: string; afterSeq?: number; limit: number }) {
+  async recordList(params: {
+    collection: string
+    tenant?: string
+    afterSeq?: number
+    beforeSeq?: number
+    order?: 'asc' | 'desc'
+    limit: number
+  }) {
     const { collection, tenant, limit } = params
     const afterSeq = params.afterSeq ?? 0
+    const beforeSeq = params.beforeSeq ?? Number.MAX_SAFE_INTEGER
+    const desc = params.order === 'desc'
     const rows =
       tenant === undefined
-        ? await this.run('recordList', [collection, afterSeq, limit])
-        : await this.run('recordListTenant', [collection, afterSeq, limit, tenant])
+        ? desc
+          ? await this.run('recordListDesc', [collection, afterSeq, limit, beforeSeq])
+          : await this.run('recordList', [collection, afterSeq, limit])
+        : desc
+          ? await this.run('recordListTenantDesc', [collection, afterSeq, limit, tenant, beforeSeq])
+          : await this.run('recordListTenant', [collection, afterSeq, limit, tenant])
     return rows.map(toRecord)
   }
 

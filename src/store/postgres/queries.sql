@@ -118,7 +118,7 @@ FROM {schema}.queues q;
 -- ── jobs: the hot path ─────────────────────────────────────────────────────────────────────
 
 -- Inserts a batch in one statement. Ids are drawn first (in input order) so each created row
--- can be matched to its input by id; a row whose (queue, idempotency key) exists, or repeats an
+-- can be matched to its input by id; a row whose (queue, tenant, idempotency key) exists, or repeats an
 -- earlier row of the batch, is skipped and looked up by the caller (jobByIdempotencyKeys).
 -- Dependencies (flows) and fair-queuing clocks ride along; a plain enqueue passes them empty
 -- (and deps pending empty too: unnest pads it with nulls, read as 0).
@@ -145,7 +145,7 @@ WITH input AS (
   SELECT id, queue, state, priority, run_at, payload, max_attempts, backoff, timeout_ms, idempotency_key,
          grp, tags, metadata, tenant, coalesce(vtime, 0), coalesce(deps_pending, 0), $16, $16
   FROM input ORDER BY ord
-  ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  ON CONFLICT (queue, tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING j.id, j.queue, j.state
 ), deps AS (
   SELECT p.id AS parent_id, coalesce(d.child_id, c.id) AS child_id, d.on_failure, d.resolved, d.n
@@ -207,11 +207,13 @@ WITH input AS (
 )
 SELECT id, s AS state, (SELECT count(*) FROM wake) AS woken FROM input ORDER BY ord;
 
+-- A key names a job within its queue and tenant (migration 8).
 -- name: jobByIdempotencyKeys
--- $1 queues, $2 idempotency keys (pairs, one element each); returns each pair's 1-based position
+-- $1 queues, $2 tenants, $3 idempotency keys (one element each per job); returns each job's
+-- 1-based position
 SELECT k.ord, j.id, j.state
-FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(queue, idempotency_key, ord)
-JOIN {schema}.jobs j ON j.queue = k.queue AND j.idempotency_key = k.idempotency_key;
+FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS k(queue, tenant, idempotency_key, ord)
+JOIN {schema}.jobs j ON j.queue = k.queue AND j.tenant = k.tenant AND j.idempotency_key = k.idempotency_key;
 
 -- A worker's round in one statement: record its finished jobs (guarded by their tokens), lease
 -- the best runnable jobs, and write both sets of events and the per-minute stats. Completions
@@ -232,7 +234,7 @@ JOIN {schema}.jobs j ON j.queue = k.queue AND j.idempotency_key = k.idempotency_
 WITH done AS (
   UPDATE {schema}.jobs j
   SET state = 'completed', result = c.result, finished_at = $2, updated_at = $2,
-      lease_expires_at = NULL, worker_id = NULL
+      lease_expires_at = NULL
   FROM unnest($6::bigint[], $7::integer[], $8::text[]) AS c(id, lease_token, result)
   WHERE j.id = c.id AND j.lease_token = c.lease_token AND (j.state = 'active') IS TRUE
   RETURNING j.id, j.queue
@@ -305,7 +307,7 @@ SELECT id, woke FROM {schema}.complete_jobs($1::bigint[], $2::integer[], $3::tex
 WITH failed AS (
   UPDATE {schema}.jobs j
   SET state = $3, run_at = $4, attempt = j.attempt - $5::integer, finished_at = $7, updated_at = $8,
-      lease_expires_at = NULL, worker_id = NULL,
+      lease_expires_at = NULL, worker_id = CASE WHEN $3 = 'failed' THEN j.worker_id END,
       errors = CASE WHEN $6::jsonb IS NULL THEN j.errors ELSE (
         SELECT jsonb_agg(e.error ORDER BY e.n)
         FROM jsonb_array_elements(j.errors || jsonb_build_array($6::jsonb)) WITH ORDINALITY AS e(error, n)
@@ -718,11 +720,14 @@ SELECT {jobColumns} FROM {schema}.jobs WHERE id = $1;
 -- $1 id
 SELECT {jobColumns} FROM {schema}.jobs WHERE id = $1 FOR UPDATE;
 
+-- A job that ends here (cancelled) keeps the worker that ran it, if one did; one that goes back
+-- to waiting or scheduled names none.
 -- name: jobSetState
 -- $1 id, $2 state, $3 run_at, $4 attempt, $5 finished_at, $6 progress (json or null), $7 now
 UPDATE {schema}.jobs
 SET state = $2, run_at = $3, attempt = $4, finished_at = $5, progress = $6::jsonb,
-    lease_expires_at = NULL, worker_id = NULL, updated_at = $7
+    lease_expires_at = NULL, worker_id = CASE WHEN $2 IN ('completed', 'failed', 'cancelled') THEN worker_id END,
+    updated_at = $7
 WHERE id = $1
 RETURNING {jobColumns};
 
@@ -792,7 +797,8 @@ WITH expired AS (
 ), recovered AS (
   UPDATE {schema}.jobs j
   SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'waiting' END,
-      run_at = $1, updated_at = $1, lease_expires_at = NULL, worker_id = NULL,
+      run_at = $1, updated_at = $1, lease_expires_at = NULL,
+      worker_id = CASE WHEN j.attempt >= j.max_attempts THEN j.worker_id END,
       finished_at = CASE WHEN j.attempt >= j.max_attempts THEN $1 END,
       errors = (
         SELECT jsonb_agg(e.error ORDER BY e.n)
@@ -988,6 +994,17 @@ WHERE collection = $1 AND seq > $2 ORDER BY seq LIMIT $3;
 -- $1 collection, $2 after seq, $3 limit, $4 tenant
 SELECT seq, collection, id, tenant, key, data, created_at, updated_at FROM {schema}.records
 WHERE collection = $1 AND tenant = $4 AND seq > $2 ORDER BY seq LIMIT $3;
+
+-- Newest first, between two seqs (the audit log's newest page first).
+-- name: recordListDesc
+-- $1 collection, $2 after seq, $3 limit, $4 before seq
+SELECT seq, collection, id, tenant, key, data, created_at, updated_at FROM {schema}.records
+WHERE collection = $1 AND seq > $2 AND seq < $4 ORDER BY seq DESC LIMIT $3;
+
+-- name: recordListTenantDesc
+-- $1 collection, $2 after seq, $3 limit, $4 tenant, $5 before seq
+SELECT seq, collection, id, tenant, key, data, created_at, updated_at FROM {schema}.records
+WHERE collection = $1 AND tenant = $4 AND seq > $2 AND seq < $5 ORDER BY seq DESC LIMIT $3;
 
 -- name: recordDelete
 -- $1 collection, $2 id

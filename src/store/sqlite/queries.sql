@@ -67,11 +67,12 @@ INSERT INTO jobs (queue, state, priority, run_at, payload, max_attempts, backoff
                   idempotency_key, grp, tags, metadata, tenant, vtime, deps_pending, created_at, updated_at)
 VALUES (:queue, :state, :priority, :runAt, :payload, :maxAttempts, :backoff, :timeoutMs,
         :idempotencyKey, :group, :tags, :metadata, :tenant, :vtime, :depsPending, :now, :now)
-ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+ON CONFLICT (queue, tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 RETURNING id;
 
+-- A key names a job within its queue and tenant (migration 5).
 -- name: jobByIdempotencyKey
-SELECT id, state FROM jobs WHERE queue = :queue AND idempotency_key = :idempotencyKey;
+SELECT id, state FROM jobs WHERE queue = :queue AND tenant = :tenant AND idempotency_key = :idempotencyKey;
 
 -- Leases the best runnable jobs. RETURNING does not keep the subquery's order: callers sort.
 -- :limit is written into the text before preparing: bound, it made SQLite plan the IN-subquery
@@ -129,17 +130,19 @@ SELECT min(run_at) AS run_at FROM jobs
 WHERE queue = :queue AND state = 'scheduled' AND run_at > :now;
 
 -- No RETURNING: SQLite's RETURNING costs about as much as the update itself here; the caller
--- knows the job's queue.
+-- knows the job's queue. worker_id stays: a finished job names the worker that ran it.
 -- name: jobComplete
 UPDATE jobs
 SET state = 'completed', result = :result, finished_at = :now, updated_at = :now,
-    lease_expires_at = NULL, worker_id = NULL
+    lease_expires_at = NULL
 WHERE id = :id AND state = 'active' AND lease_token = :leaseToken;
 
+-- A job that failed for good keeps the worker that ran its last attempt; a retry drops it.
 -- name: jobFail
 UPDATE jobs
 SET state = :state, run_at = :runAt, attempt = attempt - :refund, errors = :errors,
-    finished_at = :finishedAt, updated_at = :now, lease_expires_at = NULL, worker_id = NULL
+    finished_at = :finishedAt, updated_at = :now, lease_expires_at = NULL,
+    worker_id = CASE WHEN :state = 'failed' THEN worker_id END
 WHERE id = :id AND state = 'active' AND lease_token = :leaseToken
 RETURNING queue;
 
@@ -165,10 +168,13 @@ RETURNING queue;
 -- name: jobGet
 SELECT * FROM jobs WHERE id = :id;
 
+-- A job that ends here (cancelled) keeps the worker that ran it, if one did; one that goes back
+-- to waiting or scheduled names none.
 -- name: jobSetState
 UPDATE jobs
 SET state = :state, run_at = :runAt, attempt = :attempt, finished_at = :finishedAt, progress = :progress,
-    lease_expires_at = NULL, worker_id = NULL, updated_at = :now
+    lease_expires_at = NULL, worker_id = CASE WHEN :state IN ('completed', 'failed', 'cancelled') THEN worker_id END,
+    updated_at = :now
 WHERE id = :id;
 
 -- name: jobReprioritize
@@ -441,6 +447,16 @@ SELECT * FROM records WHERE collection = :collection AND seq > :afterSeq ORDER B
 -- name: recordListTenant
 SELECT * FROM records
 WHERE collection = :collection AND tenant = :tenant AND seq > :afterSeq ORDER BY seq LIMIT :limit;
+
+-- Newest first, between two seqs (the audit log's newest page first).
+-- name: recordListDesc
+SELECT * FROM records WHERE collection = :collection AND seq > :afterSeq AND seq < :beforeSeq
+ORDER BY seq DESC LIMIT :limit;
+
+-- name: recordListTenantDesc
+SELECT * FROM records
+WHERE collection = :collection AND tenant = :tenant AND seq > :afterSeq AND seq < :beforeSeq
+ORDER BY seq DESC LIMIT :limit;
 
 -- name: recordDelete
 DELETE FROM records WHERE collection = :collection AND id = :id;

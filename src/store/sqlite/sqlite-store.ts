@@ -200,6 +200,8 @@ type StatementName =
   | 'recordFindByKey'
   | 'recordList'
   | 'recordListTenant'
+  | 'recordListDesc'
+  | 'recordListTenantDesc'
   | 'recordDelete'
   | 'workerBeat'
   | 'workerRemove'
@@ -273,12 +275,13 @@ export class SqliteStore implements Store {
     return store
   }
 
-  async migrate(): Promise<{ applied: number[] }> {
+  async migrate(options: { through?: number } = {}): Promise<{ applied: number[] }> {
     const applied: number[] = []
     this.write(() => {
       const done = new Set(this.sql.migrationsApplied.all().map((row) => (row as Row).version))
       for (const migration of MIGRATIONS) {
         if (done.has(migration.version)) continue
+        if (options.through !== undefined && migration.version > options.through) break
         this.db.exec(migration.sql)
         this.sql.migrationRecord.run({ version: migration.version, name: migration.name, now: Date.now() })
         applied.push(migration.version)
@@ -520,6 +523,7 @@ export class SqliteStore implements Store {
       if (id === undefined) {
         const existing = this.sql.jobByIdempotencyKey.get({
           queue: job.queue,
+          tenant: job.tenant,
           idempotencyKey: job.idempotencyKey,
         }) as Row
         ids.push(existing.id as number)
@@ -1490,10 +1494,25 @@ export class SqliteStore implements Store {
     return row ? toRecord(row) : null
   }
 
-  async recordList(params: { collection: string; tenant?: string; afterSeq?: number; limit: number }) {
-    const values = { ...params, afterSeq: params.afterSeq ?? 0 }
+  async recordList(params: {
+    collection: string
+    tenant?: string
+    afterSeq?: number
+    beforeSeq?: number
+    order?: 'asc' | 'desc'
+    limit: number
+  }) {
+    const { order, beforeSeq, ...rest } = params
+    const values = { ...rest, afterSeq: params.afterSeq ?? 0 }
     const rows = (
-      params.tenant === undefined ? this.sql.recordList.all(values) : this.sql.recordListTenant.all(values)
+      order === 'desc'
+        ? (params.tenant === undefined ? this.sql.recordListDesc : this.sql.recordListTenantDesc).all({
+            ...values,
+            beforeSeq: beforeSeq ?? Number.MAX_SAFE_INTEGER,
+          })
+        : params.tenant === undefined
+          ? this.sql.recordList.all(values)
+          : this.sql.recordListTenant.all(values)
     ) as Row[]
     return rows.map(toRecord)
   }

@@ -1,9 +1,15 @@
-/** The audit log of this tenant, filterable by action and actor (kept in the URL), paged forward. */
+/**
+ * The audit log of this tenant, newest first (or oldest first), filterable by action and actor
+ * (kept in the URL), 200 entries a page. Each row is one entry, numbered by its unique id (the
+ * record it was written in and its place there: entries written together share a record).
+ */
 import { useInfiniteQuery } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
 import { useClient, useMe } from '../api'
 import { useQueryState } from '../router'
 import { Empty, ErrorBox, Loading, Time } from '../ui/parts'
+
+const PAGE = 200
 
 export function AuditView() {
   const client = useClient()
@@ -11,34 +17,33 @@ export function AuditView() {
   const [query, setQuery] = useQueryState()
   const actionFilter = query.get('action') ?? ''
   const actorFilter = query.get('actor') ?? ''
-  const [draft, setDraft] = useState({ action: actionFilter, actor: actorFilter })
+  const order = query.get('order') === 'asc' ? 'asc' : 'desc'
+  const [draft, setDraft] = useState({ action: actionFilter, actor: actorFilter, order })
   const log = useInfiniteQuery({
-    queryKey: ['audit', actionFilter, actorFilter],
+    queryKey: ['audit', actionFilter, actorFilter, order],
     queryFn: ({ pageParam }) =>
       client.audit.list({
-        afterSeq: pageParam,
-        limit: 200,
+        order,
+        limit: PAGE,
+        ...(pageParam !== null && (order === 'desc' ? { beforeSeq: pageParam } : { afterSeq: pageParam })),
         ...(actionFilter && { action: actionFilter }),
         ...(actorFilter && { actor: actorFilter }),
       }),
-    initialPageParam: 0,
-    getNextPageParam: (last) => (last.entries.length === 200 ? last.nextAfterSeq : undefined),
+    initialPageParam: null as number | null,
+    getNextPageParam: (last) =>
+      order === 'desc'
+        ? (last.nextBeforeSeq ?? undefined)
+        : last.entries.length >= PAGE
+          ? last.nextAfterSeq
+          : undefined,
     enabled: me.can('admin'),
   })
   if (!me.can('admin')) return <Empty title="The audit log is for admins" />
   const submit = (event: FormEvent) => {
     event.preventDefault()
-    setQuery({ action: draft.action, actor: draft.actor })
+    setQuery({ action: draft.action, actor: draft.actor, order: draft.order === 'asc' ? 'asc' : '' })
   }
-  // Entries written together share their record's seq: number them within it for a stable key.
-  const perSeq = new Map<number, number>()
-  const entries = (log.data?.pages ?? [])
-    .flatMap((page) => page.entries)
-    .map((entry) => {
-      const n = perSeq.get(entry.seq) ?? 0
-      perSeq.set(entry.seq, n + 1)
-      return { ...entry, key: `${entry.seq}.${n}` }
-    })
+  const entries = (log.data?.pages ?? []).flatMap((page) => page.entries)
   return (
     <div className="stack">
       <h1>Audit log</h1>
@@ -54,6 +59,16 @@ export function AuditView() {
         <label className="field">
           <span>Actor (key id or user)</span>
           <input value={draft.actor} onChange={(e) => setDraft({ ...draft, actor: e.target.value })} />
+        </label>
+        <label className="field">
+          <span>Order</span>
+          <select
+            value={draft.order}
+            onChange={(e) => setDraft({ ...draft, order: e.target.value === 'asc' ? 'asc' : 'desc' })}
+          >
+            <option value="desc">Newest first</option>
+            <option value="asc">Oldest first</option>
+          </select>
         </label>
         <div className="row end">
           <button type="submit" className="button primary small">
@@ -83,8 +98,8 @@ export function AuditView() {
             </thead>
             <tbody>
               {entries.map((e) => (
-                <tr key={e.key}>
-                  <td className="num">{e.seq}</td>
+                <tr key={e.id}>
+                  <td className="num">{e.id}</td>
                   <td>
                     <Time at={e.at} />
                   </td>
@@ -94,7 +109,12 @@ export function AuditView() {
                   <td>
                     <code>{e.action}</code>
                   </td>
-                  <td className="clip">{e.target ?? '—'}</td>
+                  <td>
+                    {/* The clip is inside the cell: on the cell itself it made it an inline box, off the row's border. */}
+                    <span className="clip" title={e.target ?? undefined}>
+                      {e.target ?? '—'}
+                    </span>
+                  </td>
                   <td>
                     <span className={`badge outcome-${e.outcome}`}>
                       {e.outcome} {e.status}
