@@ -48,6 +48,8 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   stream?: boolean
   /** Record reads of this route in the audit log (writes are always recorded). */
   auditRead?: boolean
+  /** Takes `multipart/form-data` (an upload the handler reads) instead of JSON; elsewhere it is 415. */
+  multipart?: boolean
   /** Route-specific body limit in bytes. */
   bodyLimit?: number
   handler(ctx: RouteContext<P, Q, B>): Promise<unknown>
