@@ -28,6 +28,7 @@ import { Authenticator, authorize, type Principal, resolveTenant } from './auth.
 import { type ServerConfig, type ServerConfigInput, serverConfig } from './config.js'
 import type { ServerContext } from './context.js'
 import { Enqueuer } from './enqueuer.js'
+import { readJsonBody } from './json-body.js'
 import { ServerMetrics } from './metrics.js'
 import { openApiDocument } from './openapi.js'
 import { HttpProblem, toProblem } from './problem.js'
@@ -139,24 +140,12 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
     clientErrorHandler: (error, socket) => answerClientError(error, socket, logger),
   })
 
-  // JSON bodies: an empty body is "no body" (so `POST …/pause` works with or without `{}`),
-  // and keys that could pollute prototypes are refused.
+  // JSON bodies, read to the route's limit (a larger one is drained first, so its sender can
+  // read the 413: json-body.ts).
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
-    const body = String(text)
-    if (body.trim() === '') return done(null, undefined)
-    try {
-      done(
-        null,
-        JSON.parse(body, (key, value) => {
-          if (key === '__proto__' || key === 'constructor') throw new SyntaxError('forbidden key')
-          return value
-        }),
-      )
-    } catch {
-      done(new HttpProblem('SPOOL_INVALID_JSON', 'the body is not valid JSON', { field: 'body' }), undefined)
-    }
-  })
+  app.addContentTypeParser('application/json', (request, payload, done) =>
+    readJsonBody(request, payload, request.routeOptions.bodyLimit ?? config.limits.bodyBytes, done),
+  )
 
   /** The audit entry of a request, or null when it is not audited. */
   function auditEntry(request: FastifyRequest, status: number): AuditEntry | null {

@@ -1018,6 +1018,50 @@ describe('bad input', () => {
     expect(await snapshot()).toBe(before)
   })
 
+  it('a bulk body over the limit, streamed by fetch, gets a 413 the client can read', async () => {
+    const before = await snapshot()
+    const total = 20 * 1024 * 1024 // over the bulk limit of 16 MiB
+    const chunk = new Uint8Array(256 * 1024).fill(0x20)
+    const slowBody = () => {
+      let sent = 0
+      return new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (sent >= total) return controller.close()
+          await new Promise((resolve) => setTimeout(resolve, 2))
+          controller.enqueue(chunk)
+          sent += chunk.length
+        },
+      })
+    }
+    for (const declared of [true, false]) {
+      // Before the fix, the declared-length upload failed with EPIPE: the server answered and
+      // closed while the body was still on its way.
+      const response = await fetch(`${t.url}${JOBS}/bulk`, {
+        method: 'POST',
+        body: slowBody(),
+        duplex: 'half',
+        headers: {
+          authorization: `Bearer ${t.adminKey}`,
+          'content-type': 'application/json',
+          ...(declared && { 'content-length': String(total) }),
+        },
+      } as RequestInit)
+      expect(response.status).toBe(413)
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+      expect(await response.json()).toMatchObject({ code: 'SPOOL_BODY_TOO_LARGE', limit: 16 * 1024 * 1024 })
+    }
+    expect(await snapshot()).toBe(before)
+  })
+
+  it('a body declared larger than the server drains is answered at once', async () => {
+    const answer = await exchangeRaw(
+      t.url,
+      `POST ${JOBS}/bulk HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.adminKey}\r\nContent-Type: application/json\r\nContent-Length: ${2 ** 30}\r\n\r\n{"jobs":[`,
+    )
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /)
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 'SPOOL_BODY_TOO_LARGE' })
+  })
+
   it('an injection string in a text search is just text', async () => {
     const response = await t.request('GET', `/v1/jobs?text=${encodeURIComponent("' OR 1=1; DROP TABLE jobs; --")}`)
     expect(response.status).toBe(200)
