@@ -56,10 +56,14 @@ export interface SpoolServer {
   /** The base URL once listening. */
   readonly url: string | null
   /**
-   * Graceful stop: readiness turns 503, long polls answer, streams end, in-flight requests
-   * finish, the audit log is flushed. Does not close the Spool (its owner does).
+   * Graceful stop: readiness turns 503, long polls answer (no more leases are granted), streams
+   * end; jobs HTTP workers leased from this process get `graceMs` (default `graceSeconds`) to be
+   * reported — their heartbeats, progress and results are still taken — and are then handed
+   * back to their queue with the attempt refunded; in-flight requests finish, the audit log is
+   * flushed. Does not close the Spool (its owner does: `spool.drain()` alongside this stops its
+   * in-process workers within the same grace period).
    */
-  close(): Promise<void>
+  close(options?: { graceMs?: number }): Promise<void>
 }
 
 interface RequestState {
@@ -79,6 +83,8 @@ declare module 'fastify' {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/
+/** How long close() lets requests in flight finish before it cuts their connections. */
+const IN_FLIGHT_GRACE_MS = 5_000
 /** The routes browsers reach without headers (EventSource, WebSocket): the only ones taking `?access_token=`. */
 const QUERY_TOKEN_ROUTES = 'GET /v1/events/stream, GET /v1/sessions/:id/events and GET /v1/ws'
 
@@ -132,7 +138,9 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     return503OnClosing: true,
-    forceCloseConnections: true,
+    // Idle keep-alive sockets close at once; a request in flight (a worker's last result, sent
+    // as the grace period ended) finishes first — close() cuts any left after a few seconds.
+    forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 256, ignoreTrailingSlash: true },
     // Errors the router meets before any route runs (a malformed percent-encoding, an overlong
     // path segment), and requests Node's HTTP parser refuses, answer problem+json like the rest.
@@ -168,6 +176,8 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
 
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id)
+    // While stopping, no connection is kept for another request: the server is going away.
+    if (closing.signal.aborted) reply.header('connection', 'close')
     // Stored before the answer is written; a failed write is logged and the answer still goes
     // out (the change it reports has happened).
     const entry = auditEntry(request, reply.statusCode)
@@ -263,11 +273,15 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
       url = address.replace('[::1]', 'localhost')
       return url
     },
-    async close() {
+    async close(closeOptions: { graceMs?: number } = {}) {
       if (!closing.signal.aborted) closing.abort()
       // Let long polls and streams that just ended write their last bytes before sockets close.
       await new Promise((resolve) => setTimeout(resolve, 50))
+      // The server keeps answering while the jobs HTTP workers hold finish or are handed back.
+      await spool.leases.drain(closeOptions.graceMs ?? config.graceSeconds * 1000)
+      const cut = setTimeout(() => app.server.closeAllConnections(), IN_FLIGHT_GRACE_MS)
       await app.close()
+      clearTimeout(cut)
       context.metrics.stop()
       await context.webhooks?.stop()
       await context.audit.flush()
