@@ -34,7 +34,7 @@ import { openApiDocument } from './openapi.js'
 import { HttpProblem, toProblem } from './problem.js'
 import { type AnyRoute, Reply, STREAMING } from './route.js'
 import { allRoutes } from './routes/index.js'
-import { defaultWebRoot, registerWeb } from './web.js'
+import { defaultWebRoot, MAX_PATH_SEGMENT, registerWeb } from './web.js'
 import { Webhooks } from './webhooks.js'
 import { registerWebSocket } from './ws.js'
 
@@ -141,7 +141,7 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
     // Idle keep-alive sockets close at once; a request in flight (a worker's last result, sent
     // as the grace period ended) finishes first — close() cuts any left after a few seconds.
     forceCloseConnections: 'idle',
-    routerOptions: { maxParamLength: 256, ignoreTrailingSlash: true },
+    routerOptions: { maxParamLength: MAX_PATH_SEGMENT, ignoreTrailingSlash: true },
     // Errors the router meets before any route runs (a malformed percent-encoding, an overlong
     // path segment), and requests Node's HTTP parser refuses, answer problem+json like the rest.
     frameworkErrors: (error, request, reply) => sendProblem(request, reply, error),

@@ -57,6 +57,9 @@ const MIN_COMPRESS_BYTES = 1024
 /** The suffix of each encoding's file beside the original. */
 const SUFFIX: Record<Encoding, string> = { br: '.br', gzip: '.gz' }
 
+/** The longest path parameter the router takes (its `maxParamLength`). */
+export const MAX_PATH_SEGMENT = 256
+
 /** Paths that belong to the API: never answered with the dashboard. */
 const API_PATH = /^\/(v1|docs|openapi\.json|metrics|livez|readyz|healthz|ws)(\/|$)/
 
@@ -212,6 +215,14 @@ export function registerWeb(app: FastifyInstance, root: string): void {
       throw new HttpProblem('SPOOL_INVALID_URL', 'the path has a malformed percent-encoding', { field: 'path' })
     }
     if (API_PATH.test(path)) {
+      // The router falls back here when a segment is over its limit; say so, as it would
+      // without a dashboard.
+      if (path.split('/').some((segment) => segment.length > MAX_PATH_SEGMENT)) {
+        throw new HttpProblem('SPOOL_URI_TOO_LONG', `a path segment is longer than ${MAX_PATH_SEGMENT} characters`, {
+          field: 'path',
+          location: 'path',
+        })
+      }
       throw new HttpProblem('SPOOL_NOT_FOUND', `no route ${request.method} ${path}`)
     }
     const file = files.get(path)
