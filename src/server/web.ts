@@ -140,7 +140,10 @@ function readTree(root: string): Map<string, WebFile> {
         const encoded: WebFile['encoded'] = {}
         if (compressible(name, body.length)) {
           for (const encoding of ['br', 'gzip'] as const) {
-            const built = names.has(name + SUFFIX[encoding]) ? readFileSync(path + SUFFIX[encoding]) : null
+            // The build's copy, unless the file changed after it was made.
+            const copy = path + SUFFIX[encoding]
+            const fresh = names.has(name + SUFFIX[encoding]) && statSync(copy).mtimeMs >= statSync(path).mtimeMs
+            const built = fresh ? readFileSync(copy) : null
             const packed = built ?? compress(body, encoding, false)
             if (packed.length < body.length * 0.9) encoded[encoding] = { body: packed, etag: `"${hash}-${encoding}"` }
           }

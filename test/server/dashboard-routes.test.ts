@@ -3,7 +3,7 @@
  * children, the dashboard's static files (long-cached hashed assets, SPA fallback, API 404s
  * untouched), and `spool top --once` reading it all through the client.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs'
 import { get } from 'node:http'
 import { join } from 'node:path'
 import { brotliCompressSync, brotliDecompressSync, gunzipSync } from 'node:zlib'
@@ -276,6 +276,10 @@ describe('the dashboard served compressed', () => {
     // A marker in the build's copy shows which one goes out.
     const marked = brotliCompressSync(Buffer.from(`${js}\n// from the build`))
     writeFileSync(join(root, 'assets', 'app-def456.js.br'), marked)
+    // A copy older than its file (the file was rebuilt without it) is not trusted.
+    writeFileSync(join(root, 'assets', 'rebuilt-789.js'), js)
+    writeFileSync(join(root, 'assets', 'rebuilt-789.js.br'), marked)
+    utimesSync(join(root, 'assets', 'rebuilt-789.js.br'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000))
     const server = await buildServer({
       spool: t.spool,
       config: { port: 0, webhooks: { enabled: false } },
@@ -287,6 +291,8 @@ describe('the dashboard served compressed', () => {
       expect(br.body.equals(marked)).toBe(true)
       const gzip = await rawGet(`${url}/assets/app-def456.js`, { 'accept-encoding': 'gzip' })
       expect(gunzipSync(gzip.body).toString()).toBe(js)
+      const rebuilt = await rawGet(`${url}/assets/rebuilt-789.js`, { 'accept-encoding': 'br' })
+      expect(brotliDecompressSync(rebuilt.body).toString()).toBe(js)
       expect((await rawGet(`${url}/assets/app-def456.js.br`)).status).toBe(404)
       expect((await rawGet(`${url}/assets/app-def456.js.gz`)).status).toBe(404)
     } finally {
