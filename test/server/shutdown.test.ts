@@ -107,18 +107,25 @@ describe('graceful shutdown', () => {
     expect(stopped).toBe(true)
   })
 
-  it('Spool.close hands back what HTTP workers hold, also without a server', async () => {
-    const t = await startServer()
-    servers.push(t)
-    const { id } = await t.spool.enqueue('embedded', { n: 1 }, { maxAttempts: 2 })
-    const [leased] = await t.spool.leases.claim({ queue: 'embedded', workerId: 'py' })
-    expect(leased?.attempt).toBe(1)
-    await t.stop()
-    const reopened = await Spool.open({ store: t.store, ...(t.codec && { codec: t.codec }), maintenance: false })
-    try {
-      expect(await reopened.jobs.get(id)).toMatchObject({ state: 'waiting', attempt: 0 })
-    } finally {
-      await reopened.close()
-    }
-  })
+  it.each(['sqlite', 'postgres'] as const)(
+    'Spool.close hands back what HTTP workers hold, also without a server (%s)',
+    async (database) => {
+      const t = await startServer({ database })
+      servers.push(t)
+      const { id } = await t.spool.enqueue('embedded', { n: 1 }, { maxAttempts: 2 })
+      const [leased] = await t.spool.leases.claim({ queue: 'embedded', workerId: 'py' })
+      expect(leased?.attempt).toBe(1)
+      // The engine alone, as an embedding application closes it (the server is left running).
+      await t.spool.close({ graceMs: 200 })
+      await expect(t.spool.leases.claim({ queue: 'embedded', workerId: 'py' })).rejects.toMatchObject({
+        code: 'SPOOL_CLOSED',
+      })
+      const reopened = await Spool.open({ store: t.store, ...(t.codec && { codec: t.codec }), maintenance: false })
+      try {
+        expect(await reopened.jobs.get(id)).toMatchObject({ state: 'waiting', attempt: 0 })
+      } finally {
+        await reopened.close()
+      }
+    },
+  )
 })
