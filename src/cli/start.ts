@@ -2,9 +2,10 @@
  * `spool start`: the API server with the demo workers (unless `--no-demo`), on
  * http://127.0.0.1:7700 by default; `spool worker`: workers only, no server.
  *
- * Shutdown (SIGTERM or Ctrl-C): readiness turns 503, the server stops taking requests (long
- * polls answer, streams end), running jobs get `graceSeconds` to finish and are then handed back
- * to the queue; a second signal exits at once.
+ * Shutdown (SIGTERM or Ctrl-C): readiness turns 503, long polls answer and streams end, running
+ * jobs — in this process's workers, and those HTTP workers leased here (the server still takes
+ * their heartbeats and reports) — get `graceSeconds` to finish and are then handed back to the
+ * queue with the attempt refunded; then the server stops. A second signal exits at once.
  */
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -54,9 +55,12 @@ export async function runStart(config: CliConfig): Promise<number> {
   const stopDemo = config.demo ? demo(spool) : () => {}
   await untilSignal(config)
   stopDemo()
-  await server.close()
-  await audio?.close({ graceMs: config.graceSeconds * 1000 })
-  await spool.close({ graceMs: config.graceSeconds * 1000 })
+  // One grace period for every running job: those of this process's workers (the audio
+  // pipeline's, the demo's) and those HTTP workers leased here, whose reports the server
+  // still takes until they are in or handed back.
+  const graceMs = config.graceSeconds * 1000
+  await Promise.all([server.close({ graceMs }), audio?.close({ graceMs }), spool.drain({ graceMs })])
+  await spool.close({ graceMs })
   say('stopped')
   return 0
 }
@@ -134,7 +138,9 @@ function untilSignal(config: CliConfig): Promise<void> {
         say(`${signal} again: exiting now; running jobs will be recovered when their leases lapse`)
         process.exit(130)
       }
-      say(`${signal}: stopping — running jobs get ${config.graceSeconds} s, then go back to the queue (again to force)`)
+      say(
+        `${signal}: stopping — running jobs (in-process and HTTP workers') get ${config.graceSeconds} s, then go back to the queue (again to force)`,
+      )
       resolveSignal()
     }
     process.on('SIGINT', onSignal)

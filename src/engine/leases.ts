@@ -3,6 +3,14 @@
  * worker over HTTP claims jobs here and reports back under each job's lease token, with the same
  * rules as in-process workers (fencing, retries and backoff, dead letters, Retry-After pauses,
  * breakers). A claim may wait (long-poll) until work arrives.
+ *
+ * Shutdown treats these jobs like the ones running in this process: `drain(graceMs)` stops
+ * granting leases (claims answer none, long polls end), keeps taking heartbeats and reports for
+ * the leases this process granted until each is settled or `graceMs` is up, then hands the rest
+ * back to their queue with the attempt refunded (`jobRelease`, as a worker's shutdown does). A
+ * lease is "settled" once its job is no longer active under that token — completed, failed,
+ * cancelled or taken over, through this process or another. Without this, a job whose worker
+ * could no longer reach a stopping server lapsed later and cost an attempt.
  */
 import { hostname } from 'node:os'
 import type { JobProgress, Store } from '../store/store.js'
@@ -52,9 +60,19 @@ export interface FailureReport {
   retryAfterMs?: number
 }
 
+/** How often a drain asks the store whether leases settled elsewhere (another node, a cancel). */
+const DRAIN_CHECK_MS = 250
+
 export class Leases {
   private readonly waiters = new Set<() => void>()
   private readonly announced = new Map<string, number>()
+  /** Leases this process granted and has not seen settled: job id → token and expiry as last known here. */
+  private readonly granted = new Map<string, { token: number; queue: string; expiresAt: number }>()
+  private lastPrune = 0
+  private draining = false
+  private drained: Promise<{ handedBack: number }> | null = null
+  /** Wakes a drain waiting for leases to settle. */
+  private onSettled: (() => void) | null = null
 
   constructor(
     private readonly spool: EngineContext,
@@ -80,9 +98,11 @@ export class Leases {
     const leaseMs = bounded(request.leaseMs ?? 30_000, 'leaseMs', 1_000, MAX_TIMER_MS)
     const waitMs = bounded(request.waitMs ?? 0, 'waitMs', 0, 60_000)
     const deadline = Date.now() + waitMs
+    if (this.draining) return []
     await this.spool.ensureQueue(request.queue)
     this.announce(request.queue, workerId, limit)
     for (;;) {
+      if (this.draining) return []
       const constraints = await this.spool.configs.constraints(request.queue)
       const now = Date.now()
       const { jobs, retryAt } = await this.store.jobClaim({
@@ -95,6 +115,7 @@ export class Leases {
       })
       if (jobs.length > 0) {
         this.spool.events.kick()
+        this.remember(jobs)
         return jobs.map((job) => ({
           id: job.id,
           queue: job.queue,
@@ -127,7 +148,9 @@ export class Leases {
       leaseMs: bounded(leaseMs, 'leaseMs', 1_000, MAX_TIMER_MS),
       now: Date.now(),
     })
-    if (!alive) throw lost()
+    if (!alive) throw this.lost(String(id), leaseToken)
+    const lease = this.granted.get(String(id))
+    if (lease?.token === leaseToken) lease.expiresAt = Date.now() + leaseMs
   }
 
   async progress(id: string, leaseToken: number, percent: number, stage?: string, message?: string): Promise<void> {
@@ -136,12 +159,14 @@ export class Leases {
       ...(stage !== undefined && { stage }),
       ...(message !== undefined && { message }),
     }
-    if (!(await this.store.jobProgress({ id: String(id), leaseToken, progress, now: Date.now() }))) throw lost()
+    if (!(await this.store.jobProgress({ id: String(id), leaseToken, progress, now: Date.now() })))
+      throw this.lost(String(id), leaseToken)
     this.spool.events.kick()
   }
 
   async log(id: string, leaseToken: number, level: 'debug' | 'info' | 'warn' | 'error', message: string) {
-    if (!(await this.store.jobLog({ id: String(id), leaseToken, level, message, now: Date.now() }))) throw lost()
+    if (!(await this.store.jobLog({ id: String(id), leaseToken, level, message, now: Date.now() })))
+      throw this.lost(String(id), leaseToken)
     this.spool.events.kick()
   }
 
@@ -159,7 +184,8 @@ export class Leases {
       items: [{ id: job.id, queue: job.queue, leaseToken, result: this.spool.codec.encode(json) }],
       now: Date.now(),
     })
-    if (!done) throw lost()
+    if (!done) throw this.lost(job.id, leaseToken)
+    this.settle(job.id, leaseToken)
     await this.recordBreaker(job.queue, true)
     this.spool.changed([job.queue])
   }
@@ -197,7 +223,8 @@ export class Leases {
       ...(decision.throttled &&
         decision.retryAt !== null && { pause: this.spool.configs.pauseKey(job.queue, job.group, decision.retryAt) }),
     })
-    if (!outcome.ok) throw lost()
+    if (!outcome.ok) throw this.lost(job.id, leaseToken)
+    this.settle(job.id, leaseToken)
     if (retryable) await this.recordBreaker(job.queue, false)
     this.spool.changed([job.queue])
     return { state: outcome.job.state, retryAt: decision.retryAt }
@@ -206,8 +233,105 @@ export class Leases {
   private async leased(id: string, leaseToken: number) {
     const job = await this.store.jobGet({ id: String(id) })
     if (!job) throw new SpoolError('SPOOL_JOB_NOT_FOUND', `no job ${id}`, { field: 'id' })
-    if (job.state !== 'active' || job.leaseToken !== leaseToken) throw lost()
+    if (job.state !== 'active' || job.leaseToken !== leaseToken) throw this.lost(job.id, leaseToken)
     return job
+  }
+
+  /**
+   * Stops granting leases, waits up to `graceMs` for the ones this process granted to be
+   * settled (heartbeats and reports are still taken), then hands the rest back to their queue
+   * with the attempt refunded. Idempotent: a second call gets the first one's outcome.
+   *
+   * @example
+   * const { handedBack } = await spool.leases.drain(10_000)
+   */
+  drain(graceMs: number): Promise<{ handedBack: number }> {
+    this.drained ??= this.runDrain(Math.max(0, Number.isFinite(graceMs) ? graceMs : 0))
+    return this.drained
+  }
+
+  private async runDrain(graceMs: number): Promise<{ handedBack: number }> {
+    this.draining = true
+    this.wake()
+    const deadline = Date.now() + graceMs
+    if (this.granted.size > 0) {
+      this.logger.info(
+        { jobs: this.granted.size, graceMs },
+        'stopping: waiting for the jobs HTTP workers hold, then handing the rest back',
+      )
+    }
+    while (this.granted.size > 0) {
+      await this.forgetSettled()
+      const left = deadline - Date.now()
+      if (this.granted.size === 0 || left <= 0) break
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(left, DRAIN_CHECK_MS))
+        function done() {
+          clearTimeout(timer)
+          resolve()
+        }
+        this.onSettled = done
+      })
+      this.onSettled = null
+    }
+    const remaining = [...this.granted]
+    this.granted.clear()
+    let handedBack = 0
+    const queues = new Set<string>()
+    await Promise.all(
+      remaining.map(async ([id, lease]) => {
+        try {
+          if (await this.store.jobRelease({ id, leaseToken: lease.token, now: Date.now() })) {
+            handedBack += 1
+            queues.add(lease.queue)
+          }
+        } catch (error) {
+          this.logger.warn({ jobId: id, ...describeError(error) }, 'handing a job back failed; its lease will lapse')
+        }
+      }),
+    )
+    if (handedBack > 0) {
+      this.logger.info({ jobs: handedBack }, 'handed jobs HTTP workers still held back to their queues')
+      this.spool.changed([...queues])
+    }
+    return { handedBack }
+  }
+
+  /** Forgets the granted leases whose job is no longer active under that token. */
+  private async forgetSettled(): Promise<void> {
+    await Promise.all(
+      [...this.granted].map(async ([id, lease]) => {
+        const job = await this.store.jobGet({ id }).catch(() => undefined)
+        if (job === undefined) return // the store did not answer: ask again next round
+        if (job?.state !== 'active' || job.leaseToken !== lease.token) this.granted.delete(id)
+      }),
+    )
+  }
+
+  private remember(jobs: { id: string; queue: string; leaseToken: number; leaseExpiresAt: number }[]): void {
+    const now = Date.now()
+    // Leases whose last known expiry has passed were settled elsewhere or lapsed; forgetting
+    // them (at most once a minute) keeps the map to the leases that are live.
+    if (now - this.lastPrune > 60_000) {
+      this.lastPrune = now
+      for (const [id, lease] of this.granted) if (lease.expiresAt < now) this.granted.delete(id)
+    }
+    for (const job of jobs) {
+      this.granted.set(job.id, { token: job.leaseToken, queue: job.queue, expiresAt: job.leaseExpiresAt })
+    }
+  }
+
+  /** The lease under this token is over (reported, or found gone): stop waiting for it. */
+  private settle(id: string, leaseToken: number): void {
+    if (this.granted.get(id)?.token !== leaseToken) return
+    this.granted.delete(id)
+    this.onSettled?.()
+  }
+
+  /** The lease is gone: forget it if it is the one this process granted, and say so. */
+  private lost(id: string, leaseToken: number): SpoolError {
+    this.settle(id, leaseToken)
+    return lost()
   }
 
   private async recordBreaker(queue: string, success: boolean): Promise<void> {

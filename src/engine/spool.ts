@@ -102,6 +102,7 @@ export class Spool implements EngineContext {
   private readonly maintenance: Maintenance
   private readonly maxPayloadBytes: number
   private closing: Promise<void> | null = null
+  private draining: Promise<void> | null = null
 
   private constructor(
     readonly store: Store,
@@ -495,13 +496,31 @@ export class Spool implements EngineContext {
   }
 
   /**
-   * Graceful shutdown: workers stop claiming, running jobs get `graceMs` (default 10 s) to
-   * finish, then their signals abort and they go back to the queue; then the store closes.
+   * The first half of a graceful shutdown, with the store still open (a server in front can
+   * keep answering): this process's workers stop claiming and no more HTTP leases are granted;
+   * running jobs — in-process, and those HTTP workers lease from this process — get `graceMs`
+   * (default 10 s) to finish, then go back to their queue with the attempt refunded.
+   * Idempotent; `close()` starts with it.
+   *
+   * @example
+   * await spool.drain({ graceMs: 10_000 })
+   */
+  drain(options: { graceMs?: number } = {}): Promise<void> {
+    this.draining ??= (async () => {
+      const all = [...this.localWorkers.values()].flatMap((set) => [...set])
+      await Promise.all([...all.map((worker) => worker.close(options)), this.leases.drain(options.graceMs ?? 10_000)])
+    })()
+    return this.draining
+  }
+
+  /**
+   * Graceful shutdown: `drain()` (workers stop claiming, running jobs — in-process and
+   * HTTP-leased — get `graceMs`, default 10 s, to finish, then their signals abort and they go
+   * back to the queue), then the store closes.
    */
   close(options: { graceMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
-      const all = [...this.localWorkers.values()].flatMap((set) => [...set])
-      await Promise.all(all.map((worker) => worker.close(options)))
+      await this.drain(options)
       await this.maintenance.stop()
       await this.events.close()
       if (this.ownsStore) await this.store.close()

@@ -10,6 +10,8 @@
  * while an audit write is in flight share the next one (src/security/audit.ts).
  */
 import { randomUUID } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
 import fastifyMultipart from '@fastify/multipart'
 import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
@@ -17,6 +19,7 @@ import fastifyWebsocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 import pino, { type Logger as PinoLogger } from 'pino'
 import type { z } from 'zod'
+import { SpoolError } from '../engine/errors.js'
 import type { Spool } from '../engine/spool.js'
 import { type AuditEntry, AuditLog } from '../security/audit.js'
 import { REDACT_PATHS, redactUrl } from '../security/redact.js'
@@ -25,12 +28,13 @@ import { Authenticator, authorize, type Principal, resolveTenant } from './auth.
 import { type ServerConfig, type ServerConfigInput, serverConfig } from './config.js'
 import type { ServerContext } from './context.js'
 import { Enqueuer } from './enqueuer.js'
+import { readJsonBody } from './json-body.js'
 import { ServerMetrics } from './metrics.js'
 import { openApiDocument } from './openapi.js'
 import { HttpProblem, toProblem } from './problem.js'
 import { type AnyRoute, Reply, STREAMING } from './route.js'
 import { allRoutes } from './routes/index.js'
-import { defaultWebRoot, registerWeb } from './web.js'
+import { defaultWebRoot, MAX_PATH_SEGMENT, registerWeb } from './web.js'
 import { Webhooks } from './webhooks.js'
 import { registerWebSocket } from './ws.js'
 
@@ -52,10 +56,14 @@ export interface SpoolServer {
   /** The base URL once listening. */
   readonly url: string | null
   /**
-   * Graceful stop: readiness turns 503, long polls answer, streams end, in-flight requests
-   * finish, the audit log is flushed. Does not close the Spool (its owner does).
+   * Graceful stop: readiness turns 503, long polls answer (no more leases are granted), streams
+   * end; jobs HTTP workers leased from this process get `graceMs` (default `graceSeconds`) to be
+   * reported — their heartbeats, progress and results are still taken — and are then handed
+   * back to their queue with the attempt refunded; in-flight requests finish, the audit log is
+   * flushed. Does not close the Spool (its owner does: `spool.drain()` alongside this stops its
+   * in-process workers within the same grace period).
    */
-  close(): Promise<void>
+  close(options?: { graceMs?: number }): Promise<void>
 }
 
 interface RequestState {
@@ -75,6 +83,10 @@ declare module 'fastify' {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/
+/** How long close() lets requests in flight finish before it cuts their connections. */
+const IN_FLIGHT_GRACE_MS = 5_000
+/** The routes browsers reach without headers (EventSource, WebSocket): the only ones taking `?access_token=`. */
+const QUERY_TOKEN_ROUTES = 'GET /v1/events/stream, GET /v1/sessions/:id/events and GET /v1/ws'
 
 /** The pino logger the server uses by default: JSON, redacted, never request bodies. */
 export function createLogger(level: string, destination?: NodeJS.WritableStream): PinoLogger {
@@ -126,28 +138,22 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     return503OnClosing: true,
-    forceCloseConnections: true,
-    routerOptions: { maxParamLength: 256, ignoreTrailingSlash: true },
+    // Idle keep-alive sockets close at once; a request in flight (a worker's last result, sent
+    // as the grace period ended) finishes first — close() cuts any left after a few seconds.
+    forceCloseConnections: 'idle',
+    routerOptions: { maxParamLength: MAX_PATH_SEGMENT, ignoreTrailingSlash: true },
+    // Errors the router meets before any route runs (a malformed percent-encoding, an overlong
+    // path segment), and requests Node's HTTP parser refuses, answer problem+json like the rest.
+    frameworkErrors: (error, request, reply) => sendProblem(request, reply, error),
+    clientErrorHandler: (error, socket) => answerClientError(error, socket, logger),
   })
 
-  // JSON bodies: an empty body is "no body" (so `POST …/pause` works with or without `{}`),
-  // and keys that could pollute prototypes are refused.
+  // JSON bodies, read to the route's limit (a larger one is drained first, so its sender can
+  // read the 413: json-body.ts).
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
-    const body = String(text)
-    if (body.trim() === '') return done(null, undefined)
-    try {
-      done(
-        null,
-        JSON.parse(body, (key, value) => {
-          if (key === '__proto__' || key === 'constructor') throw new SyntaxError('forbidden key')
-          return value
-        }),
-      )
-    } catch {
-      done(new HttpProblem('SPOOL_INVALID_JSON', 'the body is not valid JSON', { field: 'body' }), undefined)
-    }
-  })
+  app.addContentTypeParser('application/json', (request, payload, done) =>
+    readJsonBody(request, payload, request.routeOptions.bodyLimit ?? config.limits.bodyBytes, done),
+  )
 
   /** The audit entry of a request, or null when it is not audited. */
   function auditEntry(request: FastifyRequest, status: number): AuditEntry | null {
@@ -175,6 +181,8 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
 
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id)
+    // While stopping, no connection is kept for another request: the server is going away.
+    if (closing.signal.aborted) reply.header('connection', 'close')
     // Stored before the answer is written; a failed write is logged and the answer still goes
     // out (the change it reports has happened).
     const entry = auditEntry(request, reply.statusCode)
@@ -194,12 +202,23 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
   function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown) {
     const { problem, headers } = toProblem(error, redactUrl(request.url.split('?')[0] ?? ''), String(request.id))
     if (problem.status >= 500) {
-      const err = error as { name?: string; message?: string; code?: string; stack?: string }
-      request.log.error(
-        { err: { name: err?.name, message: err?.message, code: err?.code, stack: err?.stack } },
-        'request failed',
-      )
+      if (error instanceof HttpProblem || error instanceof SpoolError) {
+        // A deliberate answer (shutting down, a full queue, a store that does not answer), not
+        // a fault in the server: its code says it all, and a stack would only alarm.
+        const fields = { code: problem.code, detail: problem.detail }
+        if (closing.signal.aborted && problem.code === 'SPOOL_UNAVAILABLE')
+          request.log.info(fields, 'refused while stopping')
+        else request.log.warn(fields, 'request refused')
+      } else {
+        const err = error as { name?: string; message?: string; code?: string; stack?: string }
+        request.log.error(
+          { err: { name: err?.name, message: err?.message, code: err?.code, stack: err?.stack } },
+          'request failed',
+        )
+      }
     }
+    // Set here too: an error the router answers (frameworkErrors) skips the onSend hook.
+    reply.header('x-request-id', request.id)
     return reply.code(problem.status).headers(headers).type('application/problem+json; charset=utf-8').send(problem)
   }
 
@@ -259,16 +278,67 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
       url = address.replace('[::1]', 'localhost')
       return url
     },
-    async close() {
+    async close(closeOptions: { graceMs?: number } = {}) {
       if (!closing.signal.aborted) closing.abort()
       // Let long polls and streams that just ended write their last bytes before sockets close.
       await new Promise((resolve) => setTimeout(resolve, 50))
+      // The server keeps answering while the jobs HTTP workers hold finish or are handed back.
+      await spool.leases.drain(closeOptions.graceMs ?? config.graceSeconds * 1000)
+      const cut = setTimeout(() => app.server.closeAllConnections(), IN_FLIGHT_GRACE_MS)
       await app.close()
+      clearTimeout(cut)
       context.metrics.stop()
       await context.webhooks?.stop()
       await context.audit.flush()
     },
   }
+}
+
+/** What Node's HTTP parser's error codes mean, in a client's words. */
+const PARSER_ERRORS: Record<string, string> = {
+  HPE_INVALID_HEADER_TOKEN:
+    'a header has a character HTTP does not allow in it (a bare LF, a NUL, another control character)',
+  HPE_LF_EXPECTED: 'a line ends in a bare CR or LF; HTTP lines end in CRLF',
+  HPE_CR_EXPECTED: 'a line ends in a bare CR or LF; HTTP lines end in CRLF',
+  HPE_UNEXPECTED_CONTENT_LENGTH: 'Content-Length is given twice, or beside Transfer-Encoding',
+  HPE_INVALID_CONTENT_LENGTH: 'Content-Length is not one number',
+  HPE_INVALID_TRANSFER_ENCODING: 'Transfer-Encoding is not valid',
+  HPE_INVALID_CHUNK_SIZE: 'a chunk of the body has no valid size',
+  HPE_INVALID_METHOD: 'the method is not an HTTP method',
+  HPE_INVALID_URL: 'the request target is not a valid URL',
+  HPE_INVALID_VERSION: 'the HTTP version is not valid',
+}
+
+/**
+ * A request Node's HTTP parser refused never reaches Fastify: answer it here, as problem+json
+ * (no instance: the path was not read), and close the connection, whose framing is lost.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex, logger: PinoLogger): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const parserCode = error.code ?? 'HPE_UNKNOWN'
+  const refusal =
+    parserCode === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new HttpProblem('SPOOL_REQUEST_TIMEOUT', 'the request did not arrive in time')
+      : parserCode === 'HPE_HEADER_OVERFLOW'
+        ? new HttpProblem('SPOOL_HEADERS_TOO_LARGE', 'the request headers are larger than this server accepts', {
+            field: 'headers',
+          })
+        : new HttpProblem('SPOOL_MALFORMED_HTTP', PARSER_ERRORS[parserCode] ?? 'the request is not valid HTTP/1.1', {
+            parserCode,
+          })
+  const requestId = randomUUID()
+  const { problem } = toProblem(refusal, '', requestId)
+  delete problem.instance
+  const body = JSON.stringify(problem)
+  logger.debug({ reqId: requestId, parserCode, status: problem.status }, 'malformed request refused')
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n` +
+        'Content-Type: application/problem+json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    )
+  }
+  socket.destroy()
 }
 
 function jwtSettings(config: ServerConfig) {
@@ -292,6 +362,15 @@ function registerRoute(app: FastifyInstance, context: ServerContext, spec: AnyRo
         audited: false,
       }
       request.spoolState = state
+      // @fastify/multipart parses any route's multipart body as "none" for its handler to read:
+      // on a JSON route that is the wrong media type, not a missing body.
+      if (!spec.multipart && request.isMultipart()) {
+        throw new HttpProblem(
+          'SPOOL_UNSUPPORTED_MEDIA_TYPE',
+          'this route takes application/json; multipart/form-data is for uploads (POST /v1/sessions, POST /v1/audio/transcriptions)',
+          { field: 'content-type' },
+        )
+      }
       const rawParams = (request.params ?? {}) as Record<string, unknown>
       const rawTarget = rawParams.id ?? rawParams.name ?? rawParams.queue
       if (typeof rawTarget === 'string') state.target = rawTarget.slice(0, 200)
@@ -304,6 +383,13 @@ function registerRoute(app: FastifyInstance, context: ServerContext, spec: AnyRo
       } else {
         const header = request.headers.authorization
         const queryToken = spec.stream && typeof rawQuery.access_token === 'string' ? rawQuery.access_token : undefined
+        if (header === undefined && !spec.stream && rawQuery.access_token !== undefined) {
+          throw new HttpProblem(
+            'SPOOL_UNAUTHENTICATED',
+            `?access_token= is accepted only on the stream routes (${QUERY_TOKEN_ROUTES}); send the credential here as "Authorization: Bearer …"`,
+            { field: 'access_token', location: 'query' },
+          )
+        }
         principal = await context.auth.authenticate(header, queryToken)
         state.principal = principal
         state.tenant = principal.tenant

@@ -11,7 +11,13 @@
  *   and `spool_workers{queue}` from the workers registry; `spool_breaker_open{breaker}` (1 open,
  *   0.5 half-open, 0 closed) for every circuit breaker;
  * - `spool_http_requests_total{method,route,status}`, `spool_http_request_duration_seconds`,
- *   `spool_streams_open{kind}`, and the process metrics prom-client collects by default.
+ *   `spool_streams_open{kind}`, and the metrics prom-client collects by default, under `spool_`:
+ *   `spool_process_*` (CPU, memory, file descriptors, start time) and `spool_nodejs_*` (event-loop
+ *   lag, heap, GC, active handles/requests/resources by type) — without its three
+ *   `nodejs_active_*_total` gauges, whose `_total` Prometheus keeps for counters (sum the
+ *   per-type gauge instead).
+ *
+ * Every family passes promtool's lint (test/server/metrics.test.ts).
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Spool } from '../engine/spool.js'
@@ -84,7 +90,14 @@ export class ServerMetrics {
   private subscription: { close(): void } | null = null
 
   constructor(private readonly spool: Spool) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'spool_process_' })
+    // prom-client's own names already start with `process_` or `nodejs_`, so the prefix is
+    // `spool_` alone (`spool_process_cpu_seconds_total`, not `spool_process_process_…`).
+    collectDefaultMetrics({ register: this.registry, prefix: 'spool_' })
+    // Three of its gauges end in `_total`, which Prometheus keeps for counters (promtool refuses
+    // them); each is the sum of the per-type gauge beside it (`spool_nodejs_active_handles{type}`).
+    for (const kind of ['resources', 'handles', 'requests']) {
+      this.registry.removeSingleMetric(`spool_nodejs_active_${kind}_total`)
+    }
     const spoolRef = this.spool
     new Gauge({
       name: 'spool_jobs',

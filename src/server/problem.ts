@@ -13,17 +13,22 @@ import { ERROR_CODES, SpoolError } from '../engine/errors.js'
 
 export const SERVER_ERROR_CODES = {
   SPOOL_INVALID_REQUEST: { status: 400, title: 'The request is invalid' },
+  SPOOL_INVALID_URL: { status: 400, title: 'The URL is not valid' },
+  SPOOL_MALFORMED_HTTP: { status: 400, title: 'The request is not valid HTTP' },
   SPOOL_INVALID_JSON: { status: 400, title: 'The body is not valid JSON' },
   SPOOL_UNKNOWN_FIELD: { status: 400, title: 'The request has a field this route does not take' },
   SPOOL_UNAUTHENTICATED: { status: 401, title: 'Authentication is required' },
   SPOOL_FORBIDDEN: { status: 403, title: 'This credential may not do that' },
   SPOOL_TENANT_FORBIDDEN: { status: 403, title: 'This credential may not act in that tenant' },
   SPOOL_NOT_FOUND: { status: 404, title: 'Not found' },
+  SPOOL_REQUEST_TIMEOUT: { status: 408, title: 'The request did not arrive in time' },
   SPOOL_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   SPOOL_CONFLICT: { status: 409, title: 'The resource is not in a state that allows this' },
   SPOOL_BODY_TOO_LARGE: { status: 413, title: 'The body is too large' },
+  SPOOL_URI_TOO_LONG: { status: 414, title: 'A path segment is too long' },
   SPOOL_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The body must be application/json' },
   SPOOL_RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  SPOOL_HEADERS_TOO_LARGE: { status: 431, title: 'The request headers are too large' },
   SPOOL_QUEUE_FULL: { status: 503, title: 'The queue is full' },
   SPOOL_UNAVAILABLE: { status: 503, title: 'The server is not ready' },
   SPOOL_INTERNAL: { status: 500, title: 'Internal error' },
@@ -75,8 +80,17 @@ const FASTIFY: Record<string, ServerErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'SPOOL_UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'SPOOL_INVALID_REQUEST',
   FST_ERR_CTP_INVALID_TYPE: 'SPOOL_UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_BAD_URL: 'SPOOL_INVALID_REQUEST',
+  FST_ERR_BAD_URL: 'SPOOL_INVALID_URL',
+  FST_ERR_MAX_PARAM_LENGTH: 'SPOOL_URI_TOO_LONG',
   FST_ERR_ASYNC_CONSTRAINT: 'SPOOL_INVALID_REQUEST',
+}
+
+/** Fastify's messages that would echo the raw input back, or say less than ours. */
+const FASTIFY_DETAIL: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'the body is larger than this server accepts',
+  FST_ERR_BAD_URL:
+    'the path has a malformed percent-encoding (a "%" not followed by two hex digits, or bytes that are not UTF-8)',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path segment is longer than 256 characters',
 }
 
 /**
@@ -111,7 +125,8 @@ export function toProblem(
   } else if (isFastifyError(error) && FASTIFY[error.code]) {
     code = FASTIFY[error.code] as ServerErrorCode
     status = SERVER_ERROR_CODES[code as ServerErrorCode].status
-    detail = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'the body is larger than this server accepts' : error.message
+    detail = FASTIFY_DETAIL[error.code] ?? error.message
+    if (code === 'SPOOL_INVALID_URL' || code === 'SPOOL_URI_TOO_LONG') extra = { field: 'path', location: 'path' }
     if (code === 'SPOOL_INVALID_JSON') extra = { field: 'body' }
   } else if (isFastifyError(error) && typeof error.statusCode === 'number' && error.statusCode < 500) {
     status = error.statusCode

@@ -58,6 +58,8 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
    * shows (a job's history is part of viewing the job: `jobs.get`), so one view is one entry.
    */
   auditAs?: string
+  /** Takes `multipart/form-data` (an upload the handler reads) instead of JSON; elsewhere it is 415. */
+  multipart?: boolean
   /** Route-specific body limit in bytes. */
   bodyLimit?: number
   handler(ctx: RouteContext<P, Q, B>): Promise<unknown>

@@ -26,12 +26,22 @@ export function intQuery(min: number, max: number) {
 }
 /** A boolean in a query string: `true` or `false`. */
 export const boolQuery = z.enum(['true', 'false']).transform((v) => v === 'true')
-/** A time in a query string: epoch ms or an ISO 8601 date-time. */
+/** `2026-11-22`, `2026-11-22T14:00`, `…:30.5Z`, `…+01:00`: what the docs promise, not whatever `Date.parse` reads (it takes `-1` as 2001). */
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/
+
+/**
+ * A time in a query string: epoch ms or an ISO 8601 date-time, from 1970 on (as every time in
+ * a body: `-1` or a date before 1970 is refused, not read as a time before every job).
+ */
 export const timeQuery = z
   .string()
   .max(40)
-  .refine((v) => /^\d{1,16}$/.test(v) || !Number.isNaN(Date.parse(v)), 'must be epoch ms or an ISO 8601 date-time')
+  .refine(
+    (v) => /^\d{1,16}$/.test(v) || (ISO_DATE_TIME.test(v) && !Number.isNaN(Date.parse(v))),
+    'must be epoch ms (0 or more) or an ISO 8601 date-time',
+  )
   .transform((v) => (/^\d+$/.test(v) ? Number(v) : Date.parse(v)))
+  .pipe(z.number().min(0, 'must not be before 1970 (epoch ms 0)').max(8_640_000_000_000_000))
 
 export const priority = z.union([z.enum(['urgent', 'high', 'normal', 'low']), z.number().int().min(-1000).max(1000)])
 

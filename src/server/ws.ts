@@ -13,6 +13,10 @@
  *   → { "type": "unsubscribe", "id": "s1" }      ← { "type": "unsubscribed", "id": "s1" }
  *   → { "type": "ping" }                         ← { "type": "pong" }
  *   ← { "type": "error", "code": "SPOOL_INVALID_REQUEST", "detail": "…", "field"?: "…", "id"?: "s1" }
+ *
+ * An error carries the `id` of the message it answers whenever that message named one (1–64
+ * characters), also when the message failed validation; a field the message type does not take
+ * is `SPOOL_UNKNOWN_FIELD`, as over HTTP.
 
  *
  * A `session` subscription carries what `GET /v1/sessions/:id/events` does (status, stage,
@@ -115,18 +119,27 @@ function serve(socket: WebSocket, context: ServerContext, tenant: string): void 
   pinger.unref()
 
   socket.on('message', async (raw) => {
-    let parsed: z.infer<typeof message>
+    let value: unknown
     try {
-      const result = message.safeParse(JSON.parse(String(raw)))
-      if (!result.success) {
-        const issue = result.error.issues[0]
-        const field = issue?.path.map(String).join('.') || 'message'
-        return fail(new HttpProblem('SPOOL_INVALID_REQUEST', `${field}: ${issue?.message ?? 'invalid'}`, { field }))
-      }
-      parsed = result.data
+      value = JSON.parse(String(raw))
     } catch {
       return fail(new HttpProblem('SPOOL_INVALID_JSON', 'a message must be JSON'))
     }
+    const result = message.safeParse(value)
+    if (!result.success) {
+      const issue = result.error.issues[0]
+      const path = issue?.path.map(String) ?? []
+      if (issue?.code === 'unrecognized_keys') path.push(issue.keys[0] ?? '')
+      const field = path.join('.') || 'message'
+      const problem =
+        issue?.code === 'unrecognized_keys'
+          ? new HttpProblem('SPOOL_UNKNOWN_FIELD', `${field} is not a field this message takes`, { field })
+          : new HttpProblem('SPOOL_INVALID_REQUEST', `${field}: ${issue?.message ?? 'invalid'}`, { field })
+      // The error names the subscription the message was about, when it named a usable one.
+      const id = (value as { id?: unknown } | null)?.id
+      return fail(problem, typeof id === 'string' && id.length >= 1 && id.length <= 64 ? id : undefined)
+    }
+    const parsed = result.data
     try {
       if (parsed.type === 'ping') return send({ type: 'pong' })
       if (parsed.type === 'unsubscribe') {

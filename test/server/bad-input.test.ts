@@ -2,6 +2,7 @@
  * Bad input of every kind gets the right 4xx as problem+json with a stable code (and the field
  * at fault where there is one), writes nothing, and leaves the server healthy.
  */
+import { connect } from 'node:net'
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type TestServer } from './helpers.js'
@@ -17,6 +18,22 @@ async function jwt(claims: Record<string, unknown>, options: { secret?: string; 
     .sign(new TextEncoder().encode(options.secret ?? SECRET))
 }
 
+/** Writes bytes no HTTP client would send and reads the answer until the server closes. */
+function exchangeRaw(url: string, raw: string): Promise<string> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(raw))
+    let text = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk) => {
+      text += chunk
+    })
+    socket.on('close', () => resolve(text))
+    socket.on('error', reject)
+    socket.setTimeout(5_000, () => socket.destroy(new Error('no answer')))
+  })
+}
+
 interface Case {
   name: string
   method?: string
@@ -29,9 +46,19 @@ interface Case {
   status: number
   code: string
   field?: string
+  /** What the problem's detail must say. */
+  detail?: RegExp
 }
 
 const JOBS = '/v1/queues/inputs/jobs'
+const FORM = [
+  '--spoolform',
+  'Content-Disposition: form-data; name="payload"',
+  '',
+  '{"ok":1}',
+  '--spoolform--',
+  '',
+].join('\r\n')
 const job = (options: unknown) => ({ payload: { ok: 1 }, options })
 
 describe('bad input', () => {
@@ -92,6 +119,44 @@ describe('bad input', () => {
       path: JOBS,
       raw: '<payload/>',
       headers: { 'content-type': 'application/xml' },
+      status: 415,
+      code: 'SPOOL_UNSUPPORTED_MEDIA_TYPE',
+    },
+    {
+      name: 'multipart on a JSON route',
+      method: 'POST',
+      path: JOBS,
+      raw: FORM,
+      headers: { 'content-type': 'multipart/form-data; boundary=spoolform' },
+      status: 415,
+      code: 'SPOOL_UNSUPPORTED_MEDIA_TYPE',
+      field: 'content-type',
+    },
+    {
+      name: 'multipart on an upload route is read (a text file is no recording)',
+      method: 'POST',
+      path: '/v1/sessions',
+      raw: [
+        '--spoolform',
+        'Content-Disposition: form-data; name="file"; filename="notes.txt"',
+        'Content-Type: text/plain',
+        '',
+        'not audio',
+        '--spoolform--',
+        '',
+      ].join('\r\n'),
+      headers: { 'content-type': 'multipart/form-data; boundary=spoolform' },
+      status: 415,
+      code: 'AUDIO_UNSUPPORTED_TYPE',
+      field: 'file',
+    },
+    {
+      name: 'multipart on a JSON route without a credential',
+      method: 'POST',
+      path: '/v1/keys',
+      raw: FORM,
+      headers: { 'content-type': 'multipart/form-data; boundary=spoolform' },
+      as: 'none',
       status: 415,
       code: 'SPOOL_UNSUPPORTED_MEDIA_TYPE',
     },
@@ -406,6 +471,37 @@ describe('bad input', () => {
       code: 'SPOOL_INVALID_REQUEST',
       field: 'jobs',
     },
+    // Malformed paths: the router answers before any route runs
+    {
+      name: 'malformed percent-encoding in a queue name',
+      method: 'POST',
+      path: '/v1/queues/a%zzb/jobs',
+      body: { payload: 1 },
+      status: 400,
+      code: 'SPOOL_INVALID_URL',
+      field: 'path',
+    },
+    {
+      name: 'cut-off UTF-8 percent-encoding in a job id',
+      path: '/v1/jobs/%E0%A4%A',
+      status: 400,
+      code: 'SPOOL_INVALID_URL',
+      field: 'path',
+    },
+    {
+      name: 'malformed percent-encoding without a credential',
+      path: '/v1/jobs/%zz',
+      as: 'none',
+      status: 400,
+      code: 'SPOOL_INVALID_URL',
+    },
+    {
+      name: 'path segment of 300 characters',
+      path: `/v1/jobs/${'1'.repeat(300)}`,
+      status: 414,
+      code: 'SPOOL_URI_TOO_LONG',
+      field: 'path',
+    },
     // Bad ids and names
     { name: 'job id not a number', path: '/v1/jobs/abc', status: 400, code: 'SPOOL_INVALID_REQUEST', field: 'id' },
     { name: 'negative job id', path: '/v1/jobs/-1', status: 400, code: 'SPOOL_INVALID_REQUEST', field: 'id' },
@@ -549,6 +645,34 @@ describe('bad input', () => {
       field: 'createdAfter',
     },
     {
+      name: 'negative createdBefore',
+      path: '/v1/jobs?createdBefore=-1',
+      status: 400,
+      code: 'SPOOL_INVALID_REQUEST',
+      field: 'createdBefore',
+    },
+    {
+      name: 'createdAfter before 1970',
+      path: '/v1/jobs?createdAfter=1969-12-31T23:59:59Z',
+      status: 400,
+      code: 'SPOOL_INVALID_REQUEST',
+      field: 'createdAfter',
+    },
+    {
+      name: 'negative createdBefore on sessions',
+      path: '/v1/sessions?createdBefore=-5',
+      status: 400,
+      code: 'SPOOL_INVALID_REQUEST',
+      field: 'createdBefore',
+    },
+    {
+      name: 'negative createdAfter on sessions',
+      path: '/v1/sessions?createdAfter=-1',
+      status: 400,
+      code: 'SPOOL_INVALID_REQUEST',
+      field: 'createdAfter',
+    },
+    {
       name: 'repeated filter',
       path: '/v1/jobs?queue=a&queue=b',
       status: 400,
@@ -556,6 +680,15 @@ describe('bad input', () => {
       field: 'queue',
     },
     // Credentials
+    {
+      name: 'token in the query of a plain route, without a header',
+      path: '/v1/jobs?access_token=spool_abcdefghij_x',
+      as: 'none',
+      status: 401,
+      code: 'SPOOL_UNAUTHENTICATED',
+      field: 'access_token',
+      detail: /only on the stream routes.*GET \/v1\/events\/stream.*GET \/v1\/ws.*Authorization: Bearer/,
+    },
     { name: 'no credential', path: '/v1/jobs', as: 'none', status: 401, code: 'SPOOL_UNAUTHENTICATED' },
     {
       name: 'Basic auth',
@@ -718,6 +851,24 @@ describe('bad input', () => {
       field: 'url',
     },
     {
+      name: 'webhook URL with CR LF (header injection)',
+      method: 'POST',
+      path: '/v1/webhooks',
+      body: { url: 'http://127.0.0.1:9/hook\r\nX-Injected: 1', events: ['job.failed'] },
+      status: 400,
+      code: 'SPOOL_INVALID_REQUEST',
+      field: 'url',
+    },
+    {
+      name: 'webhook URL with a tab',
+      method: 'POST',
+      path: '/v1/webhooks',
+      body: { url: 'http://127.0.0.1:9/ho\tok', events: ['job.failed'] },
+      status: 400,
+      code: 'SPOOL_INVALID_REQUEST',
+      field: 'url',
+    },
+    {
       name: 'webhook event type',
       method: 'POST',
       path: '/v1/webhooks',
@@ -836,7 +987,79 @@ describe('bad input', () => {
     })
     expect(response.body.requestId).toBe(response.headers.get('x-request-id'))
     if (c.field !== undefined) expect(response.body.field).toBe(c.field)
+    if (c.detail !== undefined) expect(response.body.detail).toMatch(c.detail)
     expect(await snapshot()).toBe(before)
+  })
+
+  it.each([
+    ['a bare LF in a header value', 'GET /v1/jobs HTTP/1.1\r\nHost: x\r\nX-Note: a\nb\r\n\r\n'],
+    ['a NUL in a header value', 'GET /v1/jobs HTTP/1.1\r\nHost: x\r\nX-Note: a\u0000b\r\n\r\n'],
+    [
+      'two Content-Length headers',
+      `POST ${JOBS} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 13\r\nContent-Length: 14\r\n\r\n{"payload":1}`,
+    ],
+  ])('HTTP framing error answers problem+json: %s', async (_name, raw) => {
+    const before = await snapshot()
+    const answer = await exchangeRaw(t.url, raw)
+    const split = answer.indexOf('\r\n\r\n')
+    const head = answer.slice(0, split)
+    expect(head).toMatch(/^HTTP\/1\.1 400 /)
+    expect(head).toMatch(/^content-type: application\/problem\+json/im)
+    const problem = JSON.parse(answer.slice(split + 4))
+    expect(problem).toMatchObject({
+      status: 400,
+      code: 'SPOOL_MALFORMED_HTTP',
+      type: 'https://spool.dev/problems/spool_malformed_http',
+      title: expect.any(String),
+      detail: expect.any(String),
+      parserCode: expect.stringMatching(/^HPE_/),
+    })
+    expect(head).toMatch(new RegExp(`^x-request-id: ${problem.requestId}$`, 'im'))
+    expect(await snapshot()).toBe(before)
+  })
+
+  it('a bulk body over the limit, streamed by fetch, gets a 413 the client can read', async () => {
+    const before = await snapshot()
+    const total = 20 * 1024 * 1024 // over the bulk limit of 16 MiB
+    const chunk = new Uint8Array(256 * 1024).fill(0x20)
+    const slowBody = () => {
+      let sent = 0
+      return new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (sent >= total) return controller.close()
+          await new Promise((resolve) => setTimeout(resolve, 2))
+          controller.enqueue(chunk)
+          sent += chunk.length
+        },
+      })
+    }
+    for (const declared of [true, false]) {
+      // Before the fix, the declared-length upload failed with EPIPE: the server answered and
+      // closed while the body was still on its way.
+      const response = await fetch(`${t.url}${JOBS}/bulk`, {
+        method: 'POST',
+        body: slowBody(),
+        duplex: 'half',
+        headers: {
+          authorization: `Bearer ${t.adminKey}`,
+          'content-type': 'application/json',
+          ...(declared && { 'content-length': String(total) }),
+        },
+      } as RequestInit)
+      expect(response.status).toBe(413)
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+      expect(await response.json()).toMatchObject({ code: 'SPOOL_BODY_TOO_LARGE', limit: 16 * 1024 * 1024 })
+    }
+    expect(await snapshot()).toBe(before)
+  })
+
+  it('a body declared larger than the server drains is answered at once', async () => {
+    const answer = await exchangeRaw(
+      t.url,
+      `POST ${JOBS}/bulk HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.adminKey}\r\nContent-Type: application/json\r\nContent-Length: ${2 ** 30}\r\n\r\n{"jobs":[`,
+    )
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /)
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 'SPOOL_BODY_TOO_LARGE' })
   })
 
   it('an injection string in a text search is just text', async () => {

@@ -3,11 +3,14 @@
  * children, the dashboard's static files (long-cached hashed assets, SPA fallback, API 404s
  * untouched), and `spool top --once` reading it all through the client.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs'
+import { get } from 'node:http'
 import { join } from 'node:path'
+import { brotliCompressSync, brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { main } from '../../src/cli/commands.js'
 import { buildServer } from '../../src/server/app.js'
+import { precompressTree } from '../../src/server/web.js'
 import { startServer, type TestServer } from './helpers.js'
 
 describe('dashboard routes', () => {
@@ -174,10 +177,128 @@ describe('the dashboard served at /', () => {
       expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
       expect(asset.headers.get('content-type')).toMatch(/javascript/)
       expect((await fetch(`${url}/assets/gone-000.js`)).status).toBe(404)
+      const badPath = await fetch(`${url}/jobs/%E0%A4%A`)
+      expect(badPath.status).toBe(400)
+      expect(await badPath.json()).toMatchObject({ code: 'SPOOL_INVALID_URL', field: 'path' })
       const api = await fetch(`${url}/v1/nothing-here`)
       expect(api.status).toBe(404)
       expect(await api.json()).toMatchObject({ code: 'SPOOL_NOT_FOUND' })
       expect((await fetch(`${url}/readyz`)).status).toBe(200)
+    } finally {
+      await server.close()
+      await t.close()
+    }
+  })
+})
+
+/** A GET that shows the bytes as sent (fetch would undo the encoding). */
+function rawGet(url: string, headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>(
+    (resolve, reject) => {
+      get(url, { headers }, (response) => {
+        const chunks: Buffer[] = []
+        response.on('data', (chunk: Buffer) => chunks.push(chunk))
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }),
+        )
+      }).on('error', reject)
+    },
+  )
+}
+
+describe('the dashboard served compressed', () => {
+  it('sends brotli or gzip as the client accepts, with cache headers and an ETag per encoding', async () => {
+    const t = await startServer()
+    const root = join(t.dir, 'web')
+    mkdirSync(join(root, 'assets'), { recursive: true })
+    const html = `<!doctype html><div id="root"></div>${'<!-- padding -->'.repeat(200)}`
+    const js = Array.from({ length: 2000 }, (_, i) => `export const value${i} = ${i} * 2;`).join('\n')
+    writeFileSync(join(root, 'index.html'), html)
+    writeFileSync(join(root, 'assets', 'app-abc123.js'), js)
+    writeFileSync(join(root, 'assets', 'tiny-abc123.js'), 'console.log(1)')
+    const server = await buildServer({
+      spool: t.spool,
+      config: { port: 0, webhooks: { enabled: false } },
+      webRoot: root,
+    })
+    const url = await server.listen()
+    try {
+      const asset = `${url}/assets/app-abc123.js`
+      const br = await rawGet(asset, { 'accept-encoding': 'gzip, deflate, br' })
+      expect(br.status).toBe(200)
+      expect(br.headers['content-encoding']).toBe('br')
+      expect(br.headers.vary).toMatch(/accept-encoding/i)
+      expect(br.headers['cache-control']).toBe('public, max-age=31536000, immutable')
+      expect(br.headers['content-type']).toMatch(/javascript/)
+      expect(br.body.length).toBeLessThan(js.length / 4)
+      expect(brotliDecompressSync(br.body).toString()).toBe(js)
+
+      const gzip = await rawGet(asset, { 'accept-encoding': 'gzip' })
+      expect(gzip.headers['content-encoding']).toBe('gzip')
+      expect(gunzipSync(gzip.body).toString()).toBe(js)
+      expect(gzip.headers.etag).not.toBe(br.headers.etag)
+      // q=0 refuses an encoding
+      expect((await rawGet(asset, { 'accept-encoding': 'br;q=0, gzip;q=0.5' })).headers['content-encoding']).toBe(
+        'gzip',
+      )
+
+      const plain = await rawGet(asset)
+      expect(plain.headers['content-encoding']).toBeUndefined()
+      expect(plain.body.toString()).toBe(js)
+      expect(plain.headers.vary).toMatch(/accept-encoding/i)
+      expect(new Set([plain.headers.etag, gzip.headers.etag, br.headers.etag]).size).toBe(3)
+
+      // Revalidation matches the representation asked for.
+      const again = await rawGet(asset, { 'accept-encoding': 'br', 'if-none-match': String(br.headers.etag) })
+      expect(again.status).toBe(304)
+      expect((await rawGet(asset, { 'if-none-match': String(br.headers.etag) })).status).toBe(200)
+
+      const index = await rawGet(`${url}/jobs/42`, { 'accept-encoding': 'br' })
+      expect(index.headers['content-encoding']).toBe('br')
+      expect(index.headers['cache-control']).toBe('no-cache')
+      expect(brotliDecompressSync(index.body).toString()).toBe(html)
+
+      // Too small to be worth it: sent as is.
+      const tiny = await rawGet(`${url}/assets/tiny-abc123.js`, { 'accept-encoding': 'br' })
+      expect(tiny.headers['content-encoding']).toBeUndefined()
+      expect(tiny.body.toString()).toBe('console.log(1)')
+    } finally {
+      await server.close()
+      await t.close()
+    }
+  })
+
+  it('serves the copies the build compressed, and never those copies on their own', async () => {
+    const t = await startServer()
+    const root = join(t.dir, 'web')
+    mkdirSync(join(root, 'assets'), { recursive: true })
+    const js = Array.from({ length: 2000 }, (_, i) => `export const value${i} = ${i} * 3;`).join('\n')
+    writeFileSync(join(root, 'index.html'), '<!doctype html><div id="root"></div>')
+    writeFileSync(join(root, 'assets', 'app-def456.js'), js)
+    const built = precompressTree(root)
+    expect(built.files).toBe(1)
+    // A marker in the build's copy shows which one goes out.
+    const marked = brotliCompressSync(Buffer.from(`${js}\n// from the build`))
+    writeFileSync(join(root, 'assets', 'app-def456.js.br'), marked)
+    // A copy older than its file (the file was rebuilt without it) is not trusted.
+    writeFileSync(join(root, 'assets', 'rebuilt-789.js'), js)
+    writeFileSync(join(root, 'assets', 'rebuilt-789.js.br'), marked)
+    utimesSync(join(root, 'assets', 'rebuilt-789.js.br'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000))
+    const server = await buildServer({
+      spool: t.spool,
+      config: { port: 0, webhooks: { enabled: false } },
+      webRoot: root,
+    })
+    const url = await server.listen()
+    try {
+      const br = await rawGet(`${url}/assets/app-def456.js`, { 'accept-encoding': 'br' })
+      expect(br.body.equals(marked)).toBe(true)
+      const gzip = await rawGet(`${url}/assets/app-def456.js`, { 'accept-encoding': 'gzip' })
+      expect(gunzipSync(gzip.body).toString()).toBe(js)
+      const rebuilt = await rawGet(`${url}/assets/rebuilt-789.js`, { 'accept-encoding': 'br' })
+      expect(brotliDecompressSync(rebuilt.body).toString()).toBe(js)
+      expect((await rawGet(`${url}/assets/app-def456.js.br`)).status).toBe(404)
+      expect((await rawGet(`${url}/assets/app-def456.js.gz`)).status).toBe(404)
     } finally {
       await server.close()
       await t.close()

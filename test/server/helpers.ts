@@ -115,7 +115,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
   const stop = async () => {
     if (stopped) return
     stopped = true
-    await server.close()
+    await server.close({ graceMs: 500 })
     await spool.close({ graceMs: 500 })
   }
   return {

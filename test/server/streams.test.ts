@@ -188,10 +188,20 @@ describe('WebSocket', () => {
     ws.send('not json')
     ws.send(JSON.stringify({ type: 'subscribe', id: 'bad', queue: '../x' }))
     await eventually(() => messages.filter((m) => m.type === 'error').length >= 2, 'two errors')
-    expect(messages.filter((m) => m.type === 'error').map((m) => m.code)).toEqual([
-      'SPOOL_INVALID_JSON',
-      'SPOOL_INVALID_REQUEST',
-    ])
+    const errors = () => messages.filter((m) => m.type === 'error')
+    expect(errors().map((m) => m.code)).toEqual(['SPOOL_INVALID_JSON', 'SPOOL_INVALID_REQUEST'])
+    // An error about a subscription names it, as docs/api.md shows, so a client with several
+    // in flight knows which one failed; a message without an id gets an error without one.
+    expect(errors()[0]).not.toHaveProperty('id')
+    expect(errors()[1]).toMatchObject({ id: 'bad', field: 'queue' })
+    ws.send(JSON.stringify({ type: 'subscribe', id: 'typo', queue: 'w', colour: 'red' }))
+    ws.send(JSON.stringify({ type: 'unsubscribe', id: 'u', extra: 1 }))
+    ws.send(JSON.stringify({ type: 'subscribe', id: 7, queue: 'w' }))
+    await eventually(() => errors().length >= 5, 'three more errors')
+    expect(errors()[2]).toMatchObject({ code: 'SPOOL_UNKNOWN_FIELD', id: 'typo', field: 'colour' })
+    expect(errors()[3]).toMatchObject({ code: 'SPOOL_UNKNOWN_FIELD', id: 'u', field: 'extra' })
+    expect(errors()[4]).toMatchObject({ code: 'SPOOL_INVALID_REQUEST', field: 'id' })
+    expect(errors()[4]).not.toHaveProperty('id')
     ws.send(JSON.stringify({ type: 'unsubscribe', id: 'q' }))
     await eventually(() => messages.some((m) => m.type === 'unsubscribed'), 'unsubscribed')
     const count = messages.filter((m) => m.type === 'event').length

@@ -476,6 +476,7 @@ export const sessionRoutes = [
     description:
       'multipart/form-data with `file` (mp3, wav, m4a, ogg, flac or webm; at most audio.maxUploadBytes, 500 MB by default) and `metadata` (JSON text, see SessionMetadata: patient, visitType, urgency, language, speakers, engines, priority). The priority comes from the context — emergency visit or immediate urgency → urgent, same-day → high, next-day or none → normal, routine → low — unless `metadata.priority` is given. The upload streams to disk and is checked (size, extension, magic bytes, ffprobe, a full decode) before anything is kept: a bad one answers 413, 415 or 422 (codes AUDIO_TOO_LARGE, AUDIO_UNSUPPORTED_TYPE, AUDIO_TYPE_MISMATCH, AUDIO_UNDECODABLE, AUDIO_TRUNCATED, AUDIO_TOO_LONG) and nothing is stored. 202 with the id, the position of its first job and the expected wait.',
     permission: 'produce',
+    multipart: true,
     response: created,
     status: 202,
     errors: [413, 422, 429, 503],
@@ -711,6 +712,7 @@ export const sessionRoutes = [
     description:
       'The OpenAI API’s request (multipart: `file`, `model`, optional `language`, `prompt`, `response_format` json|text|srt|vtt|verbose_json, `timestamp_granularities[]` word|segment, `temperature`), so the `openai` SDK works with Spool as its base URL and an API key of Spool. `model` names a transcription engine of this server (pocketsphinx, sherpa, openai, …) or is any other name (`whisper-1`) for the default. The recording runs validate → preprocess → chunked transcription as a `transcription` session (no diarization, no notes) and the answer waits for it up to audio.transcriptionWaitSeconds; past that, 504 with the session id (`Spool-Session-Id`) to follow with GET /v1/sessions/:id. The session is deleted once answered unless audio.keepTranscriptions.',
     permission: 'produce',
+    multipart: true,
     errors: [413, 415, 422, 504],
     async handler({ app, request, tenant, principal, audit }) {
       const sessions = sessionService(app)

@@ -64,6 +64,15 @@ async function listAll(
   }
 }
 
+/** No C0 control character, space or DEL anywhere in the text. */
+function hasNoControlOrSpace(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code <= 0x20 || code === 0x7f) return false
+  }
+  return true
+}
+
 export const webhookRoutes = [
   route({
     id: 'webhooks.create',
@@ -75,7 +84,17 @@ export const webhookRoutes = [
       'Event types: any engine event (`job.failed` — attempts exhausted, the dead-letter set; `job.retrying`, `job.completed`, `job.cancelled`, `queue.paused`, `breaker.opened`…), `session.processed` (an audio session’s results are saved), `alert.backlog`, `alert.backlog_age`, `alert.failure_rate`, `alert.breaker_open`, a prefix wildcard such as `job.*`, or `*`. Job and session events come from the tenant’s own jobs. Queue and breaker events reach the operator tenant’s webhooks, and another tenant’s when it has unfinished jobs in the queue (for a breaker: in a queue bound to it).',
     permission: 'manage',
     body: z.strictObject({
-      url: z.url({ protocol: /^https?$/ }).max(2048),
+      // The URL parser drops CR, LF and tabs and trims spaces without a word, so a URL with
+      // them would be stored as another one: they are refused before it runs.
+      url: z
+        .string()
+        .max(2048)
+        .refine(
+          hasNoControlOrSpace,
+          'a URL may not contain spaces or control characters (CR, LF, tab, NUL): percent-encode them',
+        )
+        .pipe(z.url({ protocol: /^https?$/ }))
+        .meta({ format: 'uri' }),
       events: z.array(z.string().regex(EVENT_TYPE, 'an event type such as job.failed, job.* or *')).min(1).max(50),
       description: z.string().max(200).optional(),
     }),
