@@ -21,6 +21,8 @@ const DESKTOP = { width: 1280, height: 820 }
 /** What the page's chart under `selector` draws on its time axis: each label's text and box. */
 interface AxisLabels {
   canvasWidth: number
+  /** Where the plot area ends (the last tick can sit there). */
+  plotRight: number
   range: [number, number]
   labels: { text: string; left: number; right: number }[]
 }
@@ -100,14 +102,14 @@ describe('operators’ views in Chromium', { retry: 1 }, () => {
   })
 
   /** Each label the chart titled `title` draws on its time axis, measured in its own font. */
-  const axisLabels = (title: string): Promise<AxisLabels> =>
-    page.evaluate((caption) => {
+  const axisLabels = (on: Page, title: string): Promise<AxisLabels> =>
+    on.evaluate((caption) => {
       type Plot = {
         width: number
         scales: { x: { min: number; max: number } }
         valToPos(value: number, scale: string, canvasPixels?: boolean): number
         axes: { font: [string]; _splits: number[]; _values: (string | null)[] }[]
-        bbox: { left: number }
+        bbox: { left: number; width: number }
         ctx: { font: string; measureText(text: string): { width: number } }
       }
       const doc = (globalThis as unknown as { document: { querySelector(q: string): unknown } }).document
@@ -129,7 +131,12 @@ describe('operators’ views in Chromium', { retry: 1 }, () => {
         const centre = plot.valToPos(split, 'x') + plot.bbox.left / ratio
         return [{ text: String(value), left: centre - width / 2, right: centre + width / 2 }]
       })
-      return { canvasWidth: plot.width, range: [plot.scales.x.min, plot.scales.x.max] as [number, number], labels }
+      return {
+        canvasWidth: plot.width,
+        plotRight: (plot.bbox.left + plot.bbox.width) / ratio,
+        range: [plot.scales.x.min, plot.scales.x.max] as [number, number],
+        labels,
+      }
     }, title)
 
   const expectReadableAxis = (axis: AxisLabels, what: string) => {
@@ -184,21 +191,44 @@ describe('operators’ views in Chromium', { retry: 1 }, () => {
   })
 
   it('draws time axes whose labels do not overlap or get cut off, and a one-sample wait chart minutes wide', async () => {
-    for (const viewport of [DESKTOP, PHONE, { width: 900, height: 800 }]) {
-      await page.setViewportSize(viewport)
-      await page.goto(`${t.url}/`)
-      await page.getByRole('heading', { name: 'Overview' }).waitFor()
-      // The first stats answer is the wait chart's only sample.
-      await page.locator('[aria-label="Wait before start (p50, p95) chart"] canvas').waitFor()
-      await page.waitForTimeout(300)
-      const where = `at ${viewport.width} px`
-      const wait = await axisLabels('Wait before start (p50, p95)')
-      const spanSeconds = wait.range[1] - wait.range[0]
-      expect(spanSeconds, `${where}: the wait chart spans ${spanSeconds} s`).toBeLessThanOrEqual(15 * 60)
-      expect(spanSeconds).toBeGreaterThanOrEqual(5 * 60)
-      expectReadableAxis(wait, `wait chart ${where}`)
-      expectReadableAxis(await axisLabels('Live: completed and failed per second (2 min)'), `live chart ${where}`)
-      expectReadableAxis(await axisLabels('Per minute (last hour)'), `per-minute chart ${where}`)
+    // The page's clock stopped at a quarter to the hour, so the per-minute chart's last tick is
+    // at its right edge (where a label centred on it was cut off), whatever the time the test
+    // runs at.
+    const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 15 * 60_000)
+    const clocked = await browser.newContext({ viewport: DESKTOP, colorScheme: 'light' })
+    await clocked.clock.setFixedTime(hour)
+    const on = await clocked.newPage()
+    recordPageTrouble(on, pageErrors)
+    try {
+      await on.goto(t.url)
+      await on.getByLabel('API key').fill(t.adminKey)
+      await on.getByRole('button', { name: 'Sign in' }).click()
+      for (const viewport of [DESKTOP, PHONE, { width: 900, height: 800 }]) {
+        await on.setViewportSize(viewport)
+        await on.goto(`${t.url}/`)
+        await on.getByRole('heading', { name: 'Overview' }).waitFor()
+        // The first stats answer is the wait chart's only sample.
+        await on.locator('[aria-label="Wait before start (p50, p95) chart"] canvas').waitFor()
+        await on.waitForTimeout(300)
+        const where = `at ${viewport.width} px`
+        const wait = await axisLabels(on, 'Wait before start (p50, p95)')
+        const spanSeconds = wait.range[1] - wait.range[0]
+        expect(spanSeconds, `${where}: the wait chart spans ${spanSeconds} s`).toBeLessThanOrEqual(15 * 60)
+        expect(spanSeconds).toBeGreaterThanOrEqual(5 * 60)
+        expectReadableAxis(wait, `wait chart ${where}`)
+        const live = await axisLabels(on, 'Live: completed and failed per second (2 min)')
+        expectReadableAxis(live, `live chart ${where}`)
+        const perMinute = await axisLabels(on, 'Per minute (last hour)')
+        expectReadableAxis(perMinute, `per-minute chart ${where}`)
+        expect(perMinute.range[1], `${where}: the per-minute chart ends at the page's time`).toBe(hour.getTime() / 1000)
+        // A label centred on the plot's right edge (a tick at the last minute) fits in the chart.
+        const widest = Math.max(...perMinute.labels.map((label) => label.right - label.left))
+        expect(perMinute.plotRight + widest / 2, `${where}: room for the last label`).toBeLessThanOrEqual(
+          perMinute.canvasWidth,
+        )
+      }
+    } finally {
+      await clocked.close()
     }
   })
 
@@ -263,13 +293,18 @@ describe('operators’ views in Chromium', { retry: 1 }, () => {
     await page.goto(`${t.url}/schedules`)
     const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'nightly-report' }) })
     await row.waitFor()
-    // Every cell of the row has the row's top and bottom (a flex cell used to end short of it).
-    const cells = await row.locator(':scope > th, :scope > td').all()
-    const boxes = await Promise.all(cells.map((cell) => cell.boundingBox()))
-    const rowBox = await row.boundingBox()
-    for (const [i, box] of boxes.entries()) {
-      expect(Math.abs((box?.y ?? 0) - (rowBox?.y ?? 0)), `cell ${i} top`).toBeLessThan(1)
-      expect(Math.abs((box?.height ?? 0) - (rowBox?.height ?? 0)), `cell ${i} height`).toBeLessThan(1)
+    // Every cell of the row has the row's top and bottom (the Actions cell, a flex box, ended
+    // short of a row made taller by a wrapped cell: its border sat higher than the others').
+    for (const viewport of [PHONE, DESKTOP]) {
+      await page.setViewportSize(viewport)
+      const cells = await row.locator(':scope > th, :scope > td').all()
+      const boxes = await Promise.all(cells.map((cell) => cell.boundingBox()))
+      const rowBox = await row.boundingBox()
+      for (const [i, box] of boxes.entries()) {
+        const where = `at ${viewport.width} px, cell ${i}`
+        expect(Math.abs((box?.y ?? 0) - (rowBox?.y ?? 0)), `${where}: top`).toBeLessThan(1)
+        expect(Math.abs((box?.height ?? 0) - (rowBox?.height ?? 0)), `${where}: height`).toBeLessThan(1)
+      }
     }
     // Next runs: what the API's preview says, five of them.
     await row.getByRole('button', { name: /Next runs/ }).click()
