@@ -127,7 +127,7 @@ export interface paths {
         put?: never;
         /**
          * Retry every failed job of this tenant on the queue (attempts reset), or with dryRun count them
-         * @description Acts only on jobs of the tenant the request acts in. Each job is retried by itself: one that left the failed state meanwhile is listed under `failed` and the rest go on. At most `max` jobs (default 10 000) per call, oldest first; `truncated` says there were more. A queue with no failed jobs of the tenant (or no such queue) answers `matched: 0`.
+         * @description Acts only on jobs of the tenant the request acts in. Each job is retried by itself: one that left the failed state meanwhile is listed under `failed` and the rest go on. At most `max` jobs (default 10 000) per call: the newest failures, as the job list shows them, retried in the order they were created; `truncated` says there were more. A queue with no failed jobs of the tenant (or no such queue) answers `matched: 0`.
          */
         post: operations["queues.retryFailed"];
         delete?: never;
