@@ -339,6 +339,7 @@ describe('operators’ views in Chromium', { retry: 1 }, () => {
 
   it('retries every failed job of a queue from its page, after a confirmation that says how many', async () => {
     await page.goto(`${t.url}/queues/fragile`)
+    await page.getByTestId('oldest-waiting').getByText('nothing waiting').waitFor()
     await page.getByRole('button', { name: 'Retry all failed…' }).click()
     const dialog = page.getByRole('dialog')
     await expect(dialog.getByRole('heading').textContent()).resolves.toBe('Retry 12 failed jobs on fragile?')
@@ -349,6 +350,11 @@ describe('operators’ views in Chromium', { retry: 1 }, () => {
     await dialog.getByRole('button', { name: 'Retry 12 jobs' }).click()
     await page.getByRole('status').filter({ hasText: 'Retried 12 of 12 failed jobs' }).waitFor()
     for (const id of failedIds) expect((await t.spool.jobs.get(id))?.state).toBe('waiting')
+    // The queue's own oldest waiting job is now the first of them.
+    await page
+      .getByTestId('oldest-waiting')
+      .getByRole('link', { name: `#${failedIds[0]}` })
+      .waitFor()
     // Nothing left to retry: it says so, no dialog.
     await page.getByRole('button', { name: 'Retry all failed…' }).click()
     await page.getByRole('status').filter({ hasText: 'No failed jobs on fragile to retry' }).waitFor()

@@ -93,7 +93,7 @@ export function OverviewView() {
         <OldestWaitingTile
           oldest={data ? data.oldestWaiting : undefined}
           since={stats.dataUpdatedAt}
-          stale={stats.isRefetchError}
+          stale={stats.isError}
         />
         <div className="tile">
           <span className="tile-label">busy workers</span>
@@ -164,15 +164,25 @@ export function OverviewView() {
  * how long it has waited (the server's age plus the time since the answer) and its queue.
  * `undefined` while the stats load.
  */
-function OldestWaitingTile({
+export function OldestWaitingTile({
   oldest,
   since,
   stale,
 }: {
   oldest: Stats['oldestWaiting'] | undefined
   since: number
+  /** The stats could not be read (and none were read before). */
   stale: boolean
 }) {
+  if (oldest === undefined && stale) {
+    return (
+      <div className="tile" data-testid="oldest-waiting">
+        <span className="tile-label">oldest waiting</span>
+        <span className="tile-value">—</span>
+        <span className="tile-note">could not be read</span>
+      </div>
+    )
+  }
   return (
     <div className="tile" data-testid="oldest-waiting" aria-busy={oldest === undefined}>
       <span className="tile-label">oldest waiting</span>
@@ -183,7 +193,7 @@ function OldestWaitingTile({
         {oldest === undefined
           ? 'loading…'
           : oldest
-            ? `${duration(oldest.ageMs + Math.max(0, Date.now() - since))} · ${oldest.queue}${stale ? ' (stale)' : ''}`
+            ? `for ${duration(oldest.ageMs + Math.max(0, Date.now() - since))} · ${oldest.queue}${stale ? ' (not current)' : ''}`
             : 'nothing waiting'}
       </span>
     </div>

@@ -19,7 +19,7 @@ import {
   useConfirm,
   useToast,
 } from '../ui/parts'
-import { lastHour } from './Overview'
+import { lastHour, OldestWaitingTile } from './Overview'
 
 function PauseButton({ queue }: { queue: Queue }) {
   const client = useClient()
@@ -375,6 +375,11 @@ export function QueueDetailView({ name }: { name: string }) {
           <span className="tile-value">{duration(stats.data?.runMs?.p50)}</span>
           <span className="tile-note">p95 {duration(stats.data?.runMs?.p95)}</span>
         </div>
+        <OldestWaitingTile
+          oldest={stats.data ? stats.data.oldestWaiting : undefined}
+          since={stats.dataUpdatedAt}
+          stale={stats.isError}
+        />
         <div className="tile">
           <span className="tile-label">held back until</span>
           <span className="tile-value">
