@@ -105,6 +105,16 @@ describe('operators’ routes', () => {
     expect(dry.status, dry.text).toBe(200)
     expect(dry.body).toEqual({ queue, dryRun: true, matched: 12, retried: 0, failed: [], truncated: false })
     expect((await t.spool.queues.counts(queue, { tenant: 'acme' })).failed).toBe(12)
+    const exactly = await t.request('POST', `/v1/queues/${queue}/retry-failed`, {
+      key: acme,
+      body: { dryRun: true, max: 12 },
+    })
+    expect(exactly.body).toMatchObject({ matched: 12, truncated: false })
+    const fewer = await t.request('POST', `/v1/queues/${queue}/retry-failed`, {
+      key: acme,
+      body: { dryRun: true, max: 11 },
+    })
+    expect(fewer.body).toMatchObject({ matched: 11, truncated: true })
 
     const some = await t.request('POST', `/v1/queues/${queue}/retry-failed`, { key: acme, body: { max: 5 } })
     expect(some.body).toMatchObject({ matched: 5, retried: 5, truncated: true })
@@ -139,7 +149,12 @@ describe('operators’ routes', () => {
     expect(audit.status, audit.text).toBe(200)
     const targets = audit.body.entries.map((e: { target: string }) => e.target)
     expect(targets).toEqual(
-      expect.arrayContaining([`${queue}: 12 failed (dry run)`, `${queue}: 5 retried`, `${queue}: 7 retried`]),
+      expect.arrayContaining([
+        `${queue}: 12 failed (dry run)`,
+        `${queue}: 11 failed (dry run)`,
+        `${queue}: 5 retried`,
+        `${queue}: 7 retried`,
+      ]),
     )
     expect(audit.body.entries.find((e: { status: number }) => e.status === 403)?.outcome).toBe('denied')
     // The default tenant's own call retries its own five.

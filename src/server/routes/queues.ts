@@ -218,28 +218,26 @@ export const queueRoutes = [
     async handler({ app, params, body, tenant, audit }) {
       const max = body?.max ?? RETRY_FAILED_MAX
       const dryRun = body?.dryRun ?? false
-      // Collect first, then act: a retried job leaves the failed state under the cursor.
+      // Collect first, then act: a retried job leaves the failed state under the cursor. Ids
+      // only, from the store's list (no payload decoded), newest first as the job list shows them.
       const ids: string[] = []
-      let cursor: string | undefined
-      let truncated = false
-      do {
-        const page = await app.spool.jobs.list({
+      let beforeId: string | undefined
+      for (;;) {
+        // One more than max in all, to tell whether there were more.
+        const limit = Math.min(1000, max + 1 - ids.length)
+        const rows = await app.spool.store.jobList({
           queue: params.name,
           state: 'failed',
           tenant,
-          limit: 1000,
-          ...(cursor && { cursor }),
+          limit,
+          ...(beforeId !== undefined && { beforeId }),
         })
-        for (const job of page.jobs) {
-          if (ids.length >= max) {
-            truncated = true
-            break
-          }
-          ids.push(job.id)
-        }
-        cursor = page.nextCursor ?? undefined
-      } while (cursor && !truncated)
-      if (cursor && ids.length >= max) truncated = true
+        for (const row of rows) ids.push(row.id)
+        if (rows.length < limit || ids.length > max) break
+        beforeId = rows.at(-1)?.id
+      }
+      const truncated = ids.length > max
+      ids.length = Math.min(ids.length, max)
       // The list is newest first; retried in creation order, they wait in that order again.
       ids.reverse()
       const failed: { id: string; code: string; detail: string }[] = []
