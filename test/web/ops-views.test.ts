@@ -167,6 +167,12 @@ describe('operators’ views in Chromium', { retry: 1 }, () => {
       await new Promise((resolve) => setTimeout(resolve, 800))
       await route.continue()
     })
+    // And it reads no job lists for it (it paged through up to 5,000 jobs every 30 s).
+    const listings: string[] = []
+    const onRequest = (request: { url(): string }) => {
+      if (new URL(request.url()).pathname === '/v1/jobs') listings.push(request.url())
+    }
+    page.on('request', onRequest)
     await page.goto(`${t.url}/`)
     await page.getByRole('heading', { name: 'Overview' }).waitFor()
     const tile = page.getByTestId('oldest-waiting')
@@ -179,6 +185,8 @@ describe('operators’ views in Chromium', { retry: 1 }, () => {
       await page.waitForTimeout(50)
     }
     await page.unroute('**/v1/{stats,jobs}*')
+    page.off('request', onRequest)
+    expect(listings).toEqual([])
     expect(
       seen.filter((text) => text.includes('nothing waiting')),
       seen.join(' / '),
