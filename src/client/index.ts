@@ -35,7 +35,9 @@ import type {
   Problem,
   Queue,
   QueueLimits,
+  RetryFailedResult,
   Schedule,
+  ScheduleRun,
   Scope,
   Session,
   SessionCreated,
@@ -190,6 +192,9 @@ export function createClient(options: ClientOptions) {
           removed: { completed: number; failed: number; cancelled: number }
           sampleIds: string[]
         }>('POST', `/v1/queues/${enc(name)}/cleanup`, cleanupOptions),
+      /** Retries every failed job of this tenant on the queue (at most `max`, default 10 000); `dryRun` only counts. */
+      retryFailed: (name: string, retryOptions: { dryRun?: boolean; max?: number } = {}) =>
+        call<RetryFailedResult>('POST', `/v1/queues/${enc(name)}/retry-failed`, retryOptions),
     },
     jobs: {
       create: <P>(queue: string, payload: P, jobOptions?: EnqueueOptions) =>
@@ -327,6 +332,8 @@ export function createClient(options: ClientOptions) {
       ) => call<Schedule>('PUT', `/v1/schedules/${enc(name)}`, schedule),
       pause: (name: string) => call<Schedule>('POST', `/v1/schedules/${enc(name)}/pause`),
       resume: (name: string) => call<Schedule>('POST', `/v1/schedules/${enc(name)}/resume`),
+      /** Enqueues one job of the schedule now; its next and last run stay as they are. */
+      run: (name: string) => call<ScheduleRun>('POST', `/v1/schedules/${enc(name)}/run`),
       remove: (name: string) => call<void>('DELETE', `/v1/schedules/${enc(name)}`),
     },
     breakers: {

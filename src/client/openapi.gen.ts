@@ -122,6 +122,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/queues/{name}/retry-failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry every failed job of this tenant on the queue (attempts reset), or with dryRun count them
+         * @description Acts only on jobs of the tenant the request acts in. Each job is retried by itself: one that left the failed state meanwhile is listed under `failed` and the rest go on. At most `max` jobs (default 10 000) per call: the newest failures, as the job list shows them, retried in the order they were created; `truncated` says there were more. A queue with no failed jobs of the tenant (or no such queue) answers `matched: 0`.
+         */
+        post: operations["queues.retryFailed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/queues/{name}/cleanup": {
         parameters: {
             query?: never;
@@ -666,6 +686,26 @@ export interface paths {
         put?: never;
         /** Enqueue again from the next tick after now */
         post: operations["schedules.resume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/schedules/{name}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enqueue one job of the schedule now (paused or not); its next and last run stay as they are
+         * @description The job is the one a tick would enqueue (queue, payload, options, in the schedule’s tenant), with `metadata.schedule` = `{ name, tick, manual: true }` and no idempotency key: each call enqueues one more.
+         */
+        post: operations["schedules.run"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1560,6 +1600,22 @@ export interface components {
             /** @description a named circuit breaker */
             breaker?: string;
         };
+        RetryFailedResult: {
+            queue: string;
+            dryRun: boolean;
+            /** @description failed jobs of this tenant found on the queue (at most max) */
+            matched: number;
+            /** @description jobs moved back to waiting (0 with dryRun) */
+            retried: number;
+            /** @description jobs that could not be retried (the first 100), e.g. retried or removed meanwhile */
+            failed: {
+                id: string;
+                code: string;
+                detail: string;
+            }[];
+            /** @description more failed jobs than max; call again for the rest */
+            truncated: boolean;
+        };
         Schedule: {
             name: string;
             tenant: string;
@@ -1585,6 +1641,12 @@ export interface components {
             paused: boolean;
             /** @description ISO times, earliest first; fewer when the expression stops firing */
             runs: string[];
+        };
+        ScheduleRun: {
+            /** @description the job enqueued */
+            id: string;
+            queue: string;
+            schedule: components["schemas"]["Schedule"];
         };
         Session: {
             id: string;
@@ -1825,6 +1887,14 @@ export interface components {
             } | null;
             successRate: number | null;
             throughputPerMinute: number;
+            /** @description this tenant’s oldest waiting job (of this queue, for one queue; of any queue otherwise); null when none waits */
+            oldestWaiting: {
+                id: string;
+                queue: string;
+                createdAt: string;
+                /** @description how long it has waited since it was created, when this answer was made */
+                ageMs: number;
+            } | null;
             /** @description circuit breakers and their state (for one queue: the breaker it is bound to) */
             breakers: {
                 name: string;
@@ -2258,6 +2328,85 @@ export interface operations {
             };
             /** @description The credential may not do this, or not in that tenant */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "queues.retryFailed": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description act in this tenant instead of the credential’s own (admins of the operator tenant only) */
+                "Spool-Tenant"?: string;
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description count the failed jobs, change nothing */
+                    dryRun?: boolean;
+                    /** @description retry at most this many (default 10000) */
+                    max?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetryFailedResult"];
+                };
+            };
+            /** @description Invalid input (problem+json names the `field`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this, or not in that tenant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (in this tenant) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4769,6 +4918,67 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description Invalid input (problem+json names the `field`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this, or not in that tenant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (in this tenant) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "schedules.run": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description act in this tenant instead of the credential’s own (admins of the operator tenant only) */
+                "Spool-Tenant"?: string;
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleRun"];
                 };
             };
             /** @description Invalid input (problem+json names the `field`) */

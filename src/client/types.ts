@@ -150,6 +150,25 @@ export interface Stats {
   throughputPerMinute: number
   /** Circuit breakers (the queue's own, for one queue) and their state. */
   breakers: { name: string; state: BreakerState; failures: number; openedAt: number | null }[]
+  /**
+   * This tenant's oldest waiting job (of the queue, for one queue's stats); `ageMs` is how long
+   * it had waited when the answer was made. Null when nothing waits.
+   */
+  oldestWaiting: { id: string; queue: string; createdAt: string; ageMs: number } | null
+}
+
+/** What `POST /v1/queues/:name/retry-failed` did. */
+export interface RetryFailedResult {
+  queue: string
+  dryRun: boolean
+  /** Failed jobs of this tenant found on the queue (at most `max`). */
+  matched: number
+  /** Moved back to waiting (0 with `dryRun`). */
+  retried: number
+  /** Jobs that could not be retried (the first 100). */
+  failed: { id: string; code: string; detail: string }[]
+  /** More failed jobs than `max`: call again for the rest. */
+  truncated: boolean
 }
 
 export interface SpoolEvent {
@@ -296,6 +315,15 @@ export interface Schedule {
   lastRunAt: string | null
   createdAt: string
   updatedAt: string
+}
+
+/** What `POST /v1/schedules/:name/run` enqueued. */
+export interface ScheduleRun {
+  /** The job enqueued now. */
+  id: string
+  queue: string
+  /** The schedule, its next and last run unchanged. */
+  schedule: Schedule
 }
 
 export interface ChildJob {

@@ -100,6 +100,22 @@ export class QueueAdmin {
   }
 
   /**
+   * One tenant's oldest waiting job, of one queue or of any: its id, queue and creation time
+   * (epoch ms), or null when the tenant has nothing waiting. One index probe per queue.
+   *
+   * @example
+   * const oldest = await spool.queues.oldestWaitingJob({ tenant: 'acme' })
+   * if (oldest) console.log(`#${oldest.id} on ${oldest.queue} waits since ${new Date(oldest.createdAt)}`)
+   */
+  oldestWaitingJob(options: {
+    tenant: string
+    queue?: string
+  }): Promise<{ id: string; queue: string; createdAt: number } | null> {
+    if (options.queue !== undefined) assertQueueName(options.queue)
+    return this.store.jobOldestWaiting(options)
+  }
+
+  /**
    * Applies the queue's retention now (or reports what it would remove, with `dryRun`). With
    * `tenant`, only that tenant's finished jobs are removed, of those the retention would remove.
    *

@@ -94,6 +94,8 @@ export interface ScheduleTickMetadata {
   tick: number
   /** Present when the tick was missed and enqueued by the catch-up policy. */
   missed?: true
+  /** Present when the job was enqueued by `runNow` (a "run now" in the dashboard), not by a tick. */
+  manual?: true
 }
 
 const inputSchema = z.strictObject({
@@ -267,6 +269,38 @@ export class Schedules {
   async remove(name: string): Promise<void> {
     assertName(name)
     if (!(await this.store.scheduleDelete({ name }))) throw notFound(name)
+  }
+
+  /**
+   * Enqueues one job of the schedule now, as a tick would (its queue, payload and options, in its
+   * tenant), whether it is paused or not. The cadence stays: the next run and the last run are
+   * unchanged. The job's `metadata.schedule` is `{ name, tick: <now>, manual: true }`; it has no
+   * idempotency key, so each call enqueues one more job.
+   *
+   * @example
+   * const { id } = await spool.schedules.runNow('nightly-report')
+   */
+  async runNow(name: string): Promise<{ id: string; queue: string }> {
+    assertName(name)
+    const row = await this.store.scheduleGet({ name })
+    if (!row) throw notFound(name)
+    const now = Date.now()
+    const payload: unknown = JSON.parse(this.spool.codec.decode(row.payload))
+    const options = row.options as EnqueueOptions
+    const [result] = await this.spool.enqueueMany(
+      row.queue,
+      [
+        {
+          payload,
+          options: {
+            ...options,
+            metadata: { ...options.metadata, schedule: { name: row.name, tick: now, manual: true } },
+          },
+        },
+      ],
+      { position: false },
+    )
+    return { id: (result as { id: string }).id, queue: row.queue }
   }
 
   /**

@@ -437,6 +437,14 @@ export interface Store {
    * nothing waiting. One index probe per queue (the first-created job has the lowest id).
    */
   queueOldestWaiting(): Promise<Record<string, number | null>>
+  /**
+   * One tenant's oldest waiting job (of one queue, or of any): its id, queue and creation time
+   * (epoch ms); null when the tenant has nothing waiting there.
+   */
+  jobOldestWaiting(params: {
+    tenant: string
+    queue?: string
+  }): Promise<{ id: string; queue: string; createdAt: number } | null>
   /** Mark whether the queue's claims must take the constrained path. */
   queueConstrain(params: { name: string; constrained: boolean; now: number }): Promise<void>
 

@@ -86,6 +86,10 @@ export const coverage: Coverage = {
       fits<Returned<C['queues']['cleanup']>>(answer<'queues.cleanup'>()),
       sends<'queues.cleanup'>(arg<C['queues']['cleanup'], 1>()),
     ],
+    retryFailed: [
+      fits<Returned<C['queues']['retryFailed']>>(answer<'queues.retryFailed'>()),
+      sends<'queues.retryFailed'>(arg<C['queues']['retryFailed'], 1>()),
+    ],
   },
   jobs: {
     create: [
@@ -195,6 +199,7 @@ export const coverage: Coverage = {
     ],
     pause: [fits<Returned<C['schedules']['pause']>>(answer<'schedules.pause'>())],
     resume: [fits<Returned<C['schedules']['resume']>>(answer<'schedules.resume'>())],
+    run: [fits<Returned<C['schedules']['run']>>(answer<'schedules.run'>())],
     remove: [empty<'schedules.delete', C['schedules']['remove']>()],
   },
   breakers: {

@@ -31,24 +31,3 @@ export function useBreakers() {
   const client = useClient()
   return useQuery({ queryKey: ['breakers'], queryFn: () => client.breakers.list(), refetchInterval: 10_000 })
 }
-
-/** The oldest waiting job: the last of the newest-first list (read in pages of 1000, at most five). */
-export function useOldestWaiting() {
-  const client = useClient()
-  return useQuery({
-    queryKey: ['oldest-waiting'],
-    queryFn: async () => {
-      let cursor: string | undefined
-      let last: { id: string; queue: string; createdAt: string } | null = null
-      for (let page = 0; page < 5; page++) {
-        const result = await client.jobs.list({ state: 'waiting', limit: 1000, ...(cursor && { cursor }) })
-        const tail = result.jobs.at(-1)
-        if (tail) last = tail
-        if (!result.nextCursor) return { job: last, more: false }
-        cursor = result.nextCursor
-      }
-      return { job: last, more: true }
-    },
-    refetchInterval: 30_000,
-  })
-}

@@ -4,6 +4,7 @@
  * a cleanup removes only the caller's tenant's finished jobs.
  */
 import { z } from 'zod'
+import { SpoolError } from '../../engine/errors.js'
 import type { QueueOptions } from '../../engine/options.js'
 import { emptyCounts } from '../../engine/queue-admin.js'
 import { HttpProblem } from '../problem.js'
@@ -23,6 +24,17 @@ const statsSchema = z
     runMs: z.object({ p50: z.number(), p95: z.number() }).nullable(),
     successRate: z.number().nullable(),
     throughputPerMinute: z.number(),
+    oldestWaiting: z
+      .object({
+        id: z.string(),
+        queue: z.string(),
+        createdAt: z.string(),
+        ageMs: z.number().describe('how long it has waited since it was created, when this answer was made'),
+      })
+      .nullable()
+      .describe(
+        'this tenant’s oldest waiting job (of this queue, for one queue; of any queue otherwise); null when none waits',
+      ),
     breakers: z
       .array(
         z.object({
@@ -35,6 +47,33 @@ const statsSchema = z
       .describe('circuit breakers and their state (for one queue: the breaker it is bound to)'),
   })
   .meta({ id: 'Stats' })
+
+/** The tenant's oldest waiting job as the stats answer it. */
+function oldestWaiting(job: { id: string; queue: string; createdAt: number } | null) {
+  if (!job) return null
+  return {
+    id: job.id,
+    queue: job.queue,
+    createdAt: new Date(job.createdAt).toISOString(),
+    ageMs: Math.max(0, Date.now() - job.createdAt),
+  }
+}
+
+/** Failed jobs retried by one call at most, unless it asks for fewer. */
+const RETRY_FAILED_MAX = 10_000
+
+const retryFailedResult = z
+  .object({
+    queue: z.string(),
+    dryRun: z.boolean(),
+    matched: z.number().describe('failed jobs of this tenant found on the queue (at most max)'),
+    retried: z.number().describe('jobs moved back to waiting (0 with dryRun)'),
+    failed: z
+      .array(z.object({ id: z.string(), code: z.string(), detail: z.string() }))
+      .describe('jobs that could not be retried (the first 100), e.g. retried or removed meanwhile'),
+    truncated: z.boolean().describe('more failed jobs than max; call again for the rest'),
+  })
+  .meta({ id: 'RetryFailedResult' })
 
 export const queueRoutes = [
   route({
@@ -123,8 +162,11 @@ export const queueRoutes = [
     response: statsSchema,
     async handler({ app, params, tenant, principal }) {
       const counts = await queueInTenant(app, params.name, tenant, principal)
-      const stats = await app.spool.stats(params.name)
-      return { ...stats, counts: { [params.name]: counts } }
+      const [stats, oldest] = await Promise.all([
+        app.spool.stats(params.name),
+        app.spool.queues.oldestWaitingJob({ tenant, queue: params.name }),
+      ])
+      return { ...stats, counts: { [params.name]: counts }, oldestWaiting: oldestWaiting(oldest) }
     },
   }),
   route({
@@ -136,8 +178,77 @@ export const queueRoutes = [
     permission: 'read',
     response: statsSchema,
     async handler({ app, tenant }) {
-      const [stats, counts] = await Promise.all([app.spool.stats(), tenantCounts(app, tenant)])
-      return { ...stats, counts }
+      const [stats, counts, oldest] = await Promise.all([
+        app.spool.stats(),
+        tenantCounts(app, tenant),
+        app.spool.queues.oldestWaitingJob({ tenant }),
+      ])
+      return { ...stats, counts, oldestWaiting: oldestWaiting(oldest) }
+    },
+  }),
+  route({
+    id: 'queues.retryFailed',
+    method: 'POST',
+    url: '/v1/queues/:name/retry-failed',
+    tag: 'queues',
+    summary: 'Retry every failed job of this tenant on the queue (attempts reset), or with dryRun count them',
+    description:
+      'Acts only on jobs of the tenant the request acts in. Each job is retried by itself: one that left the failed state meanwhile is listed under `failed` and the rest go on. At most `max` jobs (default 10 000) per call: the newest failures, as the job list shows them, retried in the order they were created; `truncated` says there were more. A queue with no failed jobs of the tenant (or no such queue) answers `matched: 0`.',
+    permission: 'produce',
+    params: nameParams,
+    body: z
+      .strictObject({
+        dryRun: z.boolean().optional().describe('count the failed jobs, change nothing'),
+        max: z
+          .number()
+          .int()
+          .min(1)
+          .max(100_000)
+          .optional()
+          .describe(`retry at most this many (default ${RETRY_FAILED_MAX})`),
+      })
+      .optional(),
+    response: retryFailedResult,
+    async handler({ app, params, body, tenant, audit }) {
+      const max = body?.max ?? RETRY_FAILED_MAX
+      const dryRun = body?.dryRun ?? false
+      // Collect first, then act: a retried job leaves the failed state under the cursor. Ids
+      // only, from the store's list (no payload decoded), newest first as the job list shows them.
+      const ids: string[] = []
+      let beforeId: string | undefined
+      for (;;) {
+        // One more than max in all, to tell whether there were more.
+        const limit = Math.min(1000, max + 1 - ids.length)
+        const rows = await app.spool.store.jobList({
+          queue: params.name,
+          state: 'failed',
+          tenant,
+          limit,
+          ...(beforeId !== undefined && { beforeId }),
+        })
+        for (const row of rows) ids.push(row.id)
+        if (rows.length < limit || ids.length > max) break
+        beforeId = rows.at(-1)?.id
+      }
+      const truncated = ids.length > max
+      ids.length = Math.min(ids.length, max)
+      // The list is newest first; retried in creation order, they wait in that order again.
+      ids.reverse()
+      const failed: { id: string; code: string; detail: string }[] = []
+      let retried = 0
+      if (!dryRun) {
+        for (const id of ids) {
+          try {
+            await app.spool.jobs.retry(id)
+            retried += 1
+          } catch (error) {
+            if (!(error instanceof SpoolError)) throw error
+            if (failed.length < 100) failed.push({ id, code: error.code, detail: error.message })
+          }
+        }
+      }
+      audit.target = `${params.name}: ${dryRun ? `${ids.length} failed (dry run)` : `${retried} retried`}`
+      return { queue: params.name, dryRun, matched: ids.length, retried, failed, truncated }
     },
   }),
   route({

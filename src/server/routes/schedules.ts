@@ -154,6 +154,27 @@ export const scheduleRoutes = [
     }),
   ),
   route({
+    id: 'schedules.run',
+    method: 'POST',
+    url: '/v1/schedules/:name/run',
+    tag: 'schedules',
+    summary: 'Enqueue one job of the schedule now (paused or not); its next and last run stay as they are',
+    description:
+      'The job is the one a tick would enqueue (queue, payload, options, in the schedule’s tenant), with `metadata.schedule` = `{ name, tick, manual: true }` and no idempotency key: each call enqueues one more.',
+    permission: 'manage',
+    params: nameParams,
+    status: 201,
+    response: z
+      .object({ id: z.string().describe('the job enqueued'), queue: z.string(), schedule: schedule })
+      .meta({ id: 'ScheduleRun' }),
+    async handler({ app, params, tenant, audit }) {
+      const info = await inTenant(app, params.name, tenant)
+      const job = await app.spool.schedules.runNow(params.name)
+      audit.target = `${params.name} #${job.id}`
+      return { ...job, schedule: toApi(info) }
+    },
+  }),
+  route({
     id: 'schedules.delete',
     method: 'DELETE',
     url: '/v1/schedules/:name',

@@ -192,6 +192,8 @@ type StatementName =
   | 'queueCounts'
   | 'queueCountsOne'
   | 'queueOldestWaiting'
+  | 'jobOldestWaitingTenant'
+  | 'jobOldestWaitingOneTenant'
   | 'queueCountsTenant'
   | 'queueCountsOneTenant'
   | 'jobInsert'
@@ -587,6 +589,21 @@ export class PostgresStore implements Store {
       oldest[row.queue as string] = row.created_at === null ? null : Number(row.created_at)
     }
     return oldest
+  }
+
+  async jobOldestWaiting({
+    tenant,
+    queue,
+  }: {
+    tenant: string
+    queue?: string
+  }): Promise<{ id: string; queue: string; createdAt: number } | null> {
+    const row = (
+      queue === undefined
+        ? (await this.run('jobOldestWaitingTenant', [tenant]))[0]
+        : (await this.run('jobOldestWaitingOneTenant', [queue, tenant]))[0]
+    ) as Row | undefined
+    return row ? { id: String(row.id), queue: row.queue as string, createdAt: Number(row.created_at) } : null
   }
 
   async queueConstrain(params: { name: string; constrained: boolean; now: number }): Promise<void> {

@@ -115,6 +115,21 @@ SELECT q.name AS queue,
         ORDER BY j.id LIMIT 1) AS created_at
 FROM {schema}.queues q;
 
+-- The oldest waiting job of one tenant: per queue, jobs_queue_state (queue, state, id) read in
+-- id order until one of the tenant's (other tenants' waiting jobs ahead of it are skipped).
+-- name: jobOldestWaitingTenant
+-- $1 tenant
+SELECT j.id, j.queue, j.created_at FROM {schema}.queues q
+CROSS JOIN LATERAL (SELECT w.id, w.queue, w.created_at FROM {schema}.jobs w
+                    WHERE w.queue = q.name AND w.state = 'waiting' AND w.tenant = $1
+                    ORDER BY w.id LIMIT 1) j
+ORDER BY j.id LIMIT 1;
+
+-- name: jobOldestWaitingOneTenant
+-- $1 queue, $2 tenant
+SELECT id, queue, created_at FROM {schema}.jobs
+WHERE queue = $1 AND state = 'waiting' AND tenant = $2 ORDER BY id LIMIT 1;
+
 -- ── jobs: the hot path ─────────────────────────────────────────────────────────────────────
 
 -- Inserts a batch in one statement. Ids are drawn first (in input order) so each created row

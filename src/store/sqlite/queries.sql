@@ -54,6 +54,19 @@ SELECT q.name AS queue,
        (SELECT j.created_at FROM jobs j WHERE j.queue = q.name AND j.state = 'waiting' ORDER BY j.id LIMIT 1) AS created_at
 FROM queues q;
 
+-- The oldest waiting job of one tenant: per queue, jobs_queue_state (queue, state, id) read in
+-- id order until one of the tenant's (other tenants' waiting jobs ahead of it are skipped).
+-- name: jobOldestWaitingTenant
+SELECT j.id, j.queue, j.created_at FROM queues q
+JOIN jobs j ON j.id = (SELECT w.id FROM jobs w
+                       WHERE w.queue = q.name AND w.state = 'waiting' AND w.tenant = :tenant
+                       ORDER BY w.id LIMIT 1)
+ORDER BY j.id LIMIT 1;
+
+-- name: jobOldestWaitingOneTenant
+SELECT id, queue, created_at FROM jobs
+WHERE queue = :queue AND state = 'waiting' AND tenant = :tenant ORDER BY id LIMIT 1;
+
 -- A job without an idempotency key: no conflict to look for, and the id comes back as the
 -- insert's rowid (about a third cheaper than the upsert below with RETURNING).
 -- name: jobInsertPlain

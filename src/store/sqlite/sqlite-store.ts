@@ -114,6 +114,8 @@ type StatementName =
   | 'queueCounts'
   | 'queueCountsOne'
   | 'queueOldestWaiting'
+  | 'jobOldestWaitingTenant'
+  | 'jobOldestWaitingOneTenant'
   | 'jobInsert'
   | 'jobInsertPlain'
   | 'jobByIdempotencyKey'
@@ -434,6 +436,21 @@ export class SqliteStore implements Store {
       oldest[row.queue as string] = row.created_at === null ? null : Number(row.created_at)
     }
     return oldest
+  }
+
+  async jobOldestWaiting({
+    tenant,
+    queue,
+  }: {
+    tenant: string
+    queue?: string
+  }): Promise<{ id: string; queue: string; createdAt: number } | null> {
+    const row = (
+      queue === undefined
+        ? this.sql.jobOldestWaitingTenant.get({ tenant })
+        : this.sql.jobOldestWaitingOneTenant.get({ queue, tenant })
+    ) as Row | undefined
+    return row ? { id: String(row.id), queue: row.queue as string, createdAt: Number(row.created_at) } : null
   }
 
   async queueConstrain(params: { name: string; constrained: boolean; now: number }): Promise<void> {

@@ -15,8 +15,9 @@ import { describeError } from '../api'
 
 export const STATES: JobState[] = ['waiting', 'scheduled', 'blocked', 'active', 'completed', 'failed', 'cancelled']
 
-export function StateBadge({ state }: { state: string }) {
-  return <span className={`badge state-${state}`}>{state.replace('_', ' ')}</span>
+/** A coloured badge: `state` picks the colour (`state-<state>` in styles.css), `label` the words (default: the state). */
+export function StateBadge({ state, label }: { state: string; label?: string }) {
+  return <span className={`badge state-${state}`}>{label ?? state.replace('_', ' ')}</span>
 }
 
 /**
@@ -189,6 +190,22 @@ export function duration(ms: number | null | undefined): string {
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
   if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`
   return `${Math.floor(ms / 3_600_000)} h ${Math.round((ms % 3_600_000) / 60_000)} min`
+}
+
+/** A setting's duration for people: `30 s`, `1.5 s`, `2 min`, `1 h 30 min` (no trailing `.0`). */
+export function shortDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return '—'
+  const trim = (value: number) => String(Number(value.toFixed(1)))
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  if (ms < 60_000) return `${trim(ms / 1000)} s`
+  if (ms < 3_600_000) {
+    const minutes = Math.floor(ms / 60_000)
+    const seconds = Math.round((ms % 60_000) / 1000)
+    return seconds ? `${minutes} min ${seconds} s` : `${minutes} min`
+  }
+  const hours = Math.floor(ms / 3_600_000)
+  const minutes = Math.round((ms % 3_600_000) / 60_000)
+  return minutes ? `${hours} h ${minutes} min` : `${hours} h`
 }
 
 // ── Confirmation dialog ──────────────────────────────────────────────────────────────────────

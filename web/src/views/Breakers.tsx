@@ -1,10 +1,11 @@
 /** Circuit breakers (state, counts, history of state changes, open/close/reset) and every queue's limits. */
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { useState } from 'react'
+import type { BreakerState } from 'spool/client'
 import { useClient, useMe } from '../api'
 import { useBreakers, useQueues } from '../queries'
 import { Link } from '../router'
-import { duration, Empty, ErrorBox, Loading, StateBadge, Time, useAction } from '../ui/parts'
+import { Empty, ErrorBox, Loading, StateBadge, shortDuration, Time, useAction } from '../ui/parts'
 
 export function BreakersView() {
   const client = useClient()
@@ -33,7 +34,7 @@ export function BreakersView() {
           </Empty>
         ) : (
           <div className="table-wrap">
-            <table className="table">
+            <table className="table breakers-table">
               <thead>
                 <tr>
                   <th scope="col">Name</th>
@@ -51,24 +52,24 @@ export function BreakersView() {
               </thead>
               <tbody>
                 {breakers.data.map((b) => (
-                  <tr key={b.name}>
-                    <th scope="row">{b.name}</th>
-                    <td>
-                      <StateBadge state={`breaker-${b.state}`} />
+                  <tr key={b.name} data-breaker={b.name}>
+                    <th scope="row" className="breaker-name">
+                      {b.name}
+                    </th>
+                    <td className="breaker-state">
+                      <BreakerBadge state={b.state} />
                     </td>
-                    <td className="num">{b.failures}</td>
-                    <td className="num">
+                    <td className="num breaker-fact" data-label="Failures in a row">
+                      {b.failures}
+                    </td>
+                    <td className="num breaker-fact" data-label="Window">
                       {b.windowFailures} / {b.windowTotal}
                     </td>
-                    <td>
+                    <td className="breaker-fact" data-label="Opened">
                       <Time at={b.openedAt} />
                     </td>
-                    <td className="small">
-                      {Object.entries(b.config)
-                        .map(([k, v]) => `${k} ${k.endsWith('Ms') ? duration(Number(v)) : String(v)}`)
-                        .join(' · ')}
-                    </td>
-                    <td>
+                    <td className="small breaker-fact breaker-policy">{policyText(b.config)}</td>
+                    <td className="breaker-actions">
                       <div className="row">
                         <button
                           type="button"
@@ -132,7 +133,7 @@ export function BreakersView() {
                     <th scope="row">
                       <Link to={`/queues/${encodeURIComponent(q.name)}`}>{q.name}</Link>
                     </th>
-                    <td className="small">
+                    <td className="small limits-config">
                       <code>{JSON.stringify(q.config)}</code>
                     </td>
                   </tr>
@@ -144,6 +145,46 @@ export function BreakersView() {
       </section>
     </div>
   )
+}
+
+const STATE_LABEL: Record<BreakerState, string> = { closed: 'closed', open: 'open', half_open: 'half-open' }
+
+/** A breaker's state in words ("open"), coloured as a breaker's (not a job's) state. */
+function BreakerBadge({ state }: { state: BreakerState }) {
+  return <StateBadge state={`breaker-${state}`} label={STATE_LABEL[state] ?? state} />
+}
+
+/**
+ * A breaker's policy in words: "Opens after 3 failures in a row · Cooldown 30 s · 1 probe
+ * half-open · Closes after 2 successes". Settings it does not know are shown as they are.
+ */
+export function policyText(config: Record<string, unknown>): string {
+  const n = (key: string) => (typeof config[key] === 'number' ? (config[key] as number) : undefined)
+  const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`
+  const parts: string[] = []
+  const threshold = n('failureThreshold')
+  if (threshold !== undefined) parts.push(`Opens after ${plural(threshold, 'failure')} in a row`)
+  const rate = n('failureRate')
+  const window = n('windowMs')
+  if (rate !== undefined) {
+    const minimum = n('minimumCalls')
+    parts.push(
+      `${threshold !== undefined ? 'or' : 'Opens'} at ${Math.round(rate * 100)}% failed` +
+        (window !== undefined ? ` in ${shortDuration(window)}` : '') +
+        (minimum !== undefined ? ` (at least ${plural(minimum, 'call')})` : ''),
+    )
+  } else if (window !== undefined) parts.push(`Window ${shortDuration(window)}`)
+  const cooldown = n('cooldownMs')
+  if (cooldown !== undefined) parts.push(`Cooldown ${shortDuration(cooldown)}`)
+  const probes = n('halfOpenProbes')
+  if (probes !== undefined) parts.push(`${plural(probes, 'probe')} half-open`)
+  const successes = n('successThreshold')
+  if (successes !== undefined) parts.push(`Closes after ${successes} success${successes === 1 ? '' : 'es'}`)
+  const known = ['failureThreshold', 'failureRate', 'windowMs', 'minimumCalls', 'cooldownMs', 'halfOpenProbes']
+  for (const [key, value] of Object.entries(config)) {
+    if (![...known, 'successThreshold'].includes(key)) parts.push(`${key} ${JSON.stringify(value)}`)
+  }
+  return parts.join(' · ') || '—'
 }
 
 /**
@@ -173,10 +214,10 @@ function BreakerHistory({ name, version }: { name: string; version: number }) {
           {history.data.map((change) => (
             <li key={change.id}>
               <Time at={change.at} />
-              {change.from && <StateBadge state={`breaker-${change.from}`} />}
+              {change.from && <BreakerBadge state={change.from} />}
               <span aria-hidden="true">→</span>
               <span className="sr-only">to</span>
-              <StateBadge state={`breaker-${to[change.type]}`} />
+              <BreakerBadge state={to[change.type] as BreakerState} />
               {change.failures !== null && <span className="muted small">failures counted: {change.failures}</span>}
             </li>
           ))}

@@ -107,7 +107,10 @@ export function KeysView() {
                     <Time at={k.createdAt} /> <span className="muted small">{k.createdBy ?? ''}</span>
                   </td>
                   <td>
-                    <StateBadge state={k.revokedAt ? 'revoked' : 'active-key'} />
+                    <StateBadge
+                      state={k.revokedAt ? 'revoked' : 'active-key'}
+                      label={k.revokedAt ? 'revoked' : 'active'}
+                    />
                   </td>
                   <td>
                     {!k.revokedAt && k.id !== me.id && (

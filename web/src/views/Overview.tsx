@@ -1,19 +1,18 @@
 /** Overview: counts by state per queue, live throughput / failure / wait charts, and what needs attention. */
 import { useRef } from 'react'
-import type { Counts } from 'spool/client'
+import type { Counts, Stats } from 'spool/client'
 import { useMe } from '../api'
 import { useLive } from '../live'
-import { useBreakers, useOldestWaiting, useQueues, useStats, useWorkers } from '../queries'
+import { useBreakers, useQueues, useStats, useWorkers } from '../queries'
 import { Link } from '../router'
 import { TimeChart } from '../ui/Chart'
-import { ago, duration, Empty, ErrorBox, Loading, STATES, StateBadge } from '../ui/parts'
+import { duration, Empty, ErrorBox, Loading, STATES, StateBadge } from '../ui/parts'
 
 export function OverviewView() {
   const stats = useStats()
   const queues = useQueues()
   const workers = useWorkers()
   const breakers = useBreakers()
-  const oldest = useOldestWaiting()
   const me = useMe()
   const live = useLive()
   // Wait time: one sample per stats refresh.
@@ -91,17 +90,11 @@ export function OverviewView() {
           <span className="tile-value">{data?.waitMs ? `${duration(data.waitMs.p50)}` : '—'}</span>
           <span className="tile-note">{data?.waitMs ? `p95 ${duration(data.waitMs.p95)}` : 'no starts yet'}</span>
         </div>
-        <div className="tile">
-          <span className="tile-label">oldest waiting</span>
-          <span className="tile-value">
-            {oldest.data?.job ? <Link to={`/jobs/${oldest.data.job.id}`}>#{oldest.data.job.id}</Link> : '—'}
-          </span>
-          <span className="tile-note">
-            {oldest.data?.job
-              ? `${oldest.data.more ? '≥ ' : ''}${ago(oldest.data.job.createdAt)} · ${oldest.data.job.queue}`
-              : 'nothing waiting'}
-          </span>
-        </div>
+        <OldestWaitingTile
+          oldest={data ? data.oldestWaiting : undefined}
+          since={stats.dataUpdatedAt}
+          stale={stats.isError}
+        />
         <div className="tile">
           <span className="tile-label">busy workers</span>
           <span className="tile-value">
@@ -162,6 +155,47 @@ export function OverviewView() {
         <h2>Queues</h2>
         <QueueCountsTable counts={counts} paused={new Set(paused.map((q) => q.name))} />
       </section>
+    </div>
+  )
+}
+
+/**
+ * This tenant's oldest waiting job, as the stats answer it (the server's index probe): its link,
+ * how long it has waited (the server's age plus the time since the answer) and its queue.
+ * `undefined` while the stats load.
+ */
+export function OldestWaitingTile({
+  oldest,
+  since,
+  stale,
+}: {
+  oldest: Stats['oldestWaiting'] | undefined
+  since: number
+  /** The stats could not be read (and none were read before). */
+  stale: boolean
+}) {
+  if (oldest === undefined && stale) {
+    return (
+      <div className="tile" data-testid="oldest-waiting">
+        <span className="tile-label">oldest waiting</span>
+        <span className="tile-value">—</span>
+        <span className="tile-note">could not be read</span>
+      </div>
+    )
+  }
+  return (
+    <div className="tile" data-testid="oldest-waiting" aria-busy={oldest === undefined}>
+      <span className="tile-label">oldest waiting</span>
+      <span className="tile-value">
+        {oldest === undefined ? '…' : oldest ? <Link to={`/jobs/${oldest.id}`}>#{oldest.id}</Link> : '—'}
+      </span>
+      <span className="tile-note">
+        {oldest === undefined
+          ? 'loading…'
+          : oldest
+            ? `for ${duration(oldest.ageMs + Math.max(0, Date.now() - since))} · ${oldest.queue}${stale ? ' (not current)' : ''}`
+            : 'nothing waiting'}
+      </span>
     </div>
   )
 }

@@ -7,8 +7,19 @@ import { useLive } from '../live'
 import { useQueues, useStats } from '../queries'
 import { Link } from '../router'
 import { TimeChart } from '../ui/Chart'
-import { duration, Empty, ErrorBox, Json, Loading, STATES, StateBadge, useAction, useConfirm } from '../ui/parts'
-import { lastHour } from './Overview'
+import {
+  duration,
+  Empty,
+  ErrorBox,
+  Json,
+  Loading,
+  STATES,
+  StateBadge,
+  useAction,
+  useConfirm,
+  useToast,
+} from '../ui/parts'
+import { lastHour, OldestWaitingTile } from './Overview'
 
 function PauseButton({ queue }: { queue: Queue }) {
   const client = useClient()
@@ -254,6 +265,7 @@ export function QueueDetailView({ name }: { name: string }) {
   const live = useLive()
   const action = useAction()
   const confirm = useConfirm()
+  const toast = useToast()
   const queryClient = useQueryClient()
   const queue = useQuery({ queryKey: ['queue', name], queryFn: () => client.queues.get(name), refetchInterval: 10_000 })
   const stats = useStats(name)
@@ -285,6 +297,30 @@ export function QueueDetailView({ name }: { name: string }) {
       )
     await queryClient.invalidateQueries({ queryKey: ['queue', name] })
   }
+  const retryFailed = async () => {
+    // Count first (a dry run), say how many in the confirmation, then retry.
+    const counted = await action(() => client.queues.retryFailed(name, { dryRun: true }))
+    if (!counted) return
+    if (counted.matched === 0) {
+      toast(`No failed jobs on ${name} to retry`)
+      return
+    }
+    const ok = await confirm({
+      title: `Retry ${counted.matched}${counted.truncated ? '+' : ''} failed jobs on ${name}?`,
+      body: `Each goes back to waiting with its attempts reset${counted.truncated ? ` (the newest ${counted.matched} now; run it again for the rest)` : ''}.`,
+      confirm: `Retry ${counted.matched} jobs`,
+    })
+    if (!ok) return
+    await action(
+      () => client.queues.retryFailed(name),
+      (r) =>
+        `Retried ${r.retried} of ${r.matched} failed jobs` +
+        (r.failed.length ? ` (${r.failed.length} could not be: ${r.failed[0]?.detail})` : '') +
+        (r.truncated ? '; more remain' : ''),
+    )
+    await queryClient.invalidateQueries({ queryKey: ['queue', name] })
+    await queryClient.invalidateQueries({ queryKey: ['stats'] })
+  }
   return (
     <div className="stack">
       <nav aria-label="Breadcrumb" className="crumbs">
@@ -294,11 +330,16 @@ export function QueueDetailView({ name }: { name: string }) {
         <h1>
           {q.name} <StateBadge state={q.paused ? 'paused' : 'running'} />
         </h1>
-        <div className="row">
+        <div className="row wrap">
           <Link className="button small" to={`/jobs?queue=${encodeURIComponent(name)}`}>
             Jobs
           </Link>
           {me.can('operate') && <PauseButton queue={q} />}
+          {me.can('produce') && (
+            <button type="button" className="button small" onClick={() => void retryFailed()}>
+              Retry all failed…
+            </button>
+          )}
           {me.can('manage') && (
             <button type="button" className="button small" onClick={() => void cleanup()}>
               Apply retention…
@@ -334,6 +375,11 @@ export function QueueDetailView({ name }: { name: string }) {
           <span className="tile-value">{duration(stats.data?.runMs?.p50)}</span>
           <span className="tile-note">p95 {duration(stats.data?.runMs?.p95)}</span>
         </div>
+        <OldestWaitingTile
+          oldest={stats.data ? stats.data.oldestWaiting : undefined}
+          since={stats.dataUpdatedAt}
+          stale={stats.isError}
+        />
         <div className="tile">
           <span className="tile-label">held back until</span>
           <span className="tile-value">

@@ -3,7 +3,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
 import { useClient, useMe } from '../api'
 import { Link } from '../router'
-import { Empty, ErrorBox, Loading, StateBadge, Time, useAction, useConfirm } from '../ui/parts'
+import { ago, Empty, ErrorBox, Loading, StateBadge, Time, useAction, useConfirm } from '../ui/parts'
 
 export function SchedulesView() {
   const client = useClient()
@@ -17,9 +17,17 @@ export function SchedulesView() {
     refetchInterval: 15_000,
   })
   const refresh = () => queryClient.invalidateQueries({ queryKey: ['schedules'] })
+  const [shown, setShown] = useState<string | null>(null)
+  const [lastRun, setLastRun] = useState<{ schedule: string; id: string } | null>(null)
   return (
     <div className="stack">
       <h1>Schedules</h1>
+      {lastRun && (
+        <p className="card notice" role="status" data-testid="schedule-run">
+          {lastRun.schedule} ran now: <Link to={`/jobs/${lastRun.id}`}>job #{lastRun.id}</Link>. Its next run is
+          unchanged.
+        </p>
+      )}
       {schedules.isPending ? (
         <Loading what="Loading schedules" />
       ) : schedules.isError ? (
@@ -38,6 +46,7 @@ export function SchedulesView() {
                 <th scope="col">Next run</th>
                 <th scope="col">Last run</th>
                 <th scope="col">Catch-up</th>
+                <th scope="col">Upcoming</th>
                 {me.can('manage') && <th scope="col">Actions</th>}
               </tr>
             </thead>
@@ -61,39 +70,67 @@ export function SchedulesView() {
                     <Time at={s.lastRunAt} />
                   </td>
                   <td>{s.catchUp}</td>
+                  <td>
+                    <button
+                      type="button"
+                      className="button small ghost"
+                      aria-expanded={shown === s.name}
+                      aria-controls="schedule-runs"
+                      onClick={() => setShown(shown === s.name ? null : s.name)}
+                    >
+                      Next runs<span className="sr-only"> of {s.name}</span>
+                    </button>
+                  </td>
                   {me.can('manage') && (
-                    <td className="row">
-                      <button
-                        type="button"
-                        className="button small"
-                        onClick={() =>
-                          void action(
-                            () => (s.paused ? client.schedules.resume(s.name) : client.schedules.pause(s.name)),
-                            s.paused ? 'Resumed' : 'Paused',
-                          ).then(refresh)
-                        }
-                      >
-                        {s.paused ? 'Resume' : 'Pause'}
-                      </button>
-                      <button
-                        type="button"
-                        className="button small danger"
-                        onClick={async () => {
-                          if (
-                            await confirm({
-                              title: `Delete schedule ${s.name}?`,
-                              body: 'Jobs it already enqueued stay.',
-                              confirm: 'Delete',
-                              danger: true,
+                    <td>
+                      <div className="row">
+                        <button
+                          type="button"
+                          className="button small"
+                          onClick={() =>
+                            void action(
+                              () => client.schedules.run(s.name),
+                              (run) => `Enqueued job #${run.id} on ${run.queue}`,
+                            ).then(async (run) => {
+                              if (run) setLastRun({ schedule: s.name, id: run.id })
+                              await refresh()
                             })
-                          ) {
-                            await action(() => client.schedules.remove(s.name), 'Deleted')
-                            await refresh()
                           }
-                        }}
-                      >
-                        Delete
-                      </button>
+                        >
+                          Run now<span className="sr-only"> {s.name}</span>
+                        </button>
+                        <button
+                          type="button"
+                          className="button small"
+                          onClick={() =>
+                            void action(
+                              () => (s.paused ? client.schedules.resume(s.name) : client.schedules.pause(s.name)),
+                              s.paused ? 'Resumed' : 'Paused',
+                            ).then(refresh)
+                          }
+                        >
+                          {s.paused ? 'Resume' : 'Pause'}
+                        </button>
+                        <button
+                          type="button"
+                          className="button small danger"
+                          onClick={async () => {
+                            if (
+                              await confirm({
+                                title: `Delete schedule ${s.name}?`,
+                                body: 'Jobs it already enqueued stay.',
+                                confirm: 'Delete',
+                                danger: true,
+                              })
+                            ) {
+                              await action(() => client.schedules.remove(s.name), 'Deleted')
+                              await refresh()
+                            }
+                          }}
+                        >
+                          Delete
+                        </button>
+                      </div>
                     </td>
                   )}
                 </tr>
@@ -102,8 +139,46 @@ export function SchedulesView() {
           </table>
         </div>
       )}
+      {shown && <NextRuns name={shown} />}
       {me.can('manage') && <NewSchedule onSaved={() => void refresh()} />}
     </div>
+  )
+}
+
+/** The next run times of one schedule, from the API's preview, in the browser's time and the schedule's zone. */
+function NextRuns({ name }: { name: string }) {
+  const client = useClient()
+  const preview = useQuery({
+    queryKey: ['schedules', name, 'preview'],
+    queryFn: () => client.schedules.preview(name, 5),
+    refetchInterval: 60_000,
+  })
+  return (
+    <section id="schedule-runs" className="card" aria-labelledby="schedule-runs-title">
+      <h2 id="schedule-runs-title">Next runs of {name}</h2>
+      {preview.isPending ? (
+        <Loading what="Reading the next runs" />
+      ) : preview.isError ? (
+        <ErrorBox error={preview.error} retry={() => void preview.refetch()} />
+      ) : preview.data.runs.length === 0 ? (
+        <Empty title="No more runs">The expression never fires again.</Empty>
+      ) : (
+        <>
+          {preview.data.paused && <p className="muted small">Paused: these are the times it would run once resumed.</p>}
+          <ol className="runs" data-testid="next-runs">
+            {preview.data.runs.map((run) => (
+              <li key={run}>
+                <time dateTime={run}>{new Date(run).toLocaleString()}</time>{' '}
+                <span className="muted small">
+                  {new Date(run).toLocaleString(undefined, { timeZone: preview.data.timezone, timeStyle: 'short' })}{' '}
+                  {preview.data.timezone} · {ago(run)}
+                </span>
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
+    </section>
   )
 }
 
