@@ -65,6 +65,29 @@ describe('first run', () => {
     expect(await spool.exited).toBe(0)
   })
 
+  it('on a terminal the demo is one status line redrawn in place', async () => {
+    // `script` gives spool a terminal for its stdout and copies what it writes to ours.
+    const main = new URL('../src/cli/main.ts', import.meta.url).pathname
+    const command = `stty cols 120; exec ${process.execPath} --import tsx ${main} start --store ${store()} --grace 1 --port 0 2>/dev/null`
+    const spool = spawnCollected('script', ['-qfec', command, '/dev/null'])
+    children.push(spool.child)
+    const clearLine = '\r\u001b[2K'
+    const statusLines = () => {
+      const out = spool.out()
+      const blockEnd = out.indexOf('\n', out.indexOf('  └')) + 1
+      return out.slice(blockEnd).replace(/^\r?\n/, '')
+    }
+    await until(() => spool.out().includes('  └'), 'the welcome block')
+    await until(() => /demo: \d+ created, [1-9]\d* completed/.test(statusLines()), 'a job completed')
+    // Nothing after the block but the status line, drawn again and again on the same line.
+    const status = statusLines()
+    expect(status).not.toContain('\n')
+    const drawn = status.split(clearLine).filter((part) => part !== '')
+    for (const part of drawn) expect(part).toMatch(/^demo: \d+ created, .+ \(--verbose: every step\)$/)
+    spool.child.kill('SIGTERM')
+    await spool.exited
+  })
+
   it('a second start prints the block again, without a key but with how to mint one', async () => {
     const first = run(['keys', 'create', '--name', 'earlier', '--scopes', 'reader', '--store', store()])
     expect(await first.exited).toBe(0)
