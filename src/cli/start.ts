@@ -93,7 +93,7 @@ function welcomeBlock(url: string, adminToken: string | null, config: CliConfig)
       ? [`  │ admin key  ${adminToken}`, '  │            sign in with it; shown this once (Spool keeps only its hash)']
       : ['  │ sign in    with an admin key (the first start printed one)']),
     `  │ new key    ${mintAdminKeyCommand(config)}`,
-    '  │            mints another admin key if this one is lost (`spool --help`: the commands)',
+    '  │            mints another admin key if this one is lost (`spool keys revoke ID` retires the old)',
     `  └${rule}`,
     '',
   ]
