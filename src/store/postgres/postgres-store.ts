@@ -392,12 +392,13 @@ export class PostgresStore implements Store {
         await store.close()
         throw error
       }
-    }
-    // On the connection the migrations used: the one a fresh process's first claim gets.
-    const client = await store.pool.connect().catch(() => null)
-    if (client) {
-      await store.prepareClaim(client)
-      client.release()
+      // On the connection the migrations used, which a fresh process's first claim usually gets.
+      // (Opened without migrating, a store is a tool's: `spool migrate`, `spool doctor`.)
+      const client = await store.pool.connect().catch(() => null)
+      if (client) {
+        await store.prepareClaim(client)
+        client.release()
+      }
     }
     return store
   }
