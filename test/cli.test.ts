@@ -25,8 +25,8 @@ describe('spool command', () => {
 
   const store = () => `sqlite:${join(dir, 'spool.db')}`
 
-  it('start runs the demo visibly and stops gracefully on SIGTERM', async () => {
-    const spool = run(['start', '--store', store(), '--grace', '1', '--port', '0'])
+  it('start --verbose runs the demo step by step and stops gracefully on SIGTERM', async () => {
+    const spool = run(['start', '--store', store(), '--grace', '1', '--port', '0', '--verbose'])
     children.push(spool.child)
     await until(() => /job +\d+ +completed/.test(spool.out()), 'a demo job to complete')
     expect(spool.out()).toMatch(/█+·*\s+\d+%\s+\w+/)

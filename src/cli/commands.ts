@@ -19,10 +19,13 @@ import { consoleIo, type Io } from './io.js'
 
 const USAGE = `usage: spool COMMAND [options]
 
-  start     [--host H] [--port P] [--demo|--no-demo] [--grace S]   the API server and workers, until Ctrl-C
-  worker    [MODULE] [--demo] [--concurrency N]                    workers only: MODULE's default export maps queues to handlers
+  start     [--host H] [--port P] [--demo|--no-demo] [--grace S] [--verbose]   the API server and workers, until Ctrl-C
+  worker    [MODULE] [--demo] [--concurrency N] [--verbose]        workers only: MODULE's default export maps queues to handlers
+            (--verbose or SPOOL_DEMO_VERBOSE=1: the demo prints every job's every step, not a summary)
   migrate                                                          apply database migrations
   keys      create --name N --scopes admin,producer,worker,reader [--tenant T] | list [--tenant T] | revoke ID
+            (writes to the store directly: \`keys create --name admin --scopes admin\` mints a new admin key
+            when the one \`start\` printed is lost)
   queues    ls | pause QUEUE | resume QUEUE
   schedules ls [--tenant T] | show NAME | preview NAME [--count N] | pause NAME | resume NAME
   jobs      ls [--queue Q] [--state S] [--tenant T] [--limit N] | show ID | add QUEUE JSON [--priority P] [--delay MS] [--tenant T]
@@ -87,6 +90,7 @@ async function run(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<numb
       'no-encryption': { type: 'boolean' },
       demo: { type: 'boolean' },
       'no-demo': { type: 'boolean' },
+      verbose: { type: 'boolean' },
       grace: { type: 'string' },
       priority: { type: 'string' },
       delay: { type: 'string' },
@@ -207,12 +211,13 @@ async function run(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<numb
   const config = readConfig(values, env)
   switch (command) {
     case 'start':
-      return (await import('./start.js')).runStart(config)
+      return (await import('./start.js')).runStart(config, { verbose: demoVerbose(values.verbose, env) })
     case 'worker':
       return (await import('./start.js')).runWorker(config, {
         module: sub,
         demo: values.demo === true,
         concurrency: optionalInt(values.concurrency, 'concurrency'),
+        verbose: demoVerbose(values.verbose, env),
       })
     case 'config': {
       if (sub !== 'print') throw new UsageError('config takes "print"')
@@ -564,6 +569,12 @@ async function keys(
     default:
       throw new UsageError('keys takes create, list or revoke ID')
   }
+}
+
+/** `--verbose`, else `SPOOL_DEMO_VERBOSE` (1, true, yes or on). */
+function demoVerbose(flag: string | boolean | undefined, env: NodeJS.ProcessEnv): boolean {
+  if (flag === true) return true
+  return /^(1|true|yes|on)$/i.test(env.SPOOL_DEMO_VERBOSE ?? '')
 }
 
 function optionalInt(value: string | boolean | undefined, field: string): number | undefined {

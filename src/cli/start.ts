@@ -2,6 +2,11 @@
  * `spool start`: the API server with the demo workers (unless `--no-demo`), on
  * http://127.0.0.1:7700 by default; `spool worker`: workers only, no server.
  *
+ * What it prints is for a person: a few lines at start, then a block with the dashboard's
+ * address, the admin key (on the first start) and how to mint another; the demo then keeps to
+ * one live status line on a terminal, or a summary line every few seconds elsewhere, so that
+ * block stays in view (`--verbose` or `SPOOL_DEMO_VERBOSE=1`: a line per job per step).
+ *
  * Shutdown (SIGTERM or Ctrl-C): readiness turns 503, long polls answer and streams end, running
  * jobs — in this process's workers, and those HTTP workers leased here (the server still takes
  * their heartbeats and reports) — get `graceSeconds` to finish and are then handed back to the
@@ -17,11 +22,83 @@ import { redactAddress } from '../security/redact.js'
 import { buildServer, createLogger } from '../server/app.js'
 import { ensureAdminKey, openKeyring } from '../server/bootstrap.js'
 import { pipelineOptionsFromConfig } from '../server/routes/sessions.js'
+import { defaultWebRoot } from '../server/web.js'
 import type { CliConfig } from './config.js'
-import { startDemo } from './demo.js'
+import { reportDemo, startDemo } from './demo.js'
+
+/** How the demo reports: every step, or compactly (the default). */
+export interface OutputOptions {
+  verbose: boolean
+}
 
 const stamp = () => new Date().toISOString().slice(11, 23)
-const say = (line: string) => console.log(`${stamp()}  ${line}`)
+
+/**
+ * stdout for a person. On a terminal a status line can sit below the other lines: each new line
+ * clears it, prints, and draws it again, so it never scrolls anything away.
+ */
+class Screen {
+  private line = ''
+  readonly tty = process.stdout.isTTY === true
+
+  /** A timestamped line. */
+  readonly say = (text: string): void => this.write(`${stamp()}  ${text}\n`)
+
+  /** Lines as they are (a block). */
+  readonly print = (lines: string[]): void => this.write(`${lines.join('\n')}\n`)
+
+  /** Shows `text` as the status line (terminals only; cut to the terminal's width, so it never wraps). */
+  readonly status = (text: string): void => {
+    const width = Math.max(20, (process.stdout.columns ?? 80) - 1)
+    this.line = text.length > width ? `${text.slice(0, width - 1)}…` : text
+    process.stdout.write(`\r\x1b[2K${this.line}`)
+  }
+
+  clearStatus(): void {
+    if (this.line) process.stdout.write('\r\x1b[2K')
+    this.line = ''
+  }
+
+  private write(text: string): void {
+    if (this.line) process.stdout.write(`\r\x1b[2K${text}${this.line}`)
+    else process.stdout.write(text)
+  }
+}
+
+const screen = new Screen()
+const say = screen.say
+
+const DEFAULT_STORE = 'sqlite:./data/spool.db'
+
+/**
+ * The command that mints another admin key on this server's store (it writes to the store
+ * directly, so it needs no key): with `--store` unless the store is the default one; a
+ * PostgreSQL address is not printed (it may hold a password).
+ */
+export function mintAdminKeyCommand(config: Pick<CliConfig, 'store'>): string {
+  const base = 'npx spool keys create --name admin --scopes admin'
+  if (config.store === DEFAULT_STORE) return base
+  if (/^sqlite:/i.test(config.store)) return `${base} --store ${config.store}`
+  return `SPOOL_STORE=… ${base}   (this server's store)`
+}
+
+/** The block that says where the dashboard is, the admin key, and how to get another. */
+function welcomeBlock(url: string, adminToken: string | null, config: CliConfig): string[] {
+  const dashboard = defaultWebRoot() ? `${url}/` : `${url}/  (not built: npm run build)`
+  const rule = '─'.repeat(76)
+  return [
+    '',
+    `  ┌─ Spool is running ${rule.slice(19)}`,
+    `  │ dashboard  ${dashboard}   ·   API docs ${url}/docs`,
+    ...(adminToken
+      ? [`  │ admin key  ${adminToken}`, '  │            sign in with it; shown this once (Spool keeps only its hash)']
+      : ['  │ sign in    with an admin key (the first start printed one)']),
+    `  │ new key    ${mintAdminKeyCommand(config)}`,
+    '  │            mints another admin key if this one is lost (`spool keys revoke ID` retires the old)',
+    `  └${rule}`,
+    '',
+  ]
+}
 
 async function openSpool(config: CliConfig, logger: ReturnType<typeof createLogger>) {
   const keyring = openKeyring(config)
@@ -35,7 +112,7 @@ async function openSpool(config: CliConfig, logger: ReturnType<typeof createLogg
   })
 }
 
-export async function runStart(config: CliConfig): Promise<number> {
+export async function runStart(config: CliConfig, output: OutputOptions = { verbose: false }): Promise<number> {
   // Request logs go to stderr: stdout is for the lines a person reads.
   const logger = createLogger(config.logLevel, process.stderr)
   const spool = await openSpool(config, logger)
@@ -47,12 +124,9 @@ export async function runStart(config: CliConfig): Promise<number> {
   const url = await server.listen()
   say(`spool started on ${redactAddress(config.store)} (node ${spool.nodeId})`)
   say(`API on ${url}  ·  docs ${url}/docs  ·  health ${url}/readyz`)
-  if (adminToken) {
-    say('first start: created an admin key for tenant "default". It is shown this once; Spool keeps only its hash:')
-    console.log(`\n    ${adminToken}\n`)
-    say(`try: curl -H "Authorization: Bearer $SPOOL_KEY" ${url}/v1/queues`)
-  }
-  const stopDemo = config.demo ? demo(spool) : () => {}
+  if (adminToken) say('first start: created an admin key for tenant "default"')
+  const stopDemo = config.demo ? demo(spool, output) : () => {}
+  screen.print(welcomeBlock(url, adminToken, config))
   await untilSignal(config)
   stopDemo()
   // One grace period for every running job: those of this process's workers (the audio
@@ -67,7 +141,7 @@ export async function runStart(config: CliConfig): Promise<number> {
 
 export async function runWorker(
   config: CliConfig,
-  options: { module: string | undefined; demo: boolean; concurrency: number | undefined },
+  options: { module: string | undefined; demo: boolean; concurrency: number | undefined } & OutputOptions,
 ): Promise<number> {
   const logger = createLogger(config.logLevel, process.stderr)
   const spool = await openSpool(config, logger)
@@ -85,7 +159,7 @@ export async function runWorker(
         say(`serving queue ${queue}`)
       }
     } else throw new Error(`${options.module} must export default { queue: handler } or (spool) => void`)
-  } else if (options.demo) stopDemo = demo(spool)
+  } else if (options.demo) stopDemo = demo(spool, options)
   else throw new Error('worker needs a MODULE (default export { queue: handler }) or --demo')
   await untilSignal(config)
   stopDemo()
@@ -110,22 +184,16 @@ async function startAudio(spool: Spool, config: CliConfig) {
   return pipeline
 }
 
-function demo(spool: Spool): () => void {
+function demo(spool: Spool, output: OutputOptions): () => void {
   const stop = startDemo(spool, say)
-  say('demo: a job every 0.5 s on queue "demo" (urgent, normal and low), 4 at a time, ~10 % fail and retry')
-  const bar = (percent: number) =>
-    `${'█'.repeat(Math.round(percent / 10)).padEnd(10, '·')} ${String(percent).padStart(3)}%`
-  const subscription = spool.events.subscribe({ queue: 'demo' }, (event) => {
-    const tag = `job ${event.jobId?.padStart(4)}`
-    if (event.type === 'job.progress') say(`${tag}  ${bar(Number(event.data.percent))}  ${event.data.stage ?? ''}`)
-    else if (event.type === 'job.retrying') say(`${tag}  retrying after: ${event.data.error}`)
-    else if (event.type === 'job.completed' || event.type === 'job.failed' || event.type === 'job.created') {
-      say(`${tag}  ${event.type.slice(4)}`)
-    }
-  })
+  say(
+    `demo: a job every 0.5 s on queue "demo" (urgent, normal and low), 4 at a time, ~10 % fail and retry${output.verbose ? '' : '; --verbose shows every step'}`,
+  )
+  const stopReport = reportDemo(spool, { say, status: screen.tty ? screen.status : undefined }, output)
   return () => {
     stop()
-    subscription.close()
+    stopReport()
+    screen.clearStatus()
   }
 }
 

@@ -36,7 +36,7 @@ describe('spool command with the server', () => {
   }
 
   it('start serves the API, prints the admin key once, and hands running jobs back on SIGTERM', async () => {
-    const spool = run(['start', '--store', store(), '--grace', '0'])
+    const spool = run(['start', '--store', store(), '--grace', '0', '--verbose'])
     children.push(spool.child)
     await until(
       () => /API on http:\/\/127\.0\.0\.1:\d+/.test(spool.out()) && /spool_[a-z0-9]{10}_\S+/.test(spool.out()),

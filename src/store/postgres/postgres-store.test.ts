@@ -129,6 +129,36 @@ describe('postgres store', () => {
     await assertReachable()
   })
 
+  it("prepares the claim's statements when it opens, leaving nothing behind", async () => {
+    // Prepared on first use, they would run inside a fresh process's first claim, between the
+    // start it records (what rate limits count) and its handlers' start.
+    const store = await openStore()
+    const pool = (store as unknown as { pool: pg.Pool }).pool
+    expect(pool.totalCount).toBe(1) // the migrations' connection, which the first claim gets
+    const client = await pool.connect()
+    try {
+      const prepared = await client.query<{ name: string }>('SELECT name FROM pg_prepared_statements')
+      expect(prepared.rows.map((row) => row.name)).toEqual(
+        expect.arrayContaining([
+          'spool_jobClaim',
+          'spool_jobClaimLimited',
+          'spool_jobComplete',
+          'spool_queueLock',
+          'spool_queueUsage',
+          'spool_groupUsage',
+          'spool_jobCandidates',
+          'spool_jobClaimIds',
+          'spool_rateAdd',
+        ]),
+      )
+      const left = await client.query(`SELECT (SELECT count(*) FROM "${store.schema}".queues)::int AS queues,
+                                              (SELECT count(*) FROM "${store.schema}".rate_buckets)::int AS buckets`)
+      expect(left.rows[0]).toEqual({ queues: 0, buckets: 0 })
+    } finally {
+      client.release()
+    }
+  })
+
   describe('events across transactions', () => {
     it('holds back a later event until an earlier, still open transaction commits', async () => {
       const store = await openStore()

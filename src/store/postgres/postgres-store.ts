@@ -397,8 +397,56 @@ export class PostgresStore implements Store {
         await store.close()
         throw error
       }
+      // On the connection the migrations used, which a fresh process's first claim usually gets.
+      // (Opened without migrating, a store is a tool's: `spool migrate`, `spool doctor`.)
+      const client = await store.pool.connect().catch(() => null)
+      if (client) {
+        await store.prepareClaim(client)
+        client.release()
+      }
     }
     return store
+  }
+
+  /**
+   * Prepares, on one of this store's connections, the statements a claim runs after it reads the
+   * clock, and has PostgreSQL compile the functions they call (claim_limited, complete_jobs).
+   * Prepared on first use, they would run inside a fresh process's first claim, between the start
+   * it records and its handlers' start. They run on a queue that does not exist, so they change
+   * no row: the transaction gets no transaction id, which would hold back every store's event
+   * reads until it ended (claim_limited stops at its queue lookup, planning the rest on first
+   * use). Named statements belong to their connection: the pool's later connections still
+   * prepare them on first use (doing it when each connects delayed every new connection by a
+   * dozen round trips, which a loaded machine felt). A failure (no schema yet) leaves them to
+   * first use, as before.
+   */
+  private async prepareClaim(client: pg.PoolClient): Promise<void> {
+    this.ownClients.add(client)
+    const queue = '\u0001spool:prepare'
+    const none: never[] = []
+    const wake = [this.channel, this.instanceId]
+    const key = pgKey(rateKey.queue(queue))
+    const prefix = pgKey(rateKey.groupPrefix(queue))
+    const steps: (() => Promise<unknown>)[] = [
+      () => this.run('jobComplete', [none, none, none, 0, ...wake], client),
+      () => this.run('jobClaim', [queue, 0, 1, '', 0, none, none, none, ...wake], client),
+      () => this.run('jobClaimLimited', [queue, 0, 1, '', 0, none, none, none, ...wake, 1, key, 1, 1_000], client),
+      () => this.run('queueLock', [queue], client),
+      () => this.run('breakerGet', [queue], client),
+      () => this.run('queueUsage', [queue, key, 0], client),
+      () => this.run('groupUsage', [queue, prefix, keyAfter(prefix), 0, 0], client),
+      () => this.run('jobCandidates', [queue, 0, none, none, 1], client),
+      () => this.run('jobClaimIds', [none, 0, '', 0], client),
+      () => this.run('rateAdd', [none, none, none], client),
+    ]
+    try {
+      await client.query('BEGIN')
+      for (const step of steps) await step()
+    } catch {
+      // Left to first use.
+    } finally {
+      await client.query('ROLLBACK').catch(() => {})
+    }
   }
 
   // ── plumbing ─────────────────────────────────────────────────────────────────────────────

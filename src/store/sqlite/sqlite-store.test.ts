@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { Spool } from '../../engine/spool.js'
 import { describeStoreConformance, type StoreFixture } from '../conformance/conformance.js'
 import { describeOrchestrationConformance } from '../conformance/orchestration.js'
@@ -109,6 +109,53 @@ describe('sqlite upgrade to tenant-scoped idempotency keys (migration 5)', () =>
       expect((await spool.jobs.get(ids[0] as string))?.payload).toEqual({ n: 0 })
     } finally {
       await spool.close()
+      await store.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('sqlite claim', () => {
+  it('a limited claim on a freshly opened store prepares no statement after it reads the clock', async () => {
+    // Prepared on first use, they would run between the start the claim records (what rate
+    // limits count) and its handlers' start.
+    const dir = mkdtempSync(join(tmpdir(), 'spool-sqlite-'))
+    const path = join(dir, 'spool.db')
+    const setup = await Spool.open({ store: `sqlite:${path}`, maintenance: false })
+    await setup.queues.configure('q', { rateLimit: { max: 20, windowMs: 1_000 }, concurrency: 8 })
+    await setup.enqueueMany(
+      'q',
+      Array.from({ length: 10 }, (_, i) => ({ payload: { i } })),
+    )
+    await setup.close()
+
+    const store = await SqliteStore.open({ path })
+    const db = (store as unknown as { db: Database.Database }).db
+    const steps: string[] = []
+    const prepare = db.prepare.bind(db)
+    vi.spyOn(db, 'prepare').mockImplementation((source: string) => {
+      steps.push('prepare')
+      return prepare(source)
+    })
+    const clock = Date.now
+    vi.spyOn(Date, 'now').mockImplementation(() => {
+      steps.push('clock')
+      return clock()
+    })
+    try {
+      const { jobs } = await store.jobClaim({
+        queue: 'q',
+        workerId: 'w',
+        limit: 5,
+        leaseMs: 30_000,
+        now: clock(),
+        constraints: { rate: { max: 20, windowMs: 1_000 }, concurrency: 8 },
+      })
+      expect(jobs).toHaveLength(5)
+      expect(steps).toContain('clock')
+      expect(steps.slice(steps.indexOf('clock'))).not.toContain('prepare')
+    } finally {
+      vi.restoreAllMocks()
       await store.close()
       rmSync(dir, { recursive: true, force: true })
     }

@@ -90,6 +90,33 @@ const MINUTE = 60_000
 const UNFINISHED: readonly JobState[] = ['waiting', 'scheduled', 'blocked', 'active']
 const EVERYTHING: WakeHint = { jobs: true, events: true }
 
+/**
+ * The statements a claim runs after it reads the clock (completions first, then limits, breaker
+ * and leases), prepared when the store opens: prepared on first use they would run inside the
+ * first claim's transaction, between the start it records and its handlers' start.
+ */
+const CLAIM_STATEMENTS = [
+  'jobComplete',
+  'eventInsert',
+  'statsAdd',
+  'depsOfChild',
+  'depResolve',
+  'jobDepsDone',
+  'jobUnblock',
+  'queueGet',
+  'jobActiveCount',
+  'breakerGet',
+  'breakerDefine',
+  'breakerUpdate',
+  'rateUsed',
+  'rateAdd',
+  'groupsPaused',
+  'jobActiveByGroup',
+  'rateUsedByPrefix',
+  'jobCandidates',
+  'jobClaimOne',
+] as const
+
 export interface SqliteStoreOptions {
   /** Path of the database file, or `:memory:`. */
   path: string
@@ -274,6 +301,8 @@ export class SqliteStore implements Store {
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
     const store = new SqliteStore(options)
     if (options.migrate !== false) await store.migrate()
+    // Only on the current schema: a statement cannot be prepared against tables not there yet.
+    if ((await store.migrationsPending()).length === 0) for (const name of CLAIM_STATEMENTS) void store.sql[name]
     return store
   }
 
@@ -617,6 +646,9 @@ export class SqliteStore implements Store {
    */
   private claimConstrained(params: ClaimParams, limits: ClaimConstraints): { rows: Row[]; retryAt: number | null } {
     const { queue, workerId, leaseMs } = params
+    // The lease statement for the batch asked for (the budget unless a limit binds) is prepared
+    // before the clock is read, so preparing it never delays handlers past their recorded start.
+    this.claimStatement(params.limit, true)
     const now = Math.max(params.now, Date.now())
     const none = (retryAt: number | null) => ({ rows: [] as Row[], retryAt })
     const queueRow = this.sql.queueGet.get({ name: queue }) as Row | undefined
