@@ -6,6 +6,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { Spool } from '../../engine/spool.js'
 import { describeStoreConformance, type StoreFixture } from '../conformance/conformance.js'
 import { describeOrchestrationConformance } from '../conformance/orchestration.js'
+import '../../index.js'
 import { SqliteStore } from './sqlite-store.js'
 
 async function fixture(): Promise<StoreFixture> {
