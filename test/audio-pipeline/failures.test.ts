@@ -87,6 +87,25 @@ describe.skipIf(
     const flac = await readFile(sharedPath('jfk.flac'))
     const truncated = join(dir, 'truncated.flac')
     await writeFile(truncated, flac.subarray(0, Math.floor(flac.length * 0.4)))
+    // The case: the first 300,000 bytes of a 30 s WAV (960,000 bytes of samples), whose
+    // header still says 30 s; ffprobe and a decode both accept it as 9.4 s of audio.
+    const thirty = join(dir, 'thirty.wav')
+    await run('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=300:duration=30:sample_rate=16000',
+      thirty,
+    ])
+    const cutWav = join(dir, 'cut.wav')
+    await writeFile(cutWav, (await readFile(thirty)).subarray(0, 300_000))
+    const ogg = join(dir, 'tone.ogg')
+    await run('ffmpeg', ['-v', 'error', '-i', thirty, '-t', '12', '-c:a', 'libvorbis', ogg])
+    const cutOgg = join(dir, 'cut.ogg')
+    const oggBytes = await readFile(ogg)
+    await writeFile(cutOgg, oggBytes.subarray(0, Math.floor(oggBytes.length * 0.4)))
     const text = join(dir, 'notes.mp3')
     await writeFile(text, 'This is a text file, not a recording.\n'.repeat(200))
     const big = join(dir, 'big.wav')
@@ -96,6 +115,8 @@ describe.skipIf(
     const cases: [string, string, number, string][] = [
       ['corrupt', corrupt, 422, 'AUDIO_UNDECODABLE'],
       ['truncated', truncated, 422, 'AUDIO_TRUNCATED'],
+      ['truncated WAV', cutWav, 422, 'AUDIO_TRUNCATED'],
+      ['truncated Ogg', cutOgg, 422, 'AUDIO_TRUNCATED'],
       ['mislabelled', text, 415, 'AUDIO_TYPE_MISMATCH'],
       ['oversized', sharedPath('jfk.flac'), 413, 'AUDIO_TOO_LARGE'],
       ['oversized, refused from its Content-Length', big, 413, 'AUDIO_TOO_LARGE'],
