@@ -188,6 +188,7 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
 
   function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown) {
     const { problem, headers } = toProblem(error, redactUrl(request.url.split('?')[0] ?? ''), String(request.id))
+    Object.assign(problem, request.spoolState?.route.problemExtras?.(problem))
     if (problem.status >= 500) {
       const err = error as { name?: string; message?: string; code?: string; stack?: string }
       request.log.error(
