@@ -68,6 +68,19 @@ describe.skipIf(
     expect(session.results.transcript.segments[0].words.length).toBeGreaterThan(0)
     expect(session.results.quality.wordsPerMinute).toBeGreaterThan(60)
     expect(session.results.notes.heuristic).toBe(true)
+    // The result says how far to trust it: the engine, its expected error, this recording's flags.
+    expect(session.results.reliability).toMatchObject({
+      level: 'low',
+      engine: 'pocketsphinx',
+      diarization: { engine: 'baseline' },
+      flags: session.results.quality.flags,
+    })
+    expect(session.results.reliability.statement).toMatch(
+      /^Low reliability: transcribed by pocketsphinx — about half the words wrong on clean speech/,
+    )
+    expect(session.results.transcript.reliability).toEqual(session.results.reliability)
+    expect(session.results.notes.reliability).toContain(session.results.reliability.statement)
+    expect(session.results.notes.reliability).toMatch(/rule-based draft/)
     expect(session.timings).toMatchObject({ validate: expect.any(Number), transcription: expect.any(Number) })
 
     // Formats, with times in the uploaded recording.
@@ -76,8 +89,9 @@ describe.skipIf(
     expect(srt.headers.get('content-type')).toMatch(/subrip/)
     expect(srt.text).toMatch(/^1\n00:00:0\d,\d{3} --> /)
     const vtt = await t.request('GET', `/v1/sessions/${id}/transcript?format=vtt`)
-    expect(vtt.text).toMatch(/^WEBVTT/)
+    expect(vtt.text).toMatch(/^WEBVTT\n\nNOTE Reliability: Low reliability: transcribed by pocketsphinx/)
     const txt = await t.request('GET', `/v1/sessions/${id}/transcript?format=txt`)
+    expect(txt.text.split('\n')[0]).toBe(`# Reliability: ${session.results.reliability.statement}`)
     expect(txt.text).toMatch(/SPEAKER_1: /)
     const json = await t.request('GET', `/v1/sessions/${id}/transcript`)
     expect(json.body.words.length).toBeGreaterThan(10)

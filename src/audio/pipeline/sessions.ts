@@ -16,6 +16,7 @@ import { priorityValue } from '../../engine/priority.js'
 import type { Spool } from '../../engine/spool.js'
 import { formatTranscript, type TranscriptFormat } from '../formats.js'
 import type { AttributedSegment, AttributedWord, SpeakerTranscript } from '../merge.js'
+import type { Reliability } from '../reliability.js'
 import { type AudioInfo, validateAudio } from '../validate.js'
 import { assertEngine } from './engines.js'
 import { SessionFiles } from './files.js'
@@ -72,6 +73,8 @@ export interface SessionView {
   timings: Record<string, number> | null
   results: {
     transcript: Omit<SpeakerTranscript, 'segments' | 'words'> & { segments: ApiSegment[] }
+    /** How far to trust the transcript and notes (the transcript's own statement, repeated on top). */
+    reliability: Reliability | null
     notes: SessionResults['notes']
     quality: SessionResults['quality']
     engineMs: Record<string, number>
@@ -350,6 +353,7 @@ export class AudioSessions {
           const { segments, words, ...transcript } = stored.transcript
           results = {
             transcript: { ...transcript, segments: nestWords(segments, words) },
+            reliability: transcript.reliability ?? null,
             notes: stored.notes,
             quality: stored.quality,
             engineMs: stored.engineMs,

@@ -22,13 +22,14 @@ import type { Diarization } from '../engines/diarization/types.js'
 import { stitchTranscripts } from '../engines/transcription/stitch.js'
 import type { Transcript } from '../engines/transcription/types.js'
 import { shiftTranscript } from '../formats.js'
-import { mergeSpeakers, type SpeakerTranscript } from '../merge.js'
+import { mergeSpeakers, type SpeakerTranscript, UNKNOWN_SPEAKER } from '../merge.js'
 import { modelsDir } from '../models.js'
 import { extractNotes } from '../notes/extract.js'
 import { createExtractiveNotesEngine } from '../notes/extractive.js'
 import type { NotesResult } from '../notes/schema.js'
 import { preprocessAudio } from '../preprocess.js'
 import { assessQuality } from '../quality.js'
+import { assessReliability, notesReliability } from '../reliability.js'
 import { detectSpeechInFile } from '../vad.js'
 import { validateAudio } from '../validate.js'
 import { diarizationEngine, isBaselineDiarizer, notesEngine, transcriptionEngine } from './engines.js'
@@ -444,10 +445,24 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
       diarizationError = `diarization failed (${why}); speakers are Unknown`
     }
     const t0 = Date.now()
+    // Words outside detected speech are dropped here (transcribers invent words in silence).
     const merged = mergeSpeakers(transcript, diarization, {
+      speech: pre.speech,
       ...(diarizationError !== undefined && { diarizationError }),
     })
-    const quality = assessQuality(transcript.words, { speech: pre.speech, durationSec: pre.durationSec })
+    const attributed = record.kind === 'session'
+    const quality = assessQuality(merged.words, {
+      speech: pre.speech,
+      durationSec: pre.durationSec,
+      gating: merged.gating,
+      ...(attributed && { unknownWords: merged.words.filter((w) => w.speaker === UNKNOWN_SPEAKER).length }),
+    })
+    merged.reliability = assessReliability({
+      transcription: record.engines.transcription,
+      diarization: attributed ? record.engines.diarization : null,
+      diarizationFailed: diarizationError !== undefined,
+      quality,
+    })
     const engineMs = Date.now() - t0
     const spans: [number, number][] = [[t0, t0 + engineMs]]
     await records.putArtifact(record, 'merged', { ...merged, quality })
@@ -489,6 +504,7 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
         `notes engine "${record.engines.notes}" failed (${(error as Error).message}); these are the offline extractive notes`,
       )
     }
+    if (merged.reliability) result.reliability = notesReliability(merged.reliability, result.engine, result.heuristic)
     const t1 = Date.now()
     await records.putArtifact(record, 'notes', result)
     await ctx.progress(100, 'notes')

@@ -163,13 +163,30 @@ const sessionSummary = z
   })
   .meta({ id: 'SessionSummary' })
 
+const reliability = z
+  .object({
+    level: z.enum(['low', 'moderate', 'unknown']),
+    engine: z.string().describe('the transcription engine'),
+    expectedError: z.string().describe('how many words the engine is expected to get wrong'),
+    diarization: z.object({ engine: z.string(), expectedError: z.string() }).nullable(),
+    flags: z.array(z.string()).describe("this recording's quality flags"),
+    statement: z.string().describe('all of the above in a paragraph, as the dashboard and downloads show it'),
+  })
+  .meta({ id: 'Reliability' })
+
 const session = sessionSummary
   .extend({
     results: z
       .object({
+        reliability: reliability.nullable().describe('how far to trust the transcript and notes'),
         transcript: z.object({
           text: z.string(),
-          speakers: z.array(z.string()),
+          speakers: z.array(z.string()).describe('the speakers found; Unknown (words without a turn) is never one'),
+          reliability: reliability.optional(),
+          gating: z
+            .object({ words: z.number(), dropped: z.number(), keptOutsideSpeech: z.number() })
+            .optional()
+            .describe('words outside detected speech: dropped, or kept for their high confidence'),
           attribution: z.enum(['word', 'segment', 'none']),
           language: z.string().optional(),
           engine: z.string(),
@@ -192,6 +209,7 @@ const session = sessionSummary
             engine: z.string(),
             heuristic: z.boolean().describe('rule-based output: a draft for a clinician to check, not a summary'),
             warnings: z.array(z.string()),
+            reliability: z.string().optional().describe("the transcript's reliability statement and the notes' caveat"),
           })
           .nullable(),
         quality: z.object({
@@ -200,6 +218,10 @@ const session = sessionSummary
           longestRepeat: z.number(),
           speechWithoutWordsRatio: z.number().optional(),
           speechSec: z.number(),
+          words: z.number().optional(),
+          outsideSpeechRatio: z.number().optional().describe("0–1: the transcriber's words outside detected speech"),
+          unknownRatio: z.number().optional().describe('0–1: words without a speaker'),
+          lowConfidenceRatio: z.number().optional().describe('0–1: words the engine was under 50 % sure of'),
           flags: z.array(z.string()).describe('reasons for concern; empty when none'),
         }),
         engineMs: z.record(z.string(), z.number()),
