@@ -766,7 +766,7 @@ export interface paths {
         put?: never;
         /**
          * OpenAI-compatible transcription: queued through Spool, answered when done
-         * @description The OpenAI API’s request (multipart: `file`, `model`, optional `language`, `prompt`, `response_format` json|text|srt|vtt|verbose_json, `timestamp_granularities[]` word|segment, `temperature`), so the `openai` SDK works with Spool as its base URL and an API key of Spool. `model` names a transcription engine of this server (pocketsphinx, sherpa, openai, …) or is any other name (`whisper-1`) for the default. The recording runs validate → preprocess → chunked transcription as a `transcription` session (no diarization, no notes) and the answer waits for it up to audio.transcriptionWaitSeconds; past that, 504 with the session id (`Spool-Session-Id`) to follow with GET /v1/sessions/:id. The session is deleted once answered unless audio.keepTranscriptions.
+         * @description The OpenAI API’s request (multipart: `file`, `model`, optional `language`, `prompt`, `response_format` json|text|srt|vtt|verbose_json, `timestamp_granularities[]` word|segment, `temperature`), so the `openai` SDK works with Spool as its base URL and an API key of Spool. `model` names a transcription engine of this server (pocketsphinx, sherpa, openai, …) or is any other name (`whisper-1`) for the default. The recording runs validate → preprocess → chunked transcription as a `transcription` session (no diarization, no notes) and the answer waits for it up to audio.transcriptionWaitSeconds; past that, 504 with the session id (`Spool-Session-Id`) to follow with GET /v1/sessions/:id. The session is deleted once answered unless audio.keepTranscriptions. Errors are problem+json with the OpenAI API’s `error` object beside the problem fields (`{ message, type, code, param }`; `code` is the problem’s code), so the SDK’s exception says why.
          */
         post: operations["audio.transcriptions"];
         delete?: never;
@@ -1499,6 +1499,22 @@ export interface components {
             /** @description a named circuit breaker */
             breaker?: string;
         };
+        Reliability: {
+            /** @enum {string} */
+            level: "low" | "moderate" | "unknown";
+            /** @description the transcription engine */
+            engine: string;
+            /** @description how many words the engine is expected to get wrong */
+            expectedError: string;
+            diarization: {
+                engine: string;
+                expectedError: string;
+            } | null;
+            /** @description this recording's quality flags */
+            flags: string[];
+            /** @description all of the above in a paragraph, as the dashboard and downloads show it */
+            statement: string;
+        };
         Schedule: {
             name: string;
             tenant: string;
@@ -1579,9 +1595,19 @@ export interface components {
                 [key: string]: number;
             } | null;
             results: {
+                /** @description how far to trust the transcript and notes */
+                reliability: components["schemas"]["Reliability"] | null;
                 transcript: {
                     text: string;
+                    /** @description the speakers found; Unknown (words without a turn) is never one */
                     speakers: string[];
+                    reliability?: components["schemas"]["Reliability"];
+                    /** @description words outside detected speech: dropped, or kept for their high confidence */
+                    gating?: {
+                        words: number;
+                        dropped: number;
+                        keptOutsideSpeech: number;
+                    };
                     /** @enum {string} */
                     attribution: "word" | "segment" | "none";
                     language?: string;
@@ -1639,6 +1665,8 @@ export interface components {
                     /** @description rule-based output: a draft for a clinician to check, not a summary */
                     heuristic: boolean;
                     warnings: string[];
+                    /** @description the transcript's reliability statement and the notes' caveat */
+                    reliability?: string;
                 } | null;
                 quality: {
                     wordsPerMinute: number;
@@ -1647,6 +1675,13 @@ export interface components {
                     longestRepeat: number;
                     speechWithoutWordsRatio?: number;
                     speechSec: number;
+                    words?: number;
+                    /** @description 0–1: the transcriber's words outside detected speech */
+                    outsideSpeechRatio?: number;
+                    /** @description 0–1: words without a speaker */
+                    unknownRatio?: number;
+                    /** @description 0–1: words the engine was under 50 % sure of */
+                    lowConfidenceRatio?: number;
                     /** @description reasons for concern; empty when none */
                     flags: string[];
                 };
