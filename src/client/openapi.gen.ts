@@ -659,7 +659,7 @@ export interface paths {
         };
         /**
          * A session: status, stage, progress, ETA, warnings, timings and (once processed) results
-         * @description Statuses: queued, preprocessing, transcribing, diarizing, extracting_notes, processed, failed. Progress is by stage weight: validate 0–5, preprocess 5–25, transcription ‖ diarization 25–75, merge 75–80, notes 80–95, save 95–100. `results: false` leaves out the transcript and notes.
+         * @description Statuses: queued, preprocessing, transcribing, diarizing, extracting_notes, processed, failed; `stages` has every stage with its state. Progress is by stage weight, each stage weighing what it is expected to take on this recording at the speeds measured on this installation; the ETA is the same figures, projected from the pace seen when a stage runs slower. `results: false` leaves out the transcript and notes.
          */
         get: operations["sessions.get"];
         put?: never;
@@ -1584,6 +1584,15 @@ export interface components {
                     total: number;
                 };
             };
+            /** @description every stage of the run in order (all done once processed, empty once failed) */
+            stages: {
+                /** @description validate, preprocess, transcribe, diarize, merge, notes, save */
+                name: string;
+                /** @enum {string} */
+                state: "waiting" | "running" | "done" | "failed";
+                /** @description 0–100 */
+                progress: number;
+            }[];
             position: number | null;
             estimatedWaitMs: number | null;
             run: number;
@@ -1767,6 +1776,15 @@ export interface components {
                     total: number;
                 };
             };
+            /** @description every stage of the run in order (all done once processed, empty once failed) */
+            stages: {
+                /** @description validate, preprocess, transcribe, diarize, merge, notes, save */
+                name: string;
+                /** @enum {string} */
+                state: "waiting" | "running" | "done" | "failed";
+                /** @description 0–100 */
+                progress: number;
+            }[];
             position: number | null;
             estimatedWaitMs: number | null;
             run: number;

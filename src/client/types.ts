@@ -450,6 +450,8 @@ export interface SessionSummary {
   priorityName: string
   priorityReason: string
   chunks: { transcription: { done: number; total: number }; diarization: { done: number; total: number } }
+  /** Every stage of the run in order, with its state (all done once processed, empty once failed). */
+  stages: { name: string; state: 'waiting' | 'running' | 'done' | 'failed'; progress: number }[]
   /** Runnable jobs ahead of its first stage, while it is queued. */
   position: number | null
   estimatedWaitMs: number | null

@@ -278,12 +278,16 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
         job.payload.end + context,
       )
       // Engines report no progress of their own: estimate it from how fast this engine has run
-      // chunks here, so the session's bar moves while a long chunk is transcribed.
+      // chunks here, so the session's bar moves while a long chunk is transcribed. A chunk that
+      // overruns its estimate stops at 80 % instead of creeping to the end, so the session's ETA
+      // (which projects from the pace seen) grows rather than promising "under a second".
       const speedKey = `chunk:${record.engines.transcription}`
-      const expected = await sessions.speed.expectMs(speedKey, cut.endSec - cut.startSec)
+      const expected = Math.max(1, await sessions.speed.expectMs(speedKey, cut.endSec - cut.startSec))
       const t0 = Date.now()
       const ticker = setInterval(() => {
-        void ctx.progress(Math.min(95, 5 + (90 * (Date.now() - t0)) / Math.max(1, expected)), 'transcribe')
+        const elapsed = Date.now() - t0
+        const fraction = elapsed / (elapsed + Math.max(expected - elapsed, 0.25 * elapsed))
+        void ctx.progress(5 + 90 * fraction, 'transcribe')
       }, 1000)
       let transcript: Transcript
       try {

@@ -153,6 +153,15 @@ const sessionSummary = z
     priorityName: z.string(),
     priorityReason: z.string(),
     chunks: z.object({ transcription: chunkCount, diarization: chunkCount }),
+    stages: z
+      .array(
+        z.object({
+          name: z.string().describe('validate, preprocess, transcribe, diarize, merge, notes, save'),
+          state: z.enum(['waiting', 'running', 'done', 'failed']),
+          progress: z.number().describe('0–100'),
+        }),
+      )
+      .describe('every stage of the run in order (all done once processed, empty once failed)'),
     position: z.number().nullable(),
     estimatedWaitMs: z.number().nullable(),
     run: z.number(),
@@ -581,7 +590,7 @@ export const sessionRoutes = [
     tag: 'sessions',
     summary: 'A session: status, stage, progress, ETA, warnings, timings and (once processed) results',
     description:
-      'Statuses: queued, preprocessing, transcribing, diarizing, extracting_notes, processed, failed. Progress is by stage weight: validate 0–5, preprocess 5–25, transcription ‖ diarization 25–75, merge 75–80, notes 80–95, save 95–100. `results: false` leaves out the transcript and notes.',
+      'Statuses: queued, preprocessing, transcribing, diarizing, extracting_notes, processed, failed; `stages` has every stage with its state. Progress is by stage weight, each stage weighing what it is expected to take on this recording at the speeds measured on this installation; the ETA is the same figures, projected from the pace seen when a stage runs slower. `results: false` leaves out the transcript and notes.',
     permission: 'read',
     params: idParams,
     query: z.strictObject({
