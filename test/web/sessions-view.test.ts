@@ -82,7 +82,7 @@ describe.skipIf(!sharedAudioAvailable('the session page in Chromium (test/web/se
       const note = page.getByTestId('reliability')
       await note.waitFor()
       const text = (await note.textContent()) ?? ''
-      expect(text).toMatch(/^Low reliability\. transcribed by test-junk — not measured/)
+      expect(text).toMatch(/^Low reliability\. Transcribed by test-junk — not measured/)
       expect(text).toContain('Speakers by baseline diarization')
       expect(text).toContain('Verify against the recording before relying on it.')
       for (const flag of reliability.flags as string[]) {

@@ -411,7 +411,7 @@ function ReliabilityNote({ reliability }: { reliability: Reliability }) {
       data-testid="reliability"
       data-level={reliability.level}
     >
-      <strong>{title}.</strong> {reliability.statement.replace(/^[^:]+: /, '')}
+      <strong>{title}.</strong> {sentence(reliability.statement.replace(/^[^:]+: /, ''))}
       {reliability.flags.length > 0 && (
         <ul aria-label="Quality flags">
           {reliability.flags.map((flag) => (
@@ -421,6 +421,10 @@ function ReliabilityNote({ reliability }: { reliability: Reliability }) {
       )}
     </section>
   )
+}
+
+function sentence(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1)
 }
 
 /** A notes value with nothing in it: no heading is shown for it. */
