@@ -69,7 +69,9 @@ function checkWav(head: Buffer, size: number): ContainerCheck {
       const present = Math.max(0, size - dataOffset)
       if (length === 0 || length === UNSET32) return {}
       const declaredSec = byteRate > 0 ? length / byteRate : undefined
-      if (length > present) {
+      // A shortfall under a millisecond (a writer that counted a pad byte or a last partial
+      // frame) is not a cut recording.
+      if (length > present + Math.max(1, byteRate / 1000)) {
         return {
           truncated: {
             reason: `the data chunk declares ${length} bytes but ${present} are present`,

@@ -172,13 +172,15 @@ describe('validateAudio', () => {
     expect(info.durationSec).toBeCloseTo(30, 0)
   })
 
-  it('rejects a cut Ogg (its last page is incomplete: ffprobe reports the shorter length and nothing else complains) and a cut M4A', async () => {
-    for (const name of ['long.ogg', 'long.m4a']) {
+  it('rejects a cut Ogg (its last page is incomplete: ffprobe reports the shorter length and nothing else complains), M4A and WebM', async () => {
+    for (const name of ['long.ogg', 'long.m4a', 'tone.webm']) {
       const bytes = await readFile(file(name))
       await writeFile(file(`cut-${name}`), bytes.subarray(0, Math.floor(bytes.length * 0.4)))
       const error = await rejection(file(`cut-${name}`))
       expectCode(error, 'AUDIO_TRUNCATED', 422)
-      expect(error.message).toMatch(name.endsWith('ogg') ? /Ogg page/ : /MP4 ".{4}" box/)
+      expect(error.message).toMatch(
+        name.endsWith('ogg') ? /Ogg page/ : name.endsWith('m4a') ? /MP4 ".{4}" box/ : /Matroska segment/,
+      )
     }
   })
 
