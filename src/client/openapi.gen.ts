@@ -1606,6 +1606,16 @@ export interface components {
             results: {
                 /** @description how far to trust the transcript and notes */
                 reliability: components["schemas"]["Reliability"] | null;
+                /** @description the diarizer's own speaker turns (times in the upload), to score diarization apart from the merge */
+                diarization: {
+                    engine: string;
+                    speakers: string[];
+                    turns: {
+                        start: number;
+                        end: number;
+                        speaker: string;
+                    }[];
+                } | null;
                 transcript: {
                     text: string;
                     /** @description the speakers found; Unknown (words without a turn) is never one */

@@ -468,6 +468,8 @@ export interface Session extends SessionSummary {
   results: {
     /** How far to trust the transcript and the notes made from it. */
     reliability: Reliability | null
+    /** The diarizer's own speaker turns (times in the upload), to score diarization apart from the merge. */
+    diarization: { engine: string; speakers: string[]; turns: { start: number; end: number; speaker: string }[] } | null
     transcript: SpeakerTranscript
     /** The notes engine's output (`heuristic` for rule-based drafts; `reliability` says how far to trust them). */
     notes: {

@@ -104,6 +104,11 @@ describe.skipIf(!sharedAudioAvailable('session progress (test/audio-pipeline/pro
         running.flatMap((f) => f.stages.filter((s) => s.name === 'diarize').map((s) => s.state)),
       )
       expect(diarizeStates).toContain('running')
+      // The diarizer's own turns are in the result, to score diarization apart from the merge.
+      const { body } = await t.request('GET', `/v1/sessions/${created.body.id}`)
+      expect(body.results.diarization).toMatchObject({ engine: 'test-slow', speakers: ['SPEAKER_1'] })
+      expect(body.results.diarization.turns).toHaveLength(1)
+      expect(body.results.diarization.turns[0]).toMatchObject({ speaker: 'SPEAKER_1', start: expect.any(Number) })
     })
   },
 )

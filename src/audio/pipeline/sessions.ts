@@ -78,6 +78,8 @@ export interface SessionView {
     /** How far to trust the transcript and notes (the transcript's own statement, repeated on top). */
     reliability: Reliability | null
     notes: SessionResults['notes']
+    /** The diarizer's own turns, to score diarization apart from the merge. */
+    diarization: NonNullable<SessionResults['diarization']> | null
     quality: SessionResults['quality']
     engineMs: Record<string, number>
   } | null
@@ -374,6 +376,7 @@ export class AudioSessions {
             transcript: { ...transcript, segments: nestWords(segments, words) },
             reliability: transcript.reliability ?? null,
             notes: stored.notes,
+            diarization: stored.diarization ?? null,
             quality: stored.quality,
             engineMs: stored.engineMs,
           }

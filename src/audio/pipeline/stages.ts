@@ -530,6 +530,9 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
     const pre = await needArtifact(records.artifact(record, 'preprocess'), 'preprocessed audio')
     const merged = await needArtifact(records.artifact(record, 'merged'), 'merged transcript')
     const notesResult = record.kind === 'session' ? await records.artifact(record, 'notes') : null
+    // The diarizer's own turns, so diarization can be scored apart from the merge.
+    const turns = record.kind === 'session' ? await records.artifact(record, 'diarization') : null
+    const shift = (t: number) => Math.round((t + pre.trimmedStartSec) * 1000) / 1000
     const { quality, ...speakerTranscript } = merged
     const transcript: SpeakerTranscript = shiftTranscript(speakerTranscript, pre.trimmedStartSec)
     // Every stage's result: its timings and warnings.
@@ -559,6 +562,13 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
     const finished: SessionResults = {
       transcript,
       notes: notesResult,
+      diarization: turns
+        ? {
+            engine: turns.engine,
+            speakers: turns.speakers,
+            turns: turns.turns.map((turn) => ({ ...turn, start: shift(turn.start), end: shift(turn.end) })),
+          }
+        : null,
       quality,
       timings,
       engineMs,

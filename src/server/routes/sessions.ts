@@ -188,6 +188,16 @@ const session = sessionSummary
     results: z
       .object({
         reliability: reliability.nullable().describe('how far to trust the transcript and notes'),
+        diarization: z
+          .object({
+            engine: z.string(),
+            speakers: z.array(z.string()),
+            turns: z.array(z.object({ start: z.number(), end: z.number(), speaker: z.string() })),
+          })
+          .nullable()
+          .describe(
+            "the diarizer's own speaker turns (times in the upload), to score diarization apart from the merge",
+          ),
         transcript: z.object({
           text: z.string(),
           speakers: z.array(z.string()).describe('the speakers found; Unknown (words without a turn) is never one'),
