@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { formatTranscript, shiftTranscript } from './formats.js'
 import type { SpeakerTranscript } from './merge.js'
+import { assessReliability } from './reliability.js'
 
 const result: SpeakerTranscript = {
   text: 'Good morning. How are you? Fine <thanks> & you?',
@@ -57,5 +58,27 @@ describe('formatTranscript', () => {
     const shifted = shiftTranscript(result, 1.25)
     expect(shifted.words[0]).toMatchObject({ start: 1.75, end: 2.05 })
     expect(formatTranscript(result, 'srt', { offsetSec: 1.25 })).toContain('00:00:01,750 --> 00:00:03,550')
+  })
+
+  it('heads txt and vtt downloads with the reliability statement; json carries it whole; srt has no room for it', () => {
+    const reliability = assessReliability({
+      transcription: 'pocketsphinx',
+      diarization: 'baseline',
+      quality: { flags: ['1040 words per minute of speech (speech runs about 100–200): words were invented'] },
+    })
+    const rated = { ...result, reliability }
+    const txt = formatTranscript(rated, 'txt')
+    expect(txt.split('\n')[0]).toBe(`# Reliability: ${reliability.statement}`)
+    expect(txt).toMatch(/^# Reliability: Low reliability: transcribed by pocketsphinx — about half the words wrong/)
+    expect(txt).toContain('Checks on this recording flagged: 1040 words per minute')
+    expect(txt).toContain('\n\n[00:00:00] SPEAKER_1: Good morning.')
+    const vtt = formatTranscript(rated, 'vtt')
+    expect(vtt.startsWith(`WEBVTT\n\nNOTE Reliability: ${reliability.statement}\n\n1\n`)).toBe(true)
+    expect(vtt.split('NOTE')[1]?.split('\n\n')[0]).not.toContain('-->')
+    expect(JSON.parse(formatTranscript(rated, 'json')).reliability).toMatchObject({
+      level: 'low',
+      engine: 'pocketsphinx',
+    })
+    expect(formatTranscript(rated, 'srt')).toBe(formatTranscript(result, 'srt'))
   })
 })

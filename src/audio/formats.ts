@@ -4,6 +4,11 @@
  * speaker), `srt` and `vtt` (subtitles; VTT carries speakers as voice spans, `<v SPEAKER_1>`).
  * Cues longer than `maxCueSec` are split at word boundaries when word times exist, since
  * players show a cue as one block.
+ *
+ * The transcript's reliability statement heads the downloads whose format has room for it:
+ * `txt` opens with a `# Reliability: …` line, `vtt` with a `NOTE` block (which players do not
+ * show), `json` carries the whole `reliability` object. SRT has no comment syntax — any text
+ * would be shown as a subtitle — so an SRT file carries none.
  */
 
 import { wordsToText } from './engines/transcription/types.js'
@@ -41,16 +46,18 @@ export function formatTranscript(
     case 'json':
       return `${JSON.stringify(shifted, null, 2)}\n`
     case 'txt':
-      return shifted.segments
-        .map((s) => `[${clock(s.start, '.', false)}] ${s.speaker}: ${s.text}`)
-        .join('\n')
-        .concat('\n')
+      return (shifted.reliability ? `# Reliability: ${shifted.reliability.statement}\n\n` : '').concat(
+        shifted.segments
+          .map((s) => `[${clock(s.start, '.', false)}] ${s.speaker}: ${s.text}`)
+          .join('\n')
+          .concat('\n'),
+      )
     case 'srt':
       return cues(shifted, options.maxCueSec ?? 7)
         .map((c, i) => `${i + 1}\n${clock(c.start, ',')} --> ${clock(c.end, ',')}\n${c.speaker}: ${c.text}\n`)
         .join('\n')
     case 'vtt':
-      return `WEBVTT\n\n${cues(shifted, options.maxCueSec ?? 7)
+      return `WEBVTT\n\n${vttNote(shifted)}${cues(shifted, options.maxCueSec ?? 7)
         .map(
           (c, i) =>
             `${i + 1}\n${clock(c.start, '.')} --> ${clock(c.end, '.')}\n<v ${escapeVtt(c.speaker)}>${escapeVtt(c.text)}\n`,
@@ -112,6 +119,13 @@ function clock(sec: number, separator: '.' | ',', millis = true): string {
   const pad = (n: number, width = 2) => String(n).padStart(width, '0')
   const hms = `${pad(Math.floor(total / 3_600_000))}:${pad(Math.floor(total / 60_000) % 60)}:${pad(Math.floor(total / 1000) % 60)}`
   return millis ? `${hms}${separator}${pad(total % 1000, 3)}` : hms
+}
+
+/** A VTT comment may not contain `-->`, nor a blank line. */
+function vttNote(transcript: SpeakerTranscript): string {
+  const statement = transcript.reliability?.statement
+  if (!statement) return ''
+  return `NOTE Reliability: ${statement.replace(/-->/g, '->').replace(/\s*\n\s*/g, ' ')}\n\n`
 }
 
 function escapeVtt(text: string): string {

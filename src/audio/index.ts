@@ -16,6 +16,7 @@
  */
 export { type Chunk, type ChunkPlanOptions, planChunks } from './chunks.js'
 export { CommandError, type CommandOptions, type CommandResult, runCommand } from './command.js'
+export { type ContainerCheck, checkContainer } from './container.js'
 export {
   type BaselineDiarizerOptions,
   createBaselineDiarizer,
@@ -102,6 +103,7 @@ export {
   type MergeOptions,
   mergeSpeakers,
   type SpeakerTranscript,
+  type SpeechGating,
   UNKNOWN_SPEAKER,
 } from './merge.js'
 export { findModelFile, modelsDir } from './models.js'
@@ -122,6 +124,12 @@ export { type PreprocessOptions, type PreprocessResult, preprocessAudio, toOrigi
 export { decodeAudio, probeAudio } from './probe.js'
 export { ProviderError, providerFetch } from './provider-http.js'
 export { assessQuality, type QualityReport } from './quality.js'
+export {
+  assessReliability,
+  notesReliability,
+  type Reliability,
+  type ReliabilityLevel,
+} from './reliability.js'
 export { ffmpegPath, ffprobePath } from './tools.js'
 export {
   detectSpeech,

@@ -67,6 +67,50 @@ describe('mergeSpeakers', () => {
     ])
   })
 
+  it('never gives a word to a speaker with no turn there: by default only within 0.2 s of a turn', () => {
+    const t = transcript([
+      ['edge', 2.05, 2.3],
+      ['silence', 3.2, 3.5],
+      ['b', 5.5, 5.8],
+    ])
+    const merged = mergeSpeakers(
+      t,
+      diarization([
+        [0, 2, 'A'],
+        [5, 7, 'B'],
+      ]),
+    )
+    expect(merged.words.map((w) => [w.text, w.speaker])).toEqual([
+      ['edge', 'A'],
+      ['silence', UNKNOWN_SPEAKER],
+      ['b', 'B'],
+    ])
+    expect(merged.speakers).toEqual(['A', 'B'])
+  })
+
+  it('drops words outside detected speech unless the engine is very sure of them, and says so', () => {
+    const t: Transcript = {
+      text: 'out hello there in noise sure',
+      words: [
+        { text: 'out', start: 0.1, end: 0.4, confidence: 0.6 }, // before anyone speaks
+        { text: 'hello', start: 1.1, end: 1.5, confidence: 0.9 },
+        { text: 'there', start: 1.6, end: 2.1 },
+        { text: 'noise', start: 4.0, end: 4.6 }, // no confidence, outside speech
+        { text: 'sure', start: 6.0, end: 6.3, confidence: 0.99 }, // outside, but the engine is sure
+        { text: 'edge', start: 2.9, end: 3.3, confidence: 0.2 }, // mostly inside speech + 0.25 s
+      ],
+      segments: [],
+      engine: 'test',
+    }
+    const merged = mergeSpeakers(t, diarization([[1, 3, 'A']]), { speech: [{ start: 1, end: 3 }] })
+    expect(merged.words.map((w) => w.text)).toEqual(['hello', 'there', 'edge', 'sure'])
+    expect(merged.words.map((w) => w.speaker)).toEqual(['A', 'A', 'A', UNKNOWN_SPEAKER])
+    expect(merged.text).toBe('hello there edge sure')
+    expect(merged.gating).toEqual({ words: 6, dropped: 2, keptOutsideSpeech: 1 })
+    expect(merged.warnings).toContain('2 of 6 word(s) lay outside detected speech and were dropped')
+    expect(merged.speakers).toEqual(['A'])
+  })
+
   it('handles overlapping turns: the longer overlap wins, earlier turns that ended are skipped', () => {
     const t = transcript([
       ['one', 1, 2],
@@ -106,7 +150,8 @@ describe('mergeSpeakers', () => {
   it('marks everything Unknown, with the reason, when diarization is missing', () => {
     const t = transcript([['hello', 0, 1]])
     const merged = mergeSpeakers(t, undefined, { diarizationError: 'diarization failed after 3 attempts: boom' })
-    expect(merged.speakers).toEqual([UNKNOWN_SPEAKER])
+    // Unknown is never counted as a speaker.
+    expect(merged.speakers).toEqual([])
     expect(merged.attribution).toBe('none')
     expect(merged.warnings).toEqual(['diarization failed after 3 attempts: boom'])
     expect(merged.segments).toEqual([{ start: 0, end: 1, text: 'hello', speaker: UNKNOWN_SPEAKER }])

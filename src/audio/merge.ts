@@ -11,10 +11,20 @@
  * one; without transcript segments, runs of one speaker split at pauses longer than
  * `segmentGapSec`. Without a diarization (engine `none`, or diarization failed after its
  * retries) every speaker is `Unknown` and `warnings` says why.
+ *
+ * **Words are gated by speech first.** Given the VAD's speech segments, a word whose time lies
+ * mostly outside speech (± `speechToleranceSec`) is dropped — transcribers invent words in
+ * silence and noise (`Unknown: out` before anyone speaks) — unless the engine is very sure of it
+ * (confidence ≥ `keepConfidence`: the VAD can miss quiet speech), in which case it is kept and
+ * counted. A word is given to a speaker only where that speaker has a turn (± `maxGapSec`, a
+ * boundary tolerance, default 0.2 s); elsewhere it is `Unknown`, and `Unknown` is never listed
+ * among the speakers.
  */
 import type { Diarization, SpeakerTurn } from './engines/diarization/types.js'
 import type { Transcript, TranscriptSegment, Word } from './engines/transcription/types.js'
 import { wordsToText } from './engines/transcription/types.js'
+import type { Reliability } from './reliability.js'
+import type { SpeechSegment } from './vad.js'
 
 export const UNKNOWN_SPEAKER = 'Unknown'
 
@@ -39,11 +49,30 @@ export interface SpeakerTranscript {
   language?: string | undefined
   engine: string
   warnings: string[]
+  /** What gating by speech did (present when speech segments were given). */
+  gating?: SpeechGating | undefined
+  /** How far to trust this transcript (set by the pipeline's merge stage, `reliability.ts`). */
+  reliability?: Reliability | undefined
+}
+
+export interface SpeechGating {
+  /** Words the transcriber returned. */
+  words: number
+  /** Dropped: mostly outside detected speech and not confidently recognised. */
+  dropped: number
+  /** Kept although outside detected speech, for the engine's high confidence in them. */
+  keptOutsideSpeech: number
 }
 
 export interface MergeOptions {
-  /** A word this close to a turn, but in none, goes to it. Default 1 s. */
+  /** A word this close to a turn, but in none, goes to it (a boundary tolerance). Default 0.2 s. */
   maxGapSec?: number
+  /** The VAD's speech segments: words outside them are dropped (see the module comment). */
+  speech?: readonly SpeechSegment[] | undefined
+  /** Speech segments are widened by this much either side before gating. Default 0.25 s. */
+  speechToleranceSec?: number
+  /** A word outside speech the engine is at least this sure of is kept. Default 0.95. */
+  keepConfidence?: number
   /** Without transcript segments, a pause this long starts a new segment. Default 1.5 s. */
   segmentGapSec?: number
   /** Why diarization is missing, when it is (e.g. the last attempt's error). */
@@ -54,14 +83,14 @@ export interface MergeOptions {
  * @example
  * const result = mergeSpeakers(transcript, diarization)
  * result.segments // [{ start: 0.48, end: 4.5, speaker: 'SPEAKER_1', text: 'Good morning. How have you been…' }, …]
- * mergeSpeakers(transcript, undefined, { diarizationError: 'diarization failed: …' }).speakers // ['Unknown']
+ * mergeSpeakers(transcript, undefined, { diarizationError: 'diarization failed: …' }).speakers // [] (every word Unknown)
  */
 export function mergeSpeakers(
   transcript: Transcript,
   diarization: Diarization | undefined | null,
   options: MergeOptions = {},
 ): SpeakerTranscript {
-  const maxGap = options.maxGapSec ?? 1
+  const maxGap = options.maxGapSec ?? 0.2
   const warnings: string[] = [...(diarization?.warnings ?? [])]
   const turns = [...(diarization?.turns ?? [])].sort((a, b) => a.start - b.start || a.end - b.end)
   if (!diarization) warnings.push(options.diarizationError ?? 'no diarization: speakers are Unknown')
@@ -69,9 +98,17 @@ export function mergeSpeakers(
     warnings.push('the diarizer found no speech turns: speakers are Unknown')
 
   const attribute = sweeper(turns, maxGap)
-  const words: AttributedWord[] = [...transcript.words]
-    .sort((a, b) => a.start - b.start)
-    .map((w) => ({ ...w, speaker: attribute(w.start, w.end) }))
+  let heard = [...transcript.words].sort((a, b) => a.start - b.start)
+  let gating: SpeechGating | undefined
+  if (options.speech) {
+    const gate = gateBySpeech(heard, options.speech, options.speechToleranceSec ?? 0.25, options.keepConfidence ?? 0.95)
+    gating = { words: heard.length, dropped: heard.length - gate.kept.length, keptOutsideSpeech: gate.keptOutside }
+    heard = gate.kept
+    if (gating.dropped > 0) {
+      warnings.push(`${gating.dropped} of ${gating.words} word(s) lay outside detected speech and were dropped`)
+    }
+  }
+  const words: AttributedWord[] = heard.map((w) => ({ ...w, speaker: attribute(w.start, w.end) }))
 
   let segments: AttributedSegment[]
   let attribution: SpeakerTranscript['attribution']
@@ -88,9 +125,11 @@ export function mergeSpeakers(
       .sort((a, b) => a.start - b.start)
       .map((s) => ({ ...s, speaker: attributeSegment(s.start, s.end) }))
   }
-  const speakers = [...new Set((words.length > 0 ? words : segments).map((x) => x.speaker))]
+  const speakers = [...new Set((words.length > 0 ? words : segments).map((x) => x.speaker))].filter(
+    (speaker) => speaker !== UNKNOWN_SPEAKER,
+  )
   return {
-    text: transcript.text,
+    text: gating ? wordsToText(words) : transcript.text,
     words,
     segments,
     speakers,
@@ -98,7 +137,41 @@ export function mergeSpeakers(
     ...(transcript.language !== undefined && { language: transcript.language }),
     engine: transcript.engine,
     warnings,
+    ...(gating !== undefined && { gating }),
   }
+}
+
+/**
+ * Keeps the words whose time lies at least half inside speech (widened by `toleranceSec`), and
+ * those outside that the engine is at least `keepConfidence` sure of. Both lists sorted by start.
+ */
+function gateBySpeech(
+  words: readonly Word[],
+  speech: readonly SpeechSegment[],
+  toleranceSec: number,
+  keepConfidence: number,
+): { kept: Word[]; keptOutside: number } {
+  const spans: [number, number][] = [...speech]
+    .sort((a, b) => a.start - b.start)
+    .map((s) => [s.start - toleranceSec, s.end + toleranceSec])
+  const kept: Word[] = []
+  let keptOutside = 0
+  let first = 0
+  for (const word of words) {
+    while (first < spans.length && (spans[first] as [number, number])[1] <= word.start) first++
+    const length = Math.max(word.end - word.start, 1e-3)
+    let inside = 0
+    for (let i = first; i < spans.length && (spans[i] as [number, number])[0] < word.start + length; i++) {
+      const [from, to] = spans[i] as [number, number]
+      inside += Math.max(0, Math.min(to, word.start + length) - Math.max(from, word.start))
+    }
+    if (inside >= length / 2) kept.push(word)
+    else if (word.confidence !== undefined && word.confidence >= keepConfidence) {
+      kept.push(word)
+      keptOutside++
+    }
+  }
+  return { kept, keptOutside }
 }
 
 /**

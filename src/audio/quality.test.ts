@@ -35,4 +35,41 @@ describe('assessQuality', () => {
     expect(report.flags.join(' ')).toMatch(/no words/)
     expect(report.flags.join(' ')).toMatch(/only 3 words per minute/)
   })
+
+  it('flags junk at any length: 26 words on 1.5 s of speech (1,040 words a minute), most without a speaker', () => {
+    const junk = Array.from({ length: 26 }, (_, i) => ({ text: `w${i % 7}`, start: i * 0.3, end: i * 0.3 + 0.2 }))
+    const report = assessQuality(junk, {
+      speech: [{ start: 2, end: 3.5 }],
+      durationSec: 8,
+      gating: { words: 30, dropped: 4, keptOutsideSpeech: 21 },
+      unknownWords: 21,
+    })
+    expect(report.speechSec).toBe(1.5)
+    expect(report.wordsPerMinute).toBe(1040)
+    expect(report.flags).toEqual(
+      expect.arrayContaining([
+        '1040 words per minute of speech (speech runs about 100–200): words were invented',
+        "83 % of the transcriber's words lay outside detected speech",
+        '81 % of words have no speaker',
+      ]),
+    )
+    expect(report).toMatchObject({ words: 26, outsideSpeechRatio: 0.833, unknownRatio: 0.808 })
+  })
+
+  it('does not flag a short, ordinary burst: 4 words in 1 s of speech', () => {
+    const report = assessQuality(words(['yes', 'that', 'is', 'right'], 0.25), {
+      speech: [{ start: 0, end: 1 }],
+      durationSec: 1,
+      unknownWords: 0,
+    })
+    expect(report.flags).toEqual([])
+  })
+
+  it('flags words when no speech was detected at all, and an engine unsure of most words', () => {
+    const unsure = words(['a', 'b', 'c', 'd', 'e', 'f']).map((w) => ({ ...w, confidence: 0.2 }))
+    const report = assessQuality(unsure, { speech: [], durationSec: 5 })
+    expect(report.flags).toEqual(
+      expect.arrayContaining(['6 word(s) but no detected speech', 'the engine is unsure of 100 % of words']),
+    )
+  })
 })

@@ -1,8 +1,14 @@
 /**
- * Quality checks recorded on every result, cheap signs that a transcript should not be trusted:
+ * Quality checks recorded on every result, cheap signs that a transcript should not be trusted.
+ * They run at any length (a junk transcript of 1.5 s of speech is as wrong as one of an hour):
  *
- * - **words per minute** of speech: conversational English runs ~120–180; far outside
- *   (< 40 or > 250 over at least 30 s of speech) means missed speech or invented words;
+ * - **words per minute** of speech: conversational English runs ~120–180; more words than
+ *   250 a minute allows (plus 3, so a short burst is not flagged for one word), or under 40 a
+ *   minute over 10 s of speech or more, means invented or missed words; words with no detected
+ *   speech at all are flagged too;
+ * - **words outside speech**: the share of the transcriber's words that lay outside detected
+ *   speech (the merge drops them; many of them means the transcriber was hearing noise);
+ * - **Unknown words**: the share of words no speaker turn covers;
  * - **repetition ratio**: the share of word trigrams that repeat an earlier one, and the longest
  *   run of one phrase repeated back to back — Whisper-family models hallucinate loops
  *   ("thank you. thank you. thank you.") on silence and noise;
@@ -22,6 +28,14 @@ export interface QualityReport {
   /** 0–1, undefined without VAD segments. */
   speechWithoutWordsRatio: number | undefined
   speechSec: number
+  /** Words kept (after gating by speech). */
+  words: number
+  /** 0–1: of the transcriber's words, those outside detected speech (undefined when not gated). */
+  outsideSpeechRatio?: number | undefined
+  /** 0–1: words without a speaker (undefined when speakers were not attributed). */
+  unknownRatio?: number | undefined
+  /** 0–1: words the engine gave a confidence under 0.5 (undefined when it gives none). */
+  lowConfidenceRatio?: number | undefined
   /** Human-readable reasons for concern; empty when none. */
   flags: string[]
 }
@@ -32,8 +46,15 @@ export interface QualityReport {
  * // { wordsPerMinute: 142, repetitionRatio: 0.02, longestRepeat: 1, speechWithoutWordsRatio: 0.08, … }
  */
 export function assessQuality(
-  words: readonly Pick<Word, 'text' | 'start' | 'end'>[],
-  context: { speech?: readonly SpeechSegment[] | undefined; durationSec: number },
+  words: readonly Pick<Word, 'text' | 'start' | 'end' | 'confidence'>[],
+  context: {
+    speech?: readonly SpeechSegment[] | undefined
+    durationSec: number
+    /** What gating by speech did (`mergeSpeakers(…).gating`). */
+    gating?: { words: number; dropped: number; keptOutsideSpeech: number } | undefined
+    /** Words attributed to no speaker, when speakers were attributed. */
+    unknownWords?: number | undefined
+  },
 ): QualityReport {
   const speech = context.speech
   const speechSec = speech ? speech.reduce((sum, s) => sum + Math.max(0, s.end - s.start), 0) : context.durationSec
@@ -70,13 +91,33 @@ export function assessQuality(
   }
 
   const flags: string[] = []
-  if (speechSec >= 30 && wordsPerMinute < 40)
-    flags.push(`only ${Math.round(wordsPerMinute)} words per minute of speech`)
-  if (speechSec >= 30 && wordsPerMinute > 250) flags.push(`${Math.round(wordsPerMinute)} words per minute of speech`)
+  const rate = Math.round(wordsPerMinute)
+  if (speechSec === 0 && tokens.length > 0) flags.push(`${tokens.length} word(s) but no detected speech`)
+  if (speechSec > 0 && tokens.length > (speechSec / 60) * 250 + 3) {
+    flags.push(`${rate} words per minute of speech (speech runs about 100–200): words were invented`)
+  }
+  if (speechSec >= 10 && wordsPerMinute < 40) flags.push(`only ${rate} words per minute of speech: words were missed`)
   if (repetitionRatio > 0.3) flags.push(`${Math.round(repetitionRatio * 100)} % of phrases repeat`)
   if (longestRepeat >= 4) flags.push(`a phrase repeats ${longestRepeat} times in a row`)
   if (speechWithoutWordsRatio !== undefined && speechWithoutWordsRatio > 0.5) {
     flags.push(`${Math.round(speechWithoutWordsRatio * 100)} % of speech has no words`)
+  }
+  const gating = context.gating
+  const outside = gating ? gating.dropped + gating.keptOutsideSpeech : 0
+  const outsideSpeechRatio = gating && gating.words > 0 ? outside / gating.words : undefined
+  if (outsideSpeechRatio !== undefined && outside >= 2 && outsideSpeechRatio > 0.1) {
+    flags.push(`${Math.round(outsideSpeechRatio * 100)} % of the transcriber's words lay outside detected speech`)
+  }
+  const unknownRatio =
+    context.unknownWords !== undefined && words.length > 0 ? context.unknownWords / words.length : undefined
+  if (unknownRatio !== undefined && (context.unknownWords ?? 0) >= 3 && unknownRatio > 0.2) {
+    flags.push(`${Math.round(unknownRatio * 100)} % of words have no speaker`)
+  }
+  const rated = words.filter((w) => w.confidence !== undefined)
+  const lowConfidenceRatio =
+    rated.length > 0 ? rated.filter((w) => (w.confidence as number) < 0.5).length / rated.length : undefined
+  if (lowConfidenceRatio !== undefined && rated.length >= 5 && lowConfidenceRatio > 0.5) {
+    flags.push(`the engine is unsure of ${Math.round(lowConfidenceRatio * 100)} % of words`)
   }
   return {
     wordsPerMinute: round(wordsPerMinute),
@@ -84,6 +125,10 @@ export function assessQuality(
     longestRepeat,
     speechWithoutWordsRatio: speechWithoutWordsRatio === undefined ? undefined : round(speechWithoutWordsRatio),
     speechSec: round(speechSec),
+    words: words.length,
+    ...(outsideSpeechRatio !== undefined && { outsideSpeechRatio: round(outsideSpeechRatio) }),
+    ...(unknownRatio !== undefined && { unknownRatio: round(unknownRatio) }),
+    ...(lowConfidenceRatio !== undefined && { lowConfidenceRatio: round(lowConfidenceRatio) }),
     flags,
   }
 }

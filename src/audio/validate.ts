@@ -8,6 +8,7 @@
  * | size > `maxBytes`    | `AUDIO_TOO_LARGE`        | 413    |
  * | extension allowlist  | `AUDIO_UNSUPPORTED_TYPE` | 415    |
  * | magic bytes          | `AUDIO_TYPE_MISMATCH`    | 415    |
+ * | container sizes      | `AUDIO_TRUNCATED`        | 422    |
  * | ffprobe, audio stream| `AUDIO_UNDECODABLE`      | 422    |
  * | declared duration    | `AUDIO_TOO_LONG`         | 422    |
  * | full decode          | `AUDIO_TRUNCATED`        | 422    |
@@ -19,6 +20,7 @@
 import { stat } from 'node:fs/promises'
 import { basename, extname } from 'node:path'
 import { fileTypeFromFile } from 'file-type'
+import { checkContainer } from './container.js'
 import { AudioError } from './errors.js'
 import { decodeAudio, probeAudio } from './probe.js'
 
@@ -116,6 +118,14 @@ export async function validateAudio(path: string, options: ValidateOptions = {})
   }
   if (family[0] !== extension) warnings.push(`named .${extension} but the content is ${content.mime}`)
 
+  // What the container declares against the bytes present: ffprobe derives a WAV's length from
+  // the file size, so a cut WAV would otherwise pass as a shorter, complete recording.
+  const container = await checkContainer(path, content.ext)
+  if (container.truncated) {
+    const { reason, ...sizes } = container.truncated
+    throw new AudioError('AUDIO_TRUNCATED', `The file is cut short: ${reason}`, { field: 'file', ...sizes })
+  }
+
   const probe = await probeAudio(path, { signal }).catch((error: unknown) => {
     throw new AudioError(
       'AUDIO_UNDECODABLE',
@@ -128,7 +138,7 @@ export async function validateAudio(path: string, options: ValidateOptions = {})
   if (probe.durationSec !== undefined && probe.durationSec > maxDurationSec)
     throw tooLong(probe.durationSec, maxDurationSec)
 
-  let durationSec = probe.durationSec
+  let durationSec = container.declaredSec ?? probe.durationSec
   if (decode === 'full') {
     const decoded = await decodeAudio(path, { signal }).catch((error: unknown) => {
       throw new AudioError(

@@ -392,10 +392,26 @@ export interface TranscriptSegment {
   words: TranscriptWord[]
 }
 
+/** How far to trust a transcript: its engine, that engine's expected error, this recording's flags. */
+export interface Reliability {
+  level: 'low' | 'moderate' | 'unknown'
+  /** The transcription engine. */
+  engine: string
+  expectedError: string
+  diarization: { engine: string; expectedError: string } | null
+  flags: string[]
+  /** All of it in a paragraph, as the dashboard and the downloads show it. */
+  statement: string
+}
+
 export interface SpeakerTranscript {
   text: string
   segments: TranscriptSegment[]
+  /** The speakers found; `Unknown` (words without a speaker turn) is never one. */
   speakers: string[]
+  reliability?: Reliability
+  /** Words outside detected speech: dropped, or kept for the engine's high confidence. */
+  gating?: { words: number; dropped: number; keptOutsideSpeech: number }
   /** `word` when words carried times, `segment` when only segments did, `none` without diarization. */
   attribution: 'word' | 'segment' | 'none'
   language?: string
@@ -442,6 +458,13 @@ export interface QualityReport {
   longestRepeat: number
   speechWithoutWordsRatio?: number
   speechSec: number
+  words?: number
+  /** 0–1: the transcriber's words outside detected speech. */
+  outsideSpeechRatio?: number
+  /** 0–1: words without a speaker. */
+  unknownRatio?: number
+  /** 0–1: words the engine was under 50 % sure of. */
+  lowConfidenceRatio?: number
   /** Reasons for concern; empty when none. */
   flags: string[]
 }
@@ -475,6 +498,8 @@ export interface SessionSummary {
   priorityName: string
   priorityReason: string
   chunks: { transcription: { done: number; total: number }; diarization: { done: number; total: number } }
+  /** Every stage of the run in order, with its state (all done once processed, empty once failed). */
+  stages: { name: string; state: 'waiting' | 'running' | 'done' | 'failed'; progress: number }[]
   /** Runnable jobs ahead of its first stage, while it is queued. */
   position: number | null
   estimatedWaitMs: number | null
@@ -489,9 +514,19 @@ export interface SessionSummary {
 export interface Session extends SessionSummary {
   /** Once processed. */
   results: {
+    /** How far to trust the transcript and the notes made from it. */
+    reliability: Reliability | null
+    /** The diarizer's own speaker turns (times in the upload), to score diarization apart from the merge. */
+    diarization: { engine: string; speakers: string[]; turns: { start: number; end: number; speaker: string }[] } | null
     transcript: SpeakerTranscript
-    /** The notes engine's output (`heuristic` for rule-based drafts). */
-    notes: { notes: SessionNotes; engine: string; heuristic: boolean; warnings: string[] } | null
+    /** The notes engine's output (`heuristic` for rule-based drafts; `reliability` says how far to trust them). */
+    notes: {
+      notes: SessionNotes
+      engine: string
+      heuristic: boolean
+      warnings: string[]
+      reliability?: string
+    } | null
     quality: QualityReport
     /** Time spent inside engines per stage, ms. */
     engineMs: Record<string, number>

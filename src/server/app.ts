@@ -201,6 +201,7 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
 
   function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown) {
     const { problem, headers } = toProblem(error, redactUrl(request.url.split('?')[0] ?? ''), String(request.id))
+    Object.assign(problem, request.spoolState?.route.problemExtras?.(problem))
     if (problem.status >= 500) {
       if (error instanceof HttpProblem || error instanceof SpoolError) {
         // A deliberate answer (shutting down, a full queue, a store that does not answer), not

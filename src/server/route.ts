@@ -8,6 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { z } from 'zod'
 import type { Permission, Principal } from './auth.js'
 import type { ServerContext } from './context.js'
+import type { Problem } from './problem.js'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
@@ -62,6 +63,8 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   multipart?: boolean
   /** Route-specific body limit in bytes. */
   bodyLimit?: number
+  /** Fields this route's error answers carry beside the problem's (the OpenAI-compatible route's `error`). */
+  problemExtras?(problem: Problem): Record<string, unknown>
   handler(ctx: RouteContext<P, Q, B>): Promise<unknown>
 }
 

@@ -87,6 +87,25 @@ describe.skipIf(
     const flac = await readFile(sharedPath('jfk.flac'))
     const truncated = join(dir, 'truncated.flac')
     await writeFile(truncated, flac.subarray(0, Math.floor(flac.length * 0.4)))
+    // The issue's case: the first 300,000 bytes of a 30 s WAV (960,000 bytes of samples), whose
+    // header still says 30 s; ffprobe and a decode both accept it as 9.4 s of audio.
+    const thirty = join(dir, 'thirty.wav')
+    await run('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=300:duration=30:sample_rate=16000',
+      thirty,
+    ])
+    const cutWav = join(dir, 'cut.wav')
+    await writeFile(cutWav, (await readFile(thirty)).subarray(0, 300_000))
+    const ogg = join(dir, 'tone.ogg')
+    await run('ffmpeg', ['-v', 'error', '-i', thirty, '-t', '12', '-c:a', 'libvorbis', ogg])
+    const cutOgg = join(dir, 'cut.ogg')
+    const oggBytes = await readFile(ogg)
+    await writeFile(cutOgg, oggBytes.subarray(0, Math.floor(oggBytes.length * 0.4)))
     const text = join(dir, 'notes.mp3')
     await writeFile(text, 'This is a text file, not a recording.\n'.repeat(200))
     const big = join(dir, 'big.wav')
@@ -96,6 +115,8 @@ describe.skipIf(
     const cases: [string, string, number, string][] = [
       ['corrupt', corrupt, 422, 'AUDIO_UNDECODABLE'],
       ['truncated', truncated, 422, 'AUDIO_TRUNCATED'],
+      ['truncated WAV', cutWav, 422, 'AUDIO_TRUNCATED'],
+      ['truncated Ogg', cutOgg, 422, 'AUDIO_TRUNCATED'],
       ['mislabelled', text, 415, 'AUDIO_TYPE_MISMATCH'],
       ['oversized', sharedPath('jfk.flac'), 413, 'AUDIO_TOO_LARGE'],
       ['oversized, refused from its Content-Length', big, 413, 'AUDIO_TOO_LARGE'],
@@ -159,13 +180,59 @@ describe.skipIf(
     const done = await t.pipeline.sessions.waitUntilFinished(created.body.id, 'default', 60_000)
     expect(done.status).toBe('processed')
     const { body } = await t.request('GET', `/v1/sessions/${created.body.id}`)
-    expect(body.results.transcript.speakers).toEqual(['Unknown'])
+    // Every word is Unknown, and Unknown is never counted as a speaker.
+    expect(body.results.transcript.speakers).toEqual([])
+    expect(body.results.transcript.segments.every((s: { speaker: string }) => s.speaker === 'Unknown')).toBe(true)
+    expect(body.results.reliability.diarization).toEqual({
+      engine: 'test-broken',
+      expectedError: 'diarization failed: no speaker labels',
+    })
     expect(body.results.transcript.words ?? body.results.transcript.segments[0].words.length).toBeTruthy()
     expect(body.warnings.join(' ')).toMatch(/diarization failed \(the test diarizer crashed\); speakers are Unknown/)
     const record = await t.pipeline.sessions.records.get(created.body.id)
     const diarize = await t.spool.jobs.get(record?.jobs.diarize as string)
     expect(diarize?.state).toBe('failed')
     expect(diarize?.errors).toHaveLength(2)
+  })
+
+  it('words a transcriber puts in silence are dropped, flagged and never given a speaker', async () => {
+    // JFK, 6 s of silence, JFK again: the test transcriber puts a word every half second
+    // throughout, silence included, as weak engines do with noise.
+    const gapped = join(dir, 'gapped.wav')
+    await run('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-i',
+      wav,
+      '-f',
+      'lavfi',
+      '-i',
+      'anullsrc=r=16000:cl=mono:d=6',
+      '-i',
+      wav,
+      '-filter_complex',
+      '[0:a][1:a][2:a]concat=n=3:v=0:a=1',
+      gapped,
+    ])
+    const created = await t.upload(gapped, { speakers: 1 })
+    expect(created.status, JSON.stringify(created.body)).toBe(202)
+    const done = await t.pipeline.sessions.waitUntilFinished(created.body.id, 'default', 60_000)
+    expect(done.status).toBe('processed')
+    const { body } = await t.request('GET', `/v1/sessions/${created.body.id}`)
+    const { transcript, quality, reliability } = body.results
+    const words = transcript.segments.flatMap((s: { words: { start: number; end: number }[] }) => s.words)
+    const jfk = (await readWavInfo(wav)).durationSec
+    // Nothing is left inside the silence (a margin for the VAD's edges and the gating tolerance).
+    const inGap = words.filter((w: { start: number; end: number }) => w.start > jfk + 1 && w.end < jfk + 5)
+    expect(inGap).toEqual([])
+    expect(transcript.gating.dropped).toBeGreaterThanOrEqual(8)
+    expect(transcript.speakers).toEqual(['SPEAKER_1'])
+    expect(quality.outsideSpeechRatio).toBeGreaterThan(0.1)
+    expect(quality.flags.join(' ')).toMatch(/% of the transcriber's words lay outside detected speech/)
+    expect(body.warnings.join(' ')).toMatch(/word\(s\) lay outside detected speech and were dropped/)
+    expect(reliability).toMatchObject({ level: 'low', engine: 'test-words', flags: quality.flags })
+    expect(reliability.statement).toMatch(/transcribed by test-words — not measured/)
   })
 
   it('a failing transcriber fails the session with the reason; a retry runs it again', async () => {

@@ -5,13 +5,14 @@
  * the measured level (0.636, test/audio/jfk.test.ts) plus two words; transcript formats, the
  * stored audio encrypted, audit entries for reads, tenancy, re-prioritising and a purge on delete.
  */
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { wordErrorRate } from '../../src/audio/eval/wer.js'
 import { sharedAudioAvailable, sharedPath, sharedText } from '../helpers/shared-audio.js'
 import { eventually } from '../server/helpers.js'
-import { type AudioServer, followSession, startAudioServer } from './helpers.js'
+import { type AudioServer, followSession, run, startAudioServer } from './helpers.js'
 
 const MEASURED_WER = 14 / 22
 const MARGIN = 2 / 22
@@ -36,7 +37,8 @@ describe.skipIf(
       language: 'en',
     })
     expect(created.status, JSON.stringify(created.body)).toBe(202)
-    expect(created.body).toMatchObject({ status: 'queued', priorityName: 'high', position: expect.any(Number) })
+    // An idle queue: next in line with a worker free waits for nothing.
+    expect(created.body).toMatchObject({ status: 'queued', priorityName: 'high', position: 0, estimatedWaitMs: 0 })
     const id = created.body.id as string
     const { frames, ids } = await followSession(
       t.url,
@@ -52,7 +54,16 @@ describe.skipIf(
     for (let i = 1; i < progress.length; i++) expect(progress[i]).toBeGreaterThanOrEqual(progress[i - 1] as number)
     expect(progress.at(-1)).toBe(100)
     expect(frames.at(-1)?.status).toBe('processed')
-    expect(new Set(frames.map((f) => f.status))).toContain('transcribing')
+    // Every status of the run is reported, in order (diarization is faster than pocketsphinx
+    // here, so it finishes inside `transcribing`; each frame's `stages` shows it).
+    const statuses = frames.map((f) => f.status).filter((s, i, all) => s !== all[i - 1] && s !== 'queued')
+    expect(statuses).toEqual(['preprocessing', 'transcribing', 'extracting_notes', 'processed'])
+    const diarize = frames.flatMap((f) =>
+      ((f as unknown as { stages: { name: string; state: string }[] }).stages ?? []).filter(
+        (s) => s.name === 'diarize',
+      ),
+    )
+    expect(diarize.map((s) => s.state)).toContain('done')
     expect(ids.length).toBeGreaterThan(0)
 
     const { body: session } = await t.request('GET', `/v1/sessions/${id}`)
@@ -68,6 +79,19 @@ describe.skipIf(
     expect(session.results.transcript.segments[0].words.length).toBeGreaterThan(0)
     expect(session.results.quality.wordsPerMinute).toBeGreaterThan(60)
     expect(session.results.notes.heuristic).toBe(true)
+    // The result says how far to trust it: the engine, its expected error, this recording's flags.
+    expect(session.results.reliability).toMatchObject({
+      level: 'low',
+      engine: 'pocketsphinx',
+      diarization: { engine: 'baseline' },
+      flags: session.results.quality.flags,
+    })
+    expect(session.results.reliability.statement).toMatch(
+      /^Low reliability: transcribed by pocketsphinx — about half the words wrong on clean speech/,
+    )
+    expect(session.results.transcript.reliability).toEqual(session.results.reliability)
+    expect(session.results.notes.reliability).toContain(session.results.reliability.statement)
+    expect(session.results.notes.reliability).toMatch(/rule-based draft/)
     expect(session.timings).toMatchObject({ validate: expect.any(Number), transcription: expect.any(Number) })
 
     // Formats, with times in the uploaded recording.
@@ -76,8 +100,9 @@ describe.skipIf(
     expect(srt.headers.get('content-type')).toMatch(/subrip/)
     expect(srt.text).toMatch(/^1\n00:00:0\d,\d{3} --> /)
     const vtt = await t.request('GET', `/v1/sessions/${id}/transcript?format=vtt`)
-    expect(vtt.text).toMatch(/^WEBVTT/)
+    expect(vtt.text).toMatch(/^WEBVTT\n\nNOTE Reliability: Low reliability: transcribed by pocketsphinx/)
     const txt = await t.request('GET', `/v1/sessions/${id}/transcript?format=txt`)
+    expect(txt.text.split('\n')[0]).toBe(`# Reliability: ${session.results.reliability.statement}`)
     expect(txt.text).toMatch(/SPEAKER_1: /)
     const json = await t.request('GET', `/v1/sessions/${id}/transcript`)
     expect(json.body.words.length).toBeGreaterThan(10)
@@ -128,5 +153,28 @@ describe.skipIf(
     expect(await t.storedFiles()).toEqual([])
     expect(await t.pipeline.sessions.records.results(id)).toBeNull()
     for (const jobId of jobIds) expect(await t.spool.jobs.get(jobId as string)).toBeNull()
+  })
+
+  it('on an idle queue, the ETA of a 6 s clip is within 2× of the time it takes (speeds learned from the run before)', async () => {
+    // The run above taught this installation its speeds (on this machine, under its load now).
+    const dir = await mkdtemp(join(tmpdir(), 'spool-jfk-eta-'))
+    try {
+      const clip = join(dir, 'jfk-6s.flac')
+      await run('ffmpeg', ['-v', 'error', '-i', sharedPath('jfk.flac'), '-t', '6', '-c:a', 'flac', clip])
+      const started = Date.now()
+      const created = await t.upload(clip, { language: 'en' })
+      expect(created.status, JSON.stringify(created.body)).toBe(202)
+      // Before: the queue's recent throughput (one session in six minutes) made this minutes.
+      expect(created.body.estimatedWaitMs).toBe(0)
+      const eta = created.body.etaMs as number
+      const done = await t.pipeline.sessions.waitUntilFinished(created.body.id, 'default', 120_000)
+      const actual = Date.now() - started
+      console.info(`JFK 6 s: ETA ${eta} ms at upload, processed in ${actual} ms (${(eta / actual).toFixed(2)}×)`)
+      expect(done.status).toBe('processed')
+      expect(eta).toBeLessThanOrEqual(2 * actual)
+      expect(eta).toBeGreaterThanOrEqual(actual / 2)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

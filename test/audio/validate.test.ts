@@ -49,6 +49,17 @@ describe('validateAudio', () => {
         'libmp3lame',
         file('long.mp3'),
       ),
+      ffmpeg('-f', 'lavfi', '-i', 'sine=frequency=220:duration=30:sample_rate=16000', file('thirty.wav')),
+      ffmpeg(
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=220:duration=12:sample_rate=16000',
+        '-c:a',
+        'libvorbis',
+        file('long.ogg'),
+      ),
+      ffmpeg('-f', 'lavfi', '-i', 'sine=frequency=220:duration=12:sample_rate=16000', '-c:a', 'aac', file('long.m4a')),
       ffmpeg(
         '-f',
         'lavfi',
@@ -135,6 +146,41 @@ describe('validateAudio', () => {
       expectCode(error, 'AUDIO_TRUNCATED', 422)
       expect(error.details.declaredSec as number).toBeGreaterThan(11)
       expect(error.details.decodedSec as number).toBeLessThan(6)
+    }
+  })
+
+  it('rejects a WAV cut short although ffprobe and a decode accept it: the data chunk declares more than is there', async () => {
+    // The issue's case: 30 s at 16 kHz mono 16-bit is 960,000 bytes of samples; keep 300,000 bytes.
+    const bytes = await readFile(file('thirty.wav'))
+    expect(bytes.length).toBeGreaterThan(960_000)
+    await writeFile(file('cut-thirty.wav'), bytes.subarray(0, 300_000))
+    const error = await rejection(file('cut-thirty.wav'))
+    expectCode(error, 'AUDIO_TRUNCATED', 422)
+    expect(error.details).toMatchObject({ declaredBytes: 960_000, declaredSec: 30 })
+    expect(error.details.presentBytes as number).toBeLessThan(300_000)
+    // The headers-only mode catches it too: the check reads sizes, not samples.
+    expectCode(await rejection(file('cut-thirty.wav'), { decode: 'probe' }), 'AUDIO_TRUNCATED', 422)
+  })
+
+  it('accepts a streamed WAV whose sizes were never filled in (0xFFFFFFFF), with the duration that decodes', async () => {
+    const bytes = Buffer.from(await readFile(file('thirty.wav')))
+    bytes.writeUInt32LE(0xffffffff, 4)
+    const data = bytes.indexOf('data', 12, 'ascii')
+    bytes.writeUInt32LE(0xffffffff, data + 4)
+    await writeFile(file('streamed.wav'), bytes)
+    const info = await validateAudio(file('streamed.wav'))
+    expect(info.durationSec).toBeCloseTo(30, 0)
+  })
+
+  it('rejects a cut Ogg (its last page is incomplete: ffprobe reports the shorter length and nothing else complains), M4A and WebM', async () => {
+    for (const name of ['long.ogg', 'long.m4a', 'tone.webm']) {
+      const bytes = await readFile(file(name))
+      await writeFile(file(`cut-${name}`), bytes.subarray(0, Math.floor(bytes.length * 0.4)))
+      const error = await rejection(file(`cut-${name}`))
+      expectCode(error, 'AUDIO_TRUNCATED', 422)
+      expect(error.message).toMatch(
+        name.endsWith('ogg') ? /Ogg page/ : name.endsWith('m4a') ? /MP4 ".{4}" box/ : /Matroska segment/,
+      )
     }
   })
 

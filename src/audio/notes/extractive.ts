@@ -5,9 +5,14 @@
  * heuristic (`heuristic: true`, and `therapist_notes` says so) for a clinician to check.
  *
  * Roles, when the caller does not give them: the therapist is the speaker who says "you" most
- * per word, the patient the one who says "I"/"me"/"my" most.
+ * per word, the patient the one who says "I"/"me"/"my" most — but only when the conversation is
+ * recognisably clinical (at least two mentions from the topic and strategy lexicons) and both
+ * speakers said enough to tell (20 words each). Otherwise the notes say roles were not found,
+ * rather than call two people on a phone call therapist and patient. Topics are only those the
+ * lexicon recognises ("not found" otherwise): frequent words of a weak transcript ("added,
+ * hello") are not topics. `Unknown` (words without a speaker turn) is never counted as a speaker.
  */
-import type { AttributedSegment, SpeakerTranscript } from '../merge.js'
+import { type AttributedSegment, type SpeakerTranscript, UNKNOWN_SPEAKER } from '../merge.js'
 import type { NotesResult, SessionNotes } from './schema.js'
 import type { NotesContext, NotesEngine } from './types.js'
 
@@ -87,8 +92,6 @@ export function createExtractiveNotesEngine(): NotesEngine {
 /** The rule-based notes (synchronous; the engine wraps it). */
 export function extractiveNotes(transcript: SpeakerTranscript, context: NotesContext = {}): SessionNotes {
   const segments = transcript.segments
-  const roles = guessRoles(segments, context.roles)
-  const patientSegments = roles.patient ? segments.filter((s) => s.speaker === roles.patient) : segments
   const all = segments.map((s) => s.text.toLowerCase()).join(' \n ')
 
   const topicCounts = Object.entries(TOPICS)
@@ -96,10 +99,10 @@ export function extractiveNotes(transcript: SpeakerTranscript, context: NotesCon
     .filter((t) => t.count > 0)
     .sort((a, b) => b.count - a.count)
   const key_topics = topicCounts.map((t) => t.topic.replace('_', ' '))
-  for (const keyword of frequentWords(all)) {
-    if (key_topics.length >= 6) break
-    if (!key_topics.some((t) => t.includes(keyword) || keyword.includes(t))) key_topics.push(keyword)
-  }
+  const clinicalMentions =
+    topicCounts.reduce((sum, t) => sum + t.count, 0) + STRATEGIES.filter((st) => st.pattern.test(all)).length
+  const roles = guessRoles(segments, context.roles, clinicalMentions >= 2)
+  const patientSegments = roles.patient ? segments.filter((s) => s.speaker === roles.patient) : segments
 
   const patientText = patientSegments.map((s) => s.text.toLowerCase()).join(' \n ')
   const positives = patientText.match(POSITIVE) ?? []
@@ -146,12 +149,16 @@ export function extractiveNotes(transcript: SpeakerTranscript, context: NotesCon
       details: `${s.speaker} at ${clock(s.start)}`,
     }))
 
-  const speakers = [...new Set(segments.map((s) => s.speaker))]
+  const speakers = [...new Set(segments.map((s) => s.speaker))].filter((s) => s !== UNKNOWN_SPEAKER)
+  const unattributed = segments.some((s) => s.speaker === UNKNOWN_SPEAKER)
   const minutes = segments.length > 0 ? ((segments.at(-1)?.end ?? 0) - (segments[0]?.start ?? 0)) / 60 : 0
   const therapist_notes = [
     'Heuristic draft (extractive engine, rule-based; verify against the recording).',
-    `${speakers.length} speaker(s) over ${minutes.toFixed(1)} min${roles.therapist ? `; therapist taken to be ${roles.therapist}, patient ${roles.patient ?? 'unknown'}` : ''}.`,
-    key_topics.length > 0 ? `Topics: ${key_topics.join(', ')}.` : 'No topics recognised.',
+    `${speakers.length} speaker(s) identified${unattributed ? ' (some words have no speaker)' : ''} over ${minutes.toFixed(1)} min.`,
+    roles.therapist
+      ? `Therapist taken to be ${roles.therapist}, patient ${roles.patient ?? 'not found'}.`
+      : `Roles: not found (${roles.why}).`,
+    key_topics.length > 0 ? `Topics: ${key_topics.join(', ')}.` : 'Topics: not found.',
     strategies.length > 0 ? `Strategies: ${strategies.map((s) => `${s.name} (${s.status})`).join(', ')}.` : '',
     action_items.length > 0 ? `${action_items.length} commitment(s) noted.` : '',
   ]
@@ -177,11 +184,14 @@ export function extractiveNotes(transcript: SpeakerTranscript, context: NotesCon
 function guessRoles(
   segments: readonly AttributedSegment[],
   given: NotesContext['roles'],
-): { therapist: string | undefined; patient: string | undefined } {
-  if (given?.therapist || given?.patient) return { therapist: given.therapist, patient: given.patient }
+  clinical: boolean,
+): { therapist: string | undefined; patient: string | undefined; why: string } {
+  if (given?.therapist || given?.patient) return { therapist: given.therapist, patient: given.patient, why: 'given' }
+  const none = (why: string) => ({ therapist: undefined, patient: undefined, why })
+  if (!clinical) return none('the conversation is not recognisably clinical')
   const stats = new Map<string, { words: number; you: number; self: number }>()
   for (const s of segments) {
-    if (s.speaker === 'Unknown') continue
+    if (s.speaker === UNKNOWN_SPEAKER) continue
     const entry = stats.get(s.speaker) ?? { words: 0, you: 0, self: 0 }
     const words = s.text.toLowerCase().split(/\s+/)
     entry.words += words.length
@@ -189,13 +199,14 @@ function guessRoles(
     entry.self += words.filter((w) => /^(i|me|my|i'm|i've|myself)\W*$/.test(w)).length
     stats.set(s.speaker, entry)
   }
-  if (stats.size < 2) return { therapist: undefined, patient: undefined }
+  if (stats.size < 2) return none('fewer than two speakers')
+  if ([...stats.values()].some((entry) => entry.words < 20)) return none('a speaker said too little to tell')
   const byYou = [...stats.entries()].sort((a, b) => b[1].you / b[1].words - a[1].you / a[1].words)
   const therapist = byYou[0]?.[0]
   const patient = [...stats.entries()]
     .filter(([name]) => name !== therapist)
     .sort((a, b) => b[1].self / b[1].words - a[1].self / a[1].words)[0]?.[0]
-  return { therapist, patient }
+  return { therapist, patient, why: 'pronoun use' }
 }
 
 function strategyStatus(text: string): SessionNotes['strategies'][number]['status'] {
@@ -205,18 +216,6 @@ function strategyStatus(text: string): SessionNotes['strategies'][number]['statu
   if (/\b(tried|practis\w+|practic\w+|been doing|used|using|did)\b/.test(text)) return 'practising'
   if (/\b(let's|let us|try|should|could|will|suggest)\b/.test(text)) return 'suggested'
   return 'discussed'
-}
-
-function frequentWords(text: string): string[] {
-  const counts = new Map<string, number>()
-  for (const word of text.replace(/[^\p{L}\s']/gu, ' ').split(/\s+/)) {
-    if (word.length < 4 || STOPWORDS.has(word)) continue
-    counts.set(word, (counts.get(word) ?? 0) + 1)
-  }
-  return [...counts.entries()]
-    .filter(([, n]) => n >= 2)
-    .sort((a, b) => b[1] - a[1])
-    .map(([w]) => w)
 }
 
 /** The patient's most content-bearing segments (most non-stopwords), in order, up to ~60 words. */

@@ -31,6 +31,30 @@ const session: SpeakerTranscript = {
 }
 
 describe('extractive notes', () => {
+  it('on a call that is not clinical: roles and topics "not found", no frequent words as topics, Unknown is no speaker', async () => {
+    // What pocketsphinx made of a two-person phone call, words in silence left Unknown.
+    const call: SpeakerTranscript = {
+      text: '',
+      words: [],
+      segments: [
+        { start: 0, end: 0.4, text: 'out', speaker: 'Unknown' },
+        { start: 1, end: 4, text: 'hello hello i added the repair', speaker: 'SPEAKER_1' },
+        { start: 4.5, end: 8, text: 'hello you added it you know you added', speaker: 'SPEAKER_2' },
+        { start: 8.5, end: 12, text: 'added hello i think i added the one', speaker: 'SPEAKER_1' },
+      ],
+      speakers: ['SPEAKER_1', 'SPEAKER_2'],
+      attribution: 'word',
+      engine: 'pocketsphinx',
+      warnings: [],
+    }
+    const { notes } = await extractNotes(createExtractiveNotesEngine(), call)
+    expect(notes.key_topics).toEqual([])
+    expect(notes.therapist_notes).toContain('2 speaker(s) identified (some words have no speaker)')
+    expect(notes.therapist_notes).toContain('Roles: not found (the conversation is not recognisably clinical).')
+    expect(notes.therapist_notes).toContain('Topics: not found.')
+    expect(notes.therapist_notes).not.toMatch(/therapist taken|patient SPEAKER|added, hello/i)
+  })
+
   it('produces schema-valid notes labelled heuristic, quoting what was said', async () => {
     const result = await extractNotes(createExtractiveNotesEngine(), session)
     expect(result.engine).toBe('extractive')
@@ -50,7 +74,7 @@ describe('extractive notes', () => {
       expect.arrayContaining([expect.stringContaining('sleep diary'), expect.stringContaining('next appointment')]),
     )
     expect(notes.therapist_notes).toMatch(/^Heuristic draft/)
-    expect(notes.therapist_notes).toContain('therapist taken to be SPEAKER_1, patient SPEAKER_2')
+    expect(notes.therapist_notes).toContain('Therapist taken to be SPEAKER_1, patient SPEAKER_2')
     expect(notes.patient_summary).toContain('I wake up at night')
     // The lexicon's safety net ran.
     expect(notes.risk_flags).toMatchObject([

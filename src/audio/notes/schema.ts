@@ -51,6 +51,8 @@ export interface NotesResult {
   /** True for rule-based output (`extractive`): a draft for a clinician to check, not a summary. */
   heuristic: boolean
   warnings: string[]
+  /** How far to trust these notes: the transcript's reliability statement and the notes engine's caveat. */
+  reliability?: string | undefined
 }
 
 /**

@@ -121,6 +121,8 @@ export interface SessionResults {
   /** Times in the uploaded recording (preprocessing's trim added back). */
   transcript: SpeakerTranscript
   notes: NotesResult | null
+  /** The diarizer's turns (times in the uploaded recording), null without diarization; absent in results saved before. */
+  diarization?: { engine: string; speakers: string[]; turns: { start: number; end: number; speaker: string }[] } | null
   quality: QualityReport
   /** Wall time per stage, ms: queued, validate, preprocess, transcription, diarization, merge, notes, save, total. */
   timings: Record<string, number>

@@ -22,13 +22,14 @@ import type { Diarization } from '../engines/diarization/types.js'
 import { stitchTranscripts } from '../engines/transcription/stitch.js'
 import type { Transcript } from '../engines/transcription/types.js'
 import { shiftTranscript } from '../formats.js'
-import { mergeSpeakers, type SpeakerTranscript } from '../merge.js'
+import { mergeSpeakers, type SpeakerTranscript, UNKNOWN_SPEAKER } from '../merge.js'
 import { modelsDir } from '../models.js'
 import { extractNotes } from '../notes/extract.js'
 import { createExtractiveNotesEngine } from '../notes/extractive.js'
 import type { NotesResult } from '../notes/schema.js'
 import { preprocessAudio } from '../preprocess.js'
 import { assessQuality } from '../quality.js'
+import { assessReliability, notesReliability } from '../reliability.js'
 import { detectSpeechInFile } from '../vad.js'
 import { validateAudio } from '../validate.js'
 import { diarizationEngine, isBaselineDiarizer, notesEngine, transcriptionEngine } from './engines.js'
@@ -277,12 +278,16 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
         job.payload.end + context,
       )
       // Engines report no progress of their own: estimate it from how fast this engine has run
-      // chunks here, so the session's bar moves while a long chunk is transcribed.
+      // chunks here, so the session's bar moves while a long chunk is transcribed. A chunk that
+      // overruns its estimate stops at 80 % instead of creeping to the end, so the session's ETA
+      // (which projects from the pace seen) grows rather than promising "under a second".
       const speedKey = `chunk:${record.engines.transcription}`
-      const expected = await sessions.speed.expectMs(speedKey, cut.endSec - cut.startSec)
+      const expected = Math.max(1, await sessions.speed.expectMs(speedKey, cut.endSec - cut.startSec))
       const t0 = Date.now()
       const ticker = setInterval(() => {
-        void ctx.progress(Math.min(95, 5 + (90 * (Date.now() - t0)) / Math.max(1, expected)), 'transcribe')
+        const elapsed = Date.now() - t0
+        const fraction = elapsed / (elapsed + Math.max(expected - elapsed, 0.25 * elapsed))
+        void ctx.progress(5 + 90 * fraction, 'transcribe')
       }, 1000)
       let transcript: Transcript
       try {
@@ -444,10 +449,24 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
       diarizationError = `diarization failed (${why}); speakers are Unknown`
     }
     const t0 = Date.now()
+    // Words outside detected speech are dropped here (transcribers invent words in silence).
     const merged = mergeSpeakers(transcript, diarization, {
+      speech: pre.speech,
       ...(diarizationError !== undefined && { diarizationError }),
     })
-    const quality = assessQuality(transcript.words, { speech: pre.speech, durationSec: pre.durationSec })
+    const attributed = record.kind === 'session'
+    const quality = assessQuality(merged.words, {
+      speech: pre.speech,
+      durationSec: pre.durationSec,
+      gating: merged.gating,
+      ...(attributed && { unknownWords: merged.words.filter((w) => w.speaker === UNKNOWN_SPEAKER).length }),
+    })
+    merged.reliability = assessReliability({
+      transcription: record.engines.transcription,
+      diarization: attributed ? record.engines.diarization : null,
+      diarizationFailed: diarizationError !== undefined,
+      quality,
+    })
     const engineMs = Date.now() - t0
     const spans: [number, number][] = [[t0, t0 + engineMs]]
     await records.putArtifact(record, 'merged', { ...merged, quality })
@@ -489,6 +508,7 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
         `notes engine "${record.engines.notes}" failed (${(error as Error).message}); these are the offline extractive notes`,
       )
     }
+    if (merged.reliability) result.reliability = notesReliability(merged.reliability, result.engine, result.heuristic)
     const t1 = Date.now()
     await records.putArtifact(record, 'notes', result)
     await ctx.progress(100, 'notes')
@@ -510,6 +530,9 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
     const pre = await needArtifact(records.artifact(record, 'preprocess'), 'preprocessed audio')
     const merged = await needArtifact(records.artifact(record, 'merged'), 'merged transcript')
     const notesResult = record.kind === 'session' ? await records.artifact(record, 'notes') : null
+    // The diarizer's own turns, so diarization can be scored apart from the merge.
+    const turns = record.kind === 'session' ? await records.artifact(record, 'diarization') : null
+    const shift = (t: number) => Math.round((t + pre.trimmedStartSec) * 1000) / 1000
     const { quality, ...speakerTranscript } = merged
     const transcript: SpeakerTranscript = shiftTranscript(speakerTranscript, pre.trimmedStartSec)
     // Every stage's result: its timings and warnings.
@@ -539,6 +562,13 @@ export function stageHandlers(sessions: AudioSessions): Record<string, Handler> 
     const finished: SessionResults = {
       transcript,
       notes: notesResult,
+      diarization: turns
+        ? {
+            engine: turns.engine,
+            speakers: turns.speakers,
+            turns: turns.turns.map((turn) => ({ ...turn, start: shift(turn.start), end: shift(turn.end) })),
+          }
+        : null,
       quality,
       timings,
       engineMs,

@@ -37,20 +37,20 @@ function run(states: Partial<Record<keyof SessionRecord['jobs'], JobSnapshot>>, 
 }
 
 describe('live session status', () => {
-  it('maps jobs to statuses and stage-weighted progress', async () => {
+  it('maps jobs to statuses and stage-weighted progress (equal expected times: six bands of 16.7)', async () => {
     const queued = await liveStatus(record, run({ validate: job('1', 'waiting') }), speed)
     expect(queued).toMatchObject({ status: 'queued', stage: null, progress: 0 })
     expect(queued.etaMs).toBe(6 * 1000) // six stages of 100 s × 10 ms
 
     const validating = await liveStatus(record, run({ validate: job('1', 'active', 50) }), speed)
-    expect(validating).toMatchObject({ status: 'preprocessing', stage: 'validate', progress: 2.5 })
+    expect(validating).toMatchObject({ status: 'preprocessing', stage: 'validate', progress: 8.3 })
 
     const preprocessing = await liveStatus(
       record,
       run({ validate: job('1', 'completed'), preprocess: job('2', 'active', 50) }),
       speed,
     )
-    expect(preprocessing).toMatchObject({ status: 'preprocessing', stage: 'preprocess', progress: 15 })
+    expect(preprocessing).toMatchObject({ status: 'preprocessing', stage: 'preprocess', progress: 25 })
 
     const chunks = [job('10', 'completed'), job('11', 'active', 50), job('12', 'waiting'), job('13', 'waiting')]
     const transcribing = await liveStatus(
@@ -66,8 +66,18 @@ describe('live session status', () => {
       ),
       speed,
     )
-    // 25 + 50 × (0.02 + 0.96 × 1.5 / 4)
-    expect(transcribing).toMatchObject({ status: 'transcribing', stage: 'transcribe', progress: 44 })
+    // 33.3 + 16.7 × (0.02 + 0.96 × 1.5 / 4)
+    expect(transcribing).toMatchObject({ status: 'transcribing', stage: 'transcribe', progress: 39.7 })
+    // Every stage is reported with its state, diarization included while transcription runs.
+    expect(transcribing.stages.map((st) => [st.name, st.state])).toEqual([
+      ['validate', 'done'],
+      ['preprocess', 'done'],
+      ['transcribe', 'running'],
+      ['diarize', 'done'],
+      ['merge', 'waiting'],
+      ['notes', 'waiting'],
+      ['save', 'waiting'],
+    ])
     expect(transcribing.chunks.transcription).toEqual({ done: 1, total: 4 })
 
     const diarizing = await liveStatus(
@@ -80,7 +90,7 @@ describe('live session status', () => {
       }),
       speed,
     )
-    expect(diarizing).toMatchObject({ status: 'diarizing', stage: 'diarize', progress: 45 })
+    expect(diarizing).toMatchObject({ status: 'diarizing', stage: 'diarize', progress: 40 })
 
     const notes = await liveStatus(
       record,
@@ -94,7 +104,35 @@ describe('live session status', () => {
       }),
       speed,
     )
-    expect(notes).toMatchObject({ status: 'extracting_notes', stage: 'notes', progress: 87.5 })
+    expect(notes).toMatchObject({ status: 'extracting_notes', stage: 'notes', progress: 75 })
+  })
+
+  it('weighs stages by their measured speed, and projects a stage running slower than expected from its pace', async () => {
+    // Transcription measured at 500 ms per audio second, the rest at 10: on 100 s, 50 s of 100 s.
+    const measured = {
+      expectMs: async (key: string, seconds: number) => seconds * (key.startsWith('transcription:') ? 500 : 10),
+    } as unknown as SpeedModel
+    const transcribeStarted = Date.now() - 100_000 // twice the 50 s expected, and only 30 % through
+    const late = await liveStatus(
+      record,
+      run(
+        {
+          validate: job('1', 'completed'),
+          preprocess: job('2', 'completed'),
+          transcribe: { ...job('3', 'blocked'), startedAt: transcribeStarted },
+          diarize: job('4', 'completed'),
+        },
+        [job('10', 'completed'), job('11', 'waiting'), job('12', 'waiting'), { ...job('13', 'active', 20) }],
+      ),
+      measured,
+    )
+    // Bands: validate 1 s, preprocess 1 s, parallel 50 s, merge, notes, save 1 s each → of 55 s.
+    const f = 0.02 + 0.96 * (1.2 / 4)
+    expect(late.progress).toBeCloseTo(((2 + 50 * f) / 55) * 100, 0)
+    // The model alone would say (1 − f) × 50 s ≈ 35 s left; at the pace seen it is 100 s / f − 100 s.
+    const projected = 100_000 / f - 100_000 + 3_000
+    expect(late.etaMs).toBeGreaterThan(projected - 1_000)
+    expect(late.etaMs).toBeLessThan(projected + 1_000)
   })
 
   it('names the first real failure, not the dependency failures it caused', async () => {

@@ -40,6 +40,8 @@ export interface LiveStatus {
   chunks: { transcription: { done: number; total: number }; diarization: { done: number; total: number } }
   /** For a failed session: what failed and why. */
   error: string | null
+  /** Every stage of the run, in pipeline order, with its state and progress (all done once processed; empty once failed). */
+  stages: StageReport[]
 }
 
 /** What the status needs of one job. */
@@ -184,14 +186,31 @@ export async function liveStatus(record: SessionRecord, run: RunJobs, speed: Spe
       etaMs: null,
       chunks,
       error: record.error,
+      stages: record.status === 'processed' ? doneStages(record) : [],
     }
   }
   const root = roles.root
   if (!root || root.state === 'failed' || root.state === 'cancelled') {
-    return { status: 'failed', stage: null, progress: 0, etaMs: null, chunks, error: failureReason(record, run) }
+    return {
+      status: 'failed',
+      stage: null,
+      progress: 0,
+      etaMs: null,
+      chunks,
+      error: failureReason(record, run),
+      stages: [],
+    }
   }
   if (root.state === 'completed') {
-    return { status: 'processed', stage: null, progress: 100, etaMs: null, chunks, error: null }
+    return {
+      status: 'processed',
+      stage: null,
+      progress: 100,
+      etaMs: null,
+      chunks,
+      error: null,
+      stages: doneStages(record),
+    }
   }
 
   const fraction = (j: JobSnapshot | undefined, parts?: JobSnapshot[]): number => {
@@ -208,15 +227,34 @@ export async function liveStatus(record: SessionRecord, run: RunJobs, speed: Spe
   const merge = fraction(roles.merge)
   const notes = ids.notes ? fraction(roles.notes) : 1
   const save = fraction(roles.save)
-  const band = (name: keyof typeof STAGE_BANDS, f: number) => {
-    const [from, to] = STAGE_BANDS[name]
+
+  // Each stage weighs what it is expected to take on this recording at the speeds measured on
+  // this installation, so the bar moves as fast as the work does; the ETA is the same figures.
+  const expected = await stageExpectations(record, speed)
+  const now = Date.now()
+  /** What is left of a running stage: the model's figure, or — running slower than that — the pace seen so far. */
+  const left = (expectedMs: number, f: number, startedAt: number | null | undefined) => {
+    const modelled = (1 - f) * expectedMs
+    if (f >= 1 || startedAt === null || startedAt === undefined) return modelled
+    const elapsed = Math.max(0, now - startedAt)
+    const projected = f >= 0.1 ? elapsed / f : Math.max(expectedMs, elapsed * 1.25)
+    return Math.max(modelled, projected - elapsed)
+  }
+  const parallelLeft = Math.max(
+    left(expected.transcription, transcribe, roles.transcribe?.startedAt),
+    ids.diarize ? left(expected.diarization, diarize, roles.diarize?.startedAt) : 0,
+  )
+  const parallelDone = Math.min(transcribe, diarize)
+  const bands = stageBands(expected)
+  const band = (name: keyof StageWeights, f: number) => {
+    const [from, to] = bands[name]
     return from + (to - from) * f
   }
   let progress: number
   if (save > 0) progress = band('save', save)
   else if (merge === 1) progress = band('notes', notes)
   else if (merge > 0) progress = band('merge', merge)
-  else if (preprocess === 1) progress = band('parallel', Math.min(transcribe, diarize))
+  else if (preprocess === 1) progress = band('parallel', parallelDone)
   else if (validate === 1) progress = band('preprocess', preprocess)
   else progress = band('validate', validate)
 
@@ -243,21 +281,113 @@ export async function liveStatus(record: SessionRecord, run: RunJobs, speed: Spe
     stage = merge < 1 ? 'merge' : notes < 1 ? 'notes' : 'save'
   }
 
-  const duration = record.upload.durationSec
-  const left = async (key: string, f: number) => (1 - f) * (await speed.expectMs(key, duration))
   const remaining = [
-    await left('validate', validate),
-    await left('preprocess', preprocess),
-    Math.max(
-      await left(`transcription:${record.engines.transcription}`, transcribe),
-      ids.diarize ? await left(`diarization:${record.engines.diarization}`, diarize) : 0,
-    ),
-    await left('merge', merge),
-    ids.notes ? await left(`notes:${record.engines.notes}`, notes) : 0,
-    await left('save', save),
+    left(expected.validate, validate, roles.validate?.startedAt),
+    left(expected.preprocess, preprocess, roles.preprocess?.startedAt),
+    parallelLeft,
+    (1 - merge) * expected.merge,
+    (1 - notes) * expected.notes,
+    (1 - save) * expected.save,
   ]
   const etaMs = Math.round(remaining.reduce((a, b) => a + b, 0))
-  return { status, stage, progress: Math.round(progress * 10) / 10, etaMs, chunks, error: null }
+  const stages: StageReport[] = [
+    { name: 'validate', state: stageState(roles.validate, validate), progress: pct(validate) },
+    { name: 'preprocess', state: stageState(roles.preprocess, preprocess), progress: pct(preprocess) },
+    { name: 'transcribe', state: stageState(roles.transcribe, transcribe), progress: pct(transcribe) },
+    ...(ids.diarize
+      ? [{ name: 'diarize', state: stageState(roles.diarize, diarize), progress: pct(diarize) } as StageReport]
+      : []),
+    { name: 'merge', state: stageState(roles.merge, merge), progress: pct(merge) },
+    ...(ids.notes
+      ? [{ name: 'notes', state: stageState(roles.notes, notes), progress: pct(notes) } as StageReport]
+      : []),
+    { name: 'save', state: stageState(roles.save, save), progress: pct(save) },
+  ]
+  return { status, stage, progress: Math.round(progress * 10) / 10, etaMs, chunks, error: null, stages }
+}
+
+/** What the ETA and the progress weights are made of: expected wall ms per stage on this recording. */
+export interface StageWeights {
+  validate: number
+  preprocess: number
+  /** Transcription ‖ diarization: the slower of the two. */
+  parallel: number
+  merge: number
+  notes: number
+  save: number
+}
+
+async function stageExpectations(
+  record: SessionRecord,
+  speed: SpeedModel,
+): Promise<StageWeights & { transcription: number; diarization: number }> {
+  const duration = record.upload.durationSec
+  const at = (key: string) => speed.expectMs(key, duration)
+  const transcription = await at(`transcription:${record.engines.transcription}`)
+  const diarization = record.jobs.diarize ? await at(`diarization:${record.engines.diarization}`) : 0
+  return {
+    validate: await at('validate'),
+    preprocess: await at('preprocess'),
+    parallel: Math.max(transcription, diarization),
+    transcription,
+    diarization,
+    merge: await at('merge'),
+    notes: record.jobs.notes ? await at(`notes:${record.engines.notes}`) : 0,
+    save: await at('save'),
+  }
+}
+
+/**
+ * Each stage's band of the progress bar, in proportion to what it is expected to take (the
+ * speeds measured here, `speed.ts`). With no figures at all, `STAGE_BANDS`.
+ *
+ * @example
+ * stageBands({ validate: 200, preprocess: 400, parallel: 7000, merge: 40, notes: 60, save: 60 }).parallel // [7.8, 95.3]
+ */
+export function stageBands(weights: StageWeights): Record<keyof StageWeights, [number, number]> {
+  const order: (keyof StageWeights)[] = ['validate', 'preprocess', 'parallel', 'merge', 'notes', 'save']
+  const total = order.reduce((sum, name) => sum + Math.max(0, weights[name]), 0)
+  if (!(total > 0)) return Object.fromEntries(order.map((n) => [n, [...STAGE_BANDS[n]]])) as never
+  const out = {} as Record<keyof StageWeights, [number, number]>
+  let from = 0
+  for (const name of order) {
+    const to = from + (100 * Math.max(0, weights[name])) / total
+    out[name] = [from, to]
+    from = to
+  }
+  out.save = [out.save[0], 100]
+  return out
+}
+
+export interface StageReport {
+  name: string
+  state: 'waiting' | 'running' | 'done' | 'failed'
+  /** 0–100. */
+  progress: number
+}
+
+/**
+ * The stages of a processed run, all done.
+ *
+ * @example
+ * doneStages(record).map((s) => s.name) // ['validate', 'preprocess', 'transcribe', 'diarize', 'merge', 'notes', 'save']
+ */
+export function doneStages(record: Pick<SessionRecord, 'jobs'>): StageReport[] {
+  return ['validate', 'preprocess', 'transcribe', 'diarize', 'merge', 'notes', 'save']
+    .filter((name) => (name !== 'diarize' || record.jobs.diarize) && (name !== 'notes' || record.jobs.notes))
+    .map((name) => ({ name, state: 'done', progress: 100 }))
+}
+
+function stageState(job: JobSnapshot | undefined, f: number): StageReport['state'] {
+  if (f >= 1 || job?.state === 'completed') return 'done'
+  if (!job) return 'waiting'
+  if (job.state === 'failed' || job.state === 'cancelled') return 'failed'
+  if (job.state === 'active' || f > 0) return 'running'
+  return 'waiting'
+}
+
+function pct(f: number): number {
+  return Math.round(Math.min(1, Math.max(0, f)) * 1000) / 10
 }
 
 const ORDER: (keyof SessionJobs | 'transcribeChunk' | 'diarizeChunk')[] = [

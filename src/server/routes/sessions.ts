@@ -21,7 +21,7 @@ import { z } from 'zod'
 import { AudioError } from '../../audio/errors.js'
 import { TRANSCRIPT_CONTENT_TYPES, TRANSCRIPT_FORMATS } from '../../audio/formats.js'
 import { SessionNotesSchema } from '../../audio/notes/schema.js'
-import { OPENAI_RESPONSE_FORMATS, openAiTranscription } from '../../audio/pipeline/compat.js'
+import { OPENAI_RESPONSE_FORMATS, openAiError, openAiTranscription } from '../../audio/pipeline/compat.js'
 import { engineNames } from '../../audio/pipeline/engines.js'
 import { type AudioPipelineOptions, resolvePipelineOptions } from '../../audio/pipeline/options.js'
 import { URGENCIES, VISIT_TYPES } from '../../audio/pipeline/priority.js'
@@ -31,7 +31,7 @@ import { receiveFile } from '../../audio/pipeline/upload.js'
 import { validateAudio } from '../../audio/validate.js'
 import type { ServerConfig } from '../config.js'
 import type { ServerContext } from '../context.js'
-import { HttpProblem } from '../problem.js'
+import { HttpProblem, type Problem } from '../problem.js'
 import { Reply, route, STREAMING } from '../route.js'
 import * as s from '../schemas.js'
 import { openSse, resumeFrom } from '../sse.js'
@@ -153,6 +153,15 @@ const sessionSummary = z
     priorityName: z.string(),
     priorityReason: z.string(),
     chunks: z.object({ transcription: chunkCount, diarization: chunkCount }),
+    stages: z
+      .array(
+        z.object({
+          name: z.string().describe('validate, preprocess, transcribe, diarize, merge, notes, save'),
+          state: z.enum(['waiting', 'running', 'done', 'failed']),
+          progress: z.number().describe('0–100'),
+        }),
+      )
+      .describe('every stage of the run in order (all done once processed, empty once failed)'),
     position: z.number().nullable(),
     estimatedWaitMs: z.number().nullable(),
     run: z.number(),
@@ -163,13 +172,40 @@ const sessionSummary = z
   })
   .meta({ id: 'SessionSummary' })
 
+const reliability = z
+  .object({
+    level: z.enum(['low', 'moderate', 'unknown']),
+    engine: z.string().describe('the transcription engine'),
+    expectedError: z.string().describe('how many words the engine is expected to get wrong'),
+    diarization: z.object({ engine: z.string(), expectedError: z.string() }).nullable(),
+    flags: z.array(z.string()).describe("this recording's quality flags"),
+    statement: z.string().describe('all of the above in a paragraph, as the dashboard and downloads show it'),
+  })
+  .meta({ id: 'Reliability' })
+
 const session = sessionSummary
   .extend({
     results: z
       .object({
+        reliability: reliability.nullable().describe('how far to trust the transcript and notes'),
+        diarization: z
+          .object({
+            engine: z.string(),
+            speakers: z.array(z.string()),
+            turns: z.array(z.object({ start: z.number(), end: z.number(), speaker: z.string() })),
+          })
+          .nullable()
+          .describe(
+            "the diarizer's own speaker turns (times in the upload), to score diarization apart from the merge",
+          ),
         transcript: z.object({
           text: z.string(),
-          speakers: z.array(z.string()),
+          speakers: z.array(z.string()).describe('the speakers found; Unknown (words without a turn) is never one'),
+          reliability: reliability.optional(),
+          gating: z
+            .object({ words: z.number(), dropped: z.number(), keptOutsideSpeech: z.number() })
+            .optional()
+            .describe('words outside detected speech: dropped, or kept for their high confidence'),
           attribution: z.enum(['word', 'segment', 'none']),
           language: z.string().optional(),
           engine: z.string(),
@@ -192,6 +228,7 @@ const session = sessionSummary
             engine: z.string(),
             heuristic: z.boolean().describe('rule-based output: a draft for a clinician to check, not a summary'),
             warnings: z.array(z.string()),
+            reliability: z.string().optional().describe("the transcript's reliability statement and the notes' caveat"),
           })
           .nullable(),
         quality: z.object({
@@ -200,6 +237,10 @@ const session = sessionSummary
           longestRepeat: z.number(),
           speechWithoutWordsRatio: z.number().optional(),
           speechSec: z.number(),
+          words: z.number().optional(),
+          outsideSpeechRatio: z.number().optional().describe("0–1: the transcriber's words outside detected speech"),
+          unknownRatio: z.number().optional().describe('0–1: words without a speaker'),
+          lowConfidenceRatio: z.number().optional().describe('0–1: words the engine was under 50 % sure of'),
           flags: z.array(z.string()).describe('reasons for concern; empty when none'),
         }),
         engineMs: z.record(z.string(), z.number()),
@@ -236,31 +277,42 @@ const listQuery = z.strictObject({
  * An `AudioError` or `SessionError` as problem+json (the server's problem mapping knows the
  * engine's and its own codes; these carry their status and title themselves).
  */
-function problemReply(request: FastifyRequest, error: AudioError | SessionError): Reply {
+function problemReply(
+  request: FastifyRequest,
+  error: AudioError | SessionError,
+  extras?: (problem: Problem) => Record<string, unknown>,
+): Reply {
   const { field, ...details } = error.details
   const safe = Object.fromEntries(Object.entries(details).filter(([, value]) => typeof value !== 'object'))
+  const problem: Problem = {
+    type: `https://spool.dev/problems/${error.code.toLowerCase()}`,
+    title: error.title,
+    status: error.status,
+    code: error.code,
+    detail: error.message,
+    ...(field !== undefined && { field }),
+    ...safe,
+    instance: request.url.split('?')[0] as string,
+    requestId: String(request.id),
+  }
   return new Reply(
     error.status,
+    { ...problem, ...extras?.(problem) },
     {
-      type: `https://spool.dev/problems/${error.code.toLowerCase()}`,
-      title: error.title,
-      status: error.status,
-      code: error.code,
-      detail: error.message,
-      ...(field !== undefined && { field }),
-      ...safe,
-      instance: request.url.split('?')[0],
-      requestId: String(request.id),
+      'content-type': 'application/problem+json; charset=utf-8',
     },
-    { 'content-type': 'application/problem+json; charset=utf-8' },
   )
 }
 
-async function answer<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T | Reply> {
+async function answer<T>(
+  request: FastifyRequest,
+  work: () => Promise<T>,
+  extras?: (problem: Problem) => Record<string, unknown>,
+): Promise<T | Reply> {
   try {
     return await work()
   } catch (error) {
-    if (error instanceof AudioError || error instanceof SessionError) return problemReply(request, error)
+    if (error instanceof AudioError || error instanceof SessionError) return problemReply(request, error, extras)
     throw error
   }
 }
@@ -549,7 +601,7 @@ export const sessionRoutes = [
     tag: 'sessions',
     summary: 'A session: status, stage, progress, ETA, warnings, timings and (once processed) results',
     description:
-      'Statuses: queued, preprocessing, transcribing, diarizing, extracting_notes, processed, failed. Progress is by stage weight: validate 0–5, preprocess 5–25, transcription ‖ diarization 25–75, merge 75–80, notes 80–95, save 95–100. `results: false` leaves out the transcript and notes.',
+      'Statuses: queued, preprocessing, transcribing, diarizing, extracting_notes, processed, failed; `stages` has every stage with its state. Progress is by stage weight, each stage weighing what it is expected to take on this recording at the speeds measured on this installation; the ETA is the same figures, projected from the pace seen when a stage runs slower. `results: false` leaves out the transcript and notes.',
     permission: 'read',
     params: idParams,
     query: z.strictObject({
@@ -710,110 +762,116 @@ export const sessionRoutes = [
     tag: 'sessions',
     summary: 'OpenAI-compatible transcription: queued through Spool, answered when done',
     description:
-      'The OpenAI API’s request (multipart: `file`, `model`, optional `language`, `prompt`, `response_format` json|text|srt|vtt|verbose_json, `timestamp_granularities[]` word|segment, `temperature`), so the `openai` SDK works with Spool as its base URL and an API key of Spool. `model` names a transcription engine of this server (pocketsphinx, sherpa, openai, …) or is any other name (`whisper-1`) for the default. The recording runs validate → preprocess → chunked transcription as a `transcription` session (no diarization, no notes) and the answer waits for it up to audio.transcriptionWaitSeconds; past that, 504 with the session id (`Spool-Session-Id`) to follow with GET /v1/sessions/:id. The session is deleted once answered unless audio.keepTranscriptions.',
+      'The OpenAI API’s request (multipart: `file`, `model`, optional `language`, `prompt`, `response_format` json|text|srt|vtt|verbose_json, `timestamp_granularities[]` word|segment, `temperature`), so the `openai` SDK works with Spool as its base URL and an API key of Spool. `model` names a transcription engine of this server (pocketsphinx, sherpa, openai, …) or is any other name (`whisper-1`) for the default. The recording runs validate → preprocess → chunked transcription as a `transcription` session (no diarization, no notes) and the answer waits for it up to audio.transcriptionWaitSeconds; past that, 504 with the session id (`Spool-Session-Id`) to follow with GET /v1/sessions/:id. The session is deleted once answered unless audio.keepTranscriptions. Errors are problem+json with the OpenAI API’s `error` object beside the problem fields (`{ message, type, code, param }`; `code` is the problem’s code), so the SDK’s exception says why.',
     permission: 'produce',
     multipart: true,
     errors: [413, 415, 422, 504],
+    problemExtras: openAiError,
     async handler({ app, request, tenant, principal, audit }) {
       const sessions = sessionService(app)
-      return answer(request, async () => {
-        const upload = await receiveUpload(request, sessions, [
-          'model',
-          'language',
-          'prompt',
-          'response_format',
-          'temperature',
-          'timestamp_granularities[]',
-          'timestamp_granularities',
-          'chunking_strategy',
-          'stream',
-        ])
-        const fields = upload.fields
-        const format = (fields.response_format ?? 'json') as (typeof OPENAI_RESPONSE_FORMATS)[number]
-        const problem = (message: string, field: string) => {
-          throw new HttpProblem('SPOOL_INVALID_REQUEST', message, { field, location: 'body' })
-        }
-        try {
-          if (!fields.model) problem('model is required', 'model')
-          if (!OPENAI_RESPONSE_FORMATS.includes(format)) {
-            problem(`response_format must be one of ${OPENAI_RESPONSE_FORMATS.join(', ')}`, 'response_format')
+      return answer(
+        request,
+        async () => {
+          const upload = await receiveUpload(request, sessions, [
+            'model',
+            'language',
+            'prompt',
+            'response_format',
+            'temperature',
+            'timestamp_granularities[]',
+            'timestamp_granularities',
+            'chunking_strategy',
+            'stream',
+          ])
+          const fields = upload.fields
+          const format = (fields.response_format ?? 'json') as (typeof OPENAI_RESPONSE_FORMATS)[number]
+          const problem = (message: string, field: string) => {
+            throw new HttpProblem('SPOOL_INVALID_REQUEST', message, { field, location: 'body' })
           }
-          if (fields.stream === 'true') problem('stream is not supported', 'stream')
-          if (fields.language !== undefined && !/^[a-z]{2,3}$/.test(fields.language)) {
-            problem('language must be an ISO 639-1 code such as en', 'language')
+          try {
+            if (!fields.model) problem('model is required', 'model')
+            if (!OPENAI_RESPONSE_FORMATS.includes(format)) {
+              problem(`response_format must be one of ${OPENAI_RESPONSE_FORMATS.join(', ')}`, 'response_format')
+            }
+            if (fields.stream === 'true') problem('stream is not supported', 'stream')
+            if (fields.language !== undefined && !/^[a-z]{2,3}$/.test(fields.language)) {
+              problem('language must be an ISO 639-1 code such as en', 'language')
+            }
+          } catch (error) {
+            await rm(upload.path, { force: true })
+            throw error
           }
-        } catch (error) {
-          await rm(upload.path, { force: true })
-          throw error
-        }
-        const granularities = (fields['timestamp_granularities[]'] ?? fields.timestamp_granularities ?? 'segment')
-          .split(',')
-          .map((g) => g.trim())
-        const model = fields.model as string
-        const engine = engineNames('transcription').includes(model) ? model : undefined
-        await app.admission.admit(tenant, 'audio.validate')
-        const { session: createdView } = await createSession(sessions, upload, {
-          tenant,
-          createdBy: actor(principal),
-          kind: 'transcription',
-          prompt: fields.prompt ?? null,
-          metadata: {
-            ...(fields.language !== undefined && { language: fields.language }),
-            ...(engine !== undefined && { engines: { transcription: engine } }),
-          },
-        })
-        audit.target = createdView.id
-        const closing = new AbortController()
-        const onClose = () => closing.abort(new Error('the client went away'))
-        request.raw.once('close', onClose)
-        let view: SessionView
-        try {
-          view = await sessions.waitUntilFinished(
-            createdView.id,
+          const granularities = (fields['timestamp_granularities[]'] ?? fields.timestamp_granularities ?? 'segment')
+            .split(',')
+            .map((g) => g.trim())
+          const model = fields.model as string
+          const engine = engineNames('transcription').includes(model) ? model : undefined
+          await app.admission.admit(tenant, 'audio.validate')
+          const { session: createdView } = await createSession(sessions, upload, {
             tenant,
-            sessions.options.compat.waitMs,
-            closing.signal,
-          )
-        } catch (error) {
-          // The caller went away: nobody will read the answer, so nothing is kept for it either.
-          if (closing.signal.aborted && !sessions.options.compat.keep) {
-            await sessions.remove(createdView.id, tenant).catch(() => {})
+            createdBy: actor(principal),
+            kind: 'transcription',
+            prompt: fields.prompt ?? null,
+            metadata: {
+              ...(fields.language !== undefined && { language: fields.language }),
+              ...(engine !== undefined && { engines: { transcription: engine } }),
+            },
+          })
+          audit.target = createdView.id
+          const closing = new AbortController()
+          const onClose = () => closing.abort(new Error('the client went away'))
+          request.raw.once('close', onClose)
+          let view: SessionView
+          try {
+            view = await sessions.waitUntilFinished(
+              createdView.id,
+              tenant,
+              sessions.options.compat.waitMs,
+              closing.signal,
+            )
+          } catch (error) {
+            // The caller went away: nobody will read the answer, so nothing is kept for it either.
+            if (closing.signal.aborted && !sessions.options.compat.keep) {
+              await sessions.remove(createdView.id, tenant).catch(() => {})
+            }
+            throw error
+          } finally {
+            request.raw.off('close', onClose)
           }
-          throw error
-        } finally {
-          request.raw.off('close', onClose)
-        }
-        if (view.status === 'failed') {
-          if (!sessions.options.compat.keep) await sessions.remove(view.id, tenant).catch(() => {})
-          throw new AudioError('AUDIO_ENGINE_FAILED', view.error ?? 'transcription failed', { sessionId: view.id })
-        }
-        if (view.status !== 'processed') {
-          return new Reply(
-            504,
-            {
+          if (view.status === 'failed') {
+            if (!sessions.options.compat.keep) await sessions.remove(view.id, tenant).catch(() => {})
+            throw new AudioError('AUDIO_ENGINE_FAILED', view.error ?? 'transcription failed', { sessionId: view.id })
+          }
+          if (view.status !== 'processed') {
+            const pending = {
               type: 'https://spool.dev/problems/spool_transcription_pending',
               title: 'The transcription is still queued or running',
               status: 504,
               code: 'SPOOL_TRANSCRIPTION_PENDING',
               detail: `session ${view.id} is ${view.status} (${view.progress} %); follow it with GET /v1/sessions/${view.id}`,
               sessionId: view.id,
-              instance: request.url.split('?')[0],
+              instance: request.url.split('?')[0] as string,
               requestId: String(request.id),
-            },
-            { 'content-type': 'application/problem+json; charset=utf-8', 'spool-session-id': view.id },
-          )
-        }
-        const results = await sessions.results(view.id, tenant)
-        if (!results) throw new SessionError('SESSION_NOT_FOUND', `session ${view.id} has no results`)
-        const { body, contentType } = openAiTranscription(results.transcript, format, {
-          words: granularities.includes('word'),
-          segments: granularities.includes('segment') || format === 'verbose_json',
-          durationSec: view.durationMs / 1000,
-          language: fields.language,
-        })
-        if (!sessions.options.compat.keep) await sessions.remove(view.id, tenant).catch(() => {})
-        return new Reply(200, body, { 'content-type': contentType, 'spool-session-id': view.id })
-      })
+            }
+            return new Reply(
+              504,
+              { ...pending, ...openAiError(pending) },
+              { 'content-type': 'application/problem+json; charset=utf-8', 'spool-session-id': view.id },
+            )
+          }
+          const results = await sessions.results(view.id, tenant)
+          if (!results) throw new SessionError('SESSION_NOT_FOUND', `session ${view.id} has no results`)
+          const { body, contentType } = openAiTranscription(results.transcript, format, {
+            words: granularities.includes('word'),
+            segments: granularities.includes('segment') || format === 'verbose_json',
+            durationSec: view.durationMs / 1000,
+            language: fields.language,
+          })
+          if (!sessions.options.compat.keep) await sessions.remove(view.id, tenant).catch(() => {})
+          return new Reply(200, body, { 'content-type': contentType, 'spool-session-id': view.id })
+        },
+        openAiError,
+      )
     },
   }),
 ]

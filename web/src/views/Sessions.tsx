@@ -3,11 +3,12 @@
  * upload with a real progress bar and the medical context, a live list, and a session page with
  * an audio player and waveform, the transcript coloured by speaker (click a word to seek; the
  * word being played is highlighted), notes with risk flags first, warnings, stage timings and
- * downloads.
+ * downloads. The transcript's reliability statement (its engine, that engine's expected error,
+ * this recording's quality flags) heads the session page and the notes.
  */
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useEffect, useMemo, useRef, useState } from 'react'
-import type { Session, SessionMetadata, TranscriptSegment, TranscriptWord } from 'spool/client'
+import type { Reliability, Session, SessionMetadata, TranscriptSegment, TranscriptWord } from 'spool/client'
 import { describeError, useClient, useMe, useSessionsAvailable } from '../api'
 import { useLiveConnected } from '../live'
 import { Link, navigate } from '../router'
@@ -316,6 +317,7 @@ export function SessionDetailView({ id }: { id: string }) {
           </div>
         )}
       </div>
+      {s.results?.reliability && <ReliabilityNote reliability={s.results.reliability} />}
       <section aria-label="Progress" data-testid="session-progress">
         <Progress
           percent={s.progress}
@@ -369,6 +371,7 @@ export function SessionDetailView({ id }: { id: string }) {
           notes={notes as Record<string, unknown>}
           heuristic={notesResult?.heuristic === true}
           engine={notesResult?.engine}
+          reliability={notesResult?.reliability}
         />
       )}
       <div className="two">
@@ -392,28 +395,80 @@ export function SessionDetailView({ id }: { id: string }) {
   )
 }
 
+/** The reliability statement, on top of the page: how far to trust what follows. */
+function ReliabilityNote({ reliability }: { reliability: Reliability }) {
+  const title =
+    reliability.level === 'low'
+      ? 'Low reliability'
+      : reliability.level === 'moderate'
+        ? 'Moderate reliability'
+        : 'Reliability not measured'
+  return (
+    <section
+      className={`reliability reliability-${reliability.level}`}
+      role="note"
+      aria-label="Reliability"
+      data-testid="reliability"
+      data-level={reliability.level}
+    >
+      <strong>{title}.</strong> {sentence(reliability.statement.replace(/^[^:]+: /, ''))}
+      {reliability.flags.length > 0 && (
+        <ul aria-label="Quality flags">
+          {reliability.flags.map((flag) => (
+            <li key={flag}>{flag}</li>
+          ))}
+        </ul>
+      )}
+    </section>
+  )
+}
+
+function sentence(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1)
+}
+
+/** A notes value with nothing in it: no heading is shown for it. */
+function isEmptyNote(value: unknown): boolean {
+  if (value === null || value === undefined) return true
+  if (typeof value === 'string') return value.trim() === ''
+  if (Array.isArray(value)) return value.length === 0
+  const mood = value as { overall?: unknown; descriptors?: unknown; evidence?: unknown }
+  if (typeof mood === 'object' && typeof mood.overall === 'string') {
+    return mood.overall === 'unknown' && (!Array.isArray(mood.descriptors) || mood.descriptors.length === 0)
+  }
+  return false
+}
+
 function Notes({
   notes,
   heuristic,
   engine,
+  reliability,
 }: {
   notes: Record<string, unknown>
   heuristic: boolean
   engine: string | undefined
+  reliability: string | undefined
 }) {
   const order = ['patient_summary', 'therapist_notes', 'key_topics', 'patient_mood', 'strategies', 'action_items']
   const keys = [
     ...order.filter((k) => k in notes),
     ...Object.keys(notes).filter((k) => !order.includes(k) && k !== 'risk_flags'),
-  ]
+  ].filter((key) => !isEmptyNote(notes[key]))
   return (
-    <section className="card">
+    <section className="card" aria-label="Notes">
       <h2>Notes</h2>
+      {reliability && (
+        <p className="small" data-testid="notes-reliability">
+          {reliability}
+        </p>
+      )}
       {heuristic && (
         <p className="muted small">
           Drafted by the {engine ?? 'extractive'} engine from rules, not a model: check before relying on it.
         </p>
       )}
+      {keys.length === 0 && <p className="muted">No notes: nothing was found in the transcript.</p>}
       <dl className="notes">
         {keys.map((key) => {
           const value = notes[key]
