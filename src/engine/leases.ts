@@ -198,7 +198,8 @@ export class Leases {
         decision.retryAt !== null && { pause: this.spool.configs.pauseKey(job.queue, job.group, decision.retryAt) }),
     })
     if (!outcome.ok) throw lost()
-    if (retryable) await this.recordBreaker(job.queue, false)
+    // As for in-process workers: a Retry-After (attempt given back) does not count toward the breaker.
+    if (retryable && !verdict.refundAttempt) await this.recordBreaker(job.queue, false)
     this.spool.changed([job.queue])
     return { state: outcome.job.state, retryAt: decision.retryAt }
   }

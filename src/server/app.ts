@@ -27,7 +27,7 @@ import type { ServerContext } from './context.js'
 import { Enqueuer } from './enqueuer.js'
 import { ServerMetrics } from './metrics.js'
 import { openApiDocument } from './openapi.js'
-import { HttpProblem, toProblem } from './problem.js'
+import { HttpProblem, openAiErrorOf, toProblem } from './problem.js'
 import { type AnyRoute, Reply, STREAMING } from './route.js'
 import { allRoutes } from './routes/index.js'
 import { defaultWebRoot, registerWeb } from './web.js'
@@ -194,6 +194,14 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
         { err: { name: err?.name, message: err?.message, code: err?.code, stack: err?.stack } },
         'request failed',
       )
+    }
+    if (request.spoolState?.route.errorShape === 'openai') {
+      // OpenAI-compatible routes: the SDKs read the reason from `error`; the problem rides along.
+      return reply
+        .code(problem.status)
+        .headers(headers)
+        .type('application/json; charset=utf-8')
+        .send({ error: openAiErrorOf(problem), ...problem })
     }
     return reply.code(problem.status).headers(headers).type('application/problem+json; charset=utf-8').send(problem)
   }

@@ -50,6 +50,8 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   auditRead?: boolean
   /** Route-specific body limit in bytes. */
   bodyLimit?: number
+  /** `openai`: errors also carry `error: { message, type, code, param }`, the shape OpenAI's SDKs read. */
+  errorShape?: 'openai'
   handler(ctx: RouteContext<P, Q, B>): Promise<unknown>
 }
 
