@@ -13,8 +13,11 @@
  *   on for a provider that keeps answering 429.
  */
 
+import { createHash } from 'node:crypto'
+import type { EnqueueResult } from '../engine/context.js'
 import { RateLimitedError, UnrecoverableError } from '../engine/errors.js'
 import type { Job, JobContext } from '../engine/job.js'
+import type { Priority } from '../engine/priority.js'
 import type { Spool } from '../engine/spool.js'
 import type { Worker } from '../engine/worker.js'
 import type { GatewayConfig, ProviderConfig, ProvidersConfig } from './config.js'
@@ -45,6 +48,23 @@ export interface AiResult {
   /** A stream's `data:` payloads, in order, `[DONE]` last. */
   events?: string[]
   usage?: { total_tokens?: number } | null
+}
+
+/** One client request, as `submit` takes it. */
+export interface Submission {
+  endpoint: Endpoint
+  /** The provider (from `route`). */
+  provider: string
+  /** The body for the provider: the client's, less Spool's own fields. */
+  body: Record<string, unknown> & { model: string }
+  stream?: boolean
+  tenant: string
+  user?: string
+  priority?: Priority
+  /** The client's `Idempotency-Key`: scoped here by tenant and endpoint. */
+  idempotencyKey?: string
+  /** Extra metadata for the job (a caller's trace context). */
+  metadata?: Record<string, string>
 }
 
 export interface GatewayOptions {
@@ -114,6 +134,44 @@ export class Gateway {
     const config = this.providers[provider] as ProviderConfig
     if (config.tpm === undefined) return 0
     return estimateTokens(endpoint, body, config.defaultMaxTokens)
+  }
+
+  /**
+   * Enqueues a request on its provider's queue. A repeated `idempotencyKey` (same tenant and
+   * endpoint) returns the job the first one made: one upstream call, however often a client retries.
+   *
+   * @example
+   * const { id, position } = await gateway.submit({ endpoint: 'chat', provider: 'openai', body, tenant: 'acme' })
+   */
+  async submit(request: Submission): Promise<EnqueueResult> {
+    const provider = this.providers[request.provider] as ProviderConfig
+    const stream = request.endpoint === 'chat' && request.stream === true
+    const payload: AiPayload = {
+      endpoint: request.endpoint,
+      provider: request.provider,
+      body: request.body,
+      stream,
+      reserved: await this.reserve(request.provider, request.endpoint, request.body),
+    }
+    const key = request.idempotencyKey
+    return this.spool.enqueue(Gateway.queueOf(request.provider), payload, {
+      tenant: request.tenant,
+      ...(request.user !== undefined && { user: request.user }),
+      ...(request.priority !== undefined && { priority: request.priority }),
+      // Scoped by tenant and endpoint: one tenant's key can never name another's job.
+      ...(key !== undefined && {
+        idempotencyKey: `ai:${createHash('sha256').update(`${request.tenant}\u0000${request.endpoint}\u0000${key}`).digest('hex')}`,
+      }),
+      maxAttempts: provider.maxAttempts,
+      backoff: { type: 'exponential', delayMs: 500, maxDelayMs: 30_000, jitter: 0.5 },
+      tags: [`model:${request.body.model}`.slice(0, 64)],
+      metadata: {
+        model: request.body.model,
+        endpoint: request.endpoint,
+        ...(stream && { stream: true }),
+        ...request.metadata,
+      },
+    })
   }
 
   /**

@@ -18,6 +18,7 @@ import { ensureAdminKey, openKeyring } from '../server/bootstrap.js'
 import { pipelineOptionsFromConfig } from '../server/routes/sessions.js'
 import type { CliConfig } from './config.js'
 import { startDemo } from './demo.js'
+import { startGateway } from './gateway.js'
 
 const stamp = () => new Date().toISOString().slice(11, 23)
 const say = (line: string) => console.log(`${stamp()}  ${line}`)
@@ -41,7 +42,8 @@ export async function runStart(config: CliConfig): Promise<number> {
   // The audio pipeline's workers run beside the API (offline engines by default), before the
   // server answers, so /v1/sessions and the workers share one sessions service.
   const audio = config.audio.enabled ? await startAudio(spool, config) : null
-  const server = await buildServer({ spool, config, logger })
+  const ai = await startGateway(spool, config, say)
+  const server = await buildServer({ spool, config: ai.config, logger })
   const adminToken = config.auth.bootstrapAdminKey ? await ensureAdminKey(spool, logger) : null
   const url = await server.listen()
   say(`spool started on ${redactAddress(config.store)} (node ${spool.nodeId})`)
@@ -55,6 +57,7 @@ export async function runStart(config: CliConfig): Promise<number> {
   await untilSignal(config)
   stopDemo()
   await server.close()
+  await ai.close({ graceMs: config.graceSeconds * 1000 })
   await audio?.close({ graceMs: config.graceSeconds * 1000 })
   await spool.close({ graceMs: config.graceSeconds * 1000 })
   say('stopped')

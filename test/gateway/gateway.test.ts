@@ -295,6 +295,18 @@ describe('AI gateway', () => {
     }
   }, 30_000)
 
+  it('waits out 429s without spending attempts or tripping the breaker', async () => {
+    fakes.slow?.script(...Array.from({ length: 6 }, () => ({ rateLimit: true as const, retryAfter: '0.05' })))
+    const { response } = await client()
+      .chat.completions.create({ model: 'gpt-slow', messages: [{ role: 'user', content: 'patient' }] })
+      .withResponse()
+    expect(fakes.slow?.callsFor('patient')).toBe(7)
+    const job = await t.spool.jobs.get(response.headers.get('spool-job-id') as string)
+    expect(job).toMatchObject({ state: 'completed', attempt: 1 })
+    expect(job?.errors).toHaveLength(6)
+    expect(await t.spool.breakers.history('ai.slow')).toEqual([])
+  })
+
   it('holds the breaker open on insufficient_quota instead of looping, and routes to a fallback meanwhile', async () => {
     fakes.quota?.script({ quota: true })
     const error = await client()

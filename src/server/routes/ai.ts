@@ -15,11 +15,10 @@
  * Every answer carries `Spool-Job-Id` and `Spool-Queue-Wait-Ms`; errors are OpenAI-shaped
  * (`{"error":{message,type,code,param}}`), with Spool's problem fields alongside for its own.
  */
-import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { type AiJob, type Answer, answerFor, jobHeaders, openAiError, waitForJob } from '../../ai/answer.js'
-import { type AiPayload, type Endpoint, Gateway, gatewayFor } from '../../ai/gateway.js'
+import { type Endpoint, Gateway, gatewayFor, type Submission } from '../../ai/gateway.js'
 import type { ServerContext } from '../context.js'
 import { Reply, route, STREAMING } from '../route.js'
 import * as s from '../schemas.js'
@@ -169,29 +168,18 @@ async function serve(ctx: ServeContext, endpoint: Endpoint): Promise<unknown> {
   }
   const prefer = parsePrefer(headers.prefer)
   const stream = endpoint === 'chat' && body.stream === true
-  const queue = Gateway.queueOf(provider)
-  await app.admission.admit(tenant, queue)
-  const payload: AiPayload = {
+  await app.admission.admit(tenant, Gateway.queueOf(provider))
+  const trace = callerTrace(app, request)
+  const enqueued = await gateway.submit({
     endpoint,
     provider,
-    body: upstreamBody,
+    body: upstreamBody as Submission['body'],
     stream,
-    reserved: await gateway.reserve(provider, endpoint, upstreamBody),
-  }
-  const providerConfig = gateway.providers[provider]
-  const trace = callerTrace(app, request)
-  const enqueued = await app.spool.enqueue(queue, payload, {
     tenant,
     user: userOf(ctx.principal),
     ...(priority !== undefined && { priority }),
-    // Scoped by tenant and route: one tenant's key can never name another's job.
-    ...(idempotency !== undefined && {
-      idempotencyKey: `ai:${createHash('sha256').update(`${tenant}\u0000${endpoint}\u0000${idempotency}`).digest('hex')}`,
-    }),
-    maxAttempts: providerConfig?.maxAttempts ?? 5,
-    backoff: { type: 'exponential', delayMs: 500, maxDelayMs: 30_000, jitter: 0.5 },
-    tags: [`model:${body.model}`.slice(0, 64)],
-    metadata: { model: body.model, endpoint, ...(stream && { stream: true }), ...trace },
+    ...(idempotency !== undefined && { idempotencyKey: idempotency }),
+    ...(trace && { metadata: trace }),
   })
   ctx.audit.target = enqueued.id
   const base = { 'spool-job-id': enqueued.id }
