@@ -254,6 +254,8 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       )
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', ...bucket.headers })
+    // The headers go out now: a cut before the first token is a broken stream, not a refused connection.
+    res.flushHeaders()
     if (behaviour && 'firstTokenDelayMs' in behaviour && !(await sleep(behaviour.firstTokenDelayMs, req))) return
     const words = content.split(/(?<= )/)
     const cutAfter = behaviour && 'streamCutAfter' in behaviour ? behaviour.streamCutAfter : Number.POSITIVE_INFINITY

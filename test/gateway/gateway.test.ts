@@ -252,6 +252,29 @@ describe('AI gateway', () => {
     expect(fakes.main?.callsFor('cut late a b c d')).toBe(1)
   })
 
+  it('sends a stream’s headers after streamHoldMs when the first token is slow, then the tokens', async () => {
+    fakes.main?.script({ firstTokenDelayMs: 800 })
+    const started = Date.now()
+    const response = await fetch(`${t.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tenantA}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'gpt-test',
+        stream: true,
+        messages: [{ role: 'user', content: 'slow first token' }],
+      }),
+    })
+    const headersAfter = Date.now() - started
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    const text = await response.text()
+    // The headers went out after the 100 ms hold, not with the first token 800 ms in.
+    expect(headersAfter).toBeLessThan(800)
+    expect(text).toContain('"content":"echo: "')
+    expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true)
+    expect(fakes.main?.callsFor('slow first token')).toBe(1)
+  })
+
   it('tells a queued stream its position in SSE comments, then streams', async () => {
     fakes.slow?.script({ delayMs: 1_200 })
     const blocker = client().chat.completions.create({
