@@ -72,6 +72,9 @@ export async function runWorker(
   const spool = await openSpool(config, logger)
   say(`spool worker on ${redactAddress(config.store)} (node ${spool.nodeId})`)
   let stopDemo = () => {}
+  // Configured AI providers are served by every worker node too (never the demo's fake one).
+  const ai =
+    Object.keys(config.providers).length > 0 ? await startGateway(spool, { ...config, demo: false }, say) : null
   if (options.module) {
     const mod = (await import(pathToFileURL(resolve(options.module)).href)) as { default?: unknown }
     const handlers = mod.default
@@ -85,9 +88,10 @@ export async function runWorker(
       }
     } else throw new Error(`${options.module} must export default { queue: handler } or (spool) => void`)
   } else if (options.demo) stopDemo = demo(spool)
-  else throw new Error('worker needs a MODULE (default export { queue: handler }) or --demo')
+  else if (!ai) throw new Error('worker needs a MODULE (default export { queue: handler }), --demo or providers')
   await untilSignal(config)
   stopDemo()
+  await ai?.close({ graceMs: config.graceSeconds * 1000 })
   await spool.close({ graceMs: config.graceSeconds * 1000 })
   say('stopped')
   return 0

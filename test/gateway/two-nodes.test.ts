@@ -3,11 +3,14 @@
  * and waits, a second Spool on the same store (another node) makes the upstream call. Sync
  * answers and streams (replayed from the job's saved events) both arrive.
  */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeUpstream, startFakeUpstream } from '../../src/ai/fake-upstream.js'
 import { type Gateway, gatewayFor } from '../../src/ai/gateway.js'
 import { Spool } from '../../src/engine/spool.js'
+import { runCli, until } from '../helpers/cli.js'
 import { startServer, type TestServer } from '../server/helpers.js'
 
 describe('AI gateway across two nodes', () => {
@@ -61,5 +64,38 @@ describe('AI gateway across two nodes', () => {
     expect(text).toBe('echo: streamed from afar')
     expect(fake.callsFor('far away')).toBe(1)
     expect(fake.callsFor('streamed from afar')).toBe(1)
+  })
+})
+
+describe('spool worker serving the configured providers', () => {
+  it('makes the upstream calls of requests another process answers, with the key from its environment', async () => {
+    const secret = 'sk-worker-node-secret-91b2'
+    const fake = await startFakeUpstream()
+    const providers = {
+      main: { kind: 'openai' as const, baseUrl: fake.url, apiKeyEnv: 'SPOOL_TEST_GW_KEY', models: ['gpt-test'] },
+    }
+    const t = await startServer({ codec: null, config: { providers } })
+    const file = join(t.dir, 'spool.json')
+    writeFileSync(file, JSON.stringify({ providers }))
+    const worker = runCli(['worker', '--config', file, '--store', t.store, '--no-encryption', '--log-level', 'warn'], {
+      SPOOL_TEST_GW_KEY: secret,
+    })
+    try {
+      await until(() => worker.out().includes('ai gateway: main'), 'the worker to serve the provider')
+      const key = await t.key('acme', ['producer'])
+      const client = new OpenAI({ apiKey: key, baseURL: `${t.url}/v1`, maxRetries: 0 })
+      const answer = await client.chat.completions.create({
+        model: 'gpt-test',
+        messages: [{ role: 'user', content: 'via worker' }],
+      })
+      expect(answer.choices[0]?.message.content).toBe('echo: via worker')
+      expect(fake.calls.at(-1)?.authorization).toBe(`Bearer ${secret}`)
+    } finally {
+      worker.child.kill('SIGTERM')
+      expect(await worker.exited).toBe(0)
+      await t.close()
+      await fake.close()
+    }
+    expect(worker.out() + worker.err()).not.toContain(secret)
   })
 })

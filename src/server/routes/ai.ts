@@ -207,14 +207,15 @@ async function serve(ctx: ServeContext, endpoint: Endpoint): Promise<unknown> {
     streamAnswer(ctx, gateway, enqueued.id, waitMs)
     return STREAMING
   }
+  // The response's close, not the request's: a request emits 'close' once its body is read.
   const closed = new AbortController()
   const onClose = () => closed.abort()
-  request.raw.once('close', onClose)
+  ctx.reply.raw.once('close', onClose)
   let job: AiJob | null
   try {
     job = await waitForJob(app.spool, enqueued.id, waitMs, closed.signal)
   } finally {
-    request.raw.off('close', onClose)
+    ctx.reply.raw.off('close', onClose)
   }
   if (!job) {
     return new Reply(
@@ -325,7 +326,7 @@ function streamAnswer(ctx: ServeContext, gateway: Gateway, jobId: string, waitMs
   }, gateway.settings.queuedNoticeMs)
   const onServerClose = () => finish()
   app.closingSignal.addEventListener('abort', onServerClose)
-  request.raw.once('close', () => finish())
+  res.once('close', () => finish())
   void waitForJob(spool, jobId, waitMs, closed.signal).then(
     (job) => {
       if (finished) return
