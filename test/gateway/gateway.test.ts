@@ -222,6 +222,46 @@ describe('AI gateway', () => {
     expect(fakes.main?.callsFor('stream one two three')).toBe(1)
   })
 
+  it('lets a client that lost a stream re-attach at /v1/jobs/:id/stream, resuming after Last-Event-ID', async () => {
+    const sse = async (path: string, init: RequestInit) => {
+      const response = await fetch(`${t.url}${path}`, init)
+      const text = await response.text()
+      const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))
+      const content = [...text.matchAll(/^data: (\{.*\})$/gm)]
+        .map((m) => JSON.parse(m[1] as string).choices?.[0]?.delta?.content ?? '')
+        .join('')
+      return { response, text, ids, content }
+    }
+    const auth = { authorization: `Bearer ${tenantA}` }
+    const first = await sse('/v1/chat/completions', {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'gpt-test',
+        stream: true,
+        messages: [{ role: 'user', content: 'again one two three' }],
+      }),
+    })
+    expect(first.content).toBe('echo: again one two three')
+    const id = first.response.headers.get('spool-job-id')
+    const all = first.ids.length
+    expect(first.ids).toEqual(Array.from({ length: all }, (_, i) => i + 1))
+    // From the live buffer, after event 2.
+    const resumed = await sse(`/v1/jobs/${id}/stream`, { headers: { ...auth, 'last-event-id': '2' } })
+    expect(resumed.ids).toEqual(first.ids.slice(2))
+    expect(resumed.text.trimEnd().endsWith('data: [DONE]')).toBe(true)
+    // From the job's saved answer, once this node has let the live buffer go.
+    gateway.streams.close()
+    const saved = await sse(`/v1/jobs/${id}/stream`, { headers: auth })
+    expect(saved.content).toBe('echo: again one two three')
+    expect(saved.ids).toEqual(first.ids)
+    expect(fakes.main?.callsFor('again one two three')).toBe(1)
+    // Not another tenant's, and not a request that was not streamed.
+    expect(
+      (await fetch(`${t.url}/v1/jobs/${id}/stream`, { headers: { authorization: `Bearer ${tenantB}` } })).status,
+    ).toBe(404)
+  })
+
   it('retries a stream that broke before its first event without the client noticing', async () => {
     fakes.main?.script({ streamCutAfter: 0 })
     const stream = await client().chat.completions.create({

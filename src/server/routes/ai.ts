@@ -22,6 +22,7 @@ import { type Endpoint, Gateway, gatewayFor, type Submission } from '../../ai/ga
 import type { ServerContext } from '../context.js'
 import { Reply, route, STREAMING } from '../route.js'
 import * as s from '../schemas.js'
+import { jobInTenant } from './common.js'
 import { callerTrace, userOf } from './jobs.js'
 
 /** The gateway of this server's Spool, from its settings (`providers`, `gateway`). */
@@ -86,6 +87,41 @@ export const aiRoutes = [
     handler: (ctx) => serve(ctx, 'embeddings'),
   }),
   route({
+    id: 'ai.jobStream',
+    method: 'GET',
+    url: '/v1/jobs/:id/stream',
+    tag: 'ai',
+    summary: 'Re-attach to a streamed gateway request',
+    description:
+      'The request’s SSE stream again, for a client that lost it: every event so far, then live, then `data: [DONE]` (or an in-band error). Each event’s `id` is its number; with `Last-Event-ID` the stream resumes after that event. 404 for a job that is not a streamed request of this tenant.',
+    permission: 'read',
+    params: z.strictObject({ id: s.jobId }),
+    query: z.strictObject({ access_token: z.string().max(4096).optional(), tenant: s.tenantName.optional() }),
+    stream: true,
+    errors: [404],
+    ...SHAPE,
+    async handler({ app, request, reply, params, tenant }) {
+      const job = await jobInTenant(app, params.id, tenant)
+      if (job.metadata.stream !== true || !job.queue.startsWith('ai.')) {
+        return new Reply(
+          404,
+          openAiError(
+            `request ${params.id} is not a streamed request`,
+            'invalid_request_error',
+            'spool_not_a_stream',
+            'id',
+          ),
+        )
+      }
+      const header = request.headers['last-event-id']
+      const last = typeof header === 'string' && /^\d{1,9}$/.test(header.trim()) ? Number(header.trim()) : 0
+      const gateway = gatewayOf(app)
+      const waitMs = waitBudget(undefined, request.headers['x-stainless-timeout'], gateway.settings.maxWaitSeconds)
+      streamAnswer({ app, request, reply }, gateway, params.id, waitMs, last)
+      return STREAMING
+    },
+  }),
+  route({
     id: 'ai.models',
     method: 'GET',
     url: '/v1/models',
@@ -107,6 +143,12 @@ export const aiRoutes = [
     },
   }),
 ]
+
+interface StreamContext {
+  app: ServerContext
+  request: FastifyRequest
+  reply: FastifyReply
+}
 
 interface ServeContext {
   body: Record<string, unknown> & {
@@ -248,7 +290,7 @@ function pending(job: AiJob, waitMs: number): Answer {
  * A stream: the worker's events (StreamHub) as they come, or, from a worker on another node,
  * the saved events once the job completes. See the module comment for headers and notices.
  */
-function streamAnswer(ctx: ServeContext, gateway: Gateway, jobId: string, waitMs: number): void {
+function streamAnswer(ctx: StreamContext, gateway: Gateway, jobId: string, waitMs: number, after = 0): void {
   const { app, request, reply } = ctx
   const { spool } = app
   reply.hijack()
@@ -271,14 +313,25 @@ function streamAnswer(ctx: ServeContext, gateway: Gateway, jobId: string, waitMs
       'spool-queue-wait-ms': String(Date.now() - startedAt),
       ...extra,
     })
+    // Out now, not with the first event: the client learns its job id while it waits.
+    res.flushHeaders()
   }
   const write = (text: string) => {
     if (!res.writableEnded) res.write(text)
   }
+  /** Each event has its number as its SSE id: a client that lost the stream resumes after it. */
+  const emit = (data: string) => {
+    events += 1
+    if (events > after) write(`id: ${events}\ndata: ${data}\n\n`)
+  }
+  const onServerClose = () => finish()
+  let stop: (() => void) | null = null
+  let hold: NodeJS.Timeout | undefined
+  let notices: NodeJS.Timeout | undefined
   const finish = (answer?: Answer) => {
     if (finished) return
     finished = true
-    stop()
+    stop?.()
     clearTimeout(hold)
     clearInterval(notices)
     closed.abort()
@@ -298,13 +351,12 @@ function streamAnswer(ctx: ServeContext, gateway: Gateway, jobId: string, waitMs
     }
     if (!res.writableEnded) res.end()
   }
-  const stop = gateway.streams.watch(jobId, (signal) => {
+  // A finished stream's events are handed over inside `watch`: `stop` is set after it returns.
+  const unwatch = gateway.streams.watch(jobId, (signal) => {
     if (finished) return
     head()
-    if (signal.type === 'event') {
-      events += 1
-      write(`data: ${signal.data}\n\n`)
-    } else if (signal.type === 'done') {
+    if (signal.type === 'event') emit(signal.data)
+    else if (signal.type === 'done') {
       write('data: [DONE]\n\n')
       finish()
     } else {
@@ -312,8 +364,13 @@ function streamAnswer(ctx: ServeContext, gateway: Gateway, jobId: string, waitMs
       finish()
     }
   })
-  const hold = setTimeout(() => head(), gateway.settings.streamHoldMs)
-  const notices = setInterval(() => {
+  if (finished) {
+    unwatch()
+    return
+  }
+  stop = unwatch
+  hold = setTimeout(() => head(), gateway.settings.streamHoldMs)
+  notices = setInterval(() => {
     if (!headersSent || events > 0 || finished) return
     void spool.jobs.position(jobId).then(
       (place) => {
@@ -324,7 +381,6 @@ function streamAnswer(ctx: ServeContext, gateway: Gateway, jobId: string, waitMs
       () => {},
     )
   }, gateway.settings.queuedNoticeMs)
-  const onServerClose = () => finish()
   app.closingSignal.addEventListener('abort', onServerClose)
   res.once('close', () => finish())
   void waitForJob(spool, jobId, waitMs, closed.signal).then(
@@ -340,7 +396,10 @@ function streamAnswer(ctx: ServeContext, gateway: Gateway, jobId: string, waitMs
         // Served on another node: replay what it saved.
         if (events === 0) {
           head(jobHeaders(job))
-          for (const data of job.result.events) write(`data: ${data}\n\n`)
+          for (const data of job.result.events) {
+            if (data === '[DONE]') write('data: [DONE]\n\n')
+            else emit(data)
+          }
           return finish()
         }
         return
