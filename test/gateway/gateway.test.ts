@@ -26,6 +26,7 @@ describe('AI gateway', () => {
     fakes.quota = await startFakeUpstream()
     fakes.tight = await startFakeUpstream()
     fakes.backup = await startFakeUpstream()
+    fakes.flaky = await startFakeUpstream()
     const provider = (name: string, models: string[], extra: Record<string, unknown> = {}) => ({
       kind: 'openai' as const,
       baseUrl: (fakes[name] as FakeUpstream).url,
@@ -43,6 +44,11 @@ describe('AI gateway', () => {
           quota: provider('quota', ['gpt-quota', 'gpt-shared'], { fallbacks: ['backup'] }),
           tight: provider('tight', ['gpt-tight'], { tpm: 600 }),
           backup: provider('backup', ['gpt-shared']),
+          flaky: provider('flaky', ['gpt-flaky'], {
+            maxAttempts: 8,
+            timeoutMs: 400,
+            breaker: { failureThreshold: 3, cooldownMs: 300, successThreshold: 1 },
+          }),
         },
         gateway: { streamHoldMs: 100, queuedNoticeMs: 100, maxWaitSeconds: 30 },
       },
@@ -368,6 +374,24 @@ describe('AI gateway', () => {
     expect(job).toMatchObject({ state: 'completed', attempt: 1 })
     expect(job?.errors).toHaveLength(6)
     expect(await t.spool.breakers.history('ai.slow')).toEqual([])
+  })
+
+  it('backs off on 5xx and timeouts, opens the breaker on them, and answers once a probe succeeds', async () => {
+    fakes.flaky?.script({ status: 503 }, { delayMs: 1_000 }, { status: 500 })
+    const { data, response } = await client()
+      .chat.completions.create({ model: 'gpt-flaky', messages: [{ role: 'user', content: 'flaky' }] })
+      .withResponse()
+    expect(data.choices[0]?.message.content).toBe('echo: flaky')
+    expect(fakes.flaky?.callsFor('flaky')).toBe(4)
+    const job = await t.spool.jobs.get(response.headers.get('spool-job-id') as string)
+    expect(job?.attempt).toBe(4)
+    expect(job?.errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/HTTP 503/),
+      expect.stringMatching(/no answer within 400 ms/),
+      expect.stringMatching(/HTTP 500/),
+    ])
+    const history = await t.spool.breakers.history('ai.flaky')
+    expect(history.map((e) => e.type).reverse()).toEqual(['breaker.opened', 'breaker.half_open', 'breaker.closed'])
   })
 
   it('holds the breaker open on insufficient_quota instead of looping, and routes to a fallback meanwhile', async () => {
