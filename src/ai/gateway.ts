@@ -73,6 +73,13 @@ export interface GatewayOptions {
   env?: NodeJS.ProcessEnv
 }
 
+/**
+ * @example
+ * const gateway = gatewayFor(spool, { providers: config.providers, gateway: config.gateway })
+ * await gateway.start() // serve the providers' queues in this process
+ * const provider = await gateway.route('gpt-4o-mini')
+ * if (provider) await gateway.submit({ endpoint: 'chat', provider, body, tenant: 'acme' })
+ */
 export class Gateway {
   readonly streams = new StreamHub()
   readonly providers: ProvidersConfig

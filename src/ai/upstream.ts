@@ -57,7 +57,12 @@ export class UpstreamRejected extends UnrecoverableError {
   }
 }
 
-/** The status and body of a rejection recorded as a job error (see `UpstreamRejected`). */
+/**
+ * The status and body of a rejection recorded as a job error (see `UpstreamRejected`).
+ *
+ * @example
+ * readRejection(job.errors.at(-1).message) // { provider: 'openai', status: 400, body: { error: { … } } }
+ */
 export function readRejection(message: string): { provider: string; status: number; body: unknown } | null {
   const match = REJECTED.exec(message)
   if (!match) return null
@@ -149,6 +154,9 @@ export async function upstreamPost(
 /**
  * How long a 429 asks to wait: `retry-after-ms`, `retry-after`, else the reset of the
  * `x-ratelimit-*` budget that ran out (`x-ratelimit-reset-requests: 1s`, `…-tokens: 6m0s`).
+ *
+ * @example
+ * rateLimitWait(new Headers({ 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '2s' })) // 2000
  */
 export function rateLimitWait(headers: Headers): number | undefined {
   const ms = Number(headers.get('retry-after-ms'))
@@ -165,7 +173,12 @@ export function rateLimitWait(headers: Headers): number | undefined {
   return resets.length > 0 ? Math.max(...resets) : undefined
 }
 
-/** OpenAI's reset durations: `20ms`, `1s`, `1.5s`, `6m0s`, `1h2m3s`. */
+/**
+ * OpenAI's reset durations: `20ms`, `1s`, `1.5s`, `6m0s`, `1h2m3s`; undefined for anything else.
+ *
+ * @example
+ * parseDuration('6m0s') // 360000
+ */
 export function parseDuration(value: string | null): number | undefined {
   if (value === null) return undefined
   const text = value.trim()
