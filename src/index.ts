@@ -41,7 +41,7 @@ export type {
 } from './engine/job.js'
 export { JobAdmin, type JobCounts, type JobListOptions, type JobPage } from './engine/job-admin.js'
 export { type ClaimRequest, type FailureReport, type LeasedJob, Leases } from './engine/leases.js'
-export { Limits } from './engine/limits.js'
+export { Limits, type WeightedLimit } from './engine/limits.js'
 export type { Logger } from './engine/logger.js'
 export { DEFAULT_RETENTION } from './engine/maintenance.js'
 export type { EnqueueOptions, QueueOptions } from './engine/options.js'

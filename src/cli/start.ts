@@ -25,6 +25,7 @@ import { pipelineOptionsFromConfig } from '../server/routes/sessions.js'
 import { defaultWebRoot } from '../server/web.js'
 import type { CliConfig } from './config.js'
 import { reportDemo, startDemo } from './demo.js'
+import { startGateway } from './gateway.js'
 
 /** How the demo reports: every step, or compactly (the default). */
 export interface OutputOptions {
@@ -119,7 +120,8 @@ export async function runStart(config: CliConfig, output: OutputOptions = { verb
   // The audio pipeline's workers run beside the API (offline engines by default), before the
   // server answers, so /v1/sessions and the workers share one sessions service.
   const audio = config.audio.enabled ? await startAudio(spool, config) : null
-  const server = await buildServer({ spool, config, logger })
+  const ai = await startGateway(spool, config, say)
+  const server = await buildServer({ spool, config: ai.config, logger })
   const adminToken = config.auth.bootstrapAdminKey ? await ensureAdminKey(spool, logger) : null
   const url = await server.listen()
   say(`spool started on ${redactAddress(config.store)} (node ${spool.nodeId})`)
@@ -130,10 +132,15 @@ export async function runStart(config: CliConfig, output: OutputOptions = { verb
   await untilSignal(config)
   stopDemo()
   // One grace period for every running job: those of this process's workers (the audio
-  // pipeline's, the demo's) and those HTTP workers leased here, whose reports the server
-  // still takes until they are in or handed back.
+  // pipeline's, the demo's, the gateway's) and those HTTP workers leased here, whose reports the
+  // server still takes until they are in or handed back.
   const graceMs = config.graceSeconds * 1000
-  await Promise.all([server.close({ graceMs }), audio?.close({ graceMs }), spool.drain({ graceMs })])
+  await Promise.all([
+    server.close({ graceMs }),
+    ai.close({ graceMs }),
+    audio?.close({ graceMs }),
+    spool.drain({ graceMs }),
+  ])
   await spool.close({ graceMs })
   say('stopped')
   return 0
@@ -147,6 +154,9 @@ export async function runWorker(
   const spool = await openSpool(config, logger)
   say(`spool worker on ${redactAddress(config.store)} (node ${spool.nodeId})`)
   let stopDemo = () => {}
+  // Configured AI providers are served by every worker node too (never the demo's fake one).
+  const ai =
+    Object.keys(config.providers).length > 0 ? await startGateway(spool, { ...config, demo: false }, say) : null
   if (options.module) {
     const mod = (await import(pathToFileURL(resolve(options.module)).href)) as { default?: unknown }
     const handlers = mod.default
@@ -160,9 +170,10 @@ export async function runWorker(
       }
     } else throw new Error(`${options.module} must export default { queue: handler } or (spool) => void`)
   } else if (options.demo) stopDemo = demo(spool, options)
-  else throw new Error('worker needs a MODULE (default export { queue: handler }) or --demo')
+  else if (!ai) throw new Error('worker needs a MODULE (default export { queue: handler }), --demo or providers')
   await untilSignal(config)
   stopDemo()
+  await ai?.close({ graceMs: config.graceSeconds * 1000 })
   await spool.close({ graceMs: config.graceSeconds * 1000 })
   say('stopped')
   return 0

@@ -225,7 +225,8 @@ export class Leases {
     })
     if (!outcome.ok) throw this.lost(job.id, leaseToken)
     this.settle(job.id, leaseToken)
-    if (retryable) await this.recordBreaker(job.queue, false)
+    // As for in-process workers: a Retry-After (attempt given back) does not count toward the breaker.
+    if (retryable && !verdict.refundAttempt) await this.recordBreaker(job.queue, false)
     this.spool.changed([job.queue])
     return { state: outcome.job.state, retryAt: decision.retryAt }
   }

@@ -515,7 +515,9 @@ export class Worker<P = unknown, R = unknown> {
       })
       if (outcome.ok) this.hooks.onStateChange()
       const breaker = constraints?.breaker?.name
-      if (outcome.ok && verdict.retryable && breaker !== undefined) {
+      // A provider that asked to wait (429 + Retry-After) or a limit that turned the job away is
+      // not failing: only failures that spend an attempt count toward the breaker.
+      if (outcome.ok && verdict.retryable && !verdict.refundAttempt && breaker !== undefined) {
         await this.store.breakerRecord({ name: breaker, success: false, now: Date.now() })
         this.hooks.onStateChange()
       }

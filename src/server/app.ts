@@ -31,7 +31,7 @@ import { Enqueuer } from './enqueuer.js'
 import { readJsonBody } from './json-body.js'
 import { ServerMetrics } from './metrics.js'
 import { openApiDocument } from './openapi.js'
-import { HttpProblem, toProblem } from './problem.js'
+import { HttpProblem, openAiErrorOf, toProblem } from './problem.js'
 import { type AnyRoute, Reply, STREAMING } from './route.js'
 import { allRoutes } from './routes/index.js'
 import { defaultWebRoot, MAX_PATH_SEGMENT, registerWeb } from './web.js'
@@ -220,6 +220,14 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
     }
     // Set here too: an error the router answers (frameworkErrors) skips the onSend hook.
     reply.header('x-request-id', request.id)
+    if (request.spoolState?.route.errorShape === 'openai') {
+      // OpenAI-compatible routes: the SDKs read the reason from `error`; the problem rides along.
+      return reply
+        .code(problem.status)
+        .headers(headers)
+        .type('application/json; charset=utf-8')
+        .send({ error: openAiErrorOf(problem), ...problem })
+    }
     return reply.code(problem.status).headers(headers).type('application/problem+json; charset=utf-8').send(problem)
   }
 

@@ -4,6 +4,7 @@
  * src/cli/config.ts for the precedence and the variable names).
  */
 import { z } from 'zod'
+import { gatewaySchema, providersSchema } from '../ai/config.js'
 
 const positive = z.number().int().positive()
 
@@ -133,6 +134,10 @@ export const serverConfigSchema = z.strictObject({
       keepTranscriptions: z.boolean().default(false),
     })
     .prefault({}),
+  /** Upstream AI providers the gateway routes to (src/ai/config.ts, docs/ai-gateway.md). */
+  providers: providersSchema,
+  /** The AI gateway's waits, expiry and streams. */
+  gateway: gatewaySchema,
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Run the demo queue, feeder and worker. */
   demo: z.boolean().default(true),

@@ -153,3 +153,21 @@ export function toProblem(
 function isFastifyError(error: unknown): error is { code: string; statusCode?: number; message: string } {
   return typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string'
 }
+
+const OPENAI_TYPES: Record<number, string> = {
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  429: 'rate_limit_error',
+}
+
+/**
+ * A problem in the shape OpenAI's API and SDKs use for errors.
+ *
+ * @example
+ * openAiErrorOf(problem) // { message: 'no API key given', type: 'authentication_error', code: 'spool_unauthenticated', param: null }
+ */
+export function openAiErrorOf(problem: Problem): { message: string; type: string; code: string; param: string | null } {
+  const type = OPENAI_TYPES[problem.status] ?? (problem.status >= 500 ? 'server_error' : 'invalid_request_error')
+  return { message: problem.detail, type, code: problem.code.toLowerCase(), param: problem.field ?? null }
+}

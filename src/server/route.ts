@@ -65,6 +65,8 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   bodyLimit?: number
   /** Fields this route's error answers carry beside the problem's (the OpenAI-compatible route's `error`). */
   problemExtras?(problem: Problem): Record<string, unknown>
+  /** `openai`: errors also carry `error: { message, type, code, param }`, the shape OpenAI's SDKs read. */
+  errorShape?: 'openai'
   handler(ctx: RouteContext<P, Q, B>): Promise<unknown>
 }
 

@@ -95,6 +95,10 @@ const WHO: Record<string, [Who | typeof PUBLIC, number]> = {
   'sessions.retry': [producers, 404],
   'sessions.delete': [producers, 404],
   'audio.transcriptions': [producers, 415],
+  'ai.chatCompletions': [producers, 404],
+  'ai.embeddings': [producers, 404],
+  'ai.jobStream': [anyone, 404],
+  'ai.models': [anyone, 200],
   'schedules.list': [anyone, 200],
   'schedules.get': [anyone, 200],
   'schedules.preview': [anyone, 200],
@@ -221,6 +225,15 @@ const REQUESTS: Record<string, (m: Make) => Request | Promise<Request>> = {
   'sessions.retry': () => ({ method: 'POST', path: `/v1/sessions/${NO_SESSION}/retry` }),
   'sessions.delete': () => ({ method: 'DELETE', path: `/v1/sessions/${NO_SESSION}` }),
   'audio.transcriptions': () => ({ method: 'POST', path: '/v1/audio/transcriptions' }),
+  // No provider serves the model on this server (404 model_not_found); the job is not a stream.
+  'ai.chatCompletions': () => ({
+    method: 'POST',
+    path: '/v1/chat/completions',
+    body: { model: 'none', messages: [{ role: 'user', content: 'x' }] },
+  }),
+  'ai.embeddings': () => ({ method: 'POST', path: '/v1/embeddings', body: { model: 'none', input: 'x' } }),
+  'ai.jobStream': async (m) => ({ method: 'GET', path: `/v1/jobs/${await m.job()}/stream` }),
+  'ai.models': () => ({ method: 'GET', path: '/v1/models' }),
   'schedules.list': () => ({ method: 'GET', path: '/v1/schedules' }),
   'schedules.get': async (m) => ({ method: 'GET', path: `/v1/schedules/${await m.record('schedule')}` }),
   'schedules.preview': async (m) => ({

@@ -1,6 +1,7 @@
 /** Every HTTP route, in the order the documentation lists them. */
 import type { AnyRoute } from '../route.js'
 import { adminRoutes } from './admin.js'
+import { aiRoutes } from './ai.js'
 import { breakerRoutes } from './breakers.js'
 import { eventRoutes } from './events.js'
 import { flowRoutes } from './flows.js'
@@ -23,6 +24,7 @@ export const allRoutes: AnyRoute[] = [
   ...leaseRoutes,
   ...scheduleRoutes,
   ...sessionRoutes,
+  ...aiRoutes,
   ...breakerRoutes,
   ...adminRoutes,
   ...meRoutes,

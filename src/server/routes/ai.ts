@@ -1,0 +1,449 @@
+/**
+ * The AI gateway's OpenAI-compatible routes (docs/ai-gateway.md): `POST /v1/chat/completions`,
+ * `POST /v1/embeddings`, `GET /v1/models`. An app keeps its `openai` SDK and points `baseURL`
+ * at Spool with a Spool API key; each request becomes a job on its provider's queue
+ * (src/ai/gateway.ts) and the answer waits for it:
+ *
+ * - sync (default): up to min(`Prefer: wait=N`, `X-Stainless-Timeout` − 2 s,
+ *   gateway.maxWaitSeconds); past it 504 with `Spool-Job-Id` and `x-should-retry: false` (the job
+ *   goes on; its result is at /v1/jobs/:id);
+ * - async: `Prefer: respond-async` → 202 `{ id, position, estimatedWaitMs }`;
+ * - stream (`stream: true`): SSE, the upstream's events passed on as they come; headers wait up
+ *   to gateway.streamHoldMs for the first event (so an early refusal is still an HTTP error),
+ *   then `: spool queued position=N eta_ms=M` comments flow while the job waits.
+ *
+ * Every answer carries `Spool-Job-Id` and `Spool-Queue-Wait-Ms`; errors are OpenAI-shaped
+ * (`{"error":{message,type,code,param}}`), with Spool's problem fields alongside for its own.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import { type AiJob, type Answer, answerFor, jobHeaders, openAiError, waitForJob } from '../../ai/answer.js'
+import { type Endpoint, Gateway, gatewayFor, type Submission } from '../../ai/gateway.js'
+import type { ServerContext } from '../context.js'
+import { Reply, route, STREAMING } from '../route.js'
+import * as s from '../schemas.js'
+import { jobInTenant } from './common.js'
+import { callerTrace, userOf } from './jobs.js'
+
+/** The gateway of this server's Spool, from its settings (`providers`, `gateway`). */
+export function gatewayOf(app: ServerContext): Gateway {
+  return gatewayFor(app.spool, { providers: app.config.providers, gateway: app.config.gateway })
+}
+
+const model = z.string().min(1).max(256)
+const spoolFields = { priority: s.priority.optional().describe('Spool: the request’s priority (or `Spool-Priority`)') }
+
+const chatBody = z.looseObject({
+  model,
+  messages: z.array(z.looseObject({ role: z.string().min(1).max(64) })).min(1),
+  stream: z.boolean().optional(),
+  max_tokens: z.number().int().positive().optional(),
+  max_completion_tokens: z.number().int().positive().optional(),
+  n: z.number().int().min(1).max(128).optional(),
+  ...spoolFields,
+})
+
+const embeddingsBody = z.looseObject({
+  model,
+  input: z.union([
+    z.string(),
+    z.array(z.string()).min(1),
+    z.array(z.number().int()).min(1),
+    z.array(z.array(z.number().int()).min(1)).min(1),
+  ]),
+  ...spoolFields,
+})
+
+const SHAPE = { errorShape: 'openai' as const }
+
+export const aiRoutes = [
+  route({
+    id: 'ai.chatCompletions',
+    method: 'POST',
+    url: '/v1/chat/completions',
+    tag: 'ai',
+    summary: 'OpenAI-compatible chat completion, queued on its provider',
+    description:
+      'The OpenAI request as it is (any field passes through to the provider), plus Spool’s `priority`. Routed by `model` to the provider serving it. Sync by default (see `Prefer`), `Prefer: respond-async` answers 202 with the job, `stream: true` answers SSE. Headers: `Prefer: wait=N` / `respond-async`, `Spool-Priority`, `Idempotency-Key` (a retry re-attaches to its job, never a second upstream call).',
+    permission: 'produce',
+    body: chatBody,
+    errors: [202, 404, 409, 429, 502, 504],
+    bodyLimit: 16 * 1024 * 1024,
+    ...SHAPE,
+    handler: (ctx) => serve(ctx, 'chat'),
+  }),
+  route({
+    id: 'ai.embeddings',
+    method: 'POST',
+    url: '/v1/embeddings',
+    tag: 'ai',
+    summary: 'OpenAI-compatible embeddings, queued on their provider',
+    description: 'As /v1/chat/completions, without streaming.',
+    permission: 'produce',
+    body: embeddingsBody,
+    errors: [202, 404, 409, 429, 502, 504],
+    bodyLimit: 16 * 1024 * 1024,
+    ...SHAPE,
+    handler: (ctx) => serve(ctx, 'embeddings'),
+  }),
+  route({
+    id: 'ai.jobStream',
+    method: 'GET',
+    url: '/v1/jobs/:id/stream',
+    tag: 'ai',
+    summary: 'Re-attach to a streamed gateway request',
+    description:
+      'The request’s SSE stream again, for a client that lost it: every event so far, then live, then `data: [DONE]` (or an in-band error). Each event’s `id` is its number; with `Last-Event-ID` the stream resumes after that event. 404 for a job that is not a streamed request of this tenant.',
+    permission: 'read',
+    params: z.strictObject({ id: s.jobId }),
+    query: z.strictObject({ access_token: z.string().max(4096).optional(), tenant: s.tenantName.optional() }),
+    stream: true,
+    errors: [404],
+    ...SHAPE,
+    async handler({ app, request, reply, params, tenant }) {
+      const job = await jobInTenant(app, params.id, tenant)
+      if (job.metadata.stream !== true || !job.queue.startsWith('ai.')) {
+        return new Reply(
+          404,
+          openAiError(
+            `request ${params.id} is not a streamed request`,
+            'invalid_request_error',
+            'spool_not_a_stream',
+            'id',
+          ),
+        )
+      }
+      const header = request.headers['last-event-id']
+      const last = typeof header === 'string' && /^\d{1,9}$/.test(header.trim()) ? Number(header.trim()) : 0
+      const gateway = gatewayOf(app)
+      const waitMs = waitBudget(undefined, request.headers['x-stainless-timeout'], gateway.settings.maxWaitSeconds)
+      streamAnswer({ app, request, reply }, gateway, params.id, waitMs, last)
+      return STREAMING
+    },
+  }),
+  route({
+    id: 'ai.models',
+    method: 'GET',
+    url: '/v1/models',
+    tag: 'ai',
+    summary: 'The models this gateway serves (OpenAI’s list shape)',
+    permission: 'read',
+    response: z.object({
+      object: z.literal('list'),
+      data: z.array(
+        z.object({ id: z.string(), object: z.literal('model'), created: z.number(), owned_by: z.string() }),
+      ),
+    }),
+    ...SHAPE,
+    async handler({ app }) {
+      const data = gatewayOf(app)
+        .models()
+        .map((m) => ({ id: m.id, object: 'model' as const, created: 0, owned_by: m.provider }))
+      return { object: 'list' as const, data }
+    },
+  }),
+]
+
+interface StreamContext {
+  app: ServerContext
+  request: FastifyRequest
+  reply: FastifyReply
+}
+
+interface ServeContext {
+  body: Record<string, unknown> & {
+    model: string
+    stream?: boolean | undefined
+    priority?: s.PriorityInput | undefined
+  }
+  app: ServerContext
+  request: FastifyRequest
+  reply: FastifyReply
+  tenant: string
+  principal: Parameters<typeof userOf>[0]
+  audit: { target?: string | null }
+}
+
+async function serve(ctx: ServeContext, endpoint: Endpoint): Promise<unknown> {
+  const { app, request, tenant, body } = ctx
+  const gateway = gatewayOf(app)
+  const { priority: bodyPriority, ...upstreamBody } = body
+  const headers = request.headers
+  const priority = headerPriority(headers['spool-priority']) ?? bodyPriority
+  if (priority === null) {
+    return new Reply(
+      400,
+      openAiError(
+        'Spool-Priority must be urgent, high, normal, low or an integer from -1000 to 1000',
+        'invalid_request_error',
+        'spool_invalid_priority',
+        'spool-priority',
+      ),
+    )
+  }
+  const provider = await gateway.route(body.model)
+  if (provider === null) {
+    return new Reply(
+      404,
+      openAiError(
+        `The model \`${body.model}\` does not exist or is not served by this gateway`,
+        'invalid_request_error',
+        'model_not_found',
+        'model',
+      ),
+    )
+  }
+  const idempotency = headers['idempotency-key']
+  if (
+    idempotency !== undefined &&
+    (typeof idempotency !== 'string' || idempotency.length < 1 || idempotency.length > 255)
+  ) {
+    return new Reply(
+      400,
+      openAiError(
+        'Idempotency-Key must be 1 to 255 characters, given once',
+        'invalid_request_error',
+        'spool_invalid_idempotency_key',
+        'idempotency-key',
+      ),
+    )
+  }
+  const prefer = parsePrefer(headers.prefer)
+  const stream = endpoint === 'chat' && body.stream === true
+  await app.admission.admit(tenant, Gateway.queueOf(provider))
+  const trace = callerTrace(app, request)
+  const enqueued = await gateway.submit({
+    endpoint,
+    provider,
+    body: upstreamBody as Submission['body'],
+    stream,
+    tenant,
+    user: userOf(ctx.principal),
+    ...(priority !== undefined && { priority }),
+    ...(idempotency !== undefined && { idempotencyKey: idempotency }),
+    ...(trace && { metadata: trace }),
+  })
+  ctx.audit.target = enqueued.id
+  const base = { 'spool-job-id': enqueued.id }
+  if (prefer.respondAsync && !stream) {
+    return new Reply(
+      202,
+      {
+        id: enqueued.id,
+        object: 'spool.job',
+        status: enqueued.state,
+        position: enqueued.position,
+        estimatedWaitMs: enqueued.estimatedWaitMs,
+        url: `/v1/jobs/${enqueued.id}`,
+      },
+      {
+        ...base,
+        'spool-queue-wait-ms': '0',
+        'preference-applied': 'respond-async',
+        location: `/v1/jobs/${enqueued.id}`,
+      },
+    )
+  }
+  const waitMs = waitBudget(prefer.waitSeconds, headers['x-stainless-timeout'], gateway.settings.maxWaitSeconds)
+  if (stream) {
+    streamAnswer(ctx, gateway, enqueued.id, waitMs)
+    return STREAMING
+  }
+  // The response's close, not the request's: a request emits 'close' once its body is read.
+  const closed = new AbortController()
+  const onClose = () => closed.abort()
+  ctx.reply.raw.once('close', onClose)
+  let job: AiJob | null
+  try {
+    job = await waitForJob(app.spool, enqueued.id, waitMs, closed.signal)
+  } finally {
+    ctx.reply.raw.off('close', onClose)
+  }
+  if (!job) {
+    return new Reply(
+      410,
+      openAiError(`request ${enqueued.id} is gone`, 'invalid_request_error', 'spool_job_gone'),
+      base,
+    )
+  }
+  const answer = answerFor(job) ?? pending(job, waitMs)
+  return new Reply(answer.status, answer.body, answer.headers)
+}
+
+/** 504 for a request still queued or running when the wait ends: follow it by its job id. */
+function pending(job: AiJob, waitMs: number): Answer {
+  return {
+    status: 504,
+    body: {
+      ...openAiError(
+        `not answered within ${Math.round(waitMs / 1000)} s (${job.state}); the request goes on: GET /v1/jobs/${job.id} for its result`,
+        'timeout',
+        'spool_wait_timeout',
+      ),
+      jobId: job.id,
+    },
+    headers: { ...jobHeaders(job), 'x-should-retry': 'false' },
+  }
+}
+
+/**
+ * A stream: the worker's events (StreamHub) as they come, or, from a worker on another node,
+ * the saved events once the job completes. See the module comment for headers and notices.
+ */
+function streamAnswer(ctx: StreamContext, gateway: Gateway, jobId: string, waitMs: number, after = 0): void {
+  const { app, request, reply } = ctx
+  const { spool } = app
+  reply.hijack()
+  const res = reply.raw
+  let headersSent = false
+  let finished = false
+  let events = 0
+  const startedAt = Date.now()
+  const closed = new AbortController()
+  const head = (extra: Record<string, string> = {}) => {
+    if (headersSent || res.writableEnded) return
+    headersSent = true
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      'x-request-id': String(request.id),
+      'spool-job-id': jobId,
+      'spool-queue-wait-ms': String(Date.now() - startedAt),
+      ...extra,
+    })
+    // Out now, not with the first event: the client learns its job id while it waits.
+    res.flushHeaders()
+  }
+  const write = (text: string) => {
+    if (!res.writableEnded) res.write(text)
+  }
+  /** Each event has its number as its SSE id: a client that lost the stream resumes after it. */
+  const emit = (data: string) => {
+    events += 1
+    if (events > after) write(`id: ${events}\ndata: ${data}\n\n`)
+  }
+  const onServerClose = () => finish()
+  let stop: (() => void) | null = null
+  let hold: NodeJS.Timeout | undefined
+  let notices: NodeJS.Timeout | undefined
+  const finish = (answer?: Answer) => {
+    if (finished) return
+    finished = true
+    stop?.()
+    clearTimeout(hold)
+    clearInterval(notices)
+    closed.abort()
+    app.closingSignal.removeEventListener('abort', onServerClose)
+    if (answer && !headersSent && !res.writableEnded) {
+      res.writeHead(answer.status, {
+        'content-type': 'application/json',
+        'x-request-id': String(request.id),
+        ...answer.headers,
+      })
+      res.end(JSON.stringify(answer.body))
+      return
+    }
+    if (answer) {
+      const error = (answer.body as { error?: unknown } | null)?.error ?? answer.body
+      write(`data: ${JSON.stringify({ error })}\n\n`)
+    }
+    if (!res.writableEnded) res.end()
+  }
+  // A finished stream's events are handed over inside `watch`: `stop` is set after it returns.
+  const unwatch = gateway.streams.watch(jobId, (signal) => {
+    if (finished) return
+    head()
+    if (signal.type === 'event') emit(signal.data)
+    else if (signal.type === 'done') {
+      write('data: [DONE]\n\n')
+      finish()
+    } else {
+      write(`data: ${JSON.stringify({ error: signal.error })}\n\n`)
+      finish()
+    }
+  })
+  if (finished) {
+    unwatch()
+    return
+  }
+  stop = unwatch
+  hold = setTimeout(() => head(), gateway.settings.streamHoldMs)
+  notices = setInterval(() => {
+    if (!headersSent || events > 0 || finished) return
+    void spool.jobs.position(jobId).then(
+      (place) => {
+        if (place && !finished && events === 0) {
+          write(`: spool queued position=${place.position} eta_ms=${place.estimatedWaitMs ?? ''}\n\n`)
+        }
+      },
+      () => {},
+    )
+  }, gateway.settings.queuedNoticeMs)
+  app.closingSignal.addEventListener('abort', onServerClose)
+  res.once('close', () => finish())
+  void waitForJob(spool, jobId, waitMs, closed.signal).then(
+    (job) => {
+      if (finished) return
+      if (!job)
+        return finish({
+          status: 410,
+          body: openAiError('the request is gone', 'invalid_request_error', 'spool_job_gone'),
+          headers: {},
+        })
+      if (job.state === 'completed' && job.result?.events) {
+        // Served on another node: replay what it saved.
+        if (events === 0) {
+          head(jobHeaders(job))
+          for (const data of job.result.events) {
+            if (data === '[DONE]') write('data: [DONE]\n\n')
+            else emit(data)
+          }
+          return finish()
+        }
+        return
+      }
+      const answer = answerFor(job)
+      if (answer) return finish(answer)
+      finish(pending(job, waitMs))
+    },
+    () =>
+      finish({
+        status: 500,
+        body: openAiError('the server failed to follow the request', 'server_error', 'spool_internal'),
+        headers: {},
+      }),
+  )
+}
+
+/** `Spool-Priority: high` or `-5`; undefined when absent, null when malformed. */
+function headerPriority(value: string | string[] | undefined): s.PriorityInput | undefined | null {
+  if (value === undefined) return undefined
+  const parsed = s.priority.safeParse(
+    typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value,
+  )
+  return parsed.success ? parsed.data : null
+}
+
+/** RFC 7240 `Prefer`: `respond-async`, `wait=N` (seconds). */
+export function parsePrefer(value: string | string[] | undefined): { respondAsync: boolean; waitSeconds?: number } {
+  const tokens = (Array.isArray(value) ? value.join(',') : (value ?? ''))
+    .split(/[,;]/)
+    .map((t) => t.trim().toLowerCase())
+  const wait = tokens.map((t) => /^wait\s*=\s*"?(\d{1,6})"?$/.exec(t)?.[1]).find((v) => v !== undefined)
+  return { respondAsync: tokens.includes('respond-async'), ...(wait !== undefined && { waitSeconds: Number(wait) }) }
+}
+
+/** How long a sync answer waits, in ms: min(Prefer wait, the SDK's timeout − 2 s, the cap). */
+export function waitBudget(
+  preferSeconds: number | undefined,
+  stainless: string | string[] | undefined,
+  capSeconds: number,
+): number {
+  let ms = capSeconds * 1000
+  if (preferSeconds !== undefined) ms = Math.min(ms, preferSeconds * 1000)
+  const sdk = Number(Array.isArray(stainless) ? stainless[0] : stainless)
+  if (stainless !== undefined && Number.isFinite(sdk) && sdk > 0) ms = Math.min(ms, sdk * 1000 - 2_000)
+  return Math.max(0, ms)
+}
