@@ -745,7 +745,7 @@ export interface paths {
         };
         /**
          * A session: status, stage, progress, ETA, warnings, timings and (once processed) results
-         * @description Statuses: queued, preprocessing, transcribing, diarizing, extracting_notes, processed, failed. Progress is by stage weight: validate 0–5, preprocess 5–25, transcription ‖ diarization 25–75, merge 75–80, notes 80–95, save 95–100. `results: false` leaves out the transcript and notes.
+         * @description Statuses: queued, preprocessing, transcribing, diarizing, extracting_notes, processed, failed; `stages` has every stage with its state. Progress is by stage weight, each stage weighing what it is expected to take on this recording at the speeds measured on this installation; the ETA is the same figures, projected from the pace seen when a stage runs slower. `results: false` leaves out the transcript and notes.
          */
         get: operations["sessions.get"];
         put?: never;
@@ -852,7 +852,7 @@ export interface paths {
         put?: never;
         /**
          * OpenAI-compatible transcription: queued through Spool, answered when done
-         * @description The OpenAI API’s request (multipart: `file`, `model`, optional `language`, `prompt`, `response_format` json|text|srt|vtt|verbose_json, `timestamp_granularities[]` word|segment, `temperature`), so the `openai` SDK works with Spool as its base URL and an API key of Spool. `model` names a transcription engine of this server (pocketsphinx, sherpa, openai, …) or is any other name (`whisper-1`) for the default. The recording runs validate → preprocess → chunked transcription as a `transcription` session (no diarization, no notes) and the answer waits for it up to audio.transcriptionWaitSeconds; past that, 504 with the session id (`Spool-Session-Id`) to follow with GET /v1/sessions/:id. The session is deleted once answered unless audio.keepTranscriptions.
+         * @description The OpenAI API’s request (multipart: `file`, `model`, optional `language`, `prompt`, `response_format` json|text|srt|vtt|verbose_json, `timestamp_granularities[]` word|segment, `temperature`), so the `openai` SDK works with Spool as its base URL and an API key of Spool. `model` names a transcription engine of this server (pocketsphinx, sherpa, openai, …) or is any other name (`whisper-1`) for the default. The recording runs validate → preprocess → chunked transcription as a `transcription` session (no diarization, no notes) and the answer waits for it up to audio.transcriptionWaitSeconds; past that, 504 with the session id (`Spool-Session-Id`) to follow with GET /v1/sessions/:id. The session is deleted once answered unless audio.keepTranscriptions. Errors are problem+json with the OpenAI API’s `error` object beside the problem fields (`{ message, type, code, param }`; `code` is the problem’s code), so the SDK’s exception says why.
          */
         post: operations["audio.transcriptions"];
         delete?: never;
@@ -1677,6 +1677,22 @@ export interface components {
             /** @description a named circuit breaker */
             breaker?: string;
         };
+        Reliability: {
+            /** @enum {string} */
+            level: "low" | "moderate" | "unknown";
+            /** @description the transcription engine */
+            engine: string;
+            /** @description how many words the engine is expected to get wrong */
+            expectedError: string;
+            diarization: {
+                engine: string;
+                expectedError: string;
+            } | null;
+            /** @description this recording's quality flags */
+            flags: string[];
+            /** @description all of the above in a paragraph, as the dashboard and downloads show it */
+            statement: string;
+        };
         RetryFailedResult: {
             queue: string;
             dryRun: boolean;
@@ -1768,6 +1784,15 @@ export interface components {
                     total: number;
                 };
             };
+            /** @description every stage of the run in order (all done once processed, empty once failed) */
+            stages: {
+                /** @description validate, preprocess, transcribe, diarize, merge, notes, save */
+                name: string;
+                /** @enum {string} */
+                state: "waiting" | "running" | "done" | "failed";
+                /** @description 0–100 */
+                progress: number;
+            }[];
             position: number | null;
             estimatedWaitMs: number | null;
             run: number;
@@ -1779,9 +1804,29 @@ export interface components {
                 [key: string]: number;
             } | null;
             results: {
+                /** @description how far to trust the transcript and notes */
+                reliability: components["schemas"]["Reliability"] | null;
+                /** @description the diarizer's own speaker turns (times in the upload), to score diarization apart from the merge */
+                diarization: {
+                    engine: string;
+                    speakers: string[];
+                    turns: {
+                        start: number;
+                        end: number;
+                        speaker: string;
+                    }[];
+                } | null;
                 transcript: {
                     text: string;
+                    /** @description the speakers found; Unknown (words without a turn) is never one */
                     speakers: string[];
+                    reliability?: components["schemas"]["Reliability"];
+                    /** @description words outside detected speech: dropped, or kept for their high confidence */
+                    gating?: {
+                        words: number;
+                        dropped: number;
+                        keptOutsideSpeech: number;
+                    };
                     /** @enum {string} */
                     attribution: "word" | "segment" | "none";
                     language?: string;
@@ -1839,6 +1884,8 @@ export interface components {
                     /** @description rule-based output: a draft for a clinician to check, not a summary */
                     heuristic: boolean;
                     warnings: string[];
+                    /** @description the transcript's reliability statement and the notes' caveat */
+                    reliability?: string;
                 } | null;
                 quality: {
                     wordsPerMinute: number;
@@ -1847,6 +1894,13 @@ export interface components {
                     longestRepeat: number;
                     speechWithoutWordsRatio?: number;
                     speechSec: number;
+                    words?: number;
+                    /** @description 0–1: the transcriber's words outside detected speech */
+                    outsideSpeechRatio?: number;
+                    /** @description 0–1: words without a speaker */
+                    unknownRatio?: number;
+                    /** @description 0–1: words the engine was under 50 % sure of */
+                    lowConfidenceRatio?: number;
                     /** @description reasons for concern; empty when none */
                     flags: string[];
                 };
@@ -1932,6 +1986,15 @@ export interface components {
                     total: number;
                 };
             };
+            /** @description every stage of the run in order (all done once processed, empty once failed) */
+            stages: {
+                /** @description validate, preprocess, transcribe, diarize, merge, notes, save */
+                name: string;
+                /** @enum {string} */
+                state: "waiting" | "running" | "done" | "failed";
+                /** @description 0–100 */
+                progress: number;
+            }[];
             position: number | null;
             estimatedWaitMs: number | null;
             run: number;
