@@ -33,6 +33,12 @@ export interface BaselineDiarizerOptions {
   cluster?: Pick<ClusterOptions, 'minSilhouette' | 'maxItems'>
 }
 
+/** The settings the development-set comparisons vary (`bench/diarization.ts`). */
+export type DiarizerSettings = Pick<BaselineDiarizerOptions, 'embedding' | 'minTurnSec' | 'cluster'>
+
+/** The diarizer before issue 15: MFCC means over 1.5 s windows. */
+export const LEGACY_SETTINGS: DiarizerSettings = {}
+
 /**
  * Clusters embeddings from any number of chunks and turns them into speaker turns.
  *
@@ -42,7 +48,7 @@ export interface BaselineDiarizerOptions {
 export function diarizeFromEmbeddings(
   speech: readonly SpeechSegment[],
   embeddings: readonly Embedding[],
-  options: DiarizeOptions & Pick<BaselineDiarizerOptions, 'minTurnSec' | 'cluster'> = {},
+  options: DiarizeOptions & DiarizerSettings = {},
 ): Diarization {
   const ordered = [...embeddings].sort((a, b) => a.start - b.start)
   const clustering = clusterEmbeddings(ordered, {
