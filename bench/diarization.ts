@@ -19,7 +19,7 @@ import {
   diarizeFromEmbeddings,
   LEGACY_SETTINGS,
 } from '../src/audio/engines/diarization/baseline.js'
-import { embedSpeech } from '../src/audio/engines/diarization/embeddings.js'
+import { embedSpeech, LEGACY_EMBEDDING } from '../src/audio/engines/diarization/embeddings.js'
 import { diarizationErrorRate } from '../src/audio/eval/der.js'
 import { buildDevSet, type DevRecording } from '../src/audio/eval/devset.js'
 import { detectSpeechInFile, type SpeechSegment } from '../src/audio/vad.js'
@@ -108,6 +108,19 @@ async function main() {
     console.log(JSON.stringify({ vad: prepared[0]?.vad, results }, null, 2))
     return
   }
+  if (values.sweep) {
+    console.log(
+      '| setting | tuning 2p given | tuning 2p est | tuning all given | tuning all est | count right (tuning) |',
+    )
+    for (const name of names) {
+      const t = (results[name] as Score[]).filter((s) => s.split === 'tuning')
+      const two = t.filter((s) => s.speakers === 2)
+      console.log(
+        `| ${name} | ${pct(pooled(two, 'given'))} | ${pct(pooled(two, 'estimated'))} | ${pct(pooled(t, 'given'))} | ${pct(pooled(t, 'estimated'))} | ${t.filter((s) => s.estimated.speakers === s.speakers).length}/${t.length} | ${t.map((s) => `${s.id.slice(0, 8)}:${(s.given.der * 100).toFixed(0)}/${(s.estimated.der * 100).toFixed(0)}(${s.estimated.speakers})`).join(' ')}`,
+      )
+    }
+    return
+  }
   console.log(`VAD: ${prepared[0]?.vad}; DER of the raw turns, 0.25 s collar; given / estimated (speakers found)`)
   for (const name of names) {
     const scores = results[name] as Score[]
@@ -134,7 +147,13 @@ async function main() {
 }
 
 /** Settings compared by `--sweep` (filled in as the comparisons are made). */
-const SWEEP: Record<string, DiarizerSettings> = {}
+const E = { count: 'eigengap' } as const
+const SWEEP: Record<string, DiarizerSettings> = {
+  'mfcc-1.5-std-reseg-eig+glr0.27': {},
+  'mfcc-1.5-std-reseg-eig+glr0.2': { cluster: { glrThreshold: 0.2 } },
+  'mfcc-1.5-std-reseg-eig+glr0.35': { cluster: { glrThreshold: 0.35 } },
+  'mfcc-1.5-std-reseg-eig+glr0.27-min400': { cluster: { minClusterFrames: 400 } },
+}
 
 function pct(x: number): string {
   return `${(x * 100).toFixed(1)} %`

@@ -28,7 +28,7 @@ import { parseRttm } from './rttm.js'
 const run = promisify(execFile)
 
 /** Bumped whenever generation changes, so a stale cache is never scored. */
-export const DEVSET_VERSION = 3
+export const DEVSET_VERSION = 4
 
 export type DevSplit = 'tuning' | 'held-out'
 
@@ -59,7 +59,8 @@ export interface GeneratedSpec {
   id: string
   split: DevSplit
   seed: number
-  voices: [string[], string[]]
+  /** espeak-ng arguments per speaker (two or three). */
+  voices: string[][]
   turns: number
   /** Share of speaker changes that overlap the previous turn by 0.3–0.9 s. */
   overlapRate: number
@@ -182,6 +183,22 @@ export const GENERATED: readonly GeneratedSpec[] = [
     overlapRate: 0.15,
     backchannelRate: 0.15,
     effects: ['telephone', 'noise'],
+    snrDb: 20,
+  },
+  {
+    // Not used for tuning: the three-voice case of the count estimate (tests compare it with gen-h1).
+    id: 'gen-c3-three-voices',
+    split: 'held-out',
+    seed: 31,
+    voices: [
+      ['-v', 'en-us+m4', '-p', '40', '-s', '160'],
+      ['-v', 'en-gb+f2', '-p', '70', '-s', '165'],
+      ['-v', 'en-gb-scotland+m7', '-p', '55', '-s', '150'],
+    ],
+    turns: 15,
+    overlapRate: 0.1,
+    backchannelRate: 0.1,
+    effects: ['noise'],
     snrDb: 20,
   },
 ]
@@ -344,8 +361,8 @@ async function buildGenerated(spec: GeneratedSpec, cacheDir: string): Promise<De
   await mkdir(work, { recursive: true })
   try {
     // The script: speakers alternate; some turns are backchannels; some changes overlap.
-    const pieces: { speaker: 0 | 1; samples: Float32Array; gapSec: number }[] = []
-    let speaker: 0 | 1 = 0
+    const pieces: { speaker: number; samples: Float32Array; gapSec: number }[] = []
+    let speaker = 0
     let overlaps = 0
     for (let i = 0; i < spec.turns; i++) {
       const backchannel = i > 0 && random() < spec.backchannelRate
@@ -355,9 +372,11 @@ async function buildGenerated(spec: GeneratedSpec, cacheDir: string): Promise<De
       const overlap = i > 0 && random() < spec.overlapRate
       const gapSec = i === 0 ? 0.6 : overlap ? -(0.3 + 0.6 * random()) : 0.15 + 0.85 * random()
       if (overlap) overlaps++
-      const samples = await speak(spec.voices[speaker], text, join(work, `turn-${i}`))
+      const samples = await speak(spec.voices[speaker] ?? [], text, join(work, `turn-${i}`))
       pieces.push({ speaker, samples, gapSec })
-      speaker = speaker === 0 ? 1 : 0
+      // Two voices alternate; with three, the next speaker is either of the other two.
+      const n = spec.voices.length
+      speaker = n === 2 ? 1 - speaker : (speaker + 1 + (random() < 0.5 ? 0 : 1)) % n
     }
     // Place the turns; an overlap starts before the previous turn ends (never before its start).
     const placed: { start: number; samples: Float32Array; speaker: number }[] = []
@@ -371,7 +390,9 @@ async function buildGenerated(spec: GeneratedSpec, cacheDir: string): Promise<De
     }
     const total = cursor + Math.round(0.6 * RATE)
     const mix = new Float32Array(total)
-    for (const p of placed) for (let i = 0; i < p.samples.length; i++) mix[p.start + i] += p.samples[i] as number
+    for (const p of placed)
+      for (let i = 0; i < p.samples.length; i++)
+        mix[p.start + i] = (mix[p.start + i] as number) + (p.samples[i] as number)
     const reference = placed.map((p) => ({
       start: round(p.start / RATE),
       end: round((p.start + p.samples.length) / RATE),
@@ -415,10 +436,10 @@ async function buildGenerated(spec: GeneratedSpec, cacheDir: string): Promise<De
       path,
       durationSec: info.durationSec,
       reference,
-      speakers: 2,
+      speakers: spec.voices.length,
       split: spec.split,
       kind: 'generated',
-      description: `2 voices, ${effects}${spec.snrDb !== undefined && spec.effects.includes('noise') ? ` (${spec.snrDb} dB SNR)` : ''}, ${overlaps} overlaps`,
+      description: `${spec.voices.length} voices, ${effects}${spec.snrDb !== undefined && spec.effects.includes('noise') ? ` (${spec.snrDb} dB SNR)` : ''}, ${overlaps} overlaps`,
     }
   } finally {
     await rm(work, { recursive: true, force: true })

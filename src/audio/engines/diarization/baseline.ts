@@ -15,8 +15,9 @@ import { planChunks } from '../../chunks.js'
 import { mapConcurrent } from '../../pool.js'
 import { detectSpeechInFile, type SpeechSegment, type VadOptions } from '../../vad.js'
 import { readWavInfo } from '../../wav.js'
-import { type ClusterOptions, clusterEmbeddings, type Embedding } from './cluster.js'
-import { chunkEmbeddings, type EmbeddingOptions } from './embeddings.js'
+import { type ClusterOptions, clusterEmbeddings, type Embedding, normaliseVectors } from './cluster.js'
+import { chunkEmbeddings, type EmbeddingOptions, LEGACY_EMBEDDING } from './embeddings.js'
+import { type ResegmentOptions, resegment, windowLogPosteriors } from './resegment.js'
 import { turnsFromLabels } from './turns.js'
 import type { Diarization, DiarizationEngine, DiarizeOptions } from './types.js'
 
@@ -30,14 +31,23 @@ export interface BaselineDiarizerOptions {
   /** Shorter runs inside a speech segment join a neighbour. Default 0.5 s. */
   minTurnSec?: number
   /** Passed to the clustering (e.g. `minSilhouette`). */
-  cluster?: Pick<ClusterOptions, 'minSilhouette' | 'maxItems'>
+  cluster?: Omit<ClusterOptions, 'numSpeakers' | 'minSpeakers' | 'maxSpeakers'>
+  /** Viterbi resegmentation over window posteriors (default on); `false`: majority votes per frame. */
+  resegment?: ResegmentOptions | false
 }
 
 /** The settings the development-set comparisons vary (`bench/diarization.ts`). */
-export type DiarizerSettings = Pick<BaselineDiarizerOptions, 'embedding' | 'minTurnSec' | 'cluster'>
+export type DiarizerSettings = Pick<BaselineDiarizerOptions, 'embedding' | 'minTurnSec' | 'cluster' | 'resegment'>
 
-/** The diarizer before issue 15: MFCC means over 1.5 s windows. */
-export const LEGACY_SETTINGS: DiarizerSettings = {}
+/**
+ * The diarizer before issue 15: MFCC means over 1.5 s windows, the likelihood-ratio walk for the
+ * count, majority votes per frame.
+ */
+export const LEGACY_SETTINGS: DiarizerSettings = {
+  embedding: LEGACY_EMBEDDING,
+  cluster: { count: 'glr' },
+  resegment: false,
+}
 
 /**
  * Clusters embeddings from any number of chunks and turns them into speaker turns.
@@ -57,14 +67,35 @@ export function diarizeFromEmbeddings(
     maxSpeakers: options.maxSpeakers,
     ...options.cluster,
   })
-  const turns = turnsFromLabels(
-    speech,
-    ordered,
-    clustering.labels,
-    options.minTurnSec === undefined ? {} : { minTurnSec: options.minTurnSec },
-  )
+  const turns =
+    options.resegment === false || clustering.numSpeakers < 2
+      ? turnsFromLabels(
+          speech,
+          ordered,
+          clustering.labels,
+          options.minTurnSec === undefined ? {} : { minTurnSec: options.minTurnSec },
+        )
+      : resegment(
+          speech,
+          ordered,
+          windowLogPosteriors(
+            normaliseVectors(
+              ordered.map((e) => e.vector),
+              options.cluster?.normalise ?? 'z',
+            ),
+            clustering.labels,
+            clustering.numSpeakers,
+            options.resegment?.beta,
+          ),
+          { ...options.resegment, keepSpeakers: options.numSpeakers ?? clustering.numSpeakers },
+        )
   const speakers = [...new Set(turns.map((t) => t.speaker))].sort()
   const warnings = speech.length > 0 && ordered.length === 0 ? ['speech segments too short to fingerprint'] : []
+  if (options.numSpeakers !== undefined && ordered.length > 0 && speakers.length !== options.numSpeakers) {
+    warnings.push(
+      `${options.numSpeakers} speakers asked for, only ${speakers.length} could be told apart in ${ordered.length} windows`,
+    )
+  }
   return { engine: 'baseline', turns, speakers, warnings }
 }
 
@@ -88,6 +119,7 @@ export function createBaselineDiarizer(config: BaselineDiarizerOptions = {}): Di
         ...options,
         ...(config.minTurnSec !== undefined && { minTurnSec: config.minTurnSec }),
         ...(config.cluster !== undefined && { cluster: config.cluster }),
+        ...(config.resegment !== undefined && { resegment: config.resegment }),
       })
       return {
         ...result,
