@@ -147,12 +147,29 @@ async function main() {
 }
 
 /** Settings compared by `--sweep` (filled in as the comparisons are made). */
-const E = { count: 'eigengap' } as const
+const STD = { ...LEGACY_EMBEDDING, stats: 'mean+std' } as const
+const MEL80 = { features: 'logmel', bands: 80 } as const
 const SWEEP: Record<string, DiarizerSettings> = {
-  'mfcc-1.5-std-reseg-eig+glr0.27': {},
-  'mfcc-1.5-std-reseg-eig+glr0.2': { cluster: { glrThreshold: 0.2 } },
-  'mfcc-1.5-std-reseg-eig+glr0.35': { cluster: { glrThreshold: 0.35 } },
-  'mfcc-1.5-std-reseg-eig+glr0.27-min400': { cluster: { minClusterFrames: 400 } },
+  // Features and windows (clustering as before: likelihood-ratio walk, majority votes).
+  'mfcc mean 1.0 s': { ...LEGACY_SETTINGS, embedding: { ...LEGACY_EMBEDDING, windowSec: 1, hopSec: 0.5 } },
+  'mfcc mean 2.0 s': { ...LEGACY_SETTINGS, embedding: { ...LEGACY_EMBEDDING, windowSec: 2, hopSec: 1 } },
+  'mfcc mean 3.0 s': { ...LEGACY_SETTINGS, embedding: { ...LEGACY_EMBEDDING, windowSec: 3, hopSec: 1.5 } },
+  'mfcc mean+std 1.5 s': { ...LEGACY_SETTINGS, embedding: STD },
+  'log-mel 80 mean 1.5 s': { ...LEGACY_SETTINGS, embedding: { ...MEL80, stats: 'mean', windowSec: 1.5, hopSec: 0.75 } },
+  'log-mel 80 mean+std 3 s (the issue)': {
+    ...LEGACY_SETTINGS,
+    embedding: { ...MEL80, stats: 'mean+std', windowSec: 3, hopSec: 1.5 },
+  },
+  // Normalisation and linkage.
+  'mfcc, centred only': { ...LEGACY_SETTINGS, cluster: { count: 'glr', normalise: 'centre' } },
+  'mfcc, complete linkage': { ...LEGACY_SETTINGS, cluster: { count: 'glr', linkage: 'complete' } },
+  // Count estimate and resegmentation.
+  'mfcc, eigengap only + votes': { ...LEGACY_SETTINGS, cluster: { count: 'eigengap', glrThreshold: 0 } },
+  'mfcc, glr + resegmentation': { ...LEGACY_SETTINGS, resegment: {} },
+  'after, switch penalty 4': { resegment: { switchPenalty: 4 } },
+  'after, switch penalty 16': { resegment: { switchPenalty: 16 } },
+  'after + std': { embedding: STD },
+  'after + std, log-mel 80 3 s': { embedding: { ...MEL80, stats: 'mean+std', windowSec: 3, hopSec: 1.5 } },
 }
 
 function pct(x: number): string {

@@ -201,6 +201,21 @@ export const GENERATED: readonly GeneratedSpec[] = [
     effects: ['noise'],
     snrDb: 20,
   },
+  {
+    // Not used for tuning either: three clearly different voices, clean.
+    id: 'gen-c3-clean',
+    split: 'held-out',
+    seed: 32,
+    voices: [
+      ['-v', 'en-us+m3', '-p', '30', '-s', '150'],
+      ['-v', 'en-gb+f4', '-p', '75', '-s', '170'],
+      ['-v', 'en-gb-scotland+m1', '-p', '60', '-s', '140'],
+    ],
+    turns: 12,
+    overlapRate: 0.1,
+    backchannelRate: 0.1,
+    effects: [],
+  },
 ]
 
 /** Lines of a routine clinic call, picked by the seeded generator. */

@@ -21,7 +21,10 @@ export interface EmbeddingOptions {
   features?: 'logmel' | 'mfcc'
   /** Mel bands for `logmel`. Default 80. */
   bands?: number
-  /** `mean+std` (default): per-dimension mean and standard deviation over the window; `mean`. */
+  /**
+   * `mean` (default): per-dimension mean over the window; `mean+std`: the standard deviation
+   * appended (better on the synthetic voices, worse on the real meeting: docs/audio.md).
+   */
   stats?: 'mean' | 'mean+std'
   /** Default 1.5 s. */
   windowSec?: number
@@ -86,7 +89,7 @@ export function embedSpeech(
   options: EmbeddingOptions = {},
 ): Embedding[] {
   const useMfcc = (options.features ?? 'mfcc') === 'mfcc'
-  const withStd = (options.stats ?? 'mean+std') === 'mean+std'
+  const withStd = options.stats === 'mean+std'
   // Per frame: the features (without c0 for MFCCs) and a loudness in the features' own units.
   const raw = useMfcc ? mfcc(samples, sampleRate) : logMel(samples, sampleRate, options.bands ?? 80)
   const dims = useMfcc ? MFCC_COUNT - 1 : (options.bands ?? 80)
