@@ -2,10 +2,11 @@
  * Speaker fingerprints of the baseline diarizer: for each window of speech (1.5 s, every
  * 0.75 s, never crossing a pause), the mean of MFCCs c1–c19 over the window's frames — the
  * voice's average spectral envelope — with the standard deviations and frame count kept beside
- * it for the BIC speaker-count estimate. c0 (overall level) is left out so loudness does not
- * separate speakers. Distances on means alone beat means plus deviations here (DER 4.1 % vs
- * 7.1 % on the synthetic dialogue, 31 % vs 36 % on AMI with two speakers given); a pitch
- * feature did not help either.
+ * it for the likelihood-ratio count check. c0 (overall level) is left out so loudness does not
+ * separate speakers. Options give the alternatives compared on the development set
+ * (docs/audio.md, "Diarization quality"): 80-band log-mel (level removed), mean+std vectors,
+ * other window lengths. On it, means of MFCCs over 1.5 s measured best on the real recordings;
+ * mean+std helped the synthetic voices and hurt the meeting; log-mel and 3 s windows lost.
  *
  * Windows are computed per chunk (`chunkEmbeddings`), each reading only its own audio, so a long
  * recording's chunks can be fingerprinted in parallel (one job each) and clustered together
