@@ -146,7 +146,7 @@ async function main() {
   }
 }
 
-/** Settings compared by `--sweep` (filled in as the comparisons are made). */
+/** Settings compared by `--sweep` on the tuning part (docs/audio.md, "Diarization quality"). */
 const STD = { ...LEGACY_EMBEDDING, stats: 'mean+std' } as const
 const MEL80 = { features: 'logmel', bands: 80 } as const
 const SWEEP: Record<string, DiarizerSettings> = {
@@ -168,6 +168,11 @@ const SWEEP: Record<string, DiarizerSettings> = {
   'mfcc, glr + resegmentation': { ...LEGACY_SETTINGS, resegment: {} },
   'after, switch penalty 4': { resegment: { switchPenalty: 4 } },
   'after, switch penalty 16': { resegment: { switchPenalty: 16 } },
+  'after, complete linkage': { cluster: { linkage: 'complete' } },
+  'after, neighbour share 0.2': { cluster: { pruneKeep: 0.2 } },
+  'after, neighbour share 0.5': { cluster: { pruneKeep: 0.5 } },
+  'after, sharpness 5': { resegment: { beta: 5 } },
+  'after, sharpness 20': { resegment: { beta: 20 } },
   'after + std': { embedding: STD },
   'after + std, log-mel 80 3 s': { embedding: { ...MEL80, stats: 'mean+std', windowSec: 3, hopSec: 1.5 } },
 }
