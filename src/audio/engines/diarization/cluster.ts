@@ -3,7 +3,11 @@
  * distance) on standardised, length-normalised vectors, the number of speakers given or
  * estimated, then a few k-means passes to settle windows near a boundary between clusters.
  *
- * Estimating the count: distances between standardised vectors are relative to the recording,
+ * Estimating the count: the eigengap of the pruned affinity's normalised Laplacian proposes a
+ * count (`eigengapCount`); the dendrogram walk below may then lower it, never raise it. On the
+ * development set this found the right count on 4 of 7 tuning recordings against 1 of 7 for
+ * the walk alone (which, starting from 8, stopped too early on noisy or reverberant speech).
+ * Distances between standardised vectors are relative to the recording,
  * so they cannot say whether two clusters are two people or one person saying different
  * things. When the embeddings carry frame statistics (`spread`, `frames`), the dendrogram is
  * cut where merging the next two clusters costs too much likelihood: each cluster is a
@@ -48,7 +52,28 @@ export interface ClusterOptions {
   minSilhouette?: number
   /** Windows clustered directly; more are reduced first. Default 600. */
   maxItems?: number
+  /** Per-dimension normalisation across the recording's windows: `z` (default), `centre`, `none`. */
+  normalise?: Normalisation
+  /** Agglomerative linkage. Default `average`. */
+  linkage?: 'average' | 'complete' | 'single'
+  /**
+   * How the count is estimated when not given and the embeddings carry frame statistics:
+   * `eigengap` (default: its proposal, lowered by the likelihood-ratio walk) or `glr` (the walk
+   * alone, from `maxSpeakers`). Without statistics the mean silhouette chooses.
+   */
+  count?: 'eigengap' | 'glr'
+  /** Eigengap: share of each window's most similar neighbours kept in the affinity. Default 0.3. */
+  pruneKeep?: number
+  /**
+   * Eigengap on `means` (default: the first `spread.length` dimensions of a mean+std vector,
+   * which estimated the count better on the development set) or on the whole `vector`.
+   */
+  countFrom?: 'vector' | 'means'
+  /** A few k-means passes after the cut. Default true. */
+  refine?: boolean
 }
+
+export type Normalisation = 'z' | 'centre' | 'none'
 
 export interface Clustering {
   /** One label per embedding, 0-based, numbered by first appearance in time. */
@@ -65,7 +90,10 @@ export interface Clustering {
 export function clusterEmbeddings(embeddings: readonly Embedding[], options: ClusterOptions = {}): Clustering {
   const n = embeddings.length
   if (n === 0) return { labels: [], numSpeakers: 0, silhouette: undefined }
-  const points = normalise(embeddings.map((e) => e.vector))
+  const points = normaliseVectors(
+    embeddings.map((e) => e.vector),
+    options.normalise ?? 'z',
+  )
   if (n === 1 || options.numSpeakers === 1 || (options.maxSpeakers ?? 8) <= 1) {
     return { labels: new Array(n).fill(0), numSpeakers: 1, silhouette: undefined }
   }
@@ -77,7 +105,7 @@ export function clusterEmbeddings(embeddings: readonly Embedding[], options: Clu
       : { centroids: points, weights: new Array(n).fill(1), assignment: points.map((_, i) => i) }
   const items = reduced.centroids
   const distances = distanceMatrix(items)
-  const merges = averageLinkage(distances, reduced.weights)
+  const merges = agglomerate(distances, reduced.weights, options.linkage ?? 'average')
 
   const minK = Math.max(1, options.minSpeakers ?? 1)
   const maxK = Math.min(items.length, options.maxSpeakers ?? 8)
@@ -86,13 +114,28 @@ export function clusterEmbeddings(embeddings: readonly Embedding[], options: Clu
     const k = Math.min(items.length, Math.max(1, options.numSpeakers))
     chosen = { k, itemLabels: cut(merges, items.length, k), silhouette: undefined }
   } else if (embeddings.every((e) => e.spread !== undefined && e.frames !== undefined)) {
-    // Walk the dendrogram from maxK down: stop at the first k whose next merge joins clusters
+    // The eigengap proposes a count; the likelihood-ratio walk below may only lower it (it is
+    // what tells one voice from two: the eigengap always sees at least two groups).
+    let startK = maxK
+    if ((options.count ?? 'eigengap') === 'eigengap') {
+      const dims = embeddings[0]?.spread?.length
+      const source =
+        (options.countFrom ?? 'means') === 'means' && dims !== undefined && dims < (embeddings[0]?.vector.length ?? 0)
+          ? normaliseVectors(
+              embeddings.map((e) => e.vector.slice(0, dims)),
+              options.normalise ?? 'z',
+            )
+          : points
+      const countItems = n > maxItems ? kmeansReduce(source, maxItems).centroids : source
+      startK = Math.min(items.length, eigengapCount(countItems, minK, maxK, options.pruneKeep ?? 0.3))
+    }
+    // Walk the dendrogram from startK down: stop at the first k whose next merge joins clusters
     // too different to be one voice.
     const threshold = options.glrThreshold ?? 0.27
     const minFrames = options.minClusterFrames ?? 800
     const framesOf = (labels: readonly number[], label: number) =>
       embeddings.reduce((sum, e, i) => sum + (labels[i] === label ? (e.frames ?? 0) : 0), 0)
-    let k = maxK
+    let k = startK
     let pointLabels = reduced.assignment.map(() => 0)
     for (; k >= 1; k--) {
       const itemLabels = cut(merges, items.length, k)
@@ -124,12 +167,15 @@ export function clusterEmbeddings(embeddings: readonly Embedding[], options: Clu
 
   let labels = renumber(reduced.assignment.map((item) => chosen.itemLabels[item] ?? 0))
   const k = new Set(labels).size
-  if (k > 1) labels = refine(points, labels, k)
+  if (k > 1 && options.refine !== false) labels = refine(points, labels, k)
   return { labels: renumber(labels), numSpeakers: new Set(labels).size, silhouette: chosen.silhouette }
 }
 
-/** Per-dimension z-scores, then unit length, so cosine distance is 1 − dot product. */
-function normalise(vectors: readonly number[][]): Float64Array[] {
+/**
+ * Per-dimension normalisation across the windows (`z`: z-scores; `centre`: the mean removed;
+ * `none`), then unit length, so cosine similarity is the dot product.
+ */
+export function normaliseVectors(vectors: readonly number[][], mode: Normalisation = 'z'): Float64Array[] {
   const dims = vectors[0]?.length ?? 0
   const mean = new Float64Array(dims)
   const std = new Float64Array(dims)
@@ -142,7 +188,8 @@ function normalise(vectors: readonly number[][]): Float64Array[] {
     const out = new Float64Array(dims)
     let norm = 0
     for (let d = 0; d < dims; d++) {
-      const z = ((v[d] as number) - (mean[d] as number)) / Math.sqrt((std[d] as number) + 1e-9)
+      const centred = mode === 'none' ? (v[d] as number) : (v[d] as number) - (mean[d] as number)
+      const z = mode === 'z' ? centred / Math.sqrt((std[d] as number) + 1e-9) : centred
       out[d] = z
       norm += z * z
     }
@@ -163,7 +210,11 @@ function distanceMatrix(points: readonly Float64Array[]): Float64Array[] {
 }
 
 /** Merge steps `[a, b]` (cluster ids by lowest member index) in order of increasing distance. */
-function averageLinkage(distances: readonly Float64Array[], weights: readonly number[]): [number, number][] {
+function agglomerate(
+  distances: readonly Float64Array[],
+  weights: readonly number[],
+  linkage: 'average' | 'complete' | 'single',
+): [number, number][] {
   const n = distances.length
   const d = distances.map((row) => Float64Array.from(row))
   const size = weights.slice()
@@ -184,13 +235,19 @@ function averageLinkage(distances: readonly Float64Array[], weights: readonly nu
         }
       }
     }
-    // Lance–Williams update for average linkage, weighted by cluster sizes.
+    // Lance–Williams update (average linkage weighted by cluster sizes).
     const sa = size[a] as number
     const sb = size[b] as number
     for (let k = 0; k < n; k++) {
       if (!alive[k] || k === a || k === b) continue
+      const da = (d[a] as Float64Array)[k] as number
+      const db = (d[b] as Float64Array)[k] as number
       const value =
-        (sa * ((d[a] as Float64Array)[k] as number) + sb * ((d[b] as Float64Array)[k] as number)) / (sa + sb)
+        linkage === 'complete'
+          ? Math.max(da, db)
+          : linkage === 'single'
+            ? Math.min(da, db)
+            : (sa * da + sb * db) / (sa + sb)
       ;(d[a] as Float64Array)[k] = value
       ;(d[k] as Float64Array)[a] = value
     }
@@ -365,7 +422,8 @@ function likelihoodRatioPerFrame(
 ): number {
   const stats = (member: (label: number) => boolean) => {
     let count = 0
-    const dims = embeddings[0]?.vector.length ?? 0
+    // With mean+std vectors the means come first; the spread says how many there are.
+    const dims = embeddings[0]?.spread?.length ?? embeddings[0]?.vector.length ?? 0
     const sum = new Float64Array(dims)
     const sumSq = new Float64Array(dims)
     embeddings.forEach((e, i) => {
@@ -419,4 +477,76 @@ function absorbSmall(
     }
     return best
   })
+}
+
+/**
+ * The speaker count from the eigengap of the normalised graph Laplacian of the windows'
+ * affinity (cosine similarity, negatives cut to 0, each row keeping only its `keep` share of
+ * nearest neighbours and symmetrised, as in NME-SC, Park et al. 2019): the k in
+ * [minK, maxK] after which the sorted eigenvalues jump most. Over 200 windows it works on
+ * k-means centroids, so the eigendecomposition stays small.
+ */
+export function eigengapCount(points: readonly Float64Array[], minK: number, maxK: number, keep = 0.3): number {
+  const items = points.length > 200 ? kmeansReduce(points, 200).centroids : points
+  const n = items.length
+  if (n <= 2 || maxK <= 1) return Math.max(1, Math.min(minK, n))
+  const neighbours = Math.max(2, Math.round(keep * n))
+  const affinity = items.map((a, i) => {
+    const row = Float64Array.from(items, (b, j) => (i === j ? 0 : Math.max(0, dot(a, b))))
+    const threshold = [...row].sort((x, y) => y - x)[neighbours - 1] ?? 0
+    return row.map((v) => (v >= threshold ? v : 0))
+  })
+  const sym = affinity.map((row, i) => row.map((v, j) => (v + ((affinity[j] as Float64Array)[i] as number)) / 2))
+  const degree = sym.map((row) => row.reduce((a, b) => a + b, 0) || 1e-9)
+  const laplacian = sym.map((row, i) =>
+    row.map((v, j) => (i === j ? 1 : 0) - v / Math.sqrt((degree[i] as number) * (degree[j] as number))),
+  )
+  const values = symmetricEigenvalues(laplacian).sort((a, b) => a - b)
+  let best = Math.max(1, minK)
+  let bestGap = Number.NEGATIVE_INFINITY
+  for (let k = Math.max(1, minK); k <= Math.min(maxK, n - 1); k++) {
+    const gap = (values[k] as number) - (values[k - 1] as number)
+    if (gap > bestGap) {
+      bestGap = gap
+      best = k
+    }
+  }
+  return best
+}
+
+/** Eigenvalues of a symmetric matrix (cyclic Jacobi rotations; fine for a few hundred rows). */
+export function symmetricEigenvalues(matrix: readonly Float64Array[]): number[] {
+  const n = matrix.length
+  const a = matrix.map((row) => Float64Array.from(row))
+  for (let sweep = 0; sweep < 50; sweep++) {
+    let off = 0
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) off += ((a[i] as Float64Array)[j] as number) ** 2
+    if (off < 1e-18) break
+    for (let p = 0; p < n; p++) {
+      const ap = a[p] as Float64Array
+      for (let q = p + 1; q < n; q++) {
+        const apq = ap[q] as number
+        if (Math.abs(apq) < 1e-14) continue
+        const aq = a[q] as Float64Array
+        const theta = ((aq[q] as number) - (ap[p] as number)) / (2 * apq)
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1))
+        const c = 1 / Math.sqrt(t * t + 1)
+        const s = t * c
+        for (let k = 0; k < n; k++) {
+          const ak = a[k] as Float64Array
+          const akp = ak[p] as number
+          const akq = ak[q] as number
+          ak[p] = c * akp - s * akq
+          ak[q] = s * akp + c * akq
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = ap[k] as number
+          const aqk = aq[k] as number
+          ap[k] = c * apk - s * aqk
+          aq[k] = s * apk + c * aqk
+        }
+      }
+    }
+  }
+  return a.map((row, i) => row[i] as number)
 }

@@ -2,10 +2,11 @@
  * Speaker fingerprints of the baseline diarizer: for each window of speech (1.5 s, every
  * 0.75 s, never crossing a pause), the mean of MFCCs c1–c19 over the window's frames — the
  * voice's average spectral envelope — with the standard deviations and frame count kept beside
- * it for the BIC speaker-count estimate. c0 (overall level) is left out so loudness does not
- * separate speakers. Distances on means alone beat means plus deviations here (DER 4.1 % vs
- * 7.1 % on the synthetic dialogue, 31 % vs 36 % on AMI with two speakers given); a pitch
- * feature did not help either.
+ * it for the likelihood-ratio count check. c0 (overall level) is left out so loudness does not
+ * separate speakers. Options give the alternatives compared on the development set
+ * (docs/audio.md, "Diarization quality"): 80-band log-mel (level removed), mean+std vectors,
+ * other window lengths. On it, means of MFCCs over 1.5 s measured best on the real recordings;
+ * mean+std helped the synthetic voices and hurt the meeting; log-mel and 3 s windows lost.
  *
  * Windows are computed per chunk (`chunkEmbeddings`), each reading only its own audio, so a long
  * recording's chunks can be fingerprinted in parallel (one job each) and clustered together
@@ -14,9 +15,18 @@
 import type { SpeechSegment } from '../../vad.js'
 import { readWav } from '../../wav.js'
 import type { Embedding } from './cluster.js'
-import { FRAME_HOP_SEC, MFCC_COUNT, mfcc } from './features.js'
+import { FRAME_HOP_SEC, logMel, MFCC_COUNT, mfcc } from './features.js'
 
 export interface EmbeddingOptions {
+  /** `mfcc` (default): c1–c19 of 40 mel bands; `logmel`: log mel-band energies, level removed. */
+  features?: 'logmel' | 'mfcc'
+  /** Mel bands for `logmel`. Default 80. */
+  bands?: number
+  /**
+   * `mean` (default): per-dimension mean over the window; `mean+std`: the standard deviation
+   * appended (better on the synthetic voices, worse on the real meeting: docs/audio.md).
+   */
+  stats?: 'mean' | 'mean+std'
   /** Default 1.5 s. */
   windowSec?: number
   /** Default 0.75 s. */
@@ -35,11 +45,19 @@ export interface EmbeddingOptions {
  * 1 dB is ln(10)/10 in each band.
  */
 const C0_PER_DB = Math.sqrt(1 / 40) * 40 * (Math.log(10) / 10)
+/** How much the mean log band energy moves per dB of frame power. */
+const LOG_PER_DB = Math.log(10) / 10
+
+export const DEFAULT_WINDOW_SEC = 1.5
+export const DEFAULT_HOP_SEC = 0.75
+
+/** The options of the MFCC baseline before issue 15 (kept for comparison). */
+export const LEGACY_EMBEDDING: EmbeddingOptions = { features: 'mfcc', stats: 'mean', windowSec: 1.5, hopSec: 0.75 }
 
 /** The windows `[start, end)` the embeddings are computed over, within speech segments. */
 export function embeddingWindows(speech: readonly SpeechSegment[], options: EmbeddingOptions = {}): SpeechSegment[] {
-  const windowSec = options.windowSec ?? 1.5
-  const hop = options.hopSec ?? 0.75
+  const windowSec = options.windowSec ?? DEFAULT_WINDOW_SEC
+  const hop = options.hopSec ?? DEFAULT_HOP_SEC
   const minWindow = options.minWindowSec ?? 0.3
   const windows: SpeechSegment[] = []
   for (const s of speech) {
@@ -71,7 +89,25 @@ export function embedSpeech(
   offsetSec = 0,
   options: EmbeddingOptions = {},
 ): Embedding[] {
-  const frames = mfcc(samples, sampleRate)
+  const useMfcc = (options.features ?? 'mfcc') === 'mfcc'
+  const withStd = options.stats === 'mean+std'
+  // Per frame: the features (without c0 for MFCCs) and a loudness in the features' own units.
+  const raw = useMfcc ? mfcc(samples, sampleRate) : logMel(samples, sampleRate, options.bands ?? 80)
+  const dims = useMfcc ? MFCC_COUNT - 1 : (options.bands ?? 80)
+  const loudness = (frame: Float32Array) => {
+    if (useMfcc) return (frame[0] as number) / C0_PER_DB
+    let sum = 0
+    for (let d = 0; d < frame.length; d++) sum += frame[d] as number
+    return sum / frame.length / LOG_PER_DB
+  }
+  const skip = useMfcc ? 1 : 0
+  // Log mel bands carry the frame's level in every band: remove it (as MFCCs leave out c0), so
+  // loudness does not separate speakers.
+  const levelFree = (frame: Float32Array) => {
+    if (useMfcc) return frame
+    const level = loudness(frame) * LOG_PER_DB
+    return frame.map((v) => v - level)
+  }
   const span = samples.length / sampleRate
   const local = speech
     .map((s) => ({ start: Math.max(0, s.start - offsetSec), end: Math.min(span, s.end - offsetSec) }))
@@ -79,34 +115,40 @@ export function embedSpeech(
   const embeddings: Embedding[] = []
   for (const w of embeddingWindows(local, options)) {
     const first = Math.max(0, Math.floor(w.start / FRAME_HOP_SEC))
-    const last = Math.min(frames.length, Math.ceil(w.end / FRAME_HOP_SEC))
+    const last = Math.min(raw.length, Math.ceil(w.end / FRAME_HOP_SEC))
     if (last - first < 10) continue
     // Only frames within `floorDb` of the window's loudest count: the silence a VAD leaves at
     // segment edges and between words would otherwise pull every window toward "silence".
     let loudest = Number.NEGATIVE_INFINITY
-    for (let f = first; f < last; f++) loudest = Math.max(loudest, (frames[f] as Float32Array)[0] as number)
-    const floor = loudest - C0_PER_DB * (options.floorDb ?? 35)
-    const dims = MFCC_COUNT - 1
-    const mean = new Array<number>(dims).fill(0)
-    const sq = new Array<number>(dims).fill(0)
+    for (let f = first; f < last; f++) loudest = Math.max(loudest, loudness(raw[f] as Float32Array))
+    const floor = loudest - (options.floorDb ?? 35)
+    const mean = new Float64Array(dims)
+    const sq = new Float64Array(dims)
     let count = 0
     for (let f = first; f < last; f++) {
-      const frame = frames[f] as Float32Array
-      if ((frame[0] as number) < floor) continue
+      const original = raw[f] as Float32Array
+      if (loudness(original) < floor) continue
+      const frame = levelFree(original)
       count++
-      for (let c = 1; c < MFCC_COUNT; c++) {
-        const value = frame[c] as number
-        mean[c - 1] = (mean[c - 1] as number) + value
-        sq[c - 1] = (sq[c - 1] as number) + value * value
+      for (let d = 0; d < dims; d++) {
+        const value = frame[d + skip] as number
+        mean[d] = (mean[d] as number) + value
+        sq[d] = (sq[d] as number) + value * value
       }
     }
     if (count < 10) continue
-    const vector: number[] = []
+    const means: number[] = []
     const spread: number[] = []
-    for (let d = 0; d < dims; d++) vector.push(round6((mean[d] as number) / count))
+    for (let d = 0; d < dims; d++) means.push(round4((mean[d] as number) / count))
     for (let d = 0; d < dims; d++)
-      spread.push(round6(Math.sqrt(Math.max(0, (sq[d] as number) / count - ((mean[d] as number) / count) ** 2))))
-    embeddings.push({ start: round(w.start + offsetSec), end: round(w.end + offsetSec), vector, spread, frames: count })
+      spread.push(round4(Math.sqrt(Math.max(0, (sq[d] as number) / count - ((mean[d] as number) / count) ** 2))))
+    embeddings.push({
+      start: round(w.start + offsetSec),
+      end: round(w.end + offsetSec),
+      vector: withStd ? [...means, ...spread] : means,
+      spread,
+      frames: count,
+    })
   }
   return embeddings
 }
@@ -136,6 +178,6 @@ function round(sec: number): number {
   return Math.round(sec * 1000) / 1000
 }
 
-function round6(value: number): number {
-  return Math.round(value * 1e6) / 1e6
+function round4(value: number): number {
+  return Math.round(value * 1e4) / 1e4
 }

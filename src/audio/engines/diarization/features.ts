@@ -75,16 +75,18 @@ export function melFilterbank(sampleRate: number, bands = MEL_BANDS, low = 20, h
   })
 }
 
-const filterbanks = new Map<number, Float64Array[]>()
+const filterbanks = new Map<string, Float64Array[]>()
 const windows = new Map<number, Float64Array>()
 
 /**
- * MFCCs (c0…c19) for every 10 ms frame of `samples`; frame i starts at `i * 0.01` s.
+ * Log mel-band energies (natural log) for every 10 ms frame of `samples`: 25 ms Hamming frames,
+ * pre-emphasis 0.97, a 512-point FFT, `bands` triangular filters from 20 to 7,600 Hz. Frame i
+ * starts at `i * 0.01` s.
  *
  * @example
- * const frames = mfcc(samples, 16000) // frames[100] describes 1.00–1.025 s
+ * const frames = logMel(samples, 16000, 80) // frames[100][0] is the lowest band at 1.00 s
  */
-export function mfcc(samples: Float32Array, sampleRate: number): Float32Array[] {
+export function logMel(samples: Float32Array, sampleRate: number, bands = MEL_BANDS): Float32Array[] {
   const frameLength = Math.round(FRAME_SEC * sampleRate)
   const hop = Math.round(FRAME_HOP_SEC * sampleRate)
   let window = windows.get(frameLength)
@@ -95,16 +97,25 @@ export function mfcc(samples: Float32Array, sampleRate: number): Float32Array[] 
     )
     windows.set(frameLength, window)
   }
-  let bank = filterbanks.get(sampleRate)
+  const key = `${sampleRate}/${bands}`
+  let bank = filterbanks.get(key)
   if (!bank) {
-    bank = melFilterbank(sampleRate)
-    filterbanks.set(sampleRate, bank)
+    bank = melFilterbank(sampleRate, bands)
+    filterbanks.set(key, bank)
   }
+  // Each filter's non-zero bins, so a frame costs the filters' widths rather than bands × bins.
+  const spans = bank.map((row) => {
+    let first = row.findIndex((w) => w !== 0)
+    if (first < 0) first = 0
+    let last = row.length - 1
+    while (last > first && row[last] === 0) last--
+    return [first, last] as const
+  })
   const count = samples.length < frameLength ? 0 : Math.floor((samples.length - frameLength) / hop) + 1
   const frames: Float32Array[] = []
   const re = new Float64Array(FFT_SIZE)
   const im = new Float64Array(FFT_SIZE)
-  const logMel = new Float64Array(MEL_BANDS)
+  const power = new Float64Array(FFT_SIZE / 2 + 1)
   for (let f = 0; f < count; f++) {
     re.fill(0)
     im.fill(0)
@@ -116,22 +127,36 @@ export function mfcc(samples: Float32Array, sampleRate: number): Float32Array[] 
       previous = sample
     }
     fft(re, im)
-    for (let b = 0; b < MEL_BANDS; b++) {
+    for (let k = 0; k < power.length; k++) power[k] = (re[k] as number) ** 2 + (im[k] as number) ** 2
+    const out = new Float32Array(bands)
+    for (let b = 0; b < bands; b++) {
       const row = bank[b] as Float64Array
+      const [first, last] = spans[b] as readonly [number, number]
       let energy = 0
-      for (let k = 0; k < row.length; k++) {
-        const weight = row[k] as number
-        if (weight !== 0) energy += weight * ((re[k] as number) ** 2 + (im[k] as number) ** 2)
-      }
-      logMel[b] = Math.log(energy + 1e-10)
+      for (let k = first; k <= last; k++) energy += (row[k] as number) * (power[k] as number)
+      out[b] = Math.log(energy + 1e-10)
     }
+    frames.push(out)
+  }
+  return frames
+}
+
+/**
+ * MFCCs (c0…c19) for every 10 ms frame of `samples` (a DCT of 40 log mel bands); frame i
+ * starts at `i * 0.01` s.
+ *
+ * @example
+ * const frames = mfcc(samples, 16000) // frames[100] describes 1.00–1.025 s
+ */
+export function mfcc(samples: Float32Array, sampleRate: number): Float32Array[] {
+  return logMel(samples, sampleRate, MEL_BANDS).map((logMelFrame) => {
     const coefficients = new Float32Array(MFCC_COUNT)
     for (let c = 0; c < MFCC_COUNT; c++) {
       let sum = 0
-      for (let b = 0; b < MEL_BANDS; b++) sum += (logMel[b] as number) * Math.cos((Math.PI * c * (b + 0.5)) / MEL_BANDS)
+      for (let b = 0; b < MEL_BANDS; b++)
+        sum += (logMelFrame[b] as number) * Math.cos((Math.PI * c * (b + 0.5)) / MEL_BANDS)
       coefficients[c] = sum * Math.sqrt((c === 0 ? 1 : 2) / MEL_BANDS)
     }
-    frames.push(coefficients)
-  }
-  return frames
+    return coefficients
+  })
 }
