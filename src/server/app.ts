@@ -289,10 +289,12 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
     },
     async close(closeOptions: { graceMs?: number } = {}) {
       if (!closing.signal.aborted) closing.abort()
+      // No lease is granted from the moment readiness turns 503; the server keeps answering while
+      // the jobs HTTP workers hold finish or are handed back.
+      const drained = spool.leases.drain(closeOptions.graceMs ?? config.graceSeconds * 1000)
       // Let long polls and streams that just ended write their last bytes before sockets close.
       await new Promise((resolve) => setTimeout(resolve, 50))
-      // The server keeps answering while the jobs HTTP workers hold finish or are handed back.
-      await spool.leases.drain(closeOptions.graceMs ?? config.graceSeconds * 1000)
+      await drained
       const cut = setTimeout(() => app.server.closeAllConnections(), IN_FLIGHT_GRACE_MS)
       await app.close()
       clearTimeout(cut)
