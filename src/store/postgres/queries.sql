@@ -146,7 +146,11 @@ WITH input AS (
          grp, tags, metadata, tenant, coalesce(vtime, 0), coalesce(deps_pending, 0), $16, $16
   FROM input ORDER BY ord
   ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-  RETURNING j.id, j.queue, j.state
+  RETURNING j.id, j.queue, j.state, j.priority, j.vtime, j.run_at, j.grp
+), ready AS (
+  INSERT INTO {schema}.ready (id, queue, priority, vtime, run_at, grp, scheduled)
+  SELECT id, queue, priority, vtime, run_at, grp, state = 'scheduled' FROM inserted
+  WHERE state IN ('waiting', 'scheduled')
 ), deps AS (
   SELECT p.id AS parent_id, coalesce(d.child_id, c.id) AS child_id, d.on_failure, d.resolved, d.n
   FROM unnest($19::integer[], $20::bigint[], $21::integer[], $22::text[], $23::boolean[])
@@ -198,6 +202,9 @@ WITH input AS (
                              tags, metadata, tenant, created_at, updated_at)
   SELECT id, q, s, p, r, d, m, b::jsonb, t, g, tg::jsonb, md::jsonb, tn, $2, $2 FROM input ORDER BY ord
   RETURNING id, queue, state
+), ready AS (
+  INSERT INTO {schema}.ready (id, queue, priority, vtime, run_at, grp, scheduled)
+  SELECT id, q, p, 0, r, g, s = 'scheduled' FROM input
 ), event AS (
   INSERT INTO {schema}.events (at, type, queue, job_id, state)
   SELECT $2, 'job.created', queue, id, state FROM inserted ORDER BY id
@@ -236,23 +243,33 @@ WITH done AS (
   FROM unnest($6::bigint[], $7::integer[], $8::text[]) AS c(id, lease_token, result)
   WHERE j.id = c.id AND j.lease_token = c.lease_token AND (j.state = 'active') IS TRUE
   RETURNING j.id, j.queue
+), unleased AS (
+  DELETE FROM {schema}.leases l USING done WHERE l.id = done.id
 ), next AS (
-  SELECT id FROM {schema}.jobs
-  WHERE queue = $1 AND state IN ('waiting', 'scheduled') AND run_at <= $2
+  SELECT id FROM {schema}.ready
+  WHERE queue = $1 AND run_at <= $2
     AND NOT EXISTS (
       SELECT 1 FROM {schema}.queues WHERE name = $1 AND (paused OR paused_until > $2 OR constrained)
     )
   ORDER BY priority, vtime, run_at, id
   LIMIT $3
-  FOR NO KEY UPDATE SKIP LOCKED
+  FOR UPDATE SKIP LOCKED
+), locked AS (
+  SELECT j.id FROM {schema}.jobs j JOIN next ON j.id = next.id
+  FOR NO KEY UPDATE OF j SKIP LOCKED
+), taken AS (
+  DELETE FROM {schema}.ready r USING locked WHERE r.id = locked.id
+  RETURNING r.id
 ), claimed AS (
   UPDATE {schema}.jobs j
   SET state = 'active', attempt = j.attempt + 1, lease_token = j.lease_token + 1, progress = NULL,
       lease_expires_at = $5, worker_id = $4, started_at = $2, updated_at = $2
-  FROM next WHERE j.id = next.id
+  FROM taken WHERE j.id = taken.id AND j.state IN ('waiting', 'scheduled')
   RETURNING j.id, j.queue, j.priority, j.vtime, j.run_at, j.payload, j.attempt, j.max_attempts, j.backoff,
             j.timeout_ms, j.idempotency_key, j.grp, j.tags, j.metadata, j.tenant, j.lease_token,
             j.lease_expires_at, j.created_at, j.started_at
+), leased AS (
+  INSERT INTO {schema}.leases (id, queue, grp) SELECT id, queue, grp FROM claimed
 ), event AS (
   INSERT INTO {schema}.events (at, type, queue, job_id, state, data)
   (SELECT $2, 'job.completed', queue, id, 'completed', NULL::jsonb FROM done ORDER BY id)
@@ -280,10 +297,10 @@ SELECT 'completed', id, queue, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, N
 FROM done;
 
 -- The next time a not-yet-due job of the queue becomes claimable (a worker's idle timer).
--- Waiting jobs are due by definition, so only scheduled ones count (index jobs_due_queue).
+-- Waiting jobs are due by definition, so only scheduled ones count (index ready_due_queue).
 -- name: jobNextRunAt
 -- $1 queue, $2 now
-SELECT min(run_at) AS run_at FROM {schema}.jobs WHERE queue = $1 AND state = 'scheduled' AND run_at > $2;
+SELECT min(run_at) AS run_at FROM {schema}.ready WHERE queue = $1 AND scheduled AND run_at > $2;
 
 -- Completes a batch in one statement, each job only if still active under its token.
 -- name: jobComplete
@@ -430,7 +447,7 @@ SELECT paused, paused_until FROM {schema}.queues WHERE name = $1 FOR UPDATE;
 -- The queue's active jobs and the starts counted in its rate window.
 -- name: queueUsage
 -- $1 queue, $2 rate key, $3 first bucket of the window (epoch ms)
-SELECT (SELECT count(*) FROM {schema}.jobs WHERE queue = $1 AND state = 'active') AS active,
+SELECT (SELECT count(*) FROM {schema}.leases WHERE queue = $1) AS active,
        (SELECT coalesce(sum(n), 0)::bigint FROM {schema}.rate_buckets WHERE key = $2 AND bucket >= $3) AS used,
        (SELECT min(bucket) FROM {schema}.rate_buckets WHERE key = $2 AND bucket >= $3) AS oldest;
 
@@ -443,7 +460,7 @@ SELECT 'paused' AS kind, grp, paused_until AS n, NULL::bigint AS oldest
 FROM {schema}.queue_groups WHERE queue = $1 AND paused_until > $5
 UNION ALL
 SELECT 'active', grp, count(*), NULL
-FROM {schema}.jobs WHERE queue = $1 AND state = 'active' AND grp IS NOT NULL GROUP BY grp
+FROM {schema}.leases WHERE queue = $1 AND grp IS NOT NULL GROUP BY grp
 UNION ALL
 SELECT 'rate', key, sum(n)::bigint, min(bucket)
 FROM {schema}.rate_buckets WHERE key >= $2 AND key < $3 AND bucket >= $4 GROUP BY key;
@@ -451,8 +468,8 @@ FROM {schema}.rate_buckets WHERE key >= $2 AND key < $3 AND bucket >= $4 GROUP B
 -- Candidates best first, leaving out groups that may not start now and rows tried already.
 -- name: jobCandidates
 -- $1 queue, $2 now, $3 groups left out, $4 ids left out, $5 limit
-SELECT id, grp FROM {schema}.jobs
-WHERE queue = $1 AND state IN ('waiting', 'scheduled') AND run_at <= $2
+SELECT id, grp FROM {schema}.ready
+WHERE queue = $1 AND run_at <= $2
   AND (grp IS NULL OR grp <> ALL ($3::text[])) AND id <> ALL ($4::bigint[])
 ORDER BY priority, vtime, run_at, id
 LIMIT $5;
@@ -461,17 +478,25 @@ LIMIT $5;
 -- name: jobClaimIds
 -- $1 job ids, $2 now, $3 worker id, $4 lease expires at
 WITH next AS (
-  SELECT id FROM {schema}.jobs
-  WHERE id = ANY ($1::bigint[]) AND state IN ('waiting', 'scheduled') AND run_at <= $2
+  SELECT id FROM {schema}.ready
+  WHERE id = ANY ($1::bigint[]) AND run_at <= $2
   FOR UPDATE SKIP LOCKED
+), locked AS (
+  SELECT j.id FROM {schema}.jobs j JOIN next ON j.id = next.id
+  FOR NO KEY UPDATE OF j SKIP LOCKED
+), taken AS (
+  DELETE FROM {schema}.ready r USING locked WHERE r.id = locked.id
+  RETURNING r.id
 ), claimed AS (
   UPDATE {schema}.jobs j
   SET state = 'active', attempt = j.attempt + 1, lease_token = j.lease_token + 1, progress = NULL,
       lease_expires_at = $4, worker_id = $3, started_at = $2, updated_at = $2
-  FROM next WHERE j.id = next.id
+  FROM taken WHERE j.id = taken.id AND j.state IN ('waiting', 'scheduled')
   RETURNING j.id, j.queue, j.priority, j.vtime, j.run_at, j.payload, j.attempt, j.max_attempts, j.backoff,
             j.timeout_ms, j.idempotency_key, j.grp, j.tags, j.metadata, j.tenant, j.lease_token,
             j.lease_expires_at, j.created_at, j.started_at
+), leased AS (
+  INSERT INTO {schema}.leases (id, queue, grp) SELECT id, queue, grp FROM claimed
 ), event AS (
   INSERT INTO {schema}.events (at, type, queue, job_id, state, data)
   SELECT $2, 'job.active', queue, id, 'active', jsonb_build_object('attempt', attempt) FROM claimed ORDER BY id
@@ -682,8 +707,8 @@ WITH locked AS (
 SELECT 'group' AS kind, queue, grp, NULL::integer AS priority, vtime FROM locked
 UNION ALL
 SELECT 'head', l.queue, NULL, l.priority,
-       (SELECT vtime FROM {schema}.jobs
-        WHERE queue = l.queue AND priority = l.priority AND state IN ('waiting', 'scheduled')
+       (SELECT vtime FROM {schema}.ready
+        WHERE queue = l.queue AND priority = l.priority
         ORDER BY vtime LIMIT 1)
 FROM unnest($4::text[], $5::integer[]) AS l(queue, priority)
 UNION ALL
@@ -769,8 +794,8 @@ SELECT pg_notify($1, $2);
 -- $1 queue, $2 now, $3 priority, $4 vtime, $5 run_at, $6 id (of the job asked about), $7 the most
 -- to count (null: all)
 SELECT count(*) AS n FROM (
-  SELECT 1 FROM {schema}.jobs
-  WHERE queue = $1 AND state IN ('waiting', 'scheduled') AND run_at <= $2
+  SELECT 1 FROM {schema}.ready
+  WHERE queue = $1 AND run_at <= $2
     AND (priority, vtime, run_at, id) < ($3, $4, $5, $6)
   LIMIT $7
 ) ahead;
@@ -784,11 +809,11 @@ SELECT count(*) AS n FROM (
 -- name: jobRecoverExpired
 -- $1 now, $2 error message, $3 limit, $4 wake channel, $5 wake payload
 WITH expired AS (
-  SELECT id FROM {schema}.jobs
-  WHERE state = 'active' AND lease_expires_at < $1
-  ORDER BY id
+  SELECT j.id FROM {schema}.leases l JOIN {schema}.jobs j ON j.id = l.id
+  WHERE j.state = 'active' AND j.lease_expires_at < $1
+  ORDER BY j.id
   LIMIT $3
-  FOR UPDATE SKIP LOCKED
+  FOR UPDATE OF j SKIP LOCKED
 ), recovered AS (
   UPDATE {schema}.jobs j
   SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'waiting' END,
@@ -831,10 +856,9 @@ SELECT id, state, (SELECT count(*) FROM wake) AS woken, (SELECT woke FROM deps) 
 -- name: jobPromoteDue
 -- $1 now, $2 limit, $3 wake channel, $4 wake payload
 WITH due AS (
-  SELECT id FROM {schema}.jobs
-  WHERE state = 'scheduled' AND run_at <= $1
-  ORDER BY run_at
-  LIMIT $2
+  SELECT j.id FROM {schema}.jobs j
+  WHERE j.id IN (SELECT r.id FROM {schema}.ready r WHERE r.scheduled AND r.run_at <= $1 ORDER BY r.run_at LIMIT $2)
+    AND j.state = 'scheduled' AND j.run_at <= $1
   FOR UPDATE SKIP LOCKED
 ), promoted AS (
   UPDATE {schema}.jobs j SET state = 'waiting', updated_at = $1
