@@ -137,6 +137,17 @@ export function tableRows(workload: Workload, sizes: Sizes, results: WorkloadRes
       ),
     ])
   }
+  if (throughputs.some((r) => r?.walRecords !== undefined)) {
+    // The whole cluster's WAL: the system's own write work only when nothing else uses it.
+    rows.push([
+      `${workload}: WAL records, bytes a job (cluster-wide) ↓`,
+      ...throughputs.map((r) =>
+        r?.walRecords === undefined || r.walBytes === undefined
+          ? '–'
+          : `${(r.walRecords / r.jobs).toFixed(1)}, ${int(r.walBytes / r.jobs)}`,
+      ),
+    ])
+  }
   return rows
 }
 

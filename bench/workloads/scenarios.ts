@@ -111,6 +111,8 @@ async function drain(
     updatesAfter && {
       updates: updatesAfter.updates - updatesBefore.updates,
       hotUpdates: updatesAfter.hot - updatesBefore.hot,
+      walRecords: updatesAfter.walRecords - updatesBefore.walRecords,
+      walBytes: updatesAfter.walBytes - updatesBefore.walBytes,
     }
   await driver.cleanup(queue)
   return throughput(jobs, ms, { lastHandlerMs, ...used, ...hot })

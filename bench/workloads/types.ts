@@ -146,6 +146,12 @@ export interface Throughput {
    */
   updates?: number
   hotUpdates?: number
+  /**
+   * Drains on PostgreSQL: WAL records and bytes the whole cluster wrote during the drain
+   * (pg_stat_wal): the system's own write work when nothing else uses the cluster.
+   */
+  walRecords?: number
+  walBytes?: number
   /** Timer workload: concurrency × 1000 / timerMs. */
   idealJobsPerSec?: number
   pctOfIdeal?: number
@@ -252,7 +258,7 @@ export interface Driver {
    * Row updates so far of the system's job table, and how many were HOT (Spool-PG only). Waits
    * for the backends' statistics to be flushed first (idle backends flush within a second).
    */
-  updateCounts?(): Promise<{ updates: number; hot: number }>
+  updateCounts?(): Promise<{ updates: number; hot: number; walRecords: number; walBytes: number }>
   /** Rows and bytes of the job storage (sustained run). */
   size(): Promise<TableSize | null>
   close(): Promise<void>

@@ -289,7 +289,7 @@ describe('postgres store', () => {
       stores.push(a, b)
       const results = await Promise.all([a.migrate(), b.migrate()])
       // Each migration is applied once, by one of them (the other waits for the lock, then skips it).
-      expect(results.flatMap((r) => r.applied).sort()).toEqual([1, 3, 4, 5, 6, 7, 9])
+      expect(results.flatMap((r) => r.applied).sort((x, y) => x - y)).toEqual([1, 3, 4, 5, 6, 7, 9, 10])
       const tables = await admin(async (c) => {
         const { rows } = await c.query(
           'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
@@ -301,6 +301,7 @@ describe('postgres store', () => {
         'breakers',
         'events',
         'job_deps',
+        'job_states',
         'jobs',
         'leader_leases',
         'leases',
@@ -388,6 +389,9 @@ describe('postgres store', () => {
         })
       expect(await named('ready')).toEqual(['low', 'high', 'later', 'due', 'child'])
       expect(await named('leases')).toEqual(['lapsed', 'running'])
+      expect(await named('job_states')).toEqual(['parent', 'broken', 'dropped'])
+      // Events settle once no older transaction is open (other tests' share this database).
+      await waitFor(async () => (await store.eventList({ afterId: 0, limit: 100 })).length === 11, 10_000, 'events')
       const [firstEvent] = await store.eventList({ afterId: 0, limit: 1 })
       expect((await store.eventList({ afterId: firstEvent?.id as number, limit: 100 })).length).toBe(10)
       expect((await store.scheduleGet({ name: 'nightly' }))?.nextRunAt).toBe(now + 86_400_000)
@@ -411,11 +415,21 @@ describe('postgres store', () => {
         expect(counts).toMatchObject({ completed: 8, scheduled: 1, failed: 1, cancelled: 1, active: 0, waiting: 0 })
         expect(await named('ready')).toEqual(['later'])
         expect(await named('leases')).toEqual([])
+        expect(await named('job_states')).toEqual(['broken', 'dropped'])
+        // Listings by state read the narrow tables.
+        const listed = async (state: 'scheduled' | 'failed' | 'completed') =>
+          (await store.jobList({ queue: 'up', state, limit: 50 })).map((j) => j.payload)
+        expect(await listed('scheduled')).toEqual(['"later"'])
+        expect(await listed('failed')).toEqual(['"broken"'])
+        expect((await listed('completed')).length).toBe(8)
         const lapsed = await store.jobGet({ id: ids.get('lapsed') as string })
         expect(lapsed?.errors.map((e) => e.code)).toEqual(['SPOOL_LEASE_EXPIRED'])
         // Resuming from an event written before the upgrade still reads every later event.
-        const later = await store.eventList({ afterId: firstEvent?.id as number, limit: 1_000 })
-        expect(later.filter((e) => e.type === 'job.completed').length).toBe(7)
+        const completedSince = async () =>
+          (await store.eventList({ afterId: firstEvent?.id as number, limit: 1_000 })).filter(
+            (e) => e.type === 'job.completed',
+          ).length
+        await waitFor(async () => (await completedSince()) === 7, 10_000, 'the completions to be read after an old id')
       } finally {
         await spool.close()
       }

@@ -123,6 +123,14 @@ import { WakeChannel } from './wake-channel.js'
 
 const SQL = readSqlFile(new URL('./queries.sql', import.meta.url))
 const MIGRATIONS = readMigrations(new URL('./migrations/', import.meta.url))
+/**
+ * Statements sent unnamed, so PostgreSQL plans them at every call with the tables' sizes of the
+ * moment: the worker's round. Prepared, its plan was made once while a new schema's tables held
+ * a few rows (the first rounds), and kept: sequential scans of `jobs` and `ready` in every round
+ * once they held thousands (see docs/performance.md, issue 14 step 2).
+ */
+const PLANNED_EACH_TIME: ReadonlySet<string> = new Set(['jobClaim'])
+
 /** A job row's columns, for `{jobColumns}` in queries.sql and the job search. */
 const JOB_COLUMNS =
   'id, queue, state, priority, run_at, payload, result, attempt, max_attempts, backoff, timeout_ms, ' +
@@ -268,6 +276,7 @@ type StatementName =
   | 'jobListQueue'
   | 'jobListState'
   | 'jobListQueueState'
+  | 'jobListNarrow'
   | 'recordPut'
   | 'recordGet'
   | 'recordFindByKey'
@@ -406,6 +415,7 @@ export class PostgresStore implements Store {
   private async run(name: StatementName, values: unknown[] = [], on: Queryable = this.pool): Promise<Row[]> {
     const text = this.statements[name]
     if (text === undefined) throw new Error(`no SQL statement named ${name}`)
+    if (PLANNED_EACH_TIME.has(name)) return this.query('', text, values, on)
     return this.query(`spool_${name}`, text, values, on)
   }
 
@@ -416,7 +426,7 @@ export class PostgresStore implements Store {
       text,
       values,
       types: TYPES,
-      ...(!foreign && { name }),
+      ...(!foreign && name !== '' && { name }),
     })
     return result.rows
   }
@@ -1341,14 +1351,17 @@ export class PostgresStore implements Store {
     if (search) {
       return (await this.query(search.name, search.text, [beforeId, limit, ...search.values])).map(toJob)
     }
+    // Jobs of every state but completed are found in the narrow table holding it (migration 10).
     const rows =
-      queue !== undefined && state !== undefined
-        ? await this.run('jobListQueueState', [beforeId, limit, queue, state])
-        : queue !== undefined
-          ? await this.run('jobListQueue', [beforeId, limit, queue])
-          : state !== undefined
-            ? await this.run('jobListState', [beforeId, limit, state])
-            : await this.run('jobListAll', [beforeId, limit])
+      state !== undefined && state !== 'completed'
+        ? await this.run('jobListNarrow', [beforeId, limit, state, queue ?? null])
+        : queue !== undefined && state !== undefined
+          ? await this.run('jobListQueueState', [beforeId, limit, queue, state])
+          : queue !== undefined
+            ? await this.run('jobListQueue', [beforeId, limit, queue])
+            : state !== undefined
+              ? await this.run('jobListState', [beforeId, limit, state])
+              : await this.run('jobListAll', [beforeId, limit])
     return rows.map(toJob)
   }
 

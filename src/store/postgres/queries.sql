@@ -108,11 +108,11 @@ SELECT queue, state, count(*) AS n FROM {schema}.jobs WHERE tenant = $1 GROUP BY
 -- $1 queue, $2 tenant
 SELECT queue, state, count(*) AS n FROM {schema}.jobs WHERE queue = $1 AND tenant = $2 GROUP BY queue, state;
 
--- One probe of jobs_queue_state (queue, state, id) per queue: ids grow with creation.
+-- The oldest waiting job of each queue, from `ready` (ids grow with creation).
 -- name: queueOldestWaiting
 SELECT q.name AS queue,
-       (SELECT j.created_at FROM {schema}.jobs j WHERE j.queue = q.name AND j.state = 'waiting'
-        ORDER BY j.id LIMIT 1) AS created_at
+       (SELECT j.created_at FROM {schema}.jobs j
+        WHERE j.id = (SELECT min(r.id) FROM {schema}.ready r WHERE r.queue = q.name AND NOT r.scheduled)) AS created_at
 FROM {schema}.queues q;
 
 -- ── jobs: the hot path ─────────────────────────────────────────────────────────────────────
@@ -151,6 +151,9 @@ WITH input AS (
   INSERT INTO {schema}.ready (id, queue, priority, vtime, run_at, grp, scheduled)
   SELECT id, queue, priority, vtime, run_at, grp, state = 'scheduled' FROM inserted
   WHERE state IN ('waiting', 'scheduled')
+), marked AS (
+  INSERT INTO {schema}.job_states (id, queue, state, grp)
+  SELECT id, queue, state, grp FROM inserted WHERE state = 'blocked'
 ), deps AS (
   SELECT p.id AS parent_id, coalesce(d.child_id, c.id) AS child_id, d.on_failure, d.resolved, d.n
   FROM unnest($19::integer[], $20::bigint[], $21::integer[], $22::text[], $23::boolean[])
@@ -246,19 +249,12 @@ WITH done AS (
 ), unleased AS (
   DELETE FROM {schema}.leases l USING done WHERE l.id = done.id
 ), next AS (
-  SELECT id FROM {schema}.ready
-  WHERE queue = $1 AND run_at <= $2
-    AND NOT EXISTS (
-      SELECT 1 FROM {schema}.queues WHERE name = $1 AND (paused OR paused_until > $2 OR constrained)
-    )
-  ORDER BY priority, vtime, run_at, id
-  LIMIT $3
-  FOR UPDATE SKIP LOCKED
-), locked AS (
-  SELECT j.id FROM {schema}.jobs j JOIN next ON j.id = next.id
-  FOR NO KEY UPDATE OF j SKIP LOCKED
+  SELECT h.id FROM {schema}.ready_head($1, $2, $3) AS h
+  WHERE NOT EXISTS (
+    SELECT 1 FROM {schema}.queues WHERE name = $1 AND (paused OR paused_until > $2 OR constrained)
+  )
 ), taken AS (
-  DELETE FROM {schema}.ready r USING locked WHERE r.id = locked.id
+  DELETE FROM {schema}.ready r USING next WHERE r.id = next.id
   RETURNING r.id
 ), claimed AS (
   UPDATE {schema}.jobs j
@@ -478,14 +474,11 @@ LIMIT $5;
 -- name: jobClaimIds
 -- $1 job ids, $2 now, $3 worker id, $4 lease expires at
 WITH next AS (
-  SELECT id FROM {schema}.ready
-  WHERE id = ANY ($1::bigint[]) AND run_at <= $2
-  FOR UPDATE SKIP LOCKED
-), locked AS (
-  SELECT j.id FROM {schema}.jobs j JOIN next ON j.id = next.id
+  SELECT j.id FROM {schema}.ready r JOIN {schema}.jobs j ON j.id = r.id
+  WHERE r.id = ANY ($1::bigint[]) AND r.run_at <= $2 AND j.state IN ('waiting', 'scheduled')
   FOR NO KEY UPDATE OF j SKIP LOCKED
 ), taken AS (
-  DELETE FROM {schema}.ready r USING locked WHERE r.id = locked.id
+  DELETE FROM {schema}.ready r USING next WHERE r.id = next.id
   RETURNING r.id
 ), claimed AS (
   UPDATE {schema}.jobs j
@@ -725,11 +718,11 @@ SELECT name FROM {schema}.queues WHERE name = ANY ($1::text[]) ORDER BY name FOR
 -- Unfinished jobs per queue, or per group of a queue.
 -- name: unfinishedCounts
 -- $1 queues, $2 groups (null: the whole queue), one element each
-SELECT k.ord, (
-  SELECT count(*) FROM {schema}.jobs j
-  WHERE j.queue = k.queue AND (k.grp IS NULL OR j.grp = k.grp)
-    AND j.state IN ('waiting', 'scheduled', 'blocked', 'active')
-) AS n
+SELECT k.ord,
+  (SELECT count(*) FROM {schema}.ready r WHERE r.queue = k.queue AND (k.grp IS NULL OR r.grp = k.grp))
+  + (SELECT count(*) FROM {schema}.leases l WHERE l.queue = k.queue AND (k.grp IS NULL OR l.grp = k.grp))
+  + (SELECT count(*) FROM {schema}.job_states s
+     WHERE s.queue = k.queue AND s.state = 'blocked' AND (k.grp IS NULL OR s.grp = k.grp)) AS n
 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(queue, grp, ord);
 
 -- ── jobs: management ───────────────────────────────────────────────────────────────────────
@@ -872,15 +865,25 @@ WITH due AS (
 )
 SELECT count(*) AS n, (SELECT count(*) FROM wake) AS woken FROM promoted;
 
+-- Completed jobs are read through jobs_queue (queue, id); failed and cancelled ones, a few,
+-- through job_states. No index covers finished_at (a finish would not be a HOT update).
 -- name: jobCleanupByAge
 -- $1 queue, $2 state, $3 finished before
 SELECT id, tenant FROM {schema}.jobs
-WHERE queue = $1 AND state = $2 AND finished_at IS NOT NULL AND finished_at < $3;
+WHERE $2 = 'completed' AND queue = $1 AND state = $2 AND finished_at IS NOT NULL AND finished_at < $3
+UNION ALL
+SELECT j.id, j.tenant FROM {schema}.job_states s JOIN {schema}.jobs j ON j.id = s.id
+WHERE $2 <> 'completed' AND s.queue = $1 AND s.state = $2 AND j.state = $2 AND j.finished_at < $3;
 
 -- name: jobCleanupByCount
 -- $1 queue, $2 state, $3 how many of the newest to keep
-SELECT id, tenant FROM {schema}.jobs
-WHERE queue = $1 AND state = $2 AND finished_at IS NOT NULL
+SELECT id, tenant FROM (
+  SELECT id, tenant, finished_at FROM {schema}.jobs
+  WHERE $2 = 'completed' AND queue = $1 AND state = $2 AND finished_at IS NOT NULL
+  UNION ALL
+  SELECT j.id, j.tenant, j.finished_at FROM {schema}.job_states s JOIN {schema}.jobs j ON j.id = s.id
+  WHERE $2 <> 'completed' AND s.queue = $1 AND s.state = $2 AND j.state = $2 AND j.finished_at IS NOT NULL
+) AS finished
 ORDER BY finished_at DESC, id DESC
 OFFSET $3;
 
@@ -942,7 +945,7 @@ ORDER BY id DESC LIMIT $1;
 -- $1 queue, $2 limit
 SELECT started_at - run_at AS wait_ms, finished_at - started_at AS run_ms
 FROM {schema}.jobs WHERE queue = $1 AND state = 'completed' AND finished_at IS NOT NULL
-ORDER BY finished_at DESC LIMIT $2;
+ORDER BY id DESC LIMIT $2;
 
 -- Stats buckets, queue-level events and the last word on removed jobs older than $1; a job's
 -- own events go with the job.
@@ -975,6 +978,7 @@ SELECT {jobColumns} FROM {schema}.jobs WHERE id < $1 ORDER BY id DESC LIMIT $2;
 -- $1 before id, $2 limit, $3 queue
 SELECT {jobColumns} FROM {schema}.jobs WHERE queue = $3 AND id < $1 ORDER BY id DESC LIMIT $2;
 
+-- Completed jobs, the many, are read from the job rows; no index covers state (migration 10).
 -- name: jobListState
 -- $1 before id, $2 limit, $3 state
 SELECT {jobColumns} FROM {schema}.jobs WHERE state = $3 AND id < $1 ORDER BY id DESC LIMIT $2;
@@ -982,6 +986,27 @@ SELECT {jobColumns} FROM {schema}.jobs WHERE state = $3 AND id < $1 ORDER BY id 
 -- name: jobListQueueState
 -- $1 before id, $2 limit, $3 queue, $4 state
 SELECT {jobColumns} FROM {schema}.jobs WHERE queue = $3 AND state = $4 AND id < $1 ORDER BY id DESC LIMIT $2;
+
+-- Jobs of any other state are found in the narrow table that holds that state (ready: waiting
+-- and scheduled, leases: active, job_states: blocked, failed, cancelled); the job row's own
+-- state is checked again.
+-- name: jobListNarrow
+-- $1 before id, $2 limit, $3 state, $4 queue (null: every queue)
+SELECT {jobColumns} FROM {schema}.jobs
+WHERE id IN (
+  SELECT id FROM (
+    SELECT id FROM {schema}.ready
+    WHERE $3 IN ('waiting', 'scheduled') AND scheduled = ($3 = 'scheduled') AND id < $1
+      AND ($4::text IS NULL OR queue = $4::text)
+    UNION ALL
+    SELECT id FROM {schema}.leases WHERE $3 = 'active' AND id < $1 AND ($4::text IS NULL OR queue = $4::text)
+    UNION ALL
+    SELECT id FROM {schema}.job_states
+    WHERE state = $3 AND id < $1 AND ($4::text IS NULL OR queue = $4::text)
+  ) AS narrow
+  ORDER BY id DESC LIMIT $2
+) AND state = $3
+ORDER BY id DESC;
 
 -- ── records and workers ────────────────────────────────────────────────────────────────────
 
