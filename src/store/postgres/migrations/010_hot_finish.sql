@@ -206,3 +206,14 @@ BEGIN
   END IF;
 END
 $$;
+
+-- complete_jobs and claim_limited find every row they touch by its key. PL/pgSQL keeps their plans
+-- from the first calls, which on a new schema come while its tables hold a few rows, when a
+-- sequential scan is the cheaper plan; kept, it scans whole tables once they fill up (the round
+-- of jobClaim did, see ready_head). These settings keep them on their indexes whatever the
+-- tables' sizes were when they were planned.
+ALTER FUNCTION {schema}.complete_jobs(bigint[], integer[], text[], bigint, text, text)
+  SET enable_seqscan = off SET enable_bitmapscan = off SET enable_hashjoin = off SET enable_mergejoin = off;
+ALTER FUNCTION {schema}.claim_limited(text, bigint, integer, text, bigint, bigint[], integer[], text[], text, text,
+                                      integer, text, bigint, bigint)
+  SET enable_seqscan = off SET enable_bitmapscan = off SET enable_hashjoin = off SET enable_mergejoin = off;
