@@ -123,14 +123,6 @@ import { WakeChannel } from './wake-channel.js'
 
 const SQL = readSqlFile(new URL('./queries.sql', import.meta.url))
 const MIGRATIONS = readMigrations(new URL('./migrations/', import.meta.url))
-/**
- * Statements sent unnamed, so PostgreSQL plans them at every call with the tables' sizes of the
- * moment: the worker's round. Prepared, its plan was made once while a new schema's tables held
- * a few rows (the first rounds), and kept: sequential scans of `jobs` and `ready` in every round
- * once they held thousands (see docs/performance.md, issue 14 step 2).
- */
-const PLANNED_EACH_TIME: ReadonlySet<string> = new Set(['jobClaim'])
-
 /** A job row's columns, for `{jobColumns}` in queries.sql and the job search. */
 const JOB_COLUMNS =
   'id, queue, state, priority, run_at, payload, result, attempt, max_attempts, backoff, timeout_ms, ' +
@@ -415,7 +407,6 @@ export class PostgresStore implements Store {
   private async run(name: StatementName, values: unknown[] = [], on: Queryable = this.pool): Promise<Row[]> {
     const text = this.statements[name]
     if (text === undefined) throw new Error(`no SQL statement named ${name}`)
-    if (PLANNED_EACH_TIME.has(name)) return this.query('', text, values, on)
     return this.query(`spool_${name}`, text, values, on)
   }
 
@@ -426,7 +417,7 @@ export class PostgresStore implements Store {
       text,
       values,
       types: TYPES,
-      ...(!foreign && name !== '' && { name }),
+      ...(!foreign && { name }),
     })
     return result.rows
   }

@@ -223,74 +223,19 @@ SELECT k.ord, j.id, j.state
 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(queue, idempotency_key, ord)
 JOIN {schema}.jobs j ON j.queue = k.queue AND j.idempotency_key = k.idempotency_key;
 
--- A worker's round in one statement: record its finished jobs (guarded by their tokens), lease
--- the best runnable jobs, and write both sets of events and the per-minute stats. Completions
--- and claims touch different rows (active ones, runnable ones), so the one snapshot they share
--- is enough. SKIP LOCKED: workers racing for the same queue take different rows instead of
--- waiting on each other. A paused queue, one held back until a time (Retry-After), and one whose
--- limits need the constrained path claim nothing here. Parents waiting for the completed jobs
--- are resolved last (`deps`: near free when no job depends on them). Rows come back tagged
--- `completed` (id, and the queues of parents made runnable) or `claimed` (the job).
--- Completions test `(j.state = 'active') IS TRUE`, not `j.state = 'active'`: the plain test
--- matches jobs_active_group's predicate, and the planner (which counts only the few live active
--- rows) then reads the batch through that index, over every entry it keeps for jobs active since
--- the last vacuum. This form finds each job by its key (migration 007 says more).
+-- A worker's round in one call: record its finished jobs (guarded by their tokens), lease the
+-- best runnable jobs, and write both sets of events and the per-minute stats; see claim_round in
+-- migrations/010_hot_finish.sql. SKIP LOCKED: workers racing for the same queue take different
+-- rows instead of waiting on each other. A paused queue, one held back until a time
+-- (Retry-After), and one whose limits need the constrained path claim nothing here. Rows come
+-- back tagged `completed` (id, and the queues of parents made runnable) or `claimed` (the job).
 -- name: jobClaim
 -- $1 queue, $2 now, $3 limit, $4 worker id, $5 lease expires at, $6 completed job ids,
 -- $7 their lease tokens, $8 their results (one element per completion), $9 wake channel,
 -- $10 wake payload (for parents made runnable)
-WITH done AS (
-  UPDATE {schema}.jobs j
-  SET state = 'completed', result = c.result, finished_at = $2, updated_at = $2,
-      lease_expires_at = NULL, worker_id = NULL
-  FROM unnest($6::bigint[], $7::integer[], $8::text[]) AS c(id, lease_token, result)
-  WHERE j.id = c.id AND j.lease_token = c.lease_token AND (j.state = 'active') IS TRUE
-  RETURNING j.id, j.queue
-), unleased AS (
-  DELETE FROM {schema}.leases l USING done WHERE l.id = done.id
-), next AS (
-  SELECT h.id FROM {schema}.ready_head($1, $2, $3) AS h
-  WHERE NOT EXISTS (
-    SELECT 1 FROM {schema}.queues WHERE name = $1 AND (paused OR paused_until > $2 OR constrained)
-  )
-), taken AS (
-  DELETE FROM {schema}.ready r USING next WHERE r.id = next.id
-  RETURNING r.id
-), claimed AS (
-  UPDATE {schema}.jobs j
-  SET state = 'active', attempt = j.attempt + 1, lease_token = j.lease_token + 1, progress = NULL,
-      lease_expires_at = $5, worker_id = $4, started_at = $2, updated_at = $2
-  FROM taken WHERE j.id = taken.id AND j.state IN ('waiting', 'scheduled')
-  RETURNING j.id, j.queue, j.priority, j.vtime, j.run_at, j.payload, j.attempt, j.max_attempts, j.backoff,
-            j.timeout_ms, j.idempotency_key, j.grp, j.tags, j.metadata, j.tenant, j.lease_token,
-            j.lease_expires_at, j.created_at, j.started_at
-), leased AS (
-  INSERT INTO {schema}.leases (id, queue, grp) SELECT id, queue, grp FROM claimed
-), event AS (
-  INSERT INTO {schema}.events (at, type, queue, job_id, state, data)
-  (SELECT $2, 'job.completed', queue, id, 'completed', NULL::jsonb FROM done ORDER BY id)
-  UNION ALL
-  (SELECT $2, 'job.active', queue, id, 'active', jsonb_build_object('attempt', attempt) FROM claimed ORDER BY id)
-  RETURNING id
-), stats AS (
-  INSERT INTO {schema}.stats_minute AS s (queue, minute, completed)
-  SELECT queue, $2::bigint - $2::bigint % 60000, count(*) FROM done GROUP BY queue
-  ON CONFLICT (queue, minute) DO UPDATE SET completed = s.completed + excluded.completed
-  RETURNING 1
-), deps AS (
-  SELECT {schema}.resolve_dependents(array_agg(id), 'completed', $2, $9, $10) AS woke
-  FROM done
-  WHERE (SELECT count(*) FROM event) + (SELECT count(*) FROM stats) >= 0
-  HAVING count(*) > 0
-)
-SELECT 'claimed' AS kind, id, queue, priority, vtime, run_at, payload, attempt, max_attempts, backoff, timeout_ms,
-       idempotency_key, grp, tags, metadata, tenant, lease_token, lease_expires_at, created_at, started_at,
-       NULL::text[] AS woke
-FROM claimed
-UNION ALL
-SELECT 'completed', id, queue, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       NULL, NULL, NULL, (SELECT woke FROM deps)
-FROM done;
+SELECT kind, id, queue, priority, vtime, run_at, payload, attempt, max_attempts, backoff, timeout_ms,
+       idempotency_key, grp, tags, metadata, tenant, lease_token, lease_expires_at, created_at, started_at, woke
+FROM {schema}.claim_round($1, $2, $3, $4, $5, $6::bigint[], $7::integer[], $8::text[], $9, $10);
 
 -- The next time a not-yet-due job of the queue becomes claimable (a worker's idle timer).
 -- Waiting jobs are due by definition, so only scheduled ones count (index ready_due_queue).
