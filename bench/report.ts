@@ -126,6 +126,28 @@ export function tableRows(workload: Workload, sizes: Sizes, results: WorkloadRes
       ),
     ])
   }
+  if (throughputs.some((r) => r?.updates !== undefined)) {
+    // A HOT update writes no index entry: what step 2 of issue 14 aims at for the job row.
+    rows.push([
+      `${workload}: jobs-table updates, HOT share ↑`,
+      ...throughputs.map((r) =>
+        r?.updates === undefined || r.hotUpdates === undefined
+          ? '–'
+          : `${int(r.updates)}, ${r.updates === 0 ? '–' : `${((100 * r.hotUpdates) / r.updates).toFixed(0)} %`}`,
+      ),
+    ])
+  }
+  if (throughputs.some((r) => r?.walRecords !== undefined)) {
+    // The whole cluster's WAL: the system's own write work only when nothing else uses it.
+    rows.push([
+      `${workload}: WAL records, bytes a job (cluster-wide) ↓`,
+      ...throughputs.map((r) =>
+        r?.walRecords === undefined || r.walBytes === undefined
+          ? '–'
+          : `${(r.walRecords / r.jobs).toFixed(1)}, ${int(r.walBytes / r.jobs)}`,
+      ),
+    ])
+  }
   return rows
 }
 

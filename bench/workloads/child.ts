@@ -21,7 +21,11 @@ export function runChild(open: (options: ChildOptions) => Promise<Driver>): void
     try {
       await warmUp(driver)
       const serverProcess = SERVER_PROCESS[SYSTEMS[options.system].store]
-      const result = await SCENARIOS[workload](driver, options.sizes, { serverProcess })
+      const database = options.pgUrl && serverProcess === 'postgres' ? new URL(options.pgUrl).pathname.slice(1) : ''
+      const result = await SCENARIOS[workload](driver, options.sizes, {
+        serverProcess,
+        ...(database && { database: decodeURIComponent(database) }),
+      })
       process.stdout.write(`${JSON.stringify(result)}\n`)
     } finally {
       await driver.close()

@@ -16,7 +16,7 @@ import { Logger, makeWorkerUtils, type Runner, run } from 'graphile-worker'
 import pg from 'pg'
 import { runChild } from './child.js'
 import { Counter } from './counter.js'
-import { pgTarget, settle, sideConnection, tableSize } from './pg.js'
+import { pgTarget, settle, sideConnection, tableSize, walCounts } from './pg.js'
 import type { ChildOptions, Driver, Handler, Payload, WorkerHandle } from './types.js'
 
 /** Graphile Worker: numerically smaller priority runs first (default 0). */
@@ -107,6 +107,15 @@ async function openGraphile(options: ChildOptions): Promise<Driver> {
       }
     },
     async cleanup() {},
+    async updateCounts() {
+      // Idle backends flush their table statistics within a second (PostgreSQL 15).
+      await new Promise((resolve) => setTimeout(resolve, 1_200))
+      const { rows } = await check.query<{ upd: string; hot: string }>(
+        'SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = $2',
+        [schema, '_private_jobs'],
+      )
+      return { updates: Number(rows[0]?.upd ?? 0), hot: Number(rows[0]?.hot ?? 0), ...(await walCounts(check)) }
+    },
     size: () => tableSize(check, schema, '_private_jobs'),
     async close() {
       await utils.release()

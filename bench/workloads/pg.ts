@@ -47,3 +47,11 @@ export async function tableSize(client: pg.Client, schema: string, table: string
   const row = rows[0]
   return { table: `${schema}.${table}`, rows: Number(row?.rows), bytes: Number(row?.bytes) }
 }
+
+/** WAL records and bytes the cluster has written so far (pg_stat_wal, PostgreSQL 14+). */
+export async function walCounts(client: pg.Client): Promise<{ walRecords: number; walBytes: number }> {
+  const { rows } = await client.query<{ records: string; bytes: string }>(
+    'SELECT wal_records AS records, wal_bytes AS bytes FROM pg_stat_wal',
+  )
+  return { walRecords: Number(rows[0]?.records ?? 0), walBytes: Number(rows[0]?.bytes ?? 0) }
+}

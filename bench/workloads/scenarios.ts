@@ -97,7 +97,8 @@ async function drain(
   const queue = freshQueue(`drain-c${concurrency}`)
   await fill(driver, queue, noopItems(jobs), sizes.chunk)
   const worker = await driver.worker(queue, handler, concurrency)
-  const cpu = context === null ? null : cpuMeter(context.serverProcess)
+  const updatesBefore = context === null ? undefined : await driver.updateCounts?.()
+  const cpu = context === null ? null : cpuMeter(context.serverProcess, context.database)
   const t0 = performance.now()
   worker.start()
   await worker.completed(jobs)
@@ -105,8 +106,16 @@ async function drain(
   const used = cpu?.()
   const lastHandlerMs = worker.lastReturnAt() - t0
   await worker.close()
+  const updatesAfter = updatesBefore && (await driver.updateCounts?.())
+  const hot = updatesBefore &&
+    updatesAfter && {
+      updates: updatesAfter.updates - updatesBefore.updates,
+      hotUpdates: updatesAfter.hot - updatesBefore.hot,
+      walRecords: updatesAfter.walRecords - updatesBefore.walRecords,
+      walBytes: updatesAfter.walBytes - updatesBefore.walBytes,
+    }
   await driver.cleanup(queue)
-  return throughput(jobs, ms, { lastHandlerMs, ...used })
+  return throughput(jobs, ms, { lastHandlerMs, ...used, ...hot })
 }
 
 async function timer(driver: Driver, sizes: Sizes): Promise<Throughput> {

@@ -11,7 +11,7 @@ import Database from 'better-sqlite3'
 import { Spool } from '../../src/index.js'
 import { runChild } from './child.js'
 import { Counter } from './counter.js'
-import { pgTarget, SETTLE_LIMIT_MS, sideConnection, tableSize } from './pg.js'
+import { pgTarget, SETTLE_LIMIT_MS, sideConnection, tableSize, walCounts } from './pg.js'
 import type { ChildOptions, Driver, Handler, Item, TableSize, WorkerHandle } from './types.js'
 
 function storeAddress(options: ChildOptions): string {
@@ -86,6 +86,23 @@ async function openSpool(options: ChildOptions): Promise<Driver> {
       }
     },
     async cleanup() {},
+    ...(options.system !== 'spool-sqlite' && {
+      async updateCounts() {
+        // Idle backends flush their table statistics within a second (PostgreSQL 15).
+        await new Promise((resolve) => setTimeout(resolve, 1_200))
+        const { url, schema } = pgTarget(options)
+        const client = await sideConnection(url)
+        try {
+          const { rows } = await client.query<{ upd: string; hot: string }>(
+            'SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = $2',
+            [schema, 'jobs'],
+          )
+          return { updates: Number(rows[0]?.upd ?? 0), hot: Number(rows[0]?.hot ?? 0), ...(await walCounts(client)) }
+        } finally {
+          await client.end()
+        }
+      },
+    }),
     async size() {
       if (options.system === 'spool-sqlite') return sqliteSize(join(options.spoolDir ?? '', 'spool.db'))
       const { url, schema } = pgTarget(options)

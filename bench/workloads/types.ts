@@ -140,6 +140,18 @@ export interface Throughput {
   /** Drains: CPU ms of the worker's process over `ms`, and of the store's server processes (not SQLite's). */
   nodeCpuMs?: number
   serverCpuMs?: number
+  /**
+   * Drains on Spool-PG: row updates of the jobs table during the drain, and how many of them were
+   * HOT (heap-only: no index entry written), from pg_stat_user_tables.
+   */
+  updates?: number
+  hotUpdates?: number
+  /**
+   * Drains on PostgreSQL: WAL records and bytes the whole cluster wrote during the drain
+   * (pg_stat_wal): the system's own write work when nothing else uses the cluster.
+   */
+  walRecords?: number
+  walBytes?: number
   /** Timer workload: concurrency × 1000 / timerMs. */
   idealJobsPerSec?: number
   pctOfIdeal?: number
@@ -232,6 +244,8 @@ export interface WorkerHandle {
 export interface RunContext {
   /** The name of the store's server processes (see SERVER_PROCESS), null for an embedded store. */
   serverProcess: string | null
+  /** The database whose server processes count (PostgreSQL systems), see cpuMeter. */
+  database?: string
 }
 
 export interface Driver {
@@ -240,6 +254,11 @@ export interface Driver {
   worker(queue: string, handler: Handler, concurrency: number): Promise<WorkerHandle>
   /** Removes a queue's data where the harness does not (BullMQ-Redis: obliterate). */
   cleanup(queue: string): Promise<void>
+  /**
+   * Row updates so far of the system's job table, and how many were HOT (Spool-PG only). Waits
+   * for the backends' statistics to be flushed first (idle backends flush within a second).
+   */
+  updateCounts?(): Promise<{ updates: number; hot: number; walRecords: number; walBytes: number }>
   /** Rows and bytes of the job storage (sustained run). */
   size(): Promise<TableSize | null>
   close(): Promise<void>

@@ -11,6 +11,7 @@ import { Spool } from '../../engine/spool.js'
 import '../../index.js'
 import { describeStoreConformance, type StoreFixture, waitFor } from '../conformance/conformance.js'
 import { describeOrchestrationConformance } from '../conformance/orchestration.js'
+import { readMigrations } from '../sql-file.js'
 import type { ClaimConstraints, NewJob } from '../store.js'
 import { openPostgres } from './open.js'
 import { PostgresStore } from './postgres-store.js'
@@ -318,7 +319,7 @@ describe('postgres store', () => {
       stores.push(a, b)
       const results = await Promise.all([a.migrate(), b.migrate()])
       // Each migration is applied once, by one of them (the other waits for the lock, then skips it).
-      expect(results.flatMap((r) => r.applied).sort()).toEqual([1, 3, 4, 5, 6, 7, 8])
+      expect(results.flatMap((r) => r.applied).sort((x, y) => x - y)).toEqual([1, 3, 4, 5, 6, 7, 8, 9, 10])
       const tables = await admin(async (c) => {
         const { rows } = await c.query(
           'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
@@ -330,12 +331,15 @@ describe('postgres store', () => {
         'breakers',
         'events',
         'job_deps',
+        'job_states',
         'jobs',
         'leader_leases',
+        'leases',
         'migrations',
         'queue_groups',
         'queues',
         'rate_buckets',
+        'ready',
         'records',
         'schedules',
         'stats_minute',
@@ -343,6 +347,122 @@ describe('postgres store', () => {
         'workers',
       ])
       expect(await a.migrate()).toEqual({ applied: [] })
+    })
+
+    it('upgrades a schema of version 7 with jobs in every state: nothing lost, a worker drains them after', async () => {
+      await assertReachable()
+      const schema = freshSchema()
+      schemas.push(schema)
+      const q = `"${schema}"`
+      const now = Date.now()
+      // The schema as migrations 1–7 left it, filled with SQL of that layout.
+      const old = readMigrations(new URL('./migrations/', import.meta.url)).filter((m) => m.version <= 7)
+      await admin(async (c) => {
+        await c.query(`CREATE SCHEMA ${q}`)
+        await c.query(
+          `CREATE TABLE ${q}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`,
+        )
+        for (const m of old) {
+          await c.query(m.sql.replaceAll('{schema}', q))
+          await c.query(`INSERT INTO ${q}.migrations VALUES ($1, $2, $3)`, [m.version, m.name, now])
+        }
+        await c.query(`INSERT INTO ${q}.queues (name, created_at, updated_at) VALUES ('up', $1, $1)`, [now])
+        const rows: [string, string, number, number, number, number | null, string | null, number][] = [
+          // name (payload), state, priority, run_at, attempt/lease token, lease expiry, group, deps pending
+          ['low', 'waiting', 30, now - 5_000, 0, null, 'g1', 0],
+          ['high', 'waiting', 10, now - 4_000, 0, null, null, 0],
+          ['later', 'scheduled', 20, now + 3_600_000, 0, null, null, 0],
+          ['due', 'scheduled', 20, now - 3_000, 0, null, null, 0],
+          ['lapsed', 'active', 20, now - 10_000, 1, now - 1_000, 'g1', 0],
+          ['running', 'active', 20, now - 10_000, 1, now + 1_500, null, 0],
+          ['parent', 'blocked', 20, now - 10_000, 0, null, null, 1],
+          ['child', 'waiting', 20, now - 2_000, 0, null, null, 0],
+          ['done', 'completed', 20, now - 20_000, 1, null, null, 0],
+          ['broken', 'failed', 20, now - 20_000, 3, null, null, 0],
+          ['dropped', 'cancelled', 20, now - 20_000, 0, null, null, 0],
+        ]
+        for (const [name, state, priority, runAt, attempt, expires, grp, pending] of rows) {
+          const finished = ['completed', 'failed', 'cancelled'].includes(state) ? now - 10_000 : null
+          await c.query(
+            `INSERT INTO ${q}.jobs (queue, state, priority, run_at, payload, attempt, max_attempts, backoff, grp,
+               deps_pending, lease_token, lease_expires_at, worker_id, created_at, finished_at, updated_at)
+             VALUES ('up', $1, $2, $3, $4, $5, 3, '{"type":"fixed","delayMs":0,"maxDelayMs":0,"jitter":0}', $6, $7, $5,
+               $8, CASE WHEN $8::bigint IS NULL THEN NULL ELSE 'gone-worker' END, $9, $10, $9)`,
+            [state, priority, runAt, JSON.stringify(name), attempt, grp, pending, expires, now - 30_000, finished],
+          )
+        }
+        await c.query(
+          `INSERT INTO ${q}.job_deps (parent_id, child_id, on_failure)
+           SELECT p.id, ch.id, 'fail' FROM ${q}.jobs p, ${q}.jobs ch WHERE p.payload = '"parent"' AND ch.payload = '"child"'`,
+        )
+        await c.query(
+          `INSERT INTO ${q}.events (at, type, queue, job_id, state)
+           SELECT created_at, 'job.created', queue, id, state FROM ${q}.jobs ORDER BY id`,
+        )
+        await c.query(
+          `INSERT INTO ${q}.schedules (name, cron, queue, payload, next_run_at, created_at, updated_at)
+           VALUES ('nightly', '0 3 * * *', 'up', '"tick"', $1, $2, $2)`,
+          [now + 86_400_000, now],
+        )
+      })
+      const store = await openStore({ schema })
+      const ids = await admin(async (c) => {
+        const { rows } = await c.query(`SELECT id, payload FROM ${q}.jobs`)
+        return new Map(rows.map((row) => [JSON.parse(row.payload) as string, String(row.id)]))
+      })
+      const named = async (table: string) =>
+        admin(async (c) => {
+          const { rows } = await c.query(
+            `SELECT j.payload FROM ${q}.${table} t JOIN ${q}.jobs j USING (id) ORDER BY j.id`,
+          )
+          return rows.map((row) => JSON.parse(row.payload) as string)
+        })
+      expect(await named('ready')).toEqual(['low', 'high', 'later', 'due', 'child'])
+      expect(await named('leases')).toEqual(['lapsed', 'running'])
+      expect(await named('job_states')).toEqual(['parent', 'broken', 'dropped'])
+      // Events settle once no older transaction is open (other tests' share this database).
+      await waitFor(async () => (await store.eventList({ afterId: 0, limit: 100 })).length === 11, 10_000, 'events')
+      const [firstEvent] = await store.eventList({ afterId: 0, limit: 1 })
+      expect((await store.eventList({ afterId: firstEvent?.id as number, limit: 100 })).length).toBe(10)
+      expect((await store.scheduleGet({ name: 'nightly' }))?.nextRunAt).toBe(now + 86_400_000)
+
+      const spool = await Spool.open({ store, maintenance: { intervalMs: 200 } })
+      try {
+        const order: string[] = []
+        spool.work('up', (j) => {
+          order.push(j.payload as string)
+        })
+        await waitFor(
+          async () => ((await spool.queues.counts('up')).completed ?? 0) === 8,
+          15_000,
+          'the upgraded jobs to complete',
+        )
+        // One slot: the best job first (priority), the parent only after its child.
+        expect(order[0]).toBe('high')
+        expect(order.indexOf('parent')).toBeGreaterThan(order.indexOf('child'))
+        expect([...order].sort()).toEqual(['child', 'due', 'high', 'lapsed', 'low', 'parent', 'running'])
+        const counts = await spool.queues.counts('up')
+        expect(counts).toMatchObject({ completed: 8, scheduled: 1, failed: 1, cancelled: 1, active: 0, waiting: 0 })
+        expect(await named('ready')).toEqual(['later'])
+        expect(await named('leases')).toEqual([])
+        expect(await named('job_states')).toEqual(['broken', 'dropped'])
+        // Listings by state read the narrow tables.
+        const listed = async (state: 'scheduled' | 'failed' | 'completed') =>
+          (await store.jobList({ queue: 'up', state, limit: 50 })).map((j) => j.payload)
+        expect(await listed('scheduled')).toEqual(['"later"'])
+        expect(await listed('failed')).toEqual(['"broken"'])
+        expect((await listed('completed')).length).toBe(8)
+        const lapsed = await store.jobGet({ id: ids.get('lapsed') as string })
+        expect(lapsed?.errors.map((e) => e.code)).toEqual(['SPOOL_LEASE_EXPIRED'])
+        // Resuming from an event written before the upgrade still reads every later event.
+        const completedSince = async () =>
+          (await store.eventList({ afterId: firstEvent?.id as number, limit: 1_000 })).filter(
+            (e) => e.type === 'job.completed',
+          ).length
+        await waitFor(async () => (await completedSince()) === 7, 10_000, 'the completions to be read after an old id')
+      } finally {
+        await spool.close()
+      }
     })
 
     it('reports the migrations a schema lacks (for readiness)', async () => {
@@ -389,7 +509,7 @@ describe('postgres store', () => {
         }
         return (await c.query(`SELECT * FROM "${schema}".jobs ORDER BY id`)).rows
       })
-      expect((await old.migrate()).applied).toEqual([8])
+      expect((await old.migrate()).applied).toEqual([8, 9, 10])
       const after = await admin(async (c) => (await c.query(`SELECT * FROM "${schema}".jobs ORDER BY id`)).rows)
       expect(after).toEqual(before)
       const spool = await Spool.open({ store: old, maintenance: false })

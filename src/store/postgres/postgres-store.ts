@@ -271,6 +271,7 @@ type StatementName =
   | 'jobListQueue'
   | 'jobListState'
   | 'jobListQueueState'
+  | 'jobListNarrow'
   | 'recordPut'
   | 'recordGet'
   | 'recordFindByKey'
@@ -1414,14 +1415,17 @@ export class PostgresStore implements Store {
     if (search) {
       return (await this.query(search.name, search.text, [beforeId, limit, ...search.values])).map(toJob)
     }
+    // Jobs of every state but completed are found in the narrow table holding it (migration 10).
     const rows =
-      queue !== undefined && state !== undefined
-        ? await this.run('jobListQueueState', [beforeId, limit, queue, state])
-        : queue !== undefined
-          ? await this.run('jobListQueue', [beforeId, limit, queue])
-          : state !== undefined
-            ? await this.run('jobListState', [beforeId, limit, state])
-            : await this.run('jobListAll', [beforeId, limit])
+      state !== undefined && state !== 'completed'
+        ? await this.run('jobListNarrow', [beforeId, limit, state, queue ?? null])
+        : queue !== undefined && state !== undefined
+          ? await this.run('jobListQueueState', [beforeId, limit, queue, state])
+          : queue !== undefined
+            ? await this.run('jobListQueue', [beforeId, limit, queue])
+            : state !== undefined
+              ? await this.run('jobListState', [beforeId, limit, state])
+              : await this.run('jobListAll', [beforeId, limit])
     return rows.map(toJob)
   }
 

@@ -108,27 +108,28 @@ SELECT queue, state, count(*) AS n FROM {schema}.jobs WHERE tenant = $1 GROUP BY
 -- $1 queue, $2 tenant
 SELECT queue, state, count(*) AS n FROM {schema}.jobs WHERE queue = $1 AND tenant = $2 GROUP BY queue, state;
 
--- One probe of jobs_queue_state (queue, state, id) per queue: ids grow with creation.
+-- The oldest waiting job of each queue, from `ready` (ids grow with creation).
 -- name: queueOldestWaiting
 SELECT q.name AS queue,
-       (SELECT j.created_at FROM {schema}.jobs j WHERE j.queue = q.name AND j.state = 'waiting'
-        ORDER BY j.id LIMIT 1) AS created_at
+       (SELECT j.created_at FROM {schema}.jobs j
+        WHERE j.id = (SELECT min(r.id) FROM {schema}.ready r WHERE r.queue = q.name AND NOT r.scheduled)) AS created_at
 FROM {schema}.queues q;
 
--- The oldest waiting job of one tenant: per queue, jobs_queue_state (queue, state, id) read in
--- id order until one of the tenant's (other tenants' waiting jobs ahead of it are skipped).
+-- The oldest waiting job of one tenant: per queue, its `ready` rows (ready_claim by queue) in id order
+-- until one of the tenant's (other tenants' waiting jobs ahead of it are skipped).
 -- name: jobOldestWaitingTenant
 -- $1 tenant
 SELECT j.id, j.queue, j.created_at FROM {schema}.queues q
-CROSS JOIN LATERAL (SELECT w.id, w.queue, w.created_at FROM {schema}.jobs w
-                    WHERE w.queue = q.name AND w.state = 'waiting' AND w.tenant = $1
-                    ORDER BY w.id LIMIT 1) j
+CROSS JOIN LATERAL (SELECT w.id, w.queue, w.created_at FROM {schema}.ready r
+                    JOIN {schema}.jobs w ON w.id = r.id
+                    WHERE r.queue = q.name AND NOT r.scheduled AND w.tenant = $1
+                    ORDER BY r.id LIMIT 1) j
 ORDER BY j.id LIMIT 1;
 
 -- name: jobOldestWaitingOneTenant
 -- $1 queue, $2 tenant
-SELECT id, queue, created_at FROM {schema}.jobs
-WHERE queue = $1 AND state = 'waiting' AND tenant = $2 ORDER BY id LIMIT 1;
+SELECT w.id, w.queue, w.created_at FROM {schema}.ready r JOIN {schema}.jobs w ON w.id = r.id
+WHERE r.queue = $1 AND NOT r.scheduled AND w.tenant = $2 ORDER BY r.id LIMIT 1;
 
 -- ── jobs: the hot path ─────────────────────────────────────────────────────────────────────
 
@@ -161,7 +162,14 @@ WITH input AS (
          grp, tags, metadata, tenant, coalesce(vtime, 0), coalesce(deps_pending, 0), $16, $16
   FROM input ORDER BY ord
   ON CONFLICT (queue, tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-  RETURNING j.id, j.queue, j.state
+  RETURNING j.id, j.queue, j.state, j.priority, j.vtime, j.run_at, j.grp
+), ready AS (
+  INSERT INTO {schema}.ready (id, queue, priority, vtime, run_at, grp, scheduled)
+  SELECT id, queue, priority, vtime, run_at, grp, state = 'scheduled' FROM inserted
+  WHERE state IN ('waiting', 'scheduled')
+), marked AS (
+  INSERT INTO {schema}.job_states (id, queue, state, grp)
+  SELECT id, queue, state, grp FROM inserted WHERE state = 'blocked'
 ), deps AS (
   SELECT p.id AS parent_id, coalesce(d.child_id, c.id) AS child_id, d.on_failure, d.resolved, d.n
   FROM unnest($19::integer[], $20::bigint[], $21::integer[], $22::text[], $23::boolean[])
@@ -213,6 +221,9 @@ WITH input AS (
                              tags, metadata, tenant, created_at, updated_at)
   SELECT id, q, s, p, r, d, m, b::jsonb, t, g, tg::jsonb, md::jsonb, tn, $2, $2 FROM input ORDER BY ord
   RETURNING id, queue, state
+), ready AS (
+  INSERT INTO {schema}.ready (id, queue, priority, vtime, run_at, grp, scheduled)
+  SELECT id, q, p, 0, r, g, s = 'scheduled' FROM input
 ), event AS (
   INSERT INTO {schema}.events (at, type, queue, job_id, state)
   SELECT $2, 'job.created', queue, id, state FROM inserted ORDER BY id
@@ -230,77 +241,25 @@ SELECT k.ord, j.id, j.state
 FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS k(queue, tenant, idempotency_key, ord)
 JOIN {schema}.jobs j ON j.queue = k.queue AND j.tenant = k.tenant AND j.idempotency_key = k.idempotency_key;
 
--- A worker's round in one statement: record its finished jobs (guarded by their tokens), lease
--- the best runnable jobs, and write both sets of events and the per-minute stats. Completions
--- and claims touch different rows (active ones, runnable ones), so the one snapshot they share
--- is enough. SKIP LOCKED: workers racing for the same queue take different rows instead of
--- waiting on each other. A paused queue, one held back until a time (Retry-After), and one whose
--- limits need the constrained path claim nothing here. Parents waiting for the completed jobs
--- are resolved last (`deps`: near free when no job depends on them). Rows come back tagged
--- `completed` (id, and the queues of parents made runnable) or `claimed` (the job).
--- Completions test `(j.state = 'active') IS TRUE`, not `j.state = 'active'`: the plain test
--- matches jobs_active_group's predicate, and the planner (which counts only the few live active
--- rows) then reads the batch through that index, over every entry it keeps for jobs active since
--- the last vacuum. This form finds each job by its key (migration 007 says more).
+-- A worker's round in one call: record its finished jobs (guarded by their tokens), lease the
+-- best runnable jobs, and write both sets of events and the per-minute stats; see claim_round in
+-- migrations/010_hot_finish.sql. SKIP LOCKED: workers racing for the same queue take different
+-- rows instead of waiting on each other. A paused queue, one held back until a time
+-- (Retry-After), and one whose limits need the constrained path claim nothing here. Rows come
+-- back tagged `completed` (id, and the queues of parents made runnable) or `claimed` (the job).
 -- name: jobClaim
 -- $1 queue, $2 now, $3 limit, $4 worker id, $5 lease expires at, $6 completed job ids,
 -- $7 their lease tokens, $8 their results (one element per completion), $9 wake channel,
 -- $10 wake payload (for parents made runnable)
-WITH done AS (
-  UPDATE {schema}.jobs j
-  SET state = 'completed', result = c.result, finished_at = $2, updated_at = $2,
-      lease_expires_at = NULL
-  FROM unnest($6::bigint[], $7::integer[], $8::text[]) AS c(id, lease_token, result)
-  WHERE j.id = c.id AND j.lease_token = c.lease_token AND (j.state = 'active') IS TRUE
-  RETURNING j.id, j.queue
-), next AS (
-  SELECT id FROM {schema}.jobs
-  WHERE queue = $1 AND state IN ('waiting', 'scheduled') AND run_at <= $2
-    AND NOT EXISTS (
-      SELECT 1 FROM {schema}.queues WHERE name = $1 AND (paused OR paused_until > $2 OR constrained)
-    )
-  ORDER BY priority, vtime, run_at, id
-  LIMIT $3
-  FOR NO KEY UPDATE SKIP LOCKED
-), claimed AS (
-  UPDATE {schema}.jobs j
-  SET state = 'active', attempt = j.attempt + 1, lease_token = j.lease_token + 1, progress = NULL,
-      lease_expires_at = $5, worker_id = $4, started_at = $2, updated_at = $2
-  FROM next WHERE j.id = next.id
-  RETURNING j.id, j.queue, j.priority, j.vtime, j.run_at, j.payload, j.attempt, j.max_attempts, j.backoff,
-            j.timeout_ms, j.idempotency_key, j.grp, j.tags, j.metadata, j.tenant, j.lease_token,
-            j.lease_expires_at, j.created_at, j.started_at
-), event AS (
-  INSERT INTO {schema}.events (at, type, queue, job_id, state, data)
-  (SELECT $2, 'job.completed', queue, id, 'completed', NULL::jsonb FROM done ORDER BY id)
-  UNION ALL
-  (SELECT $2, 'job.active', queue, id, 'active', jsonb_build_object('attempt', attempt) FROM claimed ORDER BY id)
-  RETURNING id
-), stats AS (
-  INSERT INTO {schema}.stats_minute AS s (queue, minute, completed)
-  SELECT queue, $2::bigint - $2::bigint % 60000, count(*) FROM done GROUP BY queue
-  ON CONFLICT (queue, minute) DO UPDATE SET completed = s.completed + excluded.completed
-  RETURNING 1
-), deps AS (
-  SELECT {schema}.resolve_dependents(array_agg(id), 'completed', $2, $9, $10) AS woke
-  FROM done
-  WHERE (SELECT count(*) FROM event) + (SELECT count(*) FROM stats) >= 0
-  HAVING count(*) > 0
-)
-SELECT 'claimed' AS kind, id, queue, priority, vtime, run_at, payload, attempt, max_attempts, backoff, timeout_ms,
-       idempotency_key, grp, tags, metadata, tenant, lease_token, lease_expires_at, created_at, started_at,
-       NULL::text[] AS woke
-FROM claimed
-UNION ALL
-SELECT 'completed', id, queue, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       NULL, NULL, NULL, (SELECT woke FROM deps)
-FROM done;
+SELECT kind, id, queue, priority, vtime, run_at, payload, attempt, max_attempts, backoff, timeout_ms,
+       idempotency_key, grp, tags, metadata, tenant, lease_token, lease_expires_at, created_at, started_at, woke
+FROM {schema}.claim_round($1, $2, $3, $4, $5, $6::bigint[], $7::integer[], $8::text[], $9, $10);
 
 -- The next time a not-yet-due job of the queue becomes claimable (a worker's idle timer).
--- Waiting jobs are due by definition, so only scheduled ones count (index jobs_due_queue).
+-- Waiting jobs are due by definition, so only scheduled ones count (index ready_due_queue).
 -- name: jobNextRunAt
 -- $1 queue, $2 now
-SELECT min(run_at) AS run_at FROM {schema}.jobs WHERE queue = $1 AND state = 'scheduled' AND run_at > $2;
+SELECT min(run_at) AS run_at FROM {schema}.ready WHERE queue = $1 AND scheduled AND run_at > $2;
 
 -- Completes a batch in one statement, each job only if still active under its token.
 -- name: jobComplete
@@ -447,7 +406,7 @@ SELECT paused, paused_until FROM {schema}.queues WHERE name = $1 FOR UPDATE;
 -- The queue's active jobs and the starts counted in its rate window.
 -- name: queueUsage
 -- $1 queue, $2 rate key, $3 first bucket of the window (epoch ms)
-SELECT (SELECT count(*) FROM {schema}.jobs WHERE queue = $1 AND state = 'active') AS active,
+SELECT (SELECT count(*) FROM {schema}.leases WHERE queue = $1) AS active,
        (SELECT coalesce(sum(n), 0)::bigint FROM {schema}.rate_buckets WHERE key = $2 AND bucket >= $3) AS used,
        (SELECT min(bucket) FROM {schema}.rate_buckets WHERE key = $2 AND bucket >= $3) AS oldest;
 
@@ -460,7 +419,7 @@ SELECT 'paused' AS kind, grp, paused_until AS n, NULL::bigint AS oldest
 FROM {schema}.queue_groups WHERE queue = $1 AND paused_until > $5
 UNION ALL
 SELECT 'active', grp, count(*), NULL
-FROM {schema}.jobs WHERE queue = $1 AND state = 'active' AND grp IS NOT NULL GROUP BY grp
+FROM {schema}.leases WHERE queue = $1 AND grp IS NOT NULL GROUP BY grp
 UNION ALL
 SELECT 'rate', key, sum(n)::bigint, min(bucket)
 FROM {schema}.rate_buckets WHERE key >= $2 AND key < $3 AND bucket >= $4 GROUP BY key;
@@ -468,8 +427,8 @@ FROM {schema}.rate_buckets WHERE key >= $2 AND key < $3 AND bucket >= $4 GROUP B
 -- Candidates best first, leaving out groups that may not start now and rows tried already.
 -- name: jobCandidates
 -- $1 queue, $2 now, $3 groups left out, $4 ids left out, $5 limit
-SELECT id, grp FROM {schema}.jobs
-WHERE queue = $1 AND state IN ('waiting', 'scheduled') AND run_at <= $2
+SELECT id, grp FROM {schema}.ready
+WHERE queue = $1 AND run_at <= $2
   AND (grp IS NULL OR grp <> ALL ($3::text[])) AND id <> ALL ($4::bigint[])
 ORDER BY priority, vtime, run_at, id
 LIMIT $5;
@@ -478,17 +437,22 @@ LIMIT $5;
 -- name: jobClaimIds
 -- $1 job ids, $2 now, $3 worker id, $4 lease expires at
 WITH next AS (
-  SELECT id FROM {schema}.jobs
-  WHERE id = ANY ($1::bigint[]) AND state IN ('waiting', 'scheduled') AND run_at <= $2
-  FOR UPDATE SKIP LOCKED
+  SELECT j.id FROM {schema}.ready r JOIN {schema}.jobs j ON j.id = r.id
+  WHERE r.id = ANY ($1::bigint[]) AND r.run_at <= $2 AND j.state IN ('waiting', 'scheduled')
+  FOR NO KEY UPDATE OF j SKIP LOCKED
+), taken AS (
+  DELETE FROM {schema}.ready r USING next WHERE r.id = next.id
+  RETURNING r.id
 ), claimed AS (
   UPDATE {schema}.jobs j
   SET state = 'active', attempt = j.attempt + 1, lease_token = j.lease_token + 1, progress = NULL,
       lease_expires_at = $4, worker_id = $3, started_at = $2, updated_at = $2
-  FROM next WHERE j.id = next.id
+  FROM taken WHERE j.id = taken.id AND j.state IN ('waiting', 'scheduled')
   RETURNING j.id, j.queue, j.priority, j.vtime, j.run_at, j.payload, j.attempt, j.max_attempts, j.backoff,
             j.timeout_ms, j.idempotency_key, j.grp, j.tags, j.metadata, j.tenant, j.lease_token,
             j.lease_expires_at, j.created_at, j.started_at
+), leased AS (
+  INSERT INTO {schema}.leases (id, queue, grp) SELECT id, queue, grp FROM claimed
 ), event AS (
   INSERT INTO {schema}.events (at, type, queue, job_id, state, data)
   SELECT $2, 'job.active', queue, id, 'active', jsonb_build_object('attempt', attempt) FROM claimed ORDER BY id
@@ -699,8 +663,8 @@ WITH locked AS (
 SELECT 'group' AS kind, queue, grp, NULL::integer AS priority, vtime FROM locked
 UNION ALL
 SELECT 'head', l.queue, NULL, l.priority,
-       (SELECT vtime FROM {schema}.jobs
-        WHERE queue = l.queue AND priority = l.priority AND state IN ('waiting', 'scheduled')
+       (SELECT vtime FROM {schema}.ready
+        WHERE queue = l.queue AND priority = l.priority
         ORDER BY vtime LIMIT 1)
 FROM unnest($4::text[], $5::integer[]) AS l(queue, priority)
 UNION ALL
@@ -717,11 +681,11 @@ SELECT name FROM {schema}.queues WHERE name = ANY ($1::text[]) ORDER BY name FOR
 -- Unfinished jobs per queue, or per group of a queue.
 -- name: unfinishedCounts
 -- $1 queues, $2 groups (null: the whole queue), one element each
-SELECT k.ord, (
-  SELECT count(*) FROM {schema}.jobs j
-  WHERE j.queue = k.queue AND (k.grp IS NULL OR j.grp = k.grp)
-    AND j.state IN ('waiting', 'scheduled', 'blocked', 'active')
-) AS n
+SELECT k.ord,
+  (SELECT count(*) FROM {schema}.ready r WHERE r.queue = k.queue AND (k.grp IS NULL OR r.grp = k.grp))
+  + (SELECT count(*) FROM {schema}.leases l WHERE l.queue = k.queue AND (k.grp IS NULL OR l.grp = k.grp))
+  + (SELECT count(*) FROM {schema}.job_states s
+     WHERE s.queue = k.queue AND s.state = 'blocked' AND (k.grp IS NULL OR s.grp = k.grp)) AS n
 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(queue, grp, ord);
 
 -- ── jobs: management ───────────────────────────────────────────────────────────────────────
@@ -789,8 +753,8 @@ SELECT pg_notify($1, $2);
 -- $1 queue, $2 now, $3 priority, $4 vtime, $5 run_at, $6 id (of the job asked about), $7 the most
 -- to count (null: all)
 SELECT count(*) AS n FROM (
-  SELECT 1 FROM {schema}.jobs
-  WHERE queue = $1 AND state IN ('waiting', 'scheduled') AND run_at <= $2
+  SELECT 1 FROM {schema}.ready
+  WHERE queue = $1 AND run_at <= $2
     AND (priority, vtime, run_at, id) < ($3, $4, $5, $6)
   LIMIT $7
 ) ahead;
@@ -804,11 +768,11 @@ SELECT count(*) AS n FROM (
 -- name: jobRecoverExpired
 -- $1 now, $2 error message, $3 limit, $4 wake channel, $5 wake payload
 WITH expired AS (
-  SELECT id FROM {schema}.jobs
-  WHERE state = 'active' AND lease_expires_at < $1
-  ORDER BY id
+  SELECT j.id FROM {schema}.leases l JOIN {schema}.jobs j ON j.id = l.id
+  WHERE j.state = 'active' AND j.lease_expires_at < $1
+  ORDER BY j.id
   LIMIT $3
-  FOR UPDATE SKIP LOCKED
+  FOR UPDATE OF j SKIP LOCKED
 ), recovered AS (
   UPDATE {schema}.jobs j
   SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'waiting' END,
@@ -852,10 +816,9 @@ SELECT id, state, (SELECT count(*) FROM wake) AS woken, (SELECT woke FROM deps) 
 -- name: jobPromoteDue
 -- $1 now, $2 limit, $3 wake channel, $4 wake payload
 WITH due AS (
-  SELECT id FROM {schema}.jobs
-  WHERE state = 'scheduled' AND run_at <= $1
-  ORDER BY run_at
-  LIMIT $2
+  SELECT j.id FROM {schema}.jobs j
+  WHERE j.id IN (SELECT r.id FROM {schema}.ready r WHERE r.scheduled AND r.run_at <= $1 ORDER BY r.run_at LIMIT $2)
+    AND j.state = 'scheduled' AND j.run_at <= $1
   FOR UPDATE SKIP LOCKED
 ), promoted AS (
   UPDATE {schema}.jobs j SET state = 'waiting', updated_at = $1
@@ -869,15 +832,25 @@ WITH due AS (
 )
 SELECT count(*) AS n, (SELECT count(*) FROM wake) AS woken FROM promoted;
 
+-- Completed jobs are read through jobs_queue (queue, id); failed and cancelled ones, a few,
+-- through job_states. No index covers finished_at (a finish would not be a HOT update).
 -- name: jobCleanupByAge
 -- $1 queue, $2 state, $3 finished before
 SELECT id, tenant FROM {schema}.jobs
-WHERE queue = $1 AND state = $2 AND finished_at IS NOT NULL AND finished_at < $3;
+WHERE $2 = 'completed' AND queue = $1 AND state = $2 AND finished_at IS NOT NULL AND finished_at < $3
+UNION ALL
+SELECT j.id, j.tenant FROM {schema}.job_states s JOIN {schema}.jobs j ON j.id = s.id
+WHERE $2 <> 'completed' AND s.queue = $1 AND s.state = $2 AND j.state = $2 AND j.finished_at < $3;
 
 -- name: jobCleanupByCount
 -- $1 queue, $2 state, $3 how many of the newest to keep
-SELECT id, tenant FROM {schema}.jobs
-WHERE queue = $1 AND state = $2 AND finished_at IS NOT NULL
+SELECT id, tenant FROM (
+  SELECT id, tenant, finished_at FROM {schema}.jobs
+  WHERE $2 = 'completed' AND queue = $1 AND state = $2 AND finished_at IS NOT NULL
+  UNION ALL
+  SELECT j.id, j.tenant, j.finished_at FROM {schema}.job_states s JOIN {schema}.jobs j ON j.id = s.id
+  WHERE $2 <> 'completed' AND s.queue = $1 AND s.state = $2 AND j.state = $2 AND j.finished_at IS NOT NULL
+) AS finished
 ORDER BY finished_at DESC, id DESC
 OFFSET $3;
 
@@ -939,7 +912,7 @@ ORDER BY id DESC LIMIT $1;
 -- $1 queue, $2 limit
 SELECT started_at - run_at AS wait_ms, finished_at - started_at AS run_ms
 FROM {schema}.jobs WHERE queue = $1 AND state = 'completed' AND finished_at IS NOT NULL
-ORDER BY finished_at DESC LIMIT $2;
+ORDER BY id DESC LIMIT $2;
 
 -- Stats buckets, queue-level events and the last word on removed jobs older than $1; a job's
 -- own events go with the job.
@@ -972,6 +945,7 @@ SELECT {jobColumns} FROM {schema}.jobs WHERE id < $1 ORDER BY id DESC LIMIT $2;
 -- $1 before id, $2 limit, $3 queue
 SELECT {jobColumns} FROM {schema}.jobs WHERE queue = $3 AND id < $1 ORDER BY id DESC LIMIT $2;
 
+-- Completed jobs, the many, are read from the job rows; no index covers state (migration 10).
 -- name: jobListState
 -- $1 before id, $2 limit, $3 state
 SELECT {jobColumns} FROM {schema}.jobs WHERE state = $3 AND id < $1 ORDER BY id DESC LIMIT $2;
@@ -979,6 +953,27 @@ SELECT {jobColumns} FROM {schema}.jobs WHERE state = $3 AND id < $1 ORDER BY id 
 -- name: jobListQueueState
 -- $1 before id, $2 limit, $3 queue, $4 state
 SELECT {jobColumns} FROM {schema}.jobs WHERE queue = $3 AND state = $4 AND id < $1 ORDER BY id DESC LIMIT $2;
+
+-- Jobs of any other state are found in the narrow table that holds that state (ready: waiting
+-- and scheduled, leases: active, job_states: blocked, failed, cancelled); the job row's own
+-- state is checked again.
+-- name: jobListNarrow
+-- $1 before id, $2 limit, $3 state, $4 queue (null: every queue)
+SELECT {jobColumns} FROM {schema}.jobs
+WHERE id IN (
+  SELECT id FROM (
+    SELECT id FROM {schema}.ready
+    WHERE $3 IN ('waiting', 'scheduled') AND scheduled = ($3 = 'scheduled') AND id < $1
+      AND ($4::text IS NULL OR queue = $4::text)
+    UNION ALL
+    SELECT id FROM {schema}.leases WHERE $3 = 'active' AND id < $1 AND ($4::text IS NULL OR queue = $4::text)
+    UNION ALL
+    SELECT id FROM {schema}.job_states
+    WHERE state = $3 AND id < $1 AND ($4::text IS NULL OR queue = $4::text)
+  ) AS narrow
+  ORDER BY id DESC LIMIT $2
+) AND state = $3
+ORDER BY id DESC;
 
 -- ── records and workers ────────────────────────────────────────────────────────────────────
 
