@@ -1,5 +1,5 @@
 /**
- * Audio sessions (issue 6, docs/audio.md): upload a recording with its clinical context, follow
+ * Audio sessions (docs/audio.md): upload a recording with its clinical context, follow
  * it through the pipeline live, read the speaker transcript and notes, steer and delete it —
  * and Spool's OpenAI-compatible `POST /v1/audio/transcriptions`, so apps using the `openai` SDK
  * get Spool's queueing by changing the base URL.
