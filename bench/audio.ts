@@ -1,5 +1,5 @@
 /**
- * Audio pipeline benchmark (issue 6, docs/audio.md and docs/performance.md):
+ * Audio pipeline benchmark (docs/audio.md and docs/performance.md):
  *
  *   node --import tsx bench/audio.ts [--scenario overhead,parallel,fanout,hour] [--minutes 60] [--runs 2] [--json]
  *

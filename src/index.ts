@@ -9,6 +9,8 @@ import { Spool } from './engine/spool.js'
 import { openPostgres } from './store/postgres/open.js'
 import { openSqlite } from './store/sqlite/open.js'
 
+// The engine may not import a store (engine ← store), so the package's entry point wires the
+// built-in ones: importing 'spool' is all an app does to open `sqlite:` and `postgres:` addresses.
 Spool.registerStore('sqlite', openSqlite)
 Spool.registerStore('postgres', openPostgres)
 Spool.registerStore('postgresql', openPostgres)

@@ -5,6 +5,7 @@
  */
 import type { JobInfo } from '../engine/job.js'
 import type { Spool } from '../engine/spool.js'
+import { openAiErrorBody } from './errors.js'
 import type { AiPayload, AiResult } from './gateway.js'
 import { readRejection } from './upstream.js'
 
@@ -17,16 +18,6 @@ export interface Answer {
 }
 
 const FINISHED = new Set(['completed', 'failed', 'cancelled'])
-
-/**
- * An OpenAI-shaped error body.
- *
- * @example
- * openAiError('The model `x` does not exist', 'invalid_request_error', 'model_not_found', 'model')
- */
-export function openAiError(message: string, type: string, code: string | null, param: string | null = null) {
-  return { error: { message, type, code, param } }
-}
 
 /** How long the job waited in its queue before its (last) attempt started, in ms. */
 export function queueWaitMs(job: AiJob, now = Date.now()): number {
@@ -56,7 +47,7 @@ export function answerFor(job: AiJob): Answer | null {
   if (job.state === 'cancelled') {
     return {
       status: 409,
-      body: openAiError(`request ${job.id} was cancelled`, 'invalid_request_error', 'spool_job_cancelled'),
+      body: openAiErrorBody('SPOOL_JOB_CANCELLED', `request ${job.id} was cancelled`),
       headers: final,
     }
   }
@@ -64,10 +55,10 @@ export function answerFor(job: AiJob): Answer | null {
   const rejection = last ? readRejection(last.message) : null
   if (rejection) return { status: rejection.status, body: rejection.body, headers: final }
   if (last?.code === 'AI_REQUEST_EXPIRED') {
-    return { status: 504, body: openAiError(last.message, 'timeout', 'spool_request_expired'), headers: final }
+    return { status: 504, body: openAiErrorBody('SPOOL_REQUEST_EXPIRED', last.message), headers: final }
   }
   const message = last ? `${last.message} (after ${job.attempt} attempts)` : `request ${job.id} failed`
-  return { status: 502, body: openAiError(message, 'upstream_error', 'spool_upstream_failed'), headers: final }
+  return { status: 502, body: openAiErrorBody('SPOOL_UPSTREAM_FAILED', message), headers: final }
 }
 
 /**

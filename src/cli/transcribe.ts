@@ -1,6 +1,6 @@
 /**
  * `spool transcribe FILE [--follow]`: uploads a recording to a running server's sessions API
- * (issue 6) with a progress bar, then — with `--follow` — follows the session's own progress
+ * (`POST /v1/sessions`) with a progress bar, then — with `--follow` — follows the session's own progress
  * bar to the end and prints the speaker-attributed transcript. The key comes from SPOOL_KEY.
  *
  * The upload is streamed from disk as multipart/form-data (`metadata` as JSON, then `file`),

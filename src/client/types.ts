@@ -354,7 +354,7 @@ export interface WorkerInfo {
   seenAt: number
 }
 
-/** The audio sessions API (issue 6). */
+/** The audio sessions API (`/v1/sessions`, docs/audio.md). */
 export type SessionStatus =
   | 'queued'
   | 'preprocessing'

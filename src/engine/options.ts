@@ -23,9 +23,21 @@ export const DEFAULT_MAX_ATTEMPTS = 3
 export const MAX_TIMER_MS = 2_147_483_647
 
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
-const ms = z.number().int().nonnegative()
+/**
+ * A duration or a time in ms: an integer from 0 up to the largest time a `Date` holds. The
+ * option schemas below are the one definition the server's API schemas (`server/schemas.ts`)
+ * build on, adding only their OpenAPI descriptions and what HTTP takes differently.
+ */
+export const msSchema = z.number().int().min(0).max(8_640_000_000_000_000)
+const ms = msSchema
 
-const backoffSchema = z.discriminatedUnion('type', [
+/** `urgent`, `high`, `normal`, `low`, or an integer from -1000 to 1000. */
+export const priorityInput = z.union([
+  z.enum(Object.keys(PRIORITIES) as [keyof typeof PRIORITIES]),
+  z.number().int().min(-1000).max(1000),
+])
+
+export const backoffSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('fixed'), delayMs: ms, jitter: z.number().min(0).max(1).optional() }),
   z.strictObject({
     type: z.literal('exponential'),
@@ -35,20 +47,27 @@ const backoffSchema = z.discriminatedUnion('type', [
   }),
 ])
 
+/**
+ * The enqueue options the library and the HTTP API take alike. Each adds its own: the library
+ * `runAt` as a `Date`, `tenant`, `user` and job ids as it stores them; the API `runAt` as ISO
+ * text, and the tenant from the caller.
+ */
+export const enqueueOptionFields = {
+  priority: priorityInput.optional(),
+  delayMs: ms.optional(),
+  maxAttempts: z.number().int().min(1).max(1000).optional(),
+  backoff: backoffSchema.optional(),
+  timeoutMs: z.number().int().min(1).max(MAX_TIMER_MS).optional(),
+  idempotencyKey: z.string().min(1).max(255).optional(),
+  group: z.string().min(1).max(255).optional(),
+  tags: z.array(z.string().min(1).max(64)).max(32).optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+}
+
 const enqueueSchema = z
   .strictObject({
-    priority: z
-      .union([z.enum(Object.keys(PRIORITIES) as [keyof typeof PRIORITIES]), z.number().int().min(-1000).max(1000)])
-      .optional(),
-    delayMs: ms.optional(),
+    ...enqueueOptionFields,
     runAt: z.union([z.date(), ms]).optional(),
-    maxAttempts: z.number().int().min(1).max(1000).optional(),
-    backoff: backoffSchema.optional(),
-    timeoutMs: z.number().int().positive().max(MAX_TIMER_MS).optional(),
-    idempotencyKey: z.string().min(1).max(255).optional(),
-    group: z.string().min(1).max(255).optional(),
-    tags: z.array(z.string().min(1).max(64)).max(32).optional(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
     tenant: z.string().min(1).max(128).optional(),
     user: z.string().min(1).max(255).optional(),
     dependsOn: z
@@ -102,15 +121,19 @@ export interface EnqueueOptions {
 /** Queue settings. */
 export interface QueueOptions extends QueueConfig {}
 
-const retentionRule = z.strictObject({ maxAgeMs: ms.optional(), maxCount: z.number().int().nonnegative().optional() })
+export const retentionRuleSchema = z.strictObject({
+  maxAgeMs: ms.optional(),
+  maxCount: z.number().int().min(0).max(1_000_000_000).optional(),
+})
 const count = z.number().int().min(1).max(1_000_000_000)
 const rateLimit = z.strictObject({ max: count, windowMs: z.number().int().min(1).max(MAX_TIMER_MS) })
-const queueSchema = z.strictObject({
+/** A queue's settings (`QueueConfig`), as the library and the HTTP API take them. */
+export const queueConfigSchema = z.strictObject({
   retention: z
     .strictObject({
-      completed: retentionRule.optional(),
-      failed: retentionRule.optional(),
-      cancelled: retentionRule.optional(),
+      completed: retentionRuleSchema.optional(),
+      failed: retentionRuleSchema.optional(),
+      cancelled: retentionRuleSchema.optional(),
     })
     .optional(),
   concurrency: count.optional(),
@@ -201,7 +224,7 @@ export function parseBreakerPolicy(options: unknown): BreakerPolicy {
 }
 
 export function parseQueueOptions(options: unknown): QueueConfig {
-  const parsed = queueSchema.safeParse(options ?? {})
+  const parsed = queueConfigSchema.safeParse(options ?? {})
   if (!parsed.success) throw invalid(parsed.error, '')
   return parsed.data as QueueConfig
 }

@@ -61,15 +61,17 @@ export const POSITION_CAP = 1_000
 type StoreOpener = (address: string, options: { migrate: boolean }) => Promise<Store>
 const openers = new Map<string, StoreOpener>()
 
+export type { EnqueueResult } from './context.js'
+
 /**
+ * A queue engine on one store: enqueue, work, and the admin namespaces.
+ *
  * @example
  * const spool = await Spool.open({ store: 'sqlite:./data/spool.db' })
  * await spool.enqueue('emails', { to: 'a@b.c' }, { priority: 'high', maxAttempts: 5 })
  * spool.work('emails', async (job, ctx) => { await ctx.progress(40, 'sending'); return { ok: true } })
  * await spool.close()
  */
-export type { EnqueueResult } from './context.js'
-
 export class Spool implements EngineContext {
   /** Live events: `spool.events.subscribe({ queue, jobId, afterId })`. */
   readonly events: EventHub

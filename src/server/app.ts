@@ -19,7 +19,6 @@ import fastifyWebsocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 import pino, { type Logger as PinoLogger } from 'pino'
 import type { z } from 'zod'
-import { SpoolError } from '../engine/errors.js'
 import type { Spool } from '../engine/spool.js'
 import { type AuditEntry, AuditLog } from '../security/audit.js'
 import { REDACT_PATHS, redactUrl } from '../security/redact.js'
@@ -28,10 +27,11 @@ import { Authenticator, authorize, type Principal, resolveTenant } from './auth.
 import { type ServerConfig, type ServerConfigInput, serverConfig } from './config.js'
 import type { ServerContext } from './context.js'
 import { Enqueuer } from './enqueuer.js'
+import { isCatalogued } from './errors.js'
 import { readJsonBody } from './json-body.js'
 import { ServerMetrics } from './metrics.js'
 import { openApiDocument } from './openapi.js'
-import { HttpProblem, openAiErrorOf, toProblem } from './problem.js'
+import { HttpProblem, problemAnswer, problemOfZodError, toProblem } from './problem.js'
 import { type AnyRoute, Reply, STREAMING } from './route.js'
 import { allRoutes } from './routes/index.js'
 import { defaultWebRoot, MAX_PATH_SEGMENT, registerWeb } from './web.js'
@@ -200,10 +200,14 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
   )
 
   function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown) {
-    const { problem, headers } = toProblem(error, redactUrl(request.url.split('?')[0] ?? ''), String(request.id))
-    Object.assign(problem, request.spoolState?.route.problemExtras?.(problem))
+    const { problem, body, headers } = problemAnswer(
+      error,
+      redactUrl(request.url.split('?')[0] ?? ''),
+      String(request.id),
+      request.spoolState?.route.errorShape,
+    )
     if (problem.status >= 500) {
-      if (error instanceof HttpProblem || error instanceof SpoolError) {
+      if (isCatalogued((error as { code?: unknown } | null)?.code)) {
         // A deliberate answer (shutting down, a full queue, a store that does not answer), not
         // a fault in the server: its code says it all, and a stack would only alarm.
         const fields = { code: problem.code, detail: problem.detail }
@@ -220,15 +224,7 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
     }
     // Set here too: an error the router answers (frameworkErrors) skips the onSend hook.
     reply.header('x-request-id', request.id)
-    if (request.spoolState?.route.errorShape === 'openai') {
-      // OpenAI-compatible routes: the SDKs read the reason from `error`; the problem rides along.
-      return reply
-        .code(problem.status)
-        .headers(headers)
-        .type('application/json; charset=utf-8')
-        .send({ error: openAiErrorOf(problem), ...problem })
-    }
-    return reply.code(problem.status).headers(headers).type('application/problem+json; charset=utf-8').send(problem)
+    return reply.code(problem.status).headers(headers).send(body)
   }
 
   app.addHook('onResponse', async (request, reply) => {
@@ -463,12 +459,5 @@ function validate(schema: z.ZodType | undefined, value: unknown, where: 'path' |
   }
   const parsed = schema.safeParse(where === 'query' || where === 'path' ? { ...(value as object) } : value)
   if (parsed.success) return parsed.data
-  const issue = parsed.error.issues[0] as z.core.$ZodIssue
-  const path = issue.path.map(String)
-  if (issue.code === 'unrecognized_keys') {
-    const field = [...path, issue.keys[0] ?? ''].join('.')
-    throw new HttpProblem('SPOOL_UNKNOWN_FIELD', `${field} is not a field this route takes`, { field, location: where })
-  }
-  const field = path.join('.') || where
-  throw new HttpProblem('SPOOL_INVALID_REQUEST', `${field}: ${issue.message}`, { field, location: where })
+  throw problemOfZodError(parsed.error, { fallback: where, location: where, takes: 'this route' })
 }

@@ -6,35 +6,17 @@
  *     "instance": "/v1/jobs/42", "requestId": "…" }
  *
  * `code` is stable (clients switch on it), `field` names the input at fault, and `Retry-After`
- * is set where waiting helps (429, 503). Engine errors (`SpoolError`) keep their code and status;
- * the server adds its own codes below for what only HTTP has.
+ * is set where waiting helps (429, 503). `toProblem` is the one mapper: it takes any error whose
+ * code is in the catalogue (`server/errors.ts`: the engine's, the server's, the audio pipeline's
+ * and the gateway's codes) and Fastify's own errors; `problemOfZodError` is the one mapping of
+ * a failed zod parse.
  */
-import { ERROR_CODES, SpoolError } from '../engine/errors.js'
+import type { z } from 'zod'
+import { openAiError } from '../ai/errors.js'
+import { SpoolError } from '../engine/errors.js'
+import { CATALOGUE, type CatalogueCode, isCatalogued, SERVER_ERROR_CODES, type ServerErrorCode } from './errors.js'
 
-export const SERVER_ERROR_CODES = {
-  SPOOL_INVALID_REQUEST: { status: 400, title: 'The request is invalid' },
-  SPOOL_INVALID_URL: { status: 400, title: 'The URL is not valid' },
-  SPOOL_MALFORMED_HTTP: { status: 400, title: 'The request is not valid HTTP' },
-  SPOOL_INVALID_JSON: { status: 400, title: 'The body is not valid JSON' },
-  SPOOL_UNKNOWN_FIELD: { status: 400, title: 'The request has a field this route does not take' },
-  SPOOL_UNAUTHENTICATED: { status: 401, title: 'Authentication is required' },
-  SPOOL_FORBIDDEN: { status: 403, title: 'This credential may not do that' },
-  SPOOL_TENANT_FORBIDDEN: { status: 403, title: 'This credential may not act in that tenant' },
-  SPOOL_NOT_FOUND: { status: 404, title: 'Not found' },
-  SPOOL_REQUEST_TIMEOUT: { status: 408, title: 'The request did not arrive in time' },
-  SPOOL_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
-  SPOOL_CONFLICT: { status: 409, title: 'The resource is not in a state that allows this' },
-  SPOOL_BODY_TOO_LARGE: { status: 413, title: 'The body is too large' },
-  SPOOL_URI_TOO_LONG: { status: 414, title: 'A path segment is too long' },
-  SPOOL_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The body must be application/json' },
-  SPOOL_RATE_LIMITED: { status: 429, title: 'Too many requests' },
-  SPOOL_HEADERS_TOO_LARGE: { status: 431, title: 'The request headers are too large' },
-  SPOOL_QUEUE_FULL: { status: 503, title: 'The queue is full' },
-  SPOOL_UNAVAILABLE: { status: 503, title: 'The server is not ready' },
-  SPOOL_INTERNAL: { status: 500, title: 'Internal error' },
-} as const
-
-export type ServerErrorCode = keyof typeof SERVER_ERROR_CODES
+export { SERVER_ERROR_CODES, type ServerErrorCode }
 
 export interface Problem {
   type: string
@@ -50,7 +32,7 @@ export interface Problem {
 }
 
 /**
- * An error the server answers with.
+ * An error the server answers with, for a code of the catalogue (`server/errors.ts`).
  *
  * @example
  * throw new HttpProblem('SPOOL_FORBIDDEN', 'a reader key cannot enqueue', { field: 'authorization' })
@@ -59,18 +41,30 @@ export class HttpProblem extends Error {
   override readonly name = 'HttpProblem'
   readonly status: number
   constructor(
-    readonly code: ServerErrorCode,
+    readonly code: CatalogueCode,
     message: string,
     readonly details: { field?: string; retryAfterSeconds?: number; [key: string]: unknown } = {},
   ) {
     super(message)
-    this.status = SERVER_ERROR_CODES[code].status
+    this.status = CATALOGUE[code].status
   }
 }
 
-const TITLES: Record<string, string> = Object.fromEntries(
-  [...Object.entries(ERROR_CODES), ...Object.entries(SERVER_ERROR_CODES)].map(([code, { title }]) => [code, title]),
-)
+/**
+ * What every catalogued error has: `SpoolError`, `HttpProblem`, `AudioError`, `SessionError`,
+ * `AiError` — a catalogue code, the message, and details (`field`, facts for the caller,
+ * `retryAfterMs` / `retryAfterSeconds` for `Retry-After`); `headers` to send along, where the
+ * error carries some.
+ */
+interface CataloguedError extends Error {
+  code: CatalogueCode
+  details?: { field?: string; [key: string]: unknown }
+  headers?: Record<string, string>
+}
+
+function isCataloguedError(error: unknown): error is CataloguedError {
+  return error instanceof Error && isCatalogued((error as { code?: unknown }).code)
+}
 
 /** Fastify's own error codes, mapped to ours. */
 const FASTIFY: Record<string, ServerErrorCode> = {
@@ -106,22 +100,22 @@ export function toProblem(
   let status: number
   let detail: string
   let extra: Record<string, unknown> = {}
-  if (error instanceof HttpProblem) {
+  if (isCataloguedError(error)) {
     code = error.code
-    status = error.status
+    status = CATALOGUE[error.code].status
     detail = error.message
-    const { retryAfterSeconds, ...rest } = error.details
-    extra = rest
-    if (retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterSeconds)))
+    const { retryAfterSeconds, ...rest } = error.details ?? {}
+    // Facts only: a detail that is an object or a list is not the caller's to read.
+    extra = Object.fromEntries(Object.entries(rest).filter(([, value]) => typeof value !== 'object' || value === null))
+    const retryAfterMs = rest.retryAfterMs
+    if (typeof retryAfterSeconds === 'number')
+      headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterSeconds)))
+    else if (typeof retryAfterMs === 'number')
+      headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)))
+    // The engine's refusals that waiting cures say so even without a figure.
+    else if (error instanceof SpoolError && (status === 503 || status === 429)) headers['retry-after'] = '1'
     if (code === 'SPOOL_UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer realm="spool"'
-  } else if (error instanceof SpoolError) {
-    code = error.code
-    status = error.status
-    detail = error.message
-    extra = { ...error.details }
-    const retryAfterMs = (error.details as { retryAfterMs?: unknown }).retryAfterMs
-    if (typeof retryAfterMs === 'number') headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)))
-    else if (status === 503 || status === 429) headers['retry-after'] = '1'
+    Object.assign(headers, (error as CataloguedError).headers)
   } else if (isFastifyError(error) && FASTIFY[error.code]) {
     code = FASTIFY[error.code] as ServerErrorCode
     status = SERVER_ERROR_CODES[code as ServerErrorCode].status
@@ -139,7 +133,7 @@ export function toProblem(
   }
   const problem: Problem = {
     type: `https://spool.dev/problems/${code.toLowerCase()}`,
-    title: TITLES[code] ?? 'Error',
+    title: isCatalogued(code) ? CATALOGUE[code].title : 'Error',
     status,
     code,
     detail,
@@ -150,24 +144,50 @@ export function toProblem(
   return { problem, headers }
 }
 
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
+
+/**
+ * The whole answer for an error: status, body and headers (content type included). On a route
+ * with `errorShape: 'openai'` the body also carries OpenAI's `error` object beside the problem.
+ *
+ * @example
+ * const { status, body, headers } = problemAnswer(error, '/v1/audio/transcriptions', request.id, 'openai')
+ */
+export function problemAnswer(
+  error: unknown,
+  instance: string,
+  requestId: string,
+  shape?: 'openai',
+): { status: number; problem: Problem; body: Record<string, unknown>; headers: Record<string, string> } {
+  const { problem, headers } = toProblem(error, instance, requestId)
+  const body = shape === 'openai' ? { error: openAiError(problem), ...problem } : problem
+  return { status: problem.status, problem, body, headers: { ...headers, 'content-type': PROBLEM_CONTENT_TYPE } }
+}
+
 function isFastifyError(error: unknown): error is { code: string; statusCode?: number; message: string } {
   return typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string'
 }
 
-const OPENAI_TYPES: Record<number, string> = {
-  401: 'authentication_error',
-  403: 'permission_error',
-  404: 'not_found_error',
-  429: 'rate_limit_error',
-}
-
 /**
- * A problem in the shape OpenAI's API and SDKs use for errors.
+ * The first issue of a failed zod parse as the problem to answer with: `SPOOL_UNKNOWN_FIELD` for
+ * a field the schema does not take, `SPOOL_INVALID_REQUEST` naming the field otherwise. `prefix`
+ * is the path of the parsed value in the request (`['metadata']`), `fallback` the field named
+ * when the issue is about the value as a whole, `takes` who refuses an unknown field.
  *
  * @example
- * openAiErrorOf(problem) // { message: 'no API key given', type: 'authentication_error', code: 'spool_unauthenticated', param: null }
+ * throw problemOfZodError(parsed.error, { fallback: 'body', location: 'body', takes: 'this route' })
  */
-export function openAiErrorOf(problem: Problem): { message: string; type: string; code: string; param: string | null } {
-  const type = OPENAI_TYPES[problem.status] ?? (problem.status >= 500 ? 'server_error' : 'invalid_request_error')
-  return { message: problem.detail, type, code: problem.code.toLowerCase(), param: problem.field ?? null }
+export function problemOfZodError(
+  error: z.ZodError,
+  options: { prefix?: string[]; fallback: string; location?: string; takes: string },
+): HttpProblem {
+  const issue = error.issues[0]
+  const path = [...(options.prefix ?? []), ...(issue?.path.map(String) ?? [])]
+  const where = options.location === undefined ? {} : { location: options.location }
+  if (issue?.code === 'unrecognized_keys') {
+    const field = [...path, issue.keys[0] ?? ''].join('.')
+    return new HttpProblem('SPOOL_UNKNOWN_FIELD', `${field} is not a field ${options.takes} takes`, { field, ...where })
+  }
+  const field = path.join('.') || options.fallback
+  return new HttpProblem('SPOOL_INVALID_REQUEST', `${field}: ${issue?.message ?? 'invalid'}`, { field, ...where })
 }

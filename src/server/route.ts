@@ -8,7 +8,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { z } from 'zod'
 import type { Permission, Principal } from './auth.js'
 import type { ServerContext } from './context.js'
-import type { Problem } from './problem.js'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
@@ -63,9 +62,11 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   multipart?: boolean
   /** Route-specific body limit in bytes. */
   bodyLimit?: number
-  /** Fields this route's error answers carry beside the problem's (the OpenAI-compatible route's `error`). */
-  problemExtras?(problem: Problem): Record<string, unknown>
-  /** `openai`: errors also carry `error: { message, type, code, param }`, the shape OpenAI's SDKs read. */
+  /**
+   * `openai`: the route's error answers (problem+json, like every route's) also carry
+   * `error: { message, type, code, param }`, the shape OpenAI's SDKs read (`openAiError` in
+   * `ai/errors.ts`).
+   */
   errorShape?: 'openai'
   handler(ctx: RouteContext<P, Q, B>): Promise<unknown>
 }

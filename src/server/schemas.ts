@@ -4,6 +4,13 @@
  * with `.meta({ id })` becomes a component there.
  */
 import { z } from 'zod'
+import {
+  enqueueOptionFields,
+  msSchema,
+  priorityInput,
+  queueConfigSchema,
+  retentionRuleSchema,
+} from '../engine/options.js'
 import { JOB_STATES, type JobState } from '../store/store.js'
 
 export const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
@@ -14,7 +21,7 @@ export const tenantName = z.string().regex(TENANT_NAME, 'a tenant is 1–64 lett
 /** Job ids are decimal integers in text. */
 export const jobId = z.string().regex(/^[1-9][0-9]{0,18}$/, 'a job id is a positive integer')
 export const jobState = z.enum(JOB_STATES)
-const ms = z.number().int().min(0).max(8_640_000_000_000_000)
+const ms = msSchema
 
 /** An integer in a query string (query values are text). */
 export function intQuery(min: number, max: number) {
@@ -43,33 +50,19 @@ export const timeQuery = z
   .transform((v) => (/^\d+$/.test(v) ? Number(v) : Date.parse(v)))
   .pipe(z.number().min(0, 'must not be before 1970 (epoch ms 0)').max(8_640_000_000_000_000))
 
-export const priority = z.union([z.enum(['urgent', 'high', 'normal', 'low']), z.number().int().min(-1000).max(1000)])
+export const priority = priorityInput
 
-const backoff = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('fixed'), delayMs: ms, jitter: z.number().min(0).max(1).optional() }),
-  z.strictObject({
-    type: z.literal('exponential'),
-    delayMs: ms.optional(),
-    maxDelayMs: ms.optional(),
-    jitter: z.number().min(0).max(1).optional(),
-  }),
-])
-
+/** The engine's enqueue options (engine/options.ts), with what HTTP takes differently. */
+const { priority: priorityField, delayMs: delayField, ...laterFields } = enqueueOptionFields
 export const enqueueOptions = z
   .strictObject({
-    priority: priority.optional(),
-    delayMs: ms.optional(),
+    priority: priorityField,
+    delayMs: delayField,
     runAt: z
       .union([ms, z.iso.datetime({ offset: true })])
       .optional()
       .describe('epoch ms or an ISO 8601 date-time'),
-    maxAttempts: z.number().int().min(1).max(1000).optional(),
-    backoff: backoff.optional(),
-    timeoutMs: z.number().int().min(1).max(2_147_483_647).optional(),
-    idempotencyKey: z.string().min(1).max(255).optional(),
-    group: z.string().min(1).max(255).optional(),
-    tags: z.array(z.string().min(1).max(64)).max(32).optional(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
+    ...laterFields,
     dependsOn: z
       .array(
         z.union([jobId, z.strictObject({ id: jobId, onFailure: z.enum(['fail', 'ignore', 'continue']).optional() })]),
@@ -160,50 +153,19 @@ export const counts = z
   .object(Object.fromEntries(JOB_STATES.map((state) => [state, z.number()])) as Record<JobState, z.ZodNumber>)
   .meta({ id: 'Counts' })
 
-export const retentionRule = z.strictObject({
-  maxAgeMs: ms.optional(),
-  maxCount: z.number().int().min(0).max(1_000_000_000).optional(),
-})
-const count = z.number().int().min(1).max(1_000_000_000)
-const rateLimit = z.strictObject({ max: count, windowMs: z.number().int().min(1).max(2_147_483_647) })
-export const queueConfig = z
-  .strictObject({
-    retention: z
-      .strictObject({
-        completed: retentionRule.optional(),
-        failed: retentionRule.optional(),
-        cancelled: retentionRule.optional(),
-      })
-      .optional(),
-    concurrency: count.optional().describe('active jobs across every node'),
-    rateLimit: rateLimit.optional().describe('starts of the whole queue per window'),
-    groups: z
-      .strictObject({
-        concurrency: count.optional(),
-        rateLimit: rateLimit.optional(),
-        fair: z.boolean().optional(),
-        weights: z.record(z.string().min(1).max(255), z.number().positive().max(1000)).optional(),
-      })
-      .optional(),
-    groupBy: z
-      .union([
-        z.literal('tenant'),
-        z.literal('user'),
-        z.strictObject({ payload: z.string().regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/) }),
-      ])
-      .optional()
-      .describe('a job’s group when the enqueue names none: its tenant, the caller’s user, or a payload field'),
-    maxSize: count.optional().describe('refuse enqueues (503) beyond this many unfinished jobs'),
-    maxGroupSize: count.optional(),
-    admission: z
-      .strictObject({ perUser: z.strictObject({ perSecond: z.number().positive().max(1_000_000), burst: count }) })
-      .optional()
-      .describe('enqueue rate per user (429 beyond it)'),
-    breaker: z
-      .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/)
-      .optional()
-      .describe('a named circuit breaker'),
+export const retentionRule = retentionRuleSchema
+const configField = queueConfigSchema.shape
+/** The engine's queue settings (engine/options.ts), described for the documentation. */
+export const queueConfig = queueConfigSchema
+  .extend({
+    concurrency: configField.concurrency.describe('active jobs across every node'),
+    rateLimit: configField.rateLimit.describe('starts of the whole queue per window'),
+    groupBy: configField.groupBy.describe(
+      'a job’s group when the enqueue names none: its tenant, the caller’s user, or a payload field',
+    ),
+    maxSize: configField.maxSize.describe('refuse enqueues (503) beyond this many unfinished jobs'),
+    admission: configField.admission.describe('enqueue rate per user (429 beyond it)'),
+    breaker: configField.breaker.describe('a named circuit breaker'),
   })
   .meta({ id: 'QueueConfig' })
 

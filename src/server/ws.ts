@@ -30,12 +30,11 @@
 import type { FastifyInstance } from 'fastify'
 import type { WebSocket } from 'ws'
 import { z } from 'zod'
-import { AudioError } from '../audio/errors.js'
-import { SessionError } from '../audio/pipeline/sessions.js'
+import { SessionError } from '../audio/errors.js'
 import { SpoolError } from '../engine/errors.js'
 import { allows, type Principal, resolveTenant } from './auth.js'
 import type { ServerContext } from './context.js'
-import { HttpProblem, toProblem } from './problem.js'
+import { HttpProblem, problemOfZodError, toProblem } from './problem.js'
 import { progressFrame, sessionId, sessionService } from './routes/sessions.js'
 import * as s from './schemas.js'
 
@@ -85,16 +84,6 @@ function serve(socket: WebSocket, context: ServerContext, tenant: string): void 
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(value))
   }
   const fail = (error: unknown, id?: string) => {
-    if (error instanceof SessionError || error instanceof AudioError) {
-      const field = error.details.field
-      return send({
-        type: 'error',
-        code: error.code,
-        detail: error.message,
-        ...(field !== undefined && { field }),
-        ...(id !== undefined && { id }),
-      })
-    }
     const { problem } = toProblem(error, '/v1/ws', '')
     send({
       type: 'error',
@@ -127,14 +116,7 @@ function serve(socket: WebSocket, context: ServerContext, tenant: string): void 
     }
     const result = message.safeParse(value)
     if (!result.success) {
-      const issue = result.error.issues[0]
-      const path = issue?.path.map(String) ?? []
-      if (issue?.code === 'unrecognized_keys') path.push(issue.keys[0] ?? '')
-      const field = path.join('.') || 'message'
-      const problem =
-        issue?.code === 'unrecognized_keys'
-          ? new HttpProblem('SPOOL_UNKNOWN_FIELD', `${field} is not a field this message takes`, { field })
-          : new HttpProblem('SPOOL_INVALID_REQUEST', `${field}: ${issue?.message ?? 'invalid'}`, { field })
+      const problem = problemOfZodError(result.error, { fallback: 'message', takes: 'this message' })
       // The error names the subscription the message was about, when it named a usable one.
       const id = (value as { id?: unknown } | null)?.id
       return fail(problem, typeof id === 'string' && id.length >= 1 && id.length <= 64 ? id : undefined)

@@ -87,7 +87,7 @@ describe.skipIf(
     const flac = await readFile(sharedPath('jfk.flac'))
     const truncated = join(dir, 'truncated.flac')
     await writeFile(truncated, flac.subarray(0, Math.floor(flac.length * 0.4)))
-    // The case: the first 300,000 bytes of a 30 s WAV (960,000 bytes of samples), whose
+    // The reported case: the first 300,000 bytes of a 30 s WAV (960,000 bytes of samples), whose
     // header still says 30 s; ffprobe and a decode both accept it as 9.4 s of audio.
     const thirty = join(dir, 'thirty.wav')
     await run('ffmpeg', [

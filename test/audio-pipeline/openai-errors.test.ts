@@ -45,7 +45,7 @@ describe('OpenAI-compatible transcription: errors the openai SDK can show', () =
     expect(error.status).toBe(415)
     expect(error.message).toMatch(/"txt" is not an accepted audio type/)
     expect(error.message).not.toMatch(/no body/)
-    expect(error.code).toBe('AUDIO_UNSUPPORTED_TYPE')
+    expect(error.code).toBe('audio_unsupported_type')
     expect(error.type).toBe('invalid_request_error')
     expect(error.param).toBe('file')
     // The same answer is still problem+json for clients that read that.
@@ -62,7 +62,7 @@ describe('OpenAI-compatible transcription: errors the openai SDK can show', () =
       status: 415,
       code: 'AUDIO_UNSUPPORTED_TYPE',
       field: 'file',
-      error: { type: 'invalid_request_error', code: 'AUDIO_UNSUPPORTED_TYPE', param: 'file' },
+      error: { type: 'invalid_request_error', code: 'audio_unsupported_type', param: 'file' },
     })
   })
 
@@ -73,7 +73,7 @@ describe('OpenAI-compatible transcription: errors the openai SDK can show', () =
     await writeFile(cut, (await readFile(full)).subarray(0, 300_000))
     const error = await refusal(client.audio.transcriptions.create({ file: createReadStream(cut), model: 'whisper-1' }))
     expect(error).toBeInstanceOf(OpenAI.UnprocessableEntityError)
-    expect(error.code).toBe('AUDIO_TRUNCATED')
+    expect(error.code).toBe('audio_truncated')
     expect(error.message).toMatch(/cut short: the data chunk declares 960000 bytes/)
   })
 
@@ -90,7 +90,7 @@ describe('OpenAI-compatible transcription: errors the openai SDK can show', () =
     expect(badFormat).toBeInstanceOf(OpenAI.BadRequestError)
     expect(badFormat.message).toMatch(/response_format must be one of/)
     expect(badFormat.param).toBe('response_format')
-    expect(badFormat.code).toBe('SPOOL_INVALID_REQUEST')
+    expect(badFormat.code).toBe('spool_invalid_request')
 
     const stranger = new OpenAI({ apiKey: 'not-a-key', baseURL: `${t.url}/v1`, maxRetries: 0 })
     const denied = await refusal(
@@ -98,7 +98,7 @@ describe('OpenAI-compatible transcription: errors the openai SDK can show', () =
     )
     expect(denied).toBeInstanceOf(OpenAI.AuthenticationError)
     expect(denied.type).toBe('authentication_error')
-    expect(denied.code).toBe('SPOOL_UNAUTHENTICATED')
+    expect(denied.code).toBe('spool_unauthenticated')
     expect(denied.message).not.toMatch(/no body/)
   })
 })

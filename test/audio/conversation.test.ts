@@ -13,7 +13,7 @@
  *
  * The attribution share of *all* reference words is capped by the recogniser, not by merge;
  * the time-based share isolates diarization + merge. sox runs without dither and espeak-ng is
- * deterministic, so these figures repeat exactly. Bounds: DER ≤ 0.10 (the issue's target),
+ * deterministic, so these figures repeat exactly. Bounds: DER ≤ 0.10 (the diarization target),
  * WER ≤ 0.90, time-based attribution ≥ 0.95, exactly recognised words attributed right ≥ 0.95
  * and ≥ 10 % of all reference words.
  */

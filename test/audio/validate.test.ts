@@ -150,7 +150,7 @@ describe('validateAudio', () => {
   })
 
   it('rejects a WAV cut short although ffprobe and a decode accept it: the data chunk declares more than is there', async () => {
-    // The case: 30 s at 16 kHz mono 16-bit is 960,000 bytes of samples; keep 300,000 bytes.
+    // The reported case: 30 s at 16 kHz mono 16-bit is 960,000 bytes of samples; keep 300,000 bytes.
     const bytes = await readFile(file('thirty.wav'))
     expect(bytes.length).toBeGreaterThan(960_000)
     await writeFile(file('cut-thirty.wav'), bytes.subarray(0, 300_000))

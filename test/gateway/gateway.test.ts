@@ -106,6 +106,28 @@ describe('AI gateway', () => {
       .catch((e: unknown) => e)
     expect(invalid).toBeInstanceOf(OpenAI.BadRequestError)
     expect(invalid).toMatchObject({ param: 'messages' })
+    // Every refusal of Spool's own is problem+json with OpenAI's `error` beside the problem: the
+    // problem keeps Spool's code, `error.code` is OpenAI's (lower-case snake, or OpenAI's own).
+    for (const [body, problem, error] of [
+      [{ model: 'nope', messages: [{ role: 'user', content: 'x' }] }, 'AI_MODEL_NOT_FOUND', 'model_not_found'],
+      [{ model: 'gpt-test', messages: [] }, 'SPOOL_INVALID_REQUEST', 'spool_invalid_request'],
+    ] as const) {
+      const raw = await t.request('POST', '/v1/chat/completions', { key: tenantA, body })
+      expect(raw.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+      expect(raw.body).toMatchObject({ code: problem, error: { code: error } })
+    }
+    const badPriority = await t.request('POST', '/v1/chat/completions', {
+      key: tenantA,
+      body: { model: 'gpt-test', messages: [{ role: 'user', content: 'x' }] },
+      headers: { 'spool-priority': 'soon' },
+    })
+    expect(badPriority.status).toBe(400)
+    expect(badPriority.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+    expect(badPriority.body).toMatchObject({
+      code: 'SPOOL_INVALID_PRIORITY',
+      field: 'spool-priority',
+      error: { type: 'invalid_request_error', code: 'spool_invalid_priority', param: 'spool-priority' },
+    })
   })
 
   it('passes another 4xx through with the provider’s status and body, at once and once', async () => {

@@ -1,5 +1,5 @@
 /**
- * The operators' routes of issue 13, through the HTTP API of a real server (SQLite file, and the
+ * The operators' routes, through the HTTP API of a real server (SQLite file, and the
  * oldest-waiting probe on PostgreSQL too): the stats' oldest waiting job (right past 5,000
  * waiting, tenant-scoped), retry every failed job of a queue (tenant-scoped, counted, audited),
  * and run a schedule now without moving its cadence.

@@ -1,5 +1,5 @@
 /**
- * The operators' views of issue 13 in Chromium against a real server: the overview's oldest
+ * The operators' views in Chromium against a real server: the overview's oldest
  * waiting job past 5,000 waiting (from the stats, never "nothing waiting" while loading), the
  * charts' time axes (labels apart, the last one inside the chart, a wait chart of one sample a
  * few minutes wide), no sideways scroll on a phone in any of these views, breakers compact on a

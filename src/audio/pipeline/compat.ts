@@ -3,40 +3,9 @@
  * `response_format` the OpenAI API has: `json` (`{ text }`), `text`, `srt`, `vtt` and
  * `verbose_json` (`task`, `language`, `duration`, `text`, `segments`, and `words` when word
  * timestamps were asked for). Subtitles here carry no speaker labels, as OpenAI's do not.
+ * (Its error bodies are written by `openAiError` in `ai/errors.ts`, as the gateway's are.)
  */
 import type { SpeakerTranscript } from '../merge.js'
-
-/**
- * The OpenAI API's error body for a problem, set beside the problem+json fields on this
- * endpoint's error answers: the `openai` SDK reads only `error` (without it, its exception says
- * "415 status code (no body)"). `code` is the problem's stable code, `param` the field at fault.
- *
- * @example
- * openAiError({ status: 415, code: 'AUDIO_UNSUPPORTED_TYPE', detail: '"txt" is not an accepted audio type', field: 'file' })
- * // { error: { message: '"txt" is not …', type: 'invalid_request_error', code: 'AUDIO_UNSUPPORTED_TYPE', param: 'file' } }
- */
-export function openAiError(problem: { status: number; code: string; detail: string; field?: unknown }): {
-  error: { message: string; type: string; code: string; param: string | null }
-} {
-  const type =
-    problem.status === 401
-      ? 'authentication_error'
-      : problem.status === 403
-        ? 'permission_error'
-        : problem.status === 429
-          ? 'rate_limit_error'
-          : problem.status >= 500
-            ? 'server_error'
-            : 'invalid_request_error'
-  return {
-    error: {
-      message: problem.detail,
-      type,
-      code: problem.code,
-      param: typeof problem.field === 'string' ? problem.field : null,
-    },
-  }
-}
 
 export const OPENAI_RESPONSE_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt'] as const
 export type OpenAiResponseFormat = (typeof OPENAI_RESPONSE_FORMATS)[number]

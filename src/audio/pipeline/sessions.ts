@@ -14,6 +14,7 @@ import { SpoolError } from '../../engine/errors.js'
 import type { Priority } from '../../engine/priority.js'
 import { priorityValue } from '../../engine/priority.js'
 import type { Spool } from '../../engine/spool.js'
+import { SESSION_ERROR_CODES, SessionError } from '../errors.js'
 import { formatTranscript, type TranscriptFormat } from '../formats.js'
 import type { AttributedSegment, AttributedWord, SpeakerTranscript } from '../merge.js'
 import type { Reliability } from '../reliability.js'
@@ -803,32 +804,8 @@ export function isSessionId(id: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)
 }
 
-export const SESSION_ERROR_CODES = {
-  SESSION_NOT_FOUND: { status: 404, title: 'No such session' },
-  SESSION_CONFLICT: { status: 409, title: 'The session is not in a state that allows this' },
-  SESSION_AUDIO_GONE: { status: 410, title: 'The audio of this session was deleted by retention' },
-} as const
-
-/**
- * What the sessions service refuses, with a stable code and the HTTP status to answer with.
- *
- * @example
- * try { await sessions.retry(id, tenant) } catch (error) { if (error instanceof SessionError) reply.code(error.status) }
- */
-export class SessionError extends Error {
-  override readonly name = 'SessionError'
-  readonly status: number
-  readonly title: string
-  constructor(
-    readonly code: keyof typeof SESSION_ERROR_CODES,
-    message: string,
-    readonly details: { field?: string; [key: string]: unknown } = {},
-  ) {
-    super(message)
-    this.status = SESSION_ERROR_CODES[code].status
-    this.title = SESSION_ERROR_CODES[code].title
-  }
-}
+/** Defined with the other audio codes in `audio/errors.ts`; re-exported for the sessions service's users. */
+export { SESSION_ERROR_CODES, SessionError }
 
 function notFound(id: string): SessionError {
   return new SessionError('SESSION_NOT_FOUND', `no session ${id}`, { field: 'id' })

@@ -13,11 +13,13 @@
  *   then `: spool queued position=N eta_ms=M` comments flow while the job waits.
  *
  * Every answer carries `Spool-Job-Id` and `Spool-Queue-Wait-Ms`; errors are OpenAI-shaped
- * (`{"error":{message,type,code,param}}`), with Spool's problem fields alongside for its own.
+ * (`{"error":{message,type,code,param}}`); Spool's own refusals are problem+json with that `error`
+ * beside the problem fields (the route option `errorShape: 'openai'`).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { type AiJob, type Answer, answerFor, jobHeaders, openAiError, waitForJob } from '../../ai/answer.js'
+import { type AiJob, type Answer, answerFor, jobHeaders, waitForJob } from '../../ai/answer.js'
+import { AiError, openAiError, openAiErrorBody } from '../../ai/errors.js'
 import { type Endpoint, Gateway, gatewayFor, type Submission } from '../../ai/gateway.js'
 import type { ServerContext } from '../context.js'
 import { Reply, route, STREAMING } from '../route.js'
@@ -103,15 +105,7 @@ export const aiRoutes = [
     async handler({ app, request, reply, params, tenant }) {
       const job = await jobInTenant(app, params.id, tenant)
       if (job.metadata.stream !== true || !job.queue.startsWith('ai.')) {
-        return new Reply(
-          404,
-          openAiError(
-            `request ${params.id} is not a streamed request`,
-            'invalid_request_error',
-            'spool_not_a_stream',
-            'id',
-          ),
-        )
+        throw new AiError('SPOOL_NOT_A_STREAM', `request ${params.id} is not a streamed request`, { field: 'id' })
       }
       const header = request.headers['last-event-id']
       const last = typeof header === 'string' && /^\d{1,9}$/.test(header.trim()) ? Number(header.trim()) : 0
@@ -169,28 +163,22 @@ async function serve(ctx: ServeContext, endpoint: Endpoint): Promise<unknown> {
   const gateway = gatewayOf(app)
   const { priority: bodyPriority, ...upstreamBody } = body
   const headers = request.headers
-  const priority = headerPriority(headers['spool-priority']) ?? bodyPriority
-  if (priority === null) {
-    return new Reply(
-      400,
-      openAiError(
-        'Spool-Priority must be urgent, high, normal, low or an integer from -1000 to 1000',
-        'invalid_request_error',
-        'spool_invalid_priority',
-        'spool-priority',
-      ),
+  // `??` would let a malformed header (null) fall through to the body's priority: refuse it first.
+  const fromHeader = headerPriority(headers['spool-priority'])
+  if (fromHeader === null) {
+    throw new AiError(
+      'SPOOL_INVALID_PRIORITY',
+      'Spool-Priority must be urgent, high, normal, low or an integer from -1000 to 1000',
+      { field: 'spool-priority' },
     )
   }
+  const priority = fromHeader ?? bodyPriority
   const provider = await gateway.route(body.model)
   if (provider === null) {
-    return new Reply(
-      404,
-      openAiError(
-        `The model \`${body.model}\` does not exist or is not served by this gateway`,
-        'invalid_request_error',
-        'model_not_found',
-        'model',
-      ),
+    throw new AiError(
+      'AI_MODEL_NOT_FOUND',
+      `The model \`${body.model}\` does not exist or is not served by this gateway`,
+      { field: 'model' },
     )
   }
   const idempotency = headers['idempotency-key']
@@ -198,15 +186,9 @@ async function serve(ctx: ServeContext, endpoint: Endpoint): Promise<unknown> {
     idempotency !== undefined &&
     (typeof idempotency !== 'string' || idempotency.length < 1 || idempotency.length > 255)
   ) {
-    return new Reply(
-      400,
-      openAiError(
-        'Idempotency-Key must be 1 to 255 characters, given once',
-        'invalid_request_error',
-        'spool_invalid_idempotency_key',
-        'idempotency-key',
-      ),
-    )
+    throw new AiError('SPOOL_INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1 to 255 characters, given once', {
+      field: 'idempotency-key',
+    })
   }
   const prefer = parsePrefer(headers.prefer)
   const stream = endpoint === 'chat' && body.stream === true
@@ -260,11 +242,7 @@ async function serve(ctx: ServeContext, endpoint: Endpoint): Promise<unknown> {
     ctx.reply.raw.off('close', onClose)
   }
   if (!job) {
-    return new Reply(
-      410,
-      openAiError(`request ${enqueued.id} is gone`, 'invalid_request_error', 'spool_job_gone'),
-      base,
-    )
+    throw new AiError('SPOOL_JOB_GONE', `request ${enqueued.id} is gone`, {}, base)
   }
   const answer = answerFor(job) ?? pending(job, waitMs)
   return new Reply(answer.status, answer.body, answer.headers)
@@ -275,10 +253,9 @@ function pending(job: AiJob, waitMs: number): Answer {
   return {
     status: 504,
     body: {
-      ...openAiError(
+      ...openAiErrorBody(
+        'SPOOL_WAIT_TIMEOUT',
         `not answered within ${Math.round(waitMs / 1000)} s (${job.state}); the request goes on: GET /v1/jobs/${job.id} for its result`,
-        'timeout',
-        'spool_wait_timeout',
       ),
       jobId: job.id,
     },
@@ -389,7 +366,7 @@ function streamAnswer(ctx: StreamContext, gateway: Gateway, jobId: string, waitM
       if (!job)
         return finish({
           status: 410,
-          body: openAiError('the request is gone', 'invalid_request_error', 'spool_job_gone'),
+          body: openAiErrorBody('SPOOL_JOB_GONE', 'the request is gone'),
           headers: {},
         })
       if (job.state === 'completed' && job.result?.events) {
@@ -411,7 +388,13 @@ function streamAnswer(ctx: StreamContext, gateway: Gateway, jobId: string, waitM
     () =>
       finish({
         status: 500,
-        body: openAiError('the server failed to follow the request', 'server_error', 'spool_internal'),
+        body: {
+          error: openAiError({
+            status: 500,
+            code: 'SPOOL_INTERNAL',
+            detail: 'the server failed to follow the request',
+          }),
+        },
         headers: {},
       }),
   )

@@ -1,5 +1,5 @@
 /**
- * Audio sessions (issue 6, docs/audio.md): upload a recording with its clinical context, follow
+ * Audio sessions (docs/audio.md): upload a recording with its clinical context, follow
  * it through the pipeline live, read the speaker transcript and notes, steer and delete it —
  * and Spool's OpenAI-compatible `POST /v1/audio/transcriptions`, so apps using the `openai` SDK
  * get Spool's queueing by changing the base URL.
@@ -18,20 +18,21 @@ import { Readable } from 'node:stream'
 import type { Multipart } from '@fastify/multipart'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { AudioError } from '../../audio/errors.js'
+import { AudioError, SessionError } from '../../audio/errors.js'
 import { TRANSCRIPT_CONTENT_TYPES, TRANSCRIPT_FORMATS } from '../../audio/formats.js'
 import { SessionNotesSchema } from '../../audio/notes/schema.js'
-import { OPENAI_RESPONSE_FORMATS, openAiError, openAiTranscription } from '../../audio/pipeline/compat.js'
+import { OPENAI_RESPONSE_FORMATS, openAiTranscription } from '../../audio/pipeline/compat.js'
 import { engineNames } from '../../audio/pipeline/engines.js'
 import { type AudioPipelineOptions, resolvePipelineOptions } from '../../audio/pipeline/options.js'
 import { URGENCIES, VISIT_TYPES } from '../../audio/pipeline/priority.js'
 import { SESSION_STATUSES, type SessionMetadata } from '../../audio/pipeline/records.js'
-import { type AudioSessions, SessionError, type SessionView, sessionsFor } from '../../audio/pipeline/sessions.js'
+import { type AudioSessions, type SessionView, sessionsFor } from '../../audio/pipeline/sessions.js'
 import { receiveFile } from '../../audio/pipeline/upload.js'
 import { validateAudio } from '../../audio/validate.js'
+import { redactUrl } from '../../security/redact.js'
 import type { ServerConfig } from '../config.js'
 import type { ServerContext } from '../context.js'
-import { HttpProblem, type Problem } from '../problem.js'
+import { HttpProblem, problemAnswer, problemOfZodError } from '../problem.js'
 import { Reply, route, STREAMING } from '../route.js'
 import * as s from '../schemas.js'
 import { openSse, resumeFrom } from '../sse.js'
@@ -274,47 +275,27 @@ const listQuery = z.strictObject({
 })
 
 /**
- * An `AudioError` or `SessionError` as problem+json (the server's problem mapping knows the
- * engine's and its own codes; these carry their status and title themselves).
+ * Runs a handler's work, answering an `AudioError` or `SessionError` it throws with its problem
+ * (through the one mapper, `problemAnswer`) instead of rethrowing, so the audit entry still
+ * names what the handler had set as its target.
  */
-function problemReply(
-  request: FastifyRequest,
-  error: AudioError | SessionError,
-  extras?: (problem: Problem) => Record<string, unknown>,
-): Reply {
-  const { field, ...details } = error.details
-  const safe = Object.fromEntries(Object.entries(details).filter(([, value]) => typeof value !== 'object'))
-  const problem: Problem = {
-    type: `https://spool.dev/problems/${error.code.toLowerCase()}`,
-    title: error.title,
-    status: error.status,
-    code: error.code,
-    detail: error.message,
-    ...(field !== undefined && { field }),
-    ...safe,
-    instance: request.url.split('?')[0] as string,
-    requestId: String(request.id),
-  }
-  return new Reply(
-    error.status,
-    { ...problem, ...extras?.(problem) },
-    {
-      'content-type': 'application/problem+json; charset=utf-8',
-    },
-  )
-}
-
-async function answer<T>(
-  request: FastifyRequest,
-  work: () => Promise<T>,
-  extras?: (problem: Problem) => Record<string, unknown>,
-): Promise<T | Reply> {
+async function answer<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T | Reply> {
   try {
     return await work()
   } catch (error) {
-    if (error instanceof AudioError || error instanceof SessionError) return problemReply(request, error, extras)
+    if (error instanceof AudioError || error instanceof SessionError) return problemReply(request, error)
     throw error
   }
+}
+
+function problemReply(request: FastifyRequest, error: unknown, headers: Record<string, string> = {}): Reply {
+  const answer = problemAnswer(
+    error,
+    redactUrl(request.url.split('?')[0] ?? ''),
+    String(request.id),
+    request.spoolState?.route.errorShape,
+  )
+  return new Reply(answer.status, answer.body, { ...answer.headers, ...headers })
 }
 
 interface ReceivedUpload {
@@ -419,13 +400,12 @@ function parseMetadata(text: string | undefined): SessionMetadata {
   }
   const parsed = sessionMetadata.safeParse(json)
   if (parsed.success) return parsed.data as SessionMetadata
-  const issue = parsed.error.issues[0] as z.core.$ZodIssue
-  if (issue.code === 'unrecognized_keys') {
-    const field = ['metadata', ...issue.path.map(String), issue.keys[0] ?? ''].join('.')
-    throw new HttpProblem('SPOOL_UNKNOWN_FIELD', `${field} is not a field sessions take`, { field, location: 'body' })
-  }
-  const field = ['metadata', ...issue.path.map(String)].join('.')
-  throw new HttpProblem('SPOOL_INVALID_REQUEST', `${field}: ${issue.message}`, { field, location: 'body' })
+  throw problemOfZodError(parsed.error, {
+    prefix: ['metadata'],
+    fallback: 'metadata',
+    location: 'body',
+    takes: 'sessions',
+  })
 }
 
 function actor(principal: { kind: string; id: string; user: string | null }): string {
@@ -762,116 +742,103 @@ export const sessionRoutes = [
     tag: 'sessions',
     summary: 'OpenAI-compatible transcription: queued through Spool, answered when done',
     description:
-      'The OpenAI API’s request (multipart: `file`, `model`, optional `language`, `prompt`, `response_format` json|text|srt|vtt|verbose_json, `timestamp_granularities[]` word|segment, `temperature`), so the `openai` SDK works with Spool as its base URL and an API key of Spool. `model` names a transcription engine of this server (pocketsphinx, sherpa, openai, …) or is any other name (`whisper-1`) for the default. The recording runs validate → preprocess → chunked transcription as a `transcription` session (no diarization, no notes) and the answer waits for it up to audio.transcriptionWaitSeconds; past that, 504 with the session id (`Spool-Session-Id`) to follow with GET /v1/sessions/:id. The session is deleted once answered unless audio.keepTranscriptions. Errors are problem+json with the OpenAI API’s `error` object beside the problem fields (`{ message, type, code, param }`; `code` is the problem’s code), so the SDK’s exception says why.',
+      'The OpenAI API’s request (multipart: `file`, `model`, optional `language`, `prompt`, `response_format` json|text|srt|vtt|verbose_json, `timestamp_granularities[]` word|segment, `temperature`), so the `openai` SDK works with Spool as its base URL and an API key of Spool. `model` names a transcription engine of this server (pocketsphinx, sherpa, openai, …) or is any other name (`whisper-1`) for the default. The recording runs validate → preprocess → chunked transcription as a `transcription` session (no diarization, no notes) and the answer waits for it up to audio.transcriptionWaitSeconds; past that, 504 with the session id (`Spool-Session-Id`) to follow with GET /v1/sessions/:id. The session is deleted once answered unless audio.keepTranscriptions. Errors are problem+json with the OpenAI API’s `error` object beside the problem fields (`{ message, type, code, param }`; `code` is the problem’s code in lower case, as OpenAI writes codes), so the SDK’s exception says why.',
     permission: 'produce',
     multipart: true,
     errors: [413, 415, 422, 504],
-    problemExtras: openAiError,
+    errorShape: 'openai',
     async handler({ app, request, tenant, principal, audit }) {
       const sessions = sessionService(app)
-      return answer(
-        request,
-        async () => {
-          const upload = await receiveUpload(request, sessions, [
-            'model',
-            'language',
-            'prompt',
-            'response_format',
-            'temperature',
-            'timestamp_granularities[]',
-            'timestamp_granularities',
-            'chunking_strategy',
-            'stream',
-          ])
-          const fields = upload.fields
-          const format = (fields.response_format ?? 'json') as (typeof OPENAI_RESPONSE_FORMATS)[number]
-          const problem = (message: string, field: string) => {
-            throw new HttpProblem('SPOOL_INVALID_REQUEST', message, { field, location: 'body' })
+      return answer(request, async () => {
+        const upload = await receiveUpload(request, sessions, [
+          'model',
+          'language',
+          'prompt',
+          'response_format',
+          'temperature',
+          'timestamp_granularities[]',
+          'timestamp_granularities',
+          'chunking_strategy',
+          'stream',
+        ])
+        const fields = upload.fields
+        const format = (fields.response_format ?? 'json') as (typeof OPENAI_RESPONSE_FORMATS)[number]
+        const problem = (message: string, field: string) => {
+          throw new HttpProblem('SPOOL_INVALID_REQUEST', message, { field, location: 'body' })
+        }
+        try {
+          if (!fields.model) problem('model is required', 'model')
+          if (!OPENAI_RESPONSE_FORMATS.includes(format)) {
+            problem(`response_format must be one of ${OPENAI_RESPONSE_FORMATS.join(', ')}`, 'response_format')
           }
-          try {
-            if (!fields.model) problem('model is required', 'model')
-            if (!OPENAI_RESPONSE_FORMATS.includes(format)) {
-              problem(`response_format must be one of ${OPENAI_RESPONSE_FORMATS.join(', ')}`, 'response_format')
-            }
-            if (fields.stream === 'true') problem('stream is not supported', 'stream')
-            if (fields.language !== undefined && !/^[a-z]{2,3}$/.test(fields.language)) {
-              problem('language must be an ISO 639-1 code such as en', 'language')
-            }
-          } catch (error) {
-            await rm(upload.path, { force: true })
-            throw error
+          if (fields.stream === 'true') problem('stream is not supported', 'stream')
+          if (fields.language !== undefined && !/^[a-z]{2,3}$/.test(fields.language)) {
+            problem('language must be an ISO 639-1 code such as en', 'language')
           }
-          const granularities = (fields['timestamp_granularities[]'] ?? fields.timestamp_granularities ?? 'segment')
-            .split(',')
-            .map((g) => g.trim())
-          const model = fields.model as string
-          const engine = engineNames('transcription').includes(model) ? model : undefined
-          await app.admission.admit(tenant, 'audio.validate')
-          const { session: createdView } = await createSession(sessions, upload, {
+        } catch (error) {
+          await rm(upload.path, { force: true })
+          throw error
+        }
+        const granularities = (fields['timestamp_granularities[]'] ?? fields.timestamp_granularities ?? 'segment')
+          .split(',')
+          .map((g) => g.trim())
+        const model = fields.model as string
+        const engine = engineNames('transcription').includes(model) ? model : undefined
+        await app.admission.admit(tenant, 'audio.validate')
+        const { session: createdView } = await createSession(sessions, upload, {
+          tenant,
+          createdBy: actor(principal),
+          kind: 'transcription',
+          prompt: fields.prompt ?? null,
+          metadata: {
+            ...(fields.language !== undefined && { language: fields.language }),
+            ...(engine !== undefined && { engines: { transcription: engine } }),
+          },
+        })
+        audit.target = createdView.id
+        const closing = new AbortController()
+        const onClose = () => closing.abort(new Error('the client went away'))
+        request.raw.once('close', onClose)
+        let view: SessionView
+        try {
+          view = await sessions.waitUntilFinished(
+            createdView.id,
             tenant,
-            createdBy: actor(principal),
-            kind: 'transcription',
-            prompt: fields.prompt ?? null,
-            metadata: {
-              ...(fields.language !== undefined && { language: fields.language }),
-              ...(engine !== undefined && { engines: { transcription: engine } }),
-            },
-          })
-          audit.target = createdView.id
-          const closing = new AbortController()
-          const onClose = () => closing.abort(new Error('the client went away'))
-          request.raw.once('close', onClose)
-          let view: SessionView
-          try {
-            view = await sessions.waitUntilFinished(
-              createdView.id,
-              tenant,
-              sessions.options.compat.waitMs,
-              closing.signal,
-            )
-          } catch (error) {
-            // The caller went away: nobody will read the answer, so nothing is kept for it either.
-            if (closing.signal.aborted && !sessions.options.compat.keep) {
-              await sessions.remove(createdView.id, tenant).catch(() => {})
-            }
-            throw error
-          } finally {
-            request.raw.off('close', onClose)
+            sessions.options.compat.waitMs,
+            closing.signal,
+          )
+        } catch (error) {
+          // The caller went away: nobody will read the answer, so nothing is kept for it either.
+          if (closing.signal.aborted && !sessions.options.compat.keep) {
+            await sessions.remove(createdView.id, tenant).catch(() => {})
           }
-          if (view.status === 'failed') {
-            if (!sessions.options.compat.keep) await sessions.remove(view.id, tenant).catch(() => {})
-            throw new AudioError('AUDIO_ENGINE_FAILED', view.error ?? 'transcription failed', { sessionId: view.id })
-          }
-          if (view.status !== 'processed') {
-            const pending = {
-              type: 'https://spool.dev/problems/spool_transcription_pending',
-              title: 'The transcription is still queued or running',
-              status: 504,
-              code: 'SPOOL_TRANSCRIPTION_PENDING',
-              detail: `session ${view.id} is ${view.status} (${view.progress} %); follow it with GET /v1/sessions/${view.id}`,
-              sessionId: view.id,
-              instance: request.url.split('?')[0] as string,
-              requestId: String(request.id),
-            }
-            return new Reply(
-              504,
-              { ...pending, ...openAiError(pending) },
-              { 'content-type': 'application/problem+json; charset=utf-8', 'spool-session-id': view.id },
-            )
-          }
-          const results = await sessions.results(view.id, tenant)
-          if (!results) throw new SessionError('SESSION_NOT_FOUND', `session ${view.id} has no results`)
-          const { body, contentType } = openAiTranscription(results.transcript, format, {
-            words: granularities.includes('word'),
-            segments: granularities.includes('segment') || format === 'verbose_json',
-            durationSec: view.durationMs / 1000,
-            language: fields.language,
-          })
+          throw error
+        } finally {
+          request.raw.off('close', onClose)
+        }
+        if (view.status === 'failed') {
           if (!sessions.options.compat.keep) await sessions.remove(view.id, tenant).catch(() => {})
-          return new Reply(200, body, { 'content-type': contentType, 'spool-session-id': view.id })
-        },
-        openAiError,
-      )
+          throw new AudioError('AUDIO_ENGINE_FAILED', view.error ?? 'transcription failed', { sessionId: view.id })
+        }
+        if (view.status !== 'processed') {
+          const pending = new SessionError(
+            'SPOOL_TRANSCRIPTION_PENDING',
+            `session ${view.id} is ${view.status} (${view.progress} %); follow it with GET /v1/sessions/${view.id}`,
+            { sessionId: view.id },
+          )
+          return problemReply(request, pending, { 'spool-session-id': view.id })
+        }
+        const results = await sessions.results(view.id, tenant)
+        if (!results) throw new SessionError('SESSION_NOT_FOUND', `session ${view.id} has no results`)
+        const { body, contentType } = openAiTranscription(results.transcript, format, {
+          words: granularities.includes('word'),
+          segments: granularities.includes('segment') || format === 'verbose_json',
+          durationSec: view.durationMs / 1000,
+          language: fields.language,
+        })
+        if (!sessions.options.compat.keep) await sessions.remove(view.id, tenant).catch(() => {})
+        return new Reply(200, body, { 'content-type': contentType, 'spool-session-id': view.id })
+      })
     },
   }),
 ]

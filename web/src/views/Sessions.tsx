@@ -1,5 +1,5 @@
 /**
- * Audio sessions (issue 6's `/v1/sessions` API; the tab shows only when the server has it):
+ * Audio sessions (the `/v1/sessions` API; the tab shows only when the server has it):
  * upload with a real progress bar and the medical context, a live list, and a session page with
  * an audio player and waveform, the transcript coloured by speaker (click a word to seek; the
  * word being played is highlighted), notes with risk flags first, warnings, stage timings and

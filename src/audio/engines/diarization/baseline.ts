@@ -44,7 +44,7 @@ export interface BaselineDiarizerOptions {
 export type DiarizerSettings = Pick<BaselineDiarizerOptions, 'embedding' | 'minTurnSec' | 'cluster' | 'resegment'>
 
 /**
- * The diarizer before issue 15: MFCC means over 1.5 s windows, the likelihood-ratio walk for the
+ * The first diarizer, before the log-mel embeddings and resegmentation: MFCC means over 1.5 s windows, the likelihood-ratio walk for the
  * count, majority votes per frame.
  */
 export const LEGACY_SETTINGS: DiarizerSettings = {

@@ -51,7 +51,7 @@ const LOG_PER_DB = Math.log(10) / 10
 export const DEFAULT_WINDOW_SEC = 1.5
 export const DEFAULT_HOP_SEC = 0.75
 
-/** The options of the MFCC baseline before issue 15 (kept for comparison). */
+/** The options of the first MFCC baseline, before the log-mel embeddings (kept for comparison). */
 export const LEGACY_EMBEDDING: EmbeddingOptions = { features: 'mfcc', stats: 'mean', windowSec: 1.5, hopSec: 0.75 }
 
 /** The windows `[start, end)` the embeddings are computed over, within speech segments. */
