@@ -25,6 +25,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { Spool } from '../src/index.js'
+import { maxInWindow } from '../src/store/conformance/windows.js'
 import { loadAverage } from './machine.js'
 import { DEFAULT_BENCH_PG_URL } from './postgres.js'
 import { percentile } from './stats.js'
@@ -102,18 +103,6 @@ async function freshStore(store: StoreKind, run: number): Promise<{ address: str
   }
 }
 
-/** The most of `times` inside any window of `windowMs`. */
-function mostInWindow(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b)
-  let most = 0
-  let from = 0
-  for (let to = 0; to < sorted.length; to++) {
-    while ((sorted[to] as number) - (sorted[from] as number) >= windowMs) from += 1
-    most = Math.max(most, to - from + 1)
-  }
-  return most
-}
-
 async function measure(store: StoreKind, run: number): Promise<{ starts: Start[]; claimMs: number[] }> {
   const { address, drop } = await freshStore(store, run)
   try {
@@ -186,14 +175,14 @@ async function main(): Promise<void> {
       }
       recordedMost = Math.max(
         recordedMost,
-        mostInWindow(
+        maxInWindow(
           starts.map((s) => s.recorded),
           RATE.windowMs,
         ),
       )
       handlerMost = Math.max(
         handlerMost,
-        mostInWindow(
+        maxInWindow(
           starts.map((s) => s.handler),
           RATE.windowMs,
         ),

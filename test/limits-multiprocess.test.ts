@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Spool } from '../src/index.js'
+import { maxInWindow } from '../src/store/conformance/windows.js'
 import { onTeardown, startWorker, teardown, waitUntil } from './helpers/children.js'
 
 const PG_URL = process.env.SPOOL_TEST_PG_URL ?? 'postgres://spool:spool@127.0.0.1:5433/spool_test'
@@ -19,18 +20,6 @@ const CAP = 4
 const JOBS = 60
 const GROUPS = 3
 const GROUP_CAP = 1
-
-/** The most starts inside any window of `windowMs`. */
-function maxInWindow(starts: number[], windowMs: number): number {
-  const sorted = [...starts].sort((a, b) => a - b)
-  let most = 0
-  let from = 0
-  for (let to = 0; to < sorted.length; to++) {
-    while ((sorted[to] as number) - (sorted[from] as number) >= windowMs) from += 1
-    most = Math.max(most, to - from + 1)
-  }
-  return most
-}
 
 /** The most jobs running at one moment, from their [start, finish) intervals. */
 function maxOverlap(intervals: [number, number][]): number {

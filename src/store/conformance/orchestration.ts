@@ -12,20 +12,9 @@ import type { Job, JobContext } from '../../engine/job.js'
 import { Spool } from '../../engine/spool.js'
 import type { JobState } from '../store.js'
 import { type StoreFixture, waitFor } from './conformance.js'
+import { maxInWindow } from './windows.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** The most starts inside any window of `windowMs` (start times sorted). */
-function maxInWindow(starts: number[], windowMs: number): number {
-  const sorted = [...starts].sort((a, b) => a - b)
-  let most = 0
-  let from = 0
-  for (let to = 0; to < sorted.length; to++) {
-    while ((sorted[to] as number) - (sorted[from] as number) >= windowMs) from += 1
-    most = Math.max(most, to - from + 1)
-  }
-  return most
-}
 
 export function describeOrchestrationConformance(name: string, createFixture: () => Promise<StoreFixture>): void {
   describe(`orchestration conformance: ${name}`, () => {
