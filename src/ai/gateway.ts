@@ -21,13 +21,22 @@ import type { Priority } from '../engine/priority.js'
 import type { Spool } from '../engine/spool.js'
 import type { Worker } from '../engine/worker.js'
 import type { GatewayConfig, ProviderConfig, ProvidersConfig } from './config.js'
+import { GeminiQuotaExhausted, geminiPath } from './gemini.js'
 import { StreamHub } from './streams.js'
 import { estimateTokens } from './tokens.js'
 import { UpstreamFailure, UpstreamRejected, type UpstreamTarget, upstreamPost } from './upstream.js'
 
-export type Endpoint = 'chat' | 'embeddings'
+/** `gemini`: Gemini's native `generateContent` (`stream`: `streamGenerateContent`). */
+export type Endpoint = 'chat' | 'embeddings' | 'gemini'
 
-const PATHS: Record<Endpoint, string> = { chat: '/chat/completions', embeddings: '/embeddings' }
+const PATHS: Record<Exclude<Endpoint, 'gemini'>, string> = { chat: '/chat/completions', embeddings: '/embeddings' }
+
+/** The upstream path, and the body sent there (Gemini's model is in the path, not the body). */
+function upstreamCall(payload: AiPayload): { path: string; body: Record<string, unknown> } {
+  if (payload.endpoint !== 'gemini') return { path: PATHS[payload.endpoint], body: payload.body }
+  const { model, stream: _stream, ...body } = payload.body
+  return { path: geminiPath(String(model), payload.stream), body }
+}
 
 /** A request's job payload (stored encrypted at rest, like every payload, when encryption is on). */
 export interface AiPayload {
@@ -152,7 +161,7 @@ export class Gateway {
    */
   async submit(request: Submission): Promise<EnqueueResult> {
     const provider = this.providers[request.provider] as ProviderConfig
-    const stream = request.endpoint === 'chat' && request.stream === true
+    const stream = request.endpoint !== 'embeddings' && request.stream === true
     const payload: AiPayload = {
       endpoint: request.endpoint,
       provider: request.provider,
@@ -216,7 +225,13 @@ export class Gateway {
       if (provider.apiKeyEnv !== undefined && !apiKey) {
         throw new Error(`provider ${name}: the environment variable ${provider.apiKeyEnv} (its API key) is not set`)
       }
-      targets.set(name, { name, baseUrl: provider.baseUrl, apiKey, timeoutMs: provider.timeoutMs })
+      targets.set(name, {
+        name,
+        baseUrl: provider.baseUrl,
+        apiKey,
+        timeoutMs: provider.timeoutMs,
+        kind: provider.kind,
+      })
     }
     await this.setup()
     for (const [name, target] of targets) {
@@ -255,19 +270,27 @@ export class Gateway {
       }
     }
     try {
-      const response = await upstreamPost(target, PATHS[payload.endpoint], payload.body, ctx.signal, {
-        stream: payload.stream,
-      })
+      const call = upstreamCall(payload)
+      const response = await upstreamPost(target, call.path, call.body, ctx.signal, { stream: payload.stream })
       const result: AiResult = payload.stream
         ? await this.relay(target, job.id, response, ctx.signal)
         : { status: response.status, body: await readBody(target, response) }
       const usage = result.usage ?? (result.body as { usage?: { total_tokens?: number } } | undefined)?.usage
-      if (provider.tpm !== undefined && typeof usage?.total_tokens === 'number') {
-        await this.spool.limits.giveBack(tpmKey, { perMinute: provider.tpm }, payload.reserved - usage.total_tokens)
+      const used =
+        typeof usage?.total_tokens === 'number'
+          ? usage.total_tokens
+          : // Gemini's usageMetadata.totalTokenCount
+            (result.body as { usageMetadata?: { totalTokenCount?: unknown } } | undefined)?.usageMetadata
+              ?.totalTokenCount
+      if (provider.tpm !== undefined && typeof used === 'number') {
+        await this.spool.limits.giveBack(tpmKey, { perMinute: provider.tpm }, payload.reserved - used)
       }
       return result
     } catch (error) {
-      if (error instanceof UpstreamRejected && isQuotaExhausted(error)) {
+      // A quota that will not come back soon: the breaker opens, so queued requests wait (or go
+      // to a fallback) instead of each spending a call on the same answer. A Gemini daily quota
+      // also holds the queue until its reset (the RateLimitedError's pause): no probe before it.
+      if ((error instanceof UpstreamRejected && isQuotaExhausted(error)) || error instanceof GeminiQuotaExhausted) {
         await this.spool.breakers.open(Gateway.breakerOf(target.name))
       }
       throw error
@@ -289,6 +312,7 @@ export class Gateway {
     const events: string[] = []
     let usage: AiResult['usage'] = null
     let done = false
+    let cutShort = false
     const decoder = new TextDecoder()
     let buffer = ''
     const idle = new AbortController()
@@ -337,10 +361,15 @@ export class Gateway {
       if (buffer.trim() !== '') onEvent(buffer)
     } catch {
       // A dropped connection reads as an early end: handled below.
+      cutShort = true
     } finally {
       clearTimeout(idleTimer)
     }
     signal.throwIfAborted()
+    // Gemini's stream has no [DONE]: it ends with the connection, its last chunk naming a finishReason.
+    if (target.kind === 'gemini' && !idle.signal.aborted && !cutShort && /"finishReason"/.test(events.at(-1) ?? '')) {
+      done = true
+    }
     if (!done) {
       const why = idle.signal.aborted ? `no data for ${target.timeoutMs} ms` : 'the connection closed before [DONE]'
       if (events.length === 0) {
@@ -357,7 +386,7 @@ export class Gateway {
       throw Object.assign(new UnrecoverableError(message), { code: 'AI_STREAM_BROKEN' })
     }
     this.streams.push(jobId, { type: 'done' })
-    return { status: 200, events: [...events, '[DONE]'], usage }
+    return { status: 200, events: target.kind === 'gemini' ? events : [...events, '[DONE]'], usage }
   }
 }
 

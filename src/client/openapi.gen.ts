@@ -938,6 +938,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1beta/models/{call}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Gemini generateContent / streamGenerateContent, queued on its provider
+         * @description Gemini’s native request as it is, at `/v1beta/models/{model}:generateContent` (JSON) or `:streamGenerateContent?alt=sse` (SSE, Gemini’s framing), routed by model to a provider of kind `gemini`. The Spool API key goes in `x-goog-api-key` (as `@google/genai` sends it) or `Authorization: Bearer`. Sync by default; `Prefer: respond-async`, `Prefer: wait=N`, `Spool-Priority` and `Idempotency-Key` as on /v1/chat/completions. Errors in Gemini’s shape `{"error":{"code","message","status"}}`.
+         */
+        post: operations["ai.geminiGenerateContent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/breakers": {
         parameters: {
             query?: never;
@@ -6214,6 +6234,152 @@ export interface operations {
             };
             /** @description The credential may not do this, or not in that tenant */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "ai.geminiGenerateContent": {
+        parameters: {
+            query?: {
+                alt?: "sse" | "json";
+            };
+            header?: {
+                /** @description act in this tenant instead of the credential’s own (admins of the operator tenant only) */
+                "Spool-Tenant"?: string;
+            };
+            path: {
+                /** @description `{model}:generateContent` or `{model}:streamGenerateContent` */
+                call: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    contents: ({
+                        role?: string;
+                        parts: {
+                            [key: string]: unknown;
+                        }[];
+                    } & {
+                        [key: string]: unknown;
+                    })[];
+                    systemInstruction?: {
+                        parts: {
+                            [key: string]: unknown;
+                        }[];
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    generationConfig?: {
+                        maxOutputTokens?: number;
+                        candidateCount?: number;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    /** @description Spool: the request’s priority (or `Spool-Priority`) */
+                    priority?: ("urgent" | "high" | "normal" | "low") | number;
+                } & {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description No content */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input (problem+json names the `field`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this, or not in that tenant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (in this tenant) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a rate limit (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -19,6 +19,7 @@ import fastifyWebsocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 import pino, { type Logger as PinoLogger } from 'pino'
 import type { z } from 'zod'
+import { geminiError } from '../ai/gemini.js'
 import { SpoolError } from '../engine/errors.js'
 import type { Spool } from '../engine/spool.js'
 import { type AuditEntry, AuditLog } from '../security/audit.js'
@@ -228,6 +229,14 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
         .type('application/json; charset=utf-8')
         .send({ error: openAiErrorOf(problem), ...problem })
     }
+    if (request.spoolState?.route.errorShape === 'gemini') {
+      const shaped = geminiError(problem.status, problem.detail).error
+      return reply
+        .code(problem.status)
+        .headers(headers)
+        .type('application/json; charset=utf-8')
+        .send({ error: { ...shaped, reason: problem.code.toLowerCase(), field: problem.field ?? null } })
+    }
     return reply.code(problem.status).headers(headers).type('application/problem+json; charset=utf-8').send(problem)
   }
 
@@ -390,7 +399,10 @@ function registerRoute(app: FastifyInstance, context: ServerContext, spec: AnyRo
       if (permission === 'public') {
         principal = { kind: 'key', id: 'anonymous', user: null, tenant: 'default', scopes: [], operator: false }
       } else {
-        const header = request.headers.authorization
+        const googKey = request.headers['x-goog-api-key']
+        const header =
+          request.headers.authorization ??
+          (spec.errorShape === 'gemini' && typeof googKey === 'string' ? `Bearer ${googKey}` : undefined)
         const queryToken = spec.stream && typeof rawQuery.access_token === 'string' ? rawQuery.access_token : undefined
         if (header === undefined && !spec.stream && rawQuery.access_token !== undefined) {
           throw new HttpProblem(

@@ -65,8 +65,12 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   bodyLimit?: number
   /** Fields this route's error answers carry beside the problem's (the OpenAI-compatible route's `error`). */
   problemExtras?(problem: Problem): Record<string, unknown>
-  /** `openai`: errors also carry `error: { message, type, code, param }`, the shape OpenAI's SDKs read. */
-  errorShape?: 'openai'
+  /**
+   * `openai`: errors also carry `error: { message, type, code, param }`, the shape OpenAI's SDKs read;
+   * `gemini`: errors are `{ error: { code, message, status } }` (Gemini's), and the credential may
+   * come as `x-goog-api-key`, as `@google/genai` sends it.
+   */
+  errorShape?: 'openai' | 'gemini'
   handler(ctx: RouteContext<P, Q, B>): Promise<unknown>
 }
 

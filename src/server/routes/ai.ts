@@ -19,6 +19,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { type AiJob, type Answer, answerFor, jobHeaders, openAiError, waitForJob } from '../../ai/answer.js'
 import { type Endpoint, Gateway, gatewayFor, type Submission } from '../../ai/gateway.js'
+import { toGeminiError } from '../../ai/gemini.js'
 import type { ServerContext } from '../context.js'
 import { Reply, route, STREAMING } from '../route.js'
 import * as s from '../schemas.js'
@@ -150,7 +151,7 @@ interface StreamContext {
   reply: FastifyReply
 }
 
-interface ServeContext {
+export interface ServeContext {
   body: Record<string, unknown> & {
     model: string
     stream?: boolean | undefined
@@ -164,7 +165,22 @@ interface ServeContext {
   audit: { target?: string | null }
 }
 
-async function serve(ctx: ServeContext, endpoint: Endpoint): Promise<unknown> {
+/** The shape of a route's answers: OpenAI's, or Gemini's (errors, stream framing). */
+export type Format = 'openai' | 'gemini'
+
+/**
+ * Serves one gateway request: enqueues it on its provider's queue and answers sync, async or as
+ * a stream. With `format: 'gemini'` the errors are Gemini-shaped (`{error:{code,message,status}}`).
+ */
+export async function serve(ctx: ServeContext, endpoint: Endpoint, format: Format = 'openai'): Promise<unknown> {
+  const result = await serveRequest(ctx, endpoint, format)
+  if (format === 'gemini' && result instanceof Reply && result.status >= 400) {
+    return new Reply(result.status, toGeminiError(result.status, result.body), result.headers)
+  }
+  return result
+}
+
+async function serveRequest(ctx: ServeContext, endpoint: Endpoint, format: Format): Promise<unknown> {
   const { app, request, tenant, body } = ctx
   const gateway = gatewayOf(app)
   const { priority: bodyPriority, ...upstreamBody } = body
@@ -182,7 +198,8 @@ async function serve(ctx: ServeContext, endpoint: Endpoint): Promise<unknown> {
     )
   }
   const provider = await gateway.route(body.model)
-  if (provider === null) {
+  // Gemini's native routes reach `gemini` providers only, the OpenAI-compatible ones the others.
+  if (provider === null || (endpoint === 'gemini') !== (gateway.providers[provider]?.kind === 'gemini')) {
     return new Reply(
       404,
       openAiError(
@@ -209,7 +226,7 @@ async function serve(ctx: ServeContext, endpoint: Endpoint): Promise<unknown> {
     )
   }
   const prefer = parsePrefer(headers.prefer)
-  const stream = endpoint === 'chat' && body.stream === true
+  const stream = endpoint !== 'embeddings' && body.stream === true
   await app.admission.admit(tenant, Gateway.queueOf(provider))
   const trace = callerTrace(app, request)
   const enqueued = await gateway.submit({
@@ -246,7 +263,7 @@ async function serve(ctx: ServeContext, endpoint: Endpoint): Promise<unknown> {
   }
   const waitMs = waitBudget(prefer.waitSeconds, headers['x-stainless-timeout'], gateway.settings.maxWaitSeconds)
   if (stream) {
-    streamAnswer(ctx, gateway, enqueued.id, waitMs)
+    streamAnswer(ctx, gateway, enqueued.id, waitMs, 0, format)
     return STREAMING
   }
   // The response's close, not the request's: a request emits 'close' once its body is read.
@@ -290,7 +307,17 @@ function pending(job: AiJob, waitMs: number): Answer {
  * A stream: the worker's events (StreamHub) as they come, or, from a worker on another node,
  * the saved events once the job completes. See the module comment for headers and notices.
  */
-function streamAnswer(ctx: StreamContext, gateway: Gateway, jobId: string, waitMs: number, after = 0): void {
+function streamAnswer(
+  ctx: StreamContext,
+  gateway: Gateway,
+  jobId: string,
+  waitMs: number,
+  after = 0,
+  format: Format = 'openai',
+): void {
+  // Gemini's framing: bare `data:` lines (its SDK skips an event with an `id:` line first), no
+  // [DONE] (the stream ends with the connection), errors as `{error:{code,message,status}}`.
+  const gemini = format === 'gemini'
   const { app, request, reply } = ctx
   const { spool } = app
   reply.hijack()
@@ -322,7 +349,8 @@ function streamAnswer(ctx: StreamContext, gateway: Gateway, jobId: string, waitM
   /** Each event has its number as its SSE id: a client that lost the stream resumes after it. */
   const emit = (data: string) => {
     events += 1
-    if (events > after) write(`id: ${events}\ndata: ${data}\n\n`)
+    if (gemini) write(`data: ${data}\n\n`)
+    else if (events > after) write(`id: ${events}\ndata: ${data}\n\n`)
   }
   const onServerClose = () => finish()
   let stop: (() => void) | null = null
@@ -342,11 +370,12 @@ function streamAnswer(ctx: StreamContext, gateway: Gateway, jobId: string, waitM
         'x-request-id': String(request.id),
         ...answer.headers,
       })
-      res.end(JSON.stringify(answer.body))
+      res.end(JSON.stringify(gemini && answer.status >= 400 ? toGeminiError(answer.status, answer.body) : answer.body))
       return
     }
     if (answer) {
-      const error = (answer.body as { error?: unknown } | null)?.error ?? answer.body
+      const body = gemini ? toGeminiError(answer.status, answer.body) : answer.body
+      const error = (body as { error?: unknown } | null)?.error ?? body
       write(`data: ${JSON.stringify({ error })}\n\n`)
     }
     if (!res.writableEnded) res.end()
@@ -357,10 +386,11 @@ function streamAnswer(ctx: StreamContext, gateway: Gateway, jobId: string, waitM
     head()
     if (signal.type === 'event') emit(signal.data)
     else if (signal.type === 'done') {
-      write('data: [DONE]\n\n')
+      if (!gemini) write('data: [DONE]\n\n')
       finish()
     } else {
-      write(`data: ${JSON.stringify({ error: signal.error })}\n\n`)
+      const error = gemini ? toGeminiError(502, { error: signal.error }) : { error: signal.error }
+      write(`data: ${JSON.stringify(error)}\n\n`)
       finish()
     }
   })
