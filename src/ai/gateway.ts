@@ -20,6 +20,7 @@ import type { Job, JobContext } from '../engine/job.js'
 import type { Priority } from '../engine/priority.js'
 import type { Spool } from '../engine/spool.js'
 import type { Worker } from '../engine/worker.js'
+import { BATCH_QUEUE, finalizeBatch } from './batches.js'
 import type { GatewayConfig, ProviderConfig, ProvidersConfig } from './config.js'
 import { GeminiQuotaExhausted, geminiPath } from './gemini.js'
 import { StreamHub } from './streams.js'
@@ -47,6 +48,8 @@ export interface AiPayload {
   stream: boolean
   /** Tokens reserved against the provider's TPM. */
   reserved: number
+  /** A batch line's completion window (epoch ms): not started by then, it fails as expired. */
+  deadline?: number
 }
 
 /** A request's job result. */
@@ -94,7 +97,7 @@ export class Gateway {
   readonly providers: ProvidersConfig
   readonly settings: GatewayConfig
   private readonly env: NodeJS.ProcessEnv
-  private workers: Worker<AiPayload, AiResult>[] = []
+  private workers: Worker<never, unknown>[] = []
   private ready: Promise<void> | null = null
 
   constructor(
@@ -241,6 +244,12 @@ export class Gateway {
         }),
       )
     }
+    // Batches (batches.ts): the job that writes a batch's output once its lines have finished.
+    this.workers.push(
+      this.spool.work<{ batch: string }, unknown>(BATCH_QUEUE, (job) => finalizeBatch(this, job), {
+        concurrency: 2,
+      }) as Worker<never, unknown>,
+    )
   }
 
   async close(options: { graceMs?: number } = {}): Promise<void> {
@@ -258,6 +267,11 @@ export class Gateway {
         new UnrecoverableError(`spool_request_expired: not answered within ${this.settings.requestTtlSeconds} s`),
         { code: 'AI_REQUEST_EXPIRED' },
       )
+    }
+    if (payload.deadline !== undefined && Date.now() > payload.deadline) {
+      throw Object.assign(new UnrecoverableError('batch_expired: the batch’s completion window ended first'), {
+        code: 'AI_BATCH_EXPIRED',
+      })
     }
     const tpmKey = `ai.${target.name}.tpm`
     if (provider.tpm !== undefined && payload.reserved > 0) {

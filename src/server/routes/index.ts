@@ -2,6 +2,7 @@
 import type { AnyRoute } from '../route.js'
 import { adminRoutes } from './admin.js'
 import { aiRoutes } from './ai.js'
+import { aiBatchRoutes } from './ai-batches.js'
 import { aiGeminiRoutes } from './ai-gemini.js'
 import { breakerRoutes } from './breakers.js'
 import { eventRoutes } from './events.js'
@@ -27,6 +28,7 @@ export const allRoutes: AnyRoute[] = [
   ...sessionRoutes,
   ...aiRoutes,
   ...aiGeminiRoutes,
+  ...aiBatchRoutes,
   ...breakerRoutes,
   ...adminRoutes,
   ...meRoutes,
