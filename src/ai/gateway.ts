@@ -21,6 +21,7 @@ import type { Priority } from '../engine/priority.js'
 import type { Spool } from '../engine/spool.js'
 import type { Worker } from '../engine/worker.js'
 import { BATCH_QUEUE, finalizeBatch } from './batches.js'
+import { cachePut, coalescingKey } from './cache.js'
 import type { GatewayConfig, ProviderConfig, ProvidersConfig } from './config.js'
 import { GeminiQuotaExhausted, geminiPath } from './gemini.js'
 import { StreamHub } from './streams.js'
@@ -50,6 +51,8 @@ export interface AiPayload {
   reserved: number
   /** A batch line's completion window (epoch ms): not started by then, it fails as expired. */
   deadline?: number
+  /** `Spool-Cache: ttl=…`: the worker keeps a 2xx answer under this key (cache.ts). */
+  cache?: { key: string; ttl: number }
 }
 
 /** A request's job result. */
@@ -77,6 +80,8 @@ export interface Submission {
   idempotencyKey?: string
   /** Extra metadata for the job (a caller's trace context). */
   metadata?: Record<string, string>
+  /** Keep the answer in the cache (cache.ts); identical requests in flight share the job. */
+  cache?: { key: string; ttl: number }
 }
 
 export interface GatewayOptions {
@@ -171,8 +176,11 @@ export class Gateway {
       body: request.body,
       stream,
       reserved: await this.reserve(request.provider, request.endpoint, request.body),
+      ...(request.cache && !stream && { cache: request.cache }),
     }
-    const key = request.idempotencyKey
+    const key =
+      request.idempotencyKey ??
+      (request.cache && !stream ? coalescingKey(request.cache.key, request.cache.ttl) : undefined)
     return this.spool.enqueue(Gateway.queueOf(request.provider), payload, {
       tenant: request.tenant,
       ...(request.user !== undefined && { user: request.user }),
@@ -298,6 +306,15 @@ export class Gateway {
               ?.totalTokenCount
       if (provider.tpm !== undefined && typeof used === 'number') {
         await this.spool.limits.giveBack(tpmKey, { perMinute: provider.tpm }, payload.reserved - used)
+      }
+      if (payload.cache && result.status >= 200 && result.status < 300) {
+        await cachePut(
+          this.spool,
+          job.tenant,
+          payload.cache.key,
+          { status: result.status, body: result.body, jobId: job.id },
+          payload.cache.ttl,
+        )
       }
       return result
     } catch (error) {

@@ -872,7 +872,7 @@ export interface paths {
         put?: never;
         /**
          * OpenAI-compatible chat completion, queued on its provider
-         * @description The OpenAI request as it is (any field passes through to the provider), plus Spool’s `priority`. Routed by `model` to the provider serving it. Sync by default (see `Prefer`), `Prefer: respond-async` answers 202 with the job, `stream: true` answers SSE. Headers: `Prefer: wait=N` / `respond-async`, `Spool-Priority`, `Idempotency-Key` (a retry re-attaches to its job, never a second upstream call).
+         * @description The OpenAI request as it is (any field passes through to the provider), plus Spool’s `priority`. Routed by `model` to the provider serving it. Sync by default (see `Prefer`), `Prefer: respond-async` answers 202 with the job, `stream: true` answers SSE. Headers: `Prefer: wait=N` / `respond-async`, `Spool-Priority`, `Idempotency-Key` (a retry re-attaches to its job, never a second upstream call), `Spool-Cache: ttl=<seconds>` (an identical request of the tenant within the TTL is answered from the cache, `Spool-Cache: hit`; identical requests in flight share one upstream call).
          */
         post: operations["ai.chatCompletions"];
         delete?: never;

@@ -18,6 +18,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { type AiJob, type Answer, answerFor, jobHeaders, openAiError, waitForJob } from '../../ai/answer.js'
+import { cacheGet, cacheKey, MAX_CACHE_TTL_SECONDS, parseCacheHeader } from '../../ai/cache.js'
 import { type Endpoint, Gateway, gatewayFor, type Submission } from '../../ai/gateway.js'
 import { toGeminiError } from '../../ai/gemini.js'
 import type { ServerContext } from '../context.js'
@@ -65,7 +66,7 @@ export const aiRoutes = [
     tag: 'ai',
     summary: 'OpenAI-compatible chat completion, queued on its provider',
     description:
-      'The OpenAI request as it is (any field passes through to the provider), plus Spool’s `priority`. Routed by `model` to the provider serving it. Sync by default (see `Prefer`), `Prefer: respond-async` answers 202 with the job, `stream: true` answers SSE. Headers: `Prefer: wait=N` / `respond-async`, `Spool-Priority`, `Idempotency-Key` (a retry re-attaches to its job, never a second upstream call).',
+      'The OpenAI request as it is (any field passes through to the provider), plus Spool’s `priority`. Routed by `model` to the provider serving it. Sync by default (see `Prefer`), `Prefer: respond-async` answers 202 with the job, `stream: true` answers SSE. Headers: `Prefer: wait=N` / `respond-async`, `Spool-Priority`, `Idempotency-Key` (a retry re-attaches to its job, never a second upstream call), `Spool-Cache: ttl=<seconds>` (an identical request of the tenant within the TTL is answered from the cache, `Spool-Cache: hit`; identical requests in flight share one upstream call).',
     permission: 'produce',
     body: chatBody,
     errors: [202, 404, 409, 429, 502, 504],
@@ -227,9 +228,33 @@ async function serveRequest(ctx: ServeContext, endpoint: Endpoint, format: Forma
   }
   const prefer = parsePrefer(headers.prefer)
   const stream = endpoint !== 'embeddings' && body.stream === true
+  const ttl = parseCacheHeader(headers['spool-cache'])
+  if (ttl === null) {
+    return new Reply(
+      400,
+      openAiError(
+        `Spool-Cache must be ttl=<seconds>, 1 to ${MAX_CACHE_TTL_SECONDS}`,
+        'invalid_request_error',
+        'spool_invalid_cache',
+        'spool-cache',
+      ),
+    )
+  }
+  // A stream is not cached: it answers as it goes.
+  const cache = ttl !== undefined && !stream ? { key: cacheKey(tenant, endpoint, upstreamBody), ttl } : undefined
+  if (cache) {
+    const hit = await cacheGet(app.spool, tenant, cache.key)
+    if (hit) {
+      return new Reply(hit.status, hit.body, {
+        'spool-job-id': hit.jobId,
+        'spool-queue-wait-ms': '0',
+        'spool-cache': 'hit',
+      })
+    }
+  }
   await app.admission.admit(tenant, Gateway.queueOf(provider))
   const trace = callerTrace(app, request)
-  const enqueued = await gateway.submit({
+  const submission: Submission = {
     endpoint,
     provider,
     body: upstreamBody as Submission['body'],
@@ -239,9 +264,18 @@ async function serveRequest(ctx: ServeContext, endpoint: Endpoint, format: Forma
     ...(priority !== undefined && { priority }),
     ...(idempotency !== undefined && { idempotencyKey: idempotency }),
     ...(trace && { metadata: trace }),
-  })
+    ...(cache && { cache }),
+  }
+  let enqueued = await gateway.submit(submission)
+  if (cache && !enqueued.created && idempotency === undefined && ['failed', 'cancelled'].includes(enqueued.state)) {
+    // Coalescing joins requests in flight, not a failure: this one gets its own attempt.
+    enqueued = await gateway.submit({ ...submission, idempotencyKey: `cache-retry:${cache.key}:${Date.now()}` })
+  }
   ctx.audit.target = enqueued.id
-  const base = { 'spool-job-id': enqueued.id }
+  const base = {
+    'spool-job-id': enqueued.id,
+    ...(cache && { 'spool-cache': enqueued.created || idempotency !== undefined ? 'miss' : 'coalesced' }),
+  }
   if (prefer.respondAsync && !stream) {
     return new Reply(
       202,
@@ -284,7 +318,10 @@ async function serveRequest(ctx: ServeContext, endpoint: Endpoint, format: Forma
     )
   }
   const answer = answerFor(job) ?? pending(job, waitMs)
-  return new Reply(answer.status, answer.body, answer.headers)
+  return new Reply(answer.status, answer.body, {
+    ...answer.headers,
+    ...('spool-cache' in base && { 'spool-cache': base['spool-cache'] }),
+  })
 }
 
 /** 504 for a request still queued or running when the wait ends: follow it by its job id. */
