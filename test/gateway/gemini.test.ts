@@ -90,6 +90,18 @@ describe('AI gateway: Gemini native', () => {
     expect(fakes.main?.callsFor('stream me a few words please')).toBe(1)
   })
 
+  it('streams a request that waited in its queue: the SDK skips the queued notices and reads every chunk', async () => {
+    await t.spool.queues.pause('ai.main')
+    const stream = genai().models.generateContentStream({ model: 'gemini-test', contents: 'queued stream words' })
+    // Held for 0.4 s: the headers go out after streamHoldMs (0.1 s), then a notice every 0.1 s.
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    await t.spool.queues.resume('ai.main')
+    const parts: string[] = []
+    for await (const chunk of await stream) parts.push(chunk.text ?? '')
+    expect(parts.join('')).toBe('echo: queued stream words')
+    expect(fakes.main?.callsFor('queued stream words')).toBe(1)
+  })
+
   it('retries a stream cut before its first chunk unseen; one cut after it ends in an in-band Gemini error', async () => {
     const fake = fakes.main as FakeGemini
     fake.script({ streamCutAfter: 0 })
