@@ -364,6 +364,13 @@ export class Gateway {
         try {
           usage = (JSON.parse(data) as { usage?: AiResult['usage'] }).usage ?? usage
         } catch {}
+      } else if (data.includes('"usageMetadata"')) {
+        // Gemini's stream: the last chunk's usageMetadata counts the whole answer.
+        try {
+          const total = (JSON.parse(data) as { usageMetadata?: { totalTokenCount?: unknown } }).usageMetadata
+            ?.totalTokenCount
+          if (typeof total === 'number') usage = { total_tokens: total }
+        } catch {}
       }
       this.streams.push(jobId, { type: 'event', data })
     }

@@ -25,6 +25,7 @@ describe('AI gateway: Gemini native', () => {
     fakes.minute = await startFakeGemini({ rpm: 2, windowMs: 700 })
     fakes.daily = await startFakeGemini({ rpd: 1, perDayRetryDelay: '0.2s' })
     fakes.overload = await startFakeGemini()
+    fakes.tight = await startFakeGemini()
     const provider = (name: string, models: string[], extra: Record<string, unknown> = {}) => ({
       kind: 'gemini' as const,
       baseUrl: (fakes[name] as FakeGemini).url,
@@ -39,6 +40,7 @@ describe('AI gateway: Gemini native', () => {
           main: provider('main', ['gemini-test']),
           minute: provider('minute', ['gemini-minute']),
           daily: provider('daily', ['gemini-daily']),
+          tight: provider('tight', ['gemini-tight'], { tpm: 1_000, defaultMaxTokens: 900 }),
           overload: provider('overload', ['gemini-overload'], {
             maxAttempts: 10,
             breaker: { failureThreshold: 2, cooldownMs: 300, successThreshold: 1 },
@@ -236,6 +238,30 @@ describe('AI gateway: Gemini native', () => {
     expect(limits.pausedUntil).toBeGreaterThanOrEqual(nextPacificMidnight() - 5_000)
     const job = await t.request('GET', `/v1/jobs/${second.body.id}`, { key: tenantA })
     expect(job.body).toMatchObject({ state: 'scheduled', attempt: 0 })
+  })
+
+  it('settles the TPM reservation from usageMetadata, streamed or not, so the next request need not wait', async () => {
+    // Each request reserves ~910 tokens of 1 000 a minute; unsettled, the third would wait ~50 s.
+    const ai = genai()
+    const one = await ai.models.generateContent({ model: 'gemini-tight', contents: 'tpm one' })
+    expect(one.text).toBe('echo: tpm one')
+    let streamed = ''
+    for await (const chunk of await ai.models.generateContentStream({ model: 'gemini-tight', contents: 'tpm two' })) {
+      streamed += chunk.text ?? ''
+    }
+    expect(streamed).toBe('echo: tpm two')
+    const three = await ai.models.generateContent({
+      model: 'gemini-tight',
+      contents: 'tpm three',
+      config: { httpOptions: { headers: { prefer: 'wait=5' } } },
+    })
+    expect(three.text).toBe('echo: tpm three')
+    const four = await ai.models.generateContent({
+      model: 'gemini-tight',
+      contents: 'tpm four',
+      config: { httpOptions: { headers: { prefer: 'wait=5' } } },
+    })
+    expect(four.text).toBe('echo: tpm four')
   })
 
   it('backs off through a window of overloaded 503s, counting them toward the breaker, and answers once', async () => {
