@@ -68,9 +68,16 @@ export const aiBatchRoutes = [
     permission: 'produce',
     multipart: true,
     bodyLimit: MAX_FILE_BYTES + 64 * 1024,
-    errors: [413],
+    errors: [413, 415],
     ...SHAPE,
     async handler({ app, request, tenant, audit }) {
+      if (!request.isMultipart()) {
+        throw new HttpProblem(
+          'SPOOL_UNSUPPORTED_MEDIA_TYPE',
+          'upload the file as multipart/form-data (fields `file` and `purpose`)',
+          { field: 'content-type' },
+        )
+      }
       let content: Buffer | null = null
       let filename = 'input.jsonl'
       let purpose: string | undefined
