@@ -1,7 +1,7 @@
 /**
  * OpenAI's Batch API through the gateway, end to end with the `openai` SDK: files.create,
- * batches.create/retrieve/list/cancel, files.content, against a real Spool server (SQLite,
- * encrypted at rest) and the fake OpenAI upstream, which counts every call per request.
+ * batches.create/retrieve/list/cancel, files.content, against a real Spool server (SQLite and
+ * PostgreSQL, encrypted at rest) and the fake OpenAI upstream, which counts every call per request.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -20,7 +20,7 @@ const line = (custom_id: string, content: string, model = 'gpt-batch') =>
     body: { model, messages: [{ role: 'user', content }] },
   })
 
-describe('AI gateway: Batch API', () => {
+describe.each(['sqlite', 'postgres'] as const)('AI gateway: Batch API (%s)', (database) => {
   let t: TestServer
   let gateway: Gateway
   let fake: FakeUpstream
@@ -39,6 +39,7 @@ describe('AI gateway: Batch API', () => {
       breaker: { failureThreshold: 5, cooldownMs: 600 },
     })
     t = await startServer({
+      database,
       config: {
         providers: { batch: provider(fake, ['gpt-batch']), held: provider(held, ['gpt-held']) },
         gateway: { maxWaitSeconds: 30 },
@@ -107,7 +108,7 @@ describe('AI gateway: Batch API', () => {
       .filter((name) => name.startsWith('spool.db'))
       .map((name) => readFileSync(join(t.dir, name)).toString('latin1'))
       .join('')
-    expect(db.length).toBeGreaterThan(0)
+    if (database === 'sqlite') expect(db.length).toBeGreaterThan(0)
     expect(db).not.toContain('batch three')
     const listed = await client().batches.list()
     expect(listed.data.map((b) => b.id)).toContain(created.id)
