@@ -10,11 +10,11 @@ const positive = z.number().int().positive()
 export const PROVIDER_NAME = /^[a-z0-9][a-z0-9_-]{0,47}$/
 
 export const providerSchema = z.strictObject({
-  /** `openai`: any OpenAI-compatible API (OpenAI, Azure OpenAI, Groq, Together, vLLM, Ollama, Gemini's compatible endpoint…). */
-  kind: z.literal('openai'),
-  /** The API's base URL including its version path, e.g. `https://api.openai.com/v1`. */
+  /** `openai`: any OpenAI-compatible API (OpenAI, Azure OpenAI, Groq, Together, vLLM, Ollama, Gemini's compatible endpoint…); `gemini`: Gemini's native API. */
+  kind: z.enum(['openai', 'gemini']),
+  /** The API's base URL including its version path, e.g. `https://api.openai.com/v1` (`gemini`: `https://generativelanguage.googleapis.com/v1beta`). */
   baseUrl: z.url({ protocol: /^https?$/ }),
-  /** The environment variable holding the API key (sent as `Authorization: Bearer …`); none for keyless local servers. */
+  /** The environment variable holding the API key (sent as `Authorization: Bearer …`, for `gemini` as `x-goog-api-key`); none for keyless local servers. */
   apiKeyEnv: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')

@@ -30,6 +30,12 @@ export const AI_ERROR_CODES = {
     when: '`Idempotency-Key` is not 1 to 255 characters, or was given more than once.',
     fix: 'Send one key of 1 to 255 characters.',
   },
+  SPOOL_INVALID_CACHE: {
+    status: 400,
+    title: 'The cache header is invalid',
+    when: '`Spool-Cache` is not `ttl=<seconds>` within the allowed range.',
+    fix: 'Send `Spool-Cache: ttl=N` with N from 1 to the documented maximum, or leave it out.',
+  },
   SPOOL_NOT_A_STREAM: {
     status: 404,
     title: 'The job is not a streamed request',

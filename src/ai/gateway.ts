@@ -20,14 +20,25 @@ import type { Job, JobContext } from '../engine/job.js'
 import type { Priority } from '../engine/priority.js'
 import type { Spool } from '../engine/spool.js'
 import type { Worker } from '../engine/worker.js'
+import { BATCH_QUEUE, finalizeBatch } from './batches.js'
+import { cachePut, coalescingKey } from './cache.js'
 import type { GatewayConfig, ProviderConfig, ProvidersConfig } from './config.js'
+import { GeminiQuotaExhausted, geminiPath } from './gemini.js'
 import { StreamHub } from './streams.js'
 import { estimateTokens } from './tokens.js'
 import { UpstreamFailure, UpstreamRejected, type UpstreamTarget, upstreamPost } from './upstream.js'
 
-export type Endpoint = 'chat' | 'embeddings'
+/** `gemini`: Gemini's native `generateContent` (`stream`: `streamGenerateContent`). */
+export type Endpoint = 'chat' | 'embeddings' | 'gemini'
 
-const PATHS: Record<Endpoint, string> = { chat: '/chat/completions', embeddings: '/embeddings' }
+const PATHS: Record<Exclude<Endpoint, 'gemini'>, string> = { chat: '/chat/completions', embeddings: '/embeddings' }
+
+/** The upstream path, and the body sent there (Gemini's model is in the path, not the body). */
+function upstreamCall(payload: AiPayload): { path: string; body: Record<string, unknown> } {
+  if (payload.endpoint !== 'gemini') return { path: PATHS[payload.endpoint], body: payload.body }
+  const { model, stream: _stream, ...body } = payload.body
+  return { path: geminiPath(String(model), payload.stream), body }
+}
 
 /** A request's job payload (stored encrypted at rest, like every payload, when encryption is on). */
 export interface AiPayload {
@@ -38,6 +49,10 @@ export interface AiPayload {
   stream: boolean
   /** Tokens reserved against the provider's TPM. */
   reserved: number
+  /** A batch line's completion window (epoch ms): not started by then, it fails as expired. */
+  deadline?: number
+  /** `Spool-Cache: ttl=…`: the worker keeps a 2xx answer under this key (cache.ts). */
+  cache?: { key: string; ttl: number }
 }
 
 /** A request's job result. */
@@ -65,6 +80,8 @@ export interface Submission {
   idempotencyKey?: string
   /** Extra metadata for the job (a caller's trace context). */
   metadata?: Record<string, string>
+  /** Keep the answer in the cache (cache.ts); identical requests in flight share the job. */
+  cache?: { key: string; ttl: number }
 }
 
 export interface GatewayOptions {
@@ -85,7 +102,7 @@ export class Gateway {
   readonly providers: ProvidersConfig
   readonly settings: GatewayConfig
   private readonly env: NodeJS.ProcessEnv
-  private workers: Worker<AiPayload, AiResult>[] = []
+  private workers: Worker<never, unknown>[] = []
   private ready: Promise<void> | null = null
 
   constructor(
@@ -152,15 +169,18 @@ export class Gateway {
    */
   async submit(request: Submission): Promise<EnqueueResult> {
     const provider = this.providers[request.provider] as ProviderConfig
-    const stream = request.endpoint === 'chat' && request.stream === true
+    const stream = request.endpoint !== 'embeddings' && request.stream === true
     const payload: AiPayload = {
       endpoint: request.endpoint,
       provider: request.provider,
       body: request.body,
       stream,
       reserved: await this.reserve(request.provider, request.endpoint, request.body),
+      ...(request.cache && !stream && { cache: request.cache }),
     }
-    const key = request.idempotencyKey
+    const key =
+      request.idempotencyKey ??
+      (request.cache && !stream ? coalescingKey(request.cache.key, request.cache.ttl) : undefined)
     return this.spool.enqueue(Gateway.queueOf(request.provider), payload, {
       tenant: request.tenant,
       ...(request.user !== undefined && { user: request.user }),
@@ -216,7 +236,13 @@ export class Gateway {
       if (provider.apiKeyEnv !== undefined && !apiKey) {
         throw new Error(`provider ${name}: the environment variable ${provider.apiKeyEnv} (its API key) is not set`)
       }
-      targets.set(name, { name, baseUrl: provider.baseUrl, apiKey, timeoutMs: provider.timeoutMs })
+      targets.set(name, {
+        name,
+        baseUrl: provider.baseUrl,
+        apiKey,
+        timeoutMs: provider.timeoutMs,
+        kind: provider.kind,
+      })
     }
     await this.setup()
     for (const [name, target] of targets) {
@@ -226,6 +252,12 @@ export class Gateway {
         }),
       )
     }
+    // Batches (batches.ts): the job that writes a batch's output once its lines have finished.
+    this.workers.push(
+      this.spool.work<{ batch: string }, unknown>(BATCH_QUEUE, (job) => finalizeBatch(this, job), {
+        concurrency: 2,
+      }) as Worker<never, unknown>,
+    )
   }
 
   async close(options: { graceMs?: number } = {}): Promise<void> {
@@ -244,6 +276,11 @@ export class Gateway {
         { code: 'AI_REQUEST_EXPIRED' },
       )
     }
+    if (payload.deadline !== undefined && Date.now() > payload.deadline) {
+      throw Object.assign(new UnrecoverableError('batch_expired: the batch’s completion window ended first'), {
+        code: 'AI_BATCH_EXPIRED',
+      })
+    }
     const tpmKey = `ai.${target.name}.tpm`
     if (provider.tpm !== undefined && payload.reserved > 0) {
       const taken = await this.spool.limits.take(tpmKey, { perMinute: provider.tpm }, payload.reserved)
@@ -255,19 +292,36 @@ export class Gateway {
       }
     }
     try {
-      const response = await upstreamPost(target, PATHS[payload.endpoint], payload.body, ctx.signal, {
-        stream: payload.stream,
-      })
+      const call = upstreamCall(payload)
+      const response = await upstreamPost(target, call.path, call.body, ctx.signal, { stream: payload.stream })
       const result: AiResult = payload.stream
         ? await this.relay(target, job.id, response, ctx.signal)
         : { status: response.status, body: await readBody(target, response) }
       const usage = result.usage ?? (result.body as { usage?: { total_tokens?: number } } | undefined)?.usage
-      if (provider.tpm !== undefined && typeof usage?.total_tokens === 'number') {
-        await this.spool.limits.giveBack(tpmKey, { perMinute: provider.tpm }, payload.reserved - usage.total_tokens)
+      const used =
+        typeof usage?.total_tokens === 'number'
+          ? usage.total_tokens
+          : // Gemini's usageMetadata.totalTokenCount
+            (result.body as { usageMetadata?: { totalTokenCount?: unknown } } | undefined)?.usageMetadata
+              ?.totalTokenCount
+      if (provider.tpm !== undefined && typeof used === 'number') {
+        await this.spool.limits.giveBack(tpmKey, { perMinute: provider.tpm }, payload.reserved - used)
+      }
+      if (payload.cache && result.status >= 200 && result.status < 300) {
+        await cachePut(
+          this.spool,
+          job.tenant,
+          payload.cache.key,
+          { status: result.status, body: result.body, jobId: job.id },
+          payload.cache.ttl,
+        )
       }
       return result
     } catch (error) {
-      if (error instanceof UpstreamRejected && isQuotaExhausted(error)) {
+      // A quota that will not come back soon: the breaker opens, so queued requests wait (or go
+      // to a fallback) instead of each spending a call on the same answer. A Gemini daily quota
+      // also holds the queue until its reset (the RateLimitedError's pause): no probe before it.
+      if ((error instanceof UpstreamRejected && isQuotaExhausted(error)) || error instanceof GeminiQuotaExhausted) {
         await this.spool.breakers.open(Gateway.breakerOf(target.name))
       }
       throw error
@@ -289,6 +343,7 @@ export class Gateway {
     const events: string[] = []
     let usage: AiResult['usage'] = null
     let done = false
+    let cutShort = false
     const decoder = new TextDecoder()
     let buffer = ''
     const idle = new AbortController()
@@ -308,6 +363,13 @@ export class Gateway {
       if (data.includes('"usage"')) {
         try {
           usage = (JSON.parse(data) as { usage?: AiResult['usage'] }).usage ?? usage
+        } catch {}
+      } else if (data.includes('"usageMetadata"')) {
+        // Gemini's stream: the last chunk's usageMetadata counts the whole answer.
+        try {
+          const total = (JSON.parse(data) as { usageMetadata?: { totalTokenCount?: unknown } }).usageMetadata
+            ?.totalTokenCount
+          if (typeof total === 'number') usage = { total_tokens: total }
         } catch {}
       }
       this.streams.push(jobId, { type: 'event', data })
@@ -337,10 +399,15 @@ export class Gateway {
       if (buffer.trim() !== '') onEvent(buffer)
     } catch {
       // A dropped connection reads as an early end: handled below.
+      cutShort = true
     } finally {
       clearTimeout(idleTimer)
     }
     signal.throwIfAborted()
+    // Gemini's stream has no [DONE]: it ends with the connection, its last chunk naming a finishReason.
+    if (target.kind === 'gemini' && !idle.signal.aborted && !cutShort && /"finishReason"/.test(events.at(-1) ?? '')) {
+      done = true
+    }
     if (!done) {
       const why = idle.signal.aborted ? `no data for ${target.timeoutMs} ms` : 'the connection closed before [DONE]'
       if (events.length === 0) {
@@ -357,7 +424,7 @@ export class Gateway {
       throw Object.assign(new UnrecoverableError(message), { code: 'AI_STREAM_BROKEN' })
     }
     this.streams.push(jobId, { type: 'done' })
-    return { status: 200, events: [...events, '[DONE]'], usage }
+    return { status: 200, events: target.kind === 'gemini' ? events : [...events, '[DONE]'], usage }
   }
 }
 

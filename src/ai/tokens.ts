@@ -24,7 +24,7 @@ const PER_MESSAGE = 4
  * await estimateTokens('chat', { messages: [{ role: 'user', content: 'Hi' }], max_tokens: 50 }, 1024) // 57
  */
 export async function estimateTokens(
-  kind: 'chat' | 'embeddings',
+  kind: 'chat' | 'embeddings' | 'gemini',
   body: Record<string, unknown>,
   defaultMaxTokens: number,
 ): Promise<number> {
@@ -38,6 +38,21 @@ export async function estimateTokens(
       else if (Array.isArray(item)) total += item.length
     }
     return Math.max(1, total)
+  }
+  if (kind === 'gemini') {
+    // Gemini's request: `contents[].parts[].text`, `systemInstruction`, `generationConfig`.
+    let prompt = 3
+    const contents = Array.isArray(body.contents) ? body.contents : [body.contents]
+    for (const content of [...contents, body.systemInstruction]) {
+      const parts = (content as { parts?: unknown } | undefined)?.parts
+      prompt += PER_MESSAGE + count(textOf({ content: Array.isArray(parts) ? parts : [] }))
+    }
+    const config = (body.generationConfig ?? {}) as { maxOutputTokens?: unknown; candidateCount?: unknown }
+    const asked =
+      typeof config.maxOutputTokens === 'number' && config.maxOutputTokens > 0 ? config.maxOutputTokens : undefined
+    const n =
+      typeof config.candidateCount === 'number' && config.candidateCount >= 1 ? Math.floor(config.candidateCount) : 1
+    return prompt + (asked ?? defaultMaxTokens) * n
   }
   let prompt = 3
   for (const message of Array.isArray(body.messages) ? body.messages : []) {

@@ -15,6 +15,7 @@
  */
 import { parseRetryAfter } from '../engine/classify.js'
 import { RateLimitedError, UnrecoverableError } from '../engine/errors.js'
+import { resourceExhausted } from './gemini.js'
 
 /** A failure worth retrying; the engine's classifier reads `status`, `headers` and `code`. */
 export class UpstreamFailure extends Error {
@@ -81,6 +82,8 @@ export interface UpstreamTarget {
   baseUrl: string
   apiKey: string | undefined
   timeoutMs: number
+  /** `gemini`: the key goes in `x-goog-api-key` and 429s are read as Gemini writes them (gemini.ts). */
+  kind?: 'openai' | 'gemini'
 }
 
 /**
@@ -112,7 +115,10 @@ export async function upstreamPost(
       headers: {
         'content-type': 'application/json',
         accept: 'application/json, text/event-stream',
-        ...(target.apiKey !== undefined && { authorization: `Bearer ${target.apiKey}` }),
+        ...(target.apiKey !== undefined &&
+          (target.kind === 'gemini'
+            ? { 'x-goog-api-key': target.apiKey }
+            : { authorization: `Bearer ${target.apiKey}` })),
       },
       body: JSON.stringify(body),
       signal: combined,
@@ -134,6 +140,7 @@ export async function upstreamPost(
   }
   const status = response.status
   const error = (parsed as { error?: { code?: unknown; type?: unknown; message?: unknown } } | null)?.error
+  if (status === 429 && target.kind === 'gemini') throw resourceExhausted(target.name, parsed)
   if (status === 429) {
     if (error?.code === 'insufficient_quota' || error?.type === 'insufficient_quota') {
       throw new UpstreamRejected(target.name, status, parsed)

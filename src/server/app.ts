@@ -388,7 +388,10 @@ function registerRoute(app: FastifyInstance, context: ServerContext, spec: AnyRo
       if (permission === 'public') {
         principal = { kind: 'key', id: 'anonymous', user: null, tenant: 'default', scopes: [], operator: false }
       } else {
-        const header = request.headers.authorization
+        const googKey = request.headers['x-goog-api-key']
+        const header =
+          request.headers.authorization ??
+          (spec.errorShape === 'gemini' && typeof googKey === 'string' ? `Bearer ${googKey}` : undefined)
         const queryToken = spec.stream && typeof rawQuery.access_token === 'string' ? rawQuery.access_token : undefined
         if (header === undefined && !spec.stream && rawQuery.access_token !== undefined) {
           throw new HttpProblem(

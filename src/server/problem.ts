@@ -13,6 +13,7 @@
  */
 import type { z } from 'zod'
 import { openAiError } from '../ai/errors.js'
+import { geminiError } from '../ai/gemini.js'
 import { SpoolError } from '../engine/errors.js'
 import { CATALOGUE, type CatalogueCode, isCatalogued, SERVER_ERROR_CODES, type ServerErrorCode } from './errors.js'
 
@@ -157,10 +158,22 @@ export function problemAnswer(
   error: unknown,
   instance: string,
   requestId: string,
-  shape?: 'openai',
+  shape?: 'openai' | 'gemini',
 ): { status: number; problem: Problem; body: Record<string, unknown>; headers: Record<string, string> } {
   const { problem, headers } = toProblem(error, instance, requestId)
-  const body = shape === 'openai' ? { error: openAiError(problem), ...problem } : problem
+  const body =
+    shape === 'openai'
+      ? { error: openAiError(problem), ...problem }
+      : shape === 'gemini'
+        ? {
+            error: {
+              ...geminiError(problem.status, problem.detail).error,
+              reason: problem.code.toLowerCase(),
+              field: problem.field ?? null,
+            },
+            ...problem,
+          }
+        : problem
   return { status: problem.status, problem, body, headers: { ...headers, 'content-type': PROBLEM_CONTENT_TYPE } }
 }
 

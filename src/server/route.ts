@@ -63,11 +63,12 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   /** Route-specific body limit in bytes. */
   bodyLimit?: number
   /**
-   * `openai`: the route's error answers (problem+json, like every route's) also carry
-   * `error: { message, type, code, param }`, the shape OpenAI's SDKs read (`openAiError` in
-   * `ai/errors.ts`).
+   * The error answers' shape beside the problem's fields (problem+json, like every route's):
+   * `openai` adds `error: { message, type, code, param }`, what OpenAI's SDKs read (`openAiError`
+   * in `ai/errors.ts`); `gemini` adds `error: { code, message, status }`, Gemini's, and lets the
+   * credential come as `x-goog-api-key`, as `@google/genai` sends it.
    */
-  errorShape?: 'openai'
+  errorShape?: 'openai' | 'gemini'
   handler(ctx: RouteContext<P, Q, B>): Promise<unknown>
 }
 

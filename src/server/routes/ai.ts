@@ -19,8 +19,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { type AiJob, type Answer, answerFor, jobHeaders, waitForJob } from '../../ai/answer.js'
+import { cacheGet, cacheKey, MAX_CACHE_TTL_SECONDS, parseCacheHeader } from '../../ai/cache.js'
 import { AiError, openAiError, openAiErrorBody } from '../../ai/errors.js'
 import { type Endpoint, Gateway, gatewayFor, type Submission } from '../../ai/gateway.js'
+import { toGeminiError } from '../../ai/gemini.js'
 import type { ServerContext } from '../context.js'
 import { Reply, route, STREAMING } from '../route.js'
 import * as s from '../schemas.js'
@@ -66,7 +68,7 @@ export const aiRoutes = [
     tag: 'ai',
     summary: 'OpenAI-compatible chat completion, queued on its provider',
     description:
-      'The OpenAI request as it is (any field passes through to the provider), plus Spool’s `priority`. Routed by `model` to the provider serving it. Sync by default (see `Prefer`), `Prefer: respond-async` answers 202 with the job, `stream: true` answers SSE. Headers: `Prefer: wait=N` / `respond-async`, `Spool-Priority`, `Idempotency-Key` (a retry re-attaches to its job, never a second upstream call).',
+      'The OpenAI request as it is (any field passes through to the provider), plus Spool’s `priority`. Routed by `model` to the provider serving it. Sync by default (see `Prefer`), `Prefer: respond-async` answers 202 with the job, `stream: true` answers SSE. Headers: `Prefer: wait=N` / `respond-async`, `Spool-Priority`, `Idempotency-Key` (a retry re-attaches to its job, never a second upstream call), `Spool-Cache: ttl=<seconds>` (an identical request of the tenant within the TTL is answered from the cache, `Spool-Cache: hit`; identical requests in flight share one upstream call).',
     permission: 'produce',
     body: chatBody,
     errors: [202, 404, 409, 429, 502, 504],
@@ -144,7 +146,7 @@ interface StreamContext {
   reply: FastifyReply
 }
 
-interface ServeContext {
+export interface ServeContext {
   body: Record<string, unknown> & {
     model: string
     stream?: boolean | undefined
@@ -158,7 +160,22 @@ interface ServeContext {
   audit: { target?: string | null }
 }
 
-async function serve(ctx: ServeContext, endpoint: Endpoint): Promise<unknown> {
+/** The shape of a route's answers: OpenAI's, or Gemini's (errors, stream framing). */
+export type Format = 'openai' | 'gemini'
+
+/**
+ * Serves one gateway request: enqueues it on its provider's queue and answers sync, async or as
+ * a stream. With `format: 'gemini'` the errors are Gemini-shaped (`{error:{code,message,status}}`).
+ */
+export async function serve(ctx: ServeContext, endpoint: Endpoint, format: Format = 'openai'): Promise<unknown> {
+  const result = await serveRequest(ctx, endpoint, format)
+  if (format === 'gemini' && result instanceof Reply && result.status >= 400) {
+    return new Reply(result.status, toGeminiError(result.status, result.body), result.headers)
+  }
+  return result
+}
+
+async function serveRequest(ctx: ServeContext, endpoint: Endpoint, format: Format): Promise<unknown> {
   const { app, request, tenant, body } = ctx
   const gateway = gatewayOf(app)
   const { priority: bodyPriority, ...upstreamBody } = body
@@ -174,7 +191,8 @@ async function serve(ctx: ServeContext, endpoint: Endpoint): Promise<unknown> {
   }
   const priority = fromHeader ?? bodyPriority
   const provider = await gateway.route(body.model)
-  if (provider === null) {
+  // Gemini's native routes reach `gemini` providers only, the OpenAI-compatible ones the others.
+  if (provider === null || (endpoint === 'gemini') !== (gateway.providers[provider]?.kind === 'gemini')) {
     throw new AiError(
       'AI_MODEL_NOT_FOUND',
       `The model \`${body.model}\` does not exist or is not served by this gateway`,
@@ -191,10 +209,28 @@ async function serve(ctx: ServeContext, endpoint: Endpoint): Promise<unknown> {
     })
   }
   const prefer = parsePrefer(headers.prefer)
-  const stream = endpoint === 'chat' && body.stream === true
+  const stream = endpoint !== 'embeddings' && body.stream === true
+  const ttl = parseCacheHeader(headers['spool-cache'])
+  if (ttl === null) {
+    throw new AiError('SPOOL_INVALID_CACHE', `Spool-Cache must be ttl=<seconds>, 1 to ${MAX_CACHE_TTL_SECONDS}`, {
+      field: 'spool-cache',
+    })
+  }
+  // A stream is not cached: it answers as it goes.
+  const cache = ttl !== undefined && !stream ? { key: cacheKey(tenant, endpoint, upstreamBody), ttl } : undefined
+  if (cache) {
+    const hit = await cacheGet(app.spool, tenant, cache.key)
+    if (hit) {
+      return new Reply(hit.status, hit.body, {
+        'spool-job-id': hit.jobId,
+        'spool-queue-wait-ms': '0',
+        'spool-cache': 'hit',
+      })
+    }
+  }
   await app.admission.admit(tenant, Gateway.queueOf(provider))
   const trace = callerTrace(app, request)
-  const enqueued = await gateway.submit({
+  const submission: Submission = {
     endpoint,
     provider,
     body: upstreamBody as Submission['body'],
@@ -204,9 +240,18 @@ async function serve(ctx: ServeContext, endpoint: Endpoint): Promise<unknown> {
     ...(priority !== undefined && { priority }),
     ...(idempotency !== undefined && { idempotencyKey: idempotency }),
     ...(trace && { metadata: trace }),
-  })
+    ...(cache && { cache }),
+  }
+  let enqueued = await gateway.submit(submission)
+  if (cache && !enqueued.created && idempotency === undefined && ['failed', 'cancelled'].includes(enqueued.state)) {
+    // Coalescing joins requests in flight, not a failure: this one gets its own attempt.
+    enqueued = await gateway.submit({ ...submission, idempotencyKey: `cache-retry:${cache.key}:${Date.now()}` })
+  }
   ctx.audit.target = enqueued.id
-  const base = { 'spool-job-id': enqueued.id }
+  const base = {
+    'spool-job-id': enqueued.id,
+    ...(cache && { 'spool-cache': enqueued.created || idempotency !== undefined ? 'miss' : 'coalesced' }),
+  }
   if (prefer.respondAsync && !stream) {
     return new Reply(
       202,
@@ -228,7 +273,7 @@ async function serve(ctx: ServeContext, endpoint: Endpoint): Promise<unknown> {
   }
   const waitMs = waitBudget(prefer.waitSeconds, headers['x-stainless-timeout'], gateway.settings.maxWaitSeconds)
   if (stream) {
-    streamAnswer(ctx, gateway, enqueued.id, waitMs)
+    streamAnswer(ctx, gateway, enqueued.id, waitMs, 0, format)
     return STREAMING
   }
   // The response's close, not the request's: a request emits 'close' once its body is read.
@@ -245,7 +290,10 @@ async function serve(ctx: ServeContext, endpoint: Endpoint): Promise<unknown> {
     throw new AiError('SPOOL_JOB_GONE', `request ${enqueued.id} is gone`, {}, base)
   }
   const answer = answerFor(job) ?? pending(job, waitMs)
-  return new Reply(answer.status, answer.body, answer.headers)
+  return new Reply(answer.status, answer.body, {
+    ...answer.headers,
+    ...('spool-cache' in base && { 'spool-cache': base['spool-cache'] }),
+  })
 }
 
 /** 504 for a request still queued or running when the wait ends: follow it by its job id. */
@@ -267,7 +315,17 @@ function pending(job: AiJob, waitMs: number): Answer {
  * A stream: the worker's events (StreamHub) as they come, or, from a worker on another node,
  * the saved events once the job completes. See the module comment for headers and notices.
  */
-function streamAnswer(ctx: StreamContext, gateway: Gateway, jobId: string, waitMs: number, after = 0): void {
+function streamAnswer(
+  ctx: StreamContext,
+  gateway: Gateway,
+  jobId: string,
+  waitMs: number,
+  after = 0,
+  format: Format = 'openai',
+): void {
+  // Gemini's framing: bare `data:` lines (its SDK skips an event with an `id:` line first), no
+  // [DONE] (the stream ends with the connection), errors as `{error:{code,message,status}}`.
+  const gemini = format === 'gemini'
   const { app, request, reply } = ctx
   const { spool } = app
   reply.hijack()
@@ -299,7 +357,8 @@ function streamAnswer(ctx: StreamContext, gateway: Gateway, jobId: string, waitM
   /** Each event has its number as its SSE id: a client that lost the stream resumes after it. */
   const emit = (data: string) => {
     events += 1
-    if (events > after) write(`id: ${events}\ndata: ${data}\n\n`)
+    if (gemini) write(`data: ${data}\n\n`)
+    else if (events > after) write(`id: ${events}\ndata: ${data}\n\n`)
   }
   const onServerClose = () => finish()
   let stop: (() => void) | null = null
@@ -319,11 +378,12 @@ function streamAnswer(ctx: StreamContext, gateway: Gateway, jobId: string, waitM
         'x-request-id': String(request.id),
         ...answer.headers,
       })
-      res.end(JSON.stringify(answer.body))
+      res.end(JSON.stringify(gemini && answer.status >= 400 ? toGeminiError(answer.status, answer.body) : answer.body))
       return
     }
     if (answer) {
-      const error = (answer.body as { error?: unknown } | null)?.error ?? answer.body
+      const body = gemini ? toGeminiError(answer.status, answer.body) : answer.body
+      const error = (body as { error?: unknown } | null)?.error ?? body
       write(`data: ${JSON.stringify({ error })}\n\n`)
     }
     if (!res.writableEnded) res.end()
@@ -334,10 +394,11 @@ function streamAnswer(ctx: StreamContext, gateway: Gateway, jobId: string, waitM
     head()
     if (signal.type === 'event') emit(signal.data)
     else if (signal.type === 'done') {
-      write('data: [DONE]\n\n')
+      if (!gemini) write('data: [DONE]\n\n')
       finish()
     } else {
-      write(`data: ${JSON.stringify({ error: signal.error })}\n\n`)
+      const error = gemini ? toGeminiError(502, { error: signal.error }) : { error: signal.error }
+      write(`data: ${JSON.stringify(error)}\n\n`)
       finish()
     }
   })

@@ -2,6 +2,8 @@
 import type { AnyRoute } from '../route.js'
 import { adminRoutes } from './admin.js'
 import { aiRoutes } from './ai.js'
+import { aiBatchRoutes } from './ai-batches.js'
+import { aiGeminiRoutes } from './ai-gemini.js'
 import { breakerRoutes } from './breakers.js'
 import { eventRoutes } from './events.js'
 import { flowRoutes } from './flows.js'
@@ -25,6 +27,8 @@ export const allRoutes: AnyRoute[] = [
   ...scheduleRoutes,
   ...sessionRoutes,
   ...aiRoutes,
+  ...aiGeminiRoutes,
+  ...aiBatchRoutes,
   ...breakerRoutes,
   ...adminRoutes,
   ...meRoutes,
