@@ -21,6 +21,8 @@ import type { Priority } from '../engine/priority.js'
 import type { Spool } from '../engine/spool.js'
 import type { Worker } from '../engine/worker.js'
 import type { GatewayConfig, ProviderConfig, ProvidersConfig } from './config.js'
+import { startCall } from './instrument.js'
+import { aiStatsOf } from './stats.js'
 import { StreamHub } from './streams.js'
 import { estimateTokens } from './tokens.js'
 import { UpstreamFailure, UpstreamRejected, type UpstreamTarget, upstreamPost } from './upstream.js'
@@ -95,6 +97,8 @@ export class Gateway {
     this.providers = options.providers
     this.settings = options.gateway
     this.env = options.env ?? process.env
+    const stats = aiStatsOf(spool)
+    for (const [name, provider] of Object.entries(this.providers)) stats.setPrices(name, provider.prices)
   }
 
   static queueOf(provider: string): string {
@@ -254,6 +258,7 @@ export class Gateway {
         )
       }
     }
+    const call = startCall(this.spool, target.name, job)
     try {
       const response = await upstreamPost(target, PATHS[payload.endpoint], payload.body, ctx.signal, {
         stream: payload.stream,
@@ -262,12 +267,15 @@ export class Gateway {
         ? await this.relay(target, job.id, response, ctx.signal)
         : { status: response.status, body: await readBody(target, response) }
       const usage = result.usage ?? (result.body as { usage?: { total_tokens?: number } } | undefined)?.usage
+      call.end(result.status, usage)
       if (provider.tpm !== undefined && typeof usage?.total_tokens === 'number') {
         await this.spool.limits.giveBack(tpmKey, { perMinute: provider.tpm }, payload.reserved - usage.total_tokens)
       }
       return result
     } catch (error) {
-      if (error instanceof UpstreamRejected && isQuotaExhausted(error)) {
+      const quota = error instanceof UpstreamRejected && isQuotaExhausted(error)
+      call.fail(error, quota)
+      if (quota) {
         await this.spool.breakers.open(Gateway.breakerOf(target.name))
       }
       throw error

@@ -2,6 +2,7 @@
 import type { AnyRoute } from '../route.js'
 import { adminRoutes } from './admin.js'
 import { aiRoutes } from './ai.js'
+import { aiProviderRoutes } from './ai-providers.js'
 import { breakerRoutes } from './breakers.js'
 import { eventRoutes } from './events.js'
 import { flowRoutes } from './flows.js'
@@ -25,6 +26,7 @@ export const allRoutes: AnyRoute[] = [
   ...scheduleRoutes,
   ...sessionRoutes,
   ...aiRoutes,
+  ...aiProviderRoutes,
   ...breakerRoutes,
   ...adminRoutes,
   ...meRoutes,
