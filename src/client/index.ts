@@ -10,6 +10,7 @@
  */
 import { type EventSubscription, subscribeSse } from './sse.js'
 import type {
+  AiProviderView,
   Alert,
   ApiKey,
   AttemptError,
@@ -491,6 +492,10 @@ export function createClient(options: ClientOptions) {
         /** An admin of this tenant may change what every tenant shares (queues, breakers). */
         operator: boolean
       }>('GET', '/v1/me'),
+    ai: {
+      /** The gateway's providers: limits, traffic, 429s/5xx, breaker, quota, queue, latency, cost (operators only). */
+      providers: () => call<{ scope: 'process'; providers: AiProviderView[] }>('GET', '/v1/ai/providers'),
+    },
     health: {
       live: () => call<{ status: 'ok' }>('GET', '/livez'),
       ready: () => call<{ status: 'ready'; checks: Record<string, string> }>('GET', '/readyz'),
