@@ -354,6 +354,24 @@ export interface WorkerInfo {
   seenAt: number
 }
 
+/** The caller's remaining budget, from OpenAI's `x-ratelimit-*` headers (null fields: not sent). */
+export interface AiRateBudget {
+  remainingRequests: number | null
+  remainingTokens: number | null
+  /** As sent, e.g. `1s`, `6m0s`. */
+  resetRequests: string | null
+  resetTokens: string | null
+}
+
+/** A gateway request queued with `Prefer: respond-async` (`client.ai.submit`). */
+export interface AiSubmitted {
+  id: string
+  state: string
+  position: number | null
+  estimatedWaitMs: number | null
+  rateLimit: AiRateBudget | null
+}
+
 /** One minute of a gateway provider's upstream calls (`GET /v1/ai/providers`). */
 export interface AiProviderMinute {
   minute: number
