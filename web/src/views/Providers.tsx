@@ -52,7 +52,32 @@ function ofLimit(value: number, limit: number | null): string {
   return limit === null ? number.format(value) : `${number.format(value)} / ${number.format(limit)}`
 }
 
+const MINUTE = 60_000
+
+/** The last hour minute by minute, minutes without calls as zeros (so a lone busy minute still draws). */
+function hourOf(perMinute: AiProviderView['perMinute']): AiProviderView['perMinute'] {
+  const byMinute = new Map(perMinute.map((bucket) => [bucket.minute, bucket]))
+  const now = Date.now()
+  const last = now - (now % MINUTE)
+  return Array.from({ length: 60 }, (_, i) => {
+    const minute = last - (59 - i) * MINUTE
+    return (
+      byMinute.get(minute) ?? {
+        minute,
+        requests: 0,
+        succeeded: 0,
+        rateLimited: 0,
+        serverErrors: 0,
+        promptTokens: 0,
+        completionTokens: 0,
+        costUsd: 0,
+      }
+    )
+  })
+}
+
 function ProviderCard({ provider: p }: { provider: AiProviderView }) {
+  const hour = hourOf(p.perMinute)
   const waiting = p.queue.counts.waiting ?? 0
   const active = p.queue.counts.active ?? 0
   const breakerBad = p.breaker.state !== 'closed'
@@ -79,14 +104,14 @@ function ProviderCard({ provider: p }: { provider: AiProviderView }) {
         />
         <Tile label="tokens / min" value={ofLimit(p.lastMinute.tokens, p.limits.tpm)} testId="tpm" note="last minute" />
         <Tile
-          label="429s"
+          label="rate limited (429)"
           value={number.format(p.lastHour.rateLimited)}
           testId="429"
           note={`of ${number.format(p.lastHour.requests)} calls, last hour`}
           bad={p.lastHour.rateLimited > 0}
         />
         <Tile
-          label="5xx"
+          label="server errors (5xx)"
           value={number.format(p.lastHour.serverErrors)}
           testId="5xx"
           note="last hour"
@@ -171,21 +196,19 @@ function ProviderCard({ provider: p }: { provider: AiProviderView }) {
       <div className="charts">
         <TimeChart
           title={`${p.name}: tokens per minute (last hour)`}
-          t={p.perMinute.map((m) => Math.floor(m.minute / 1000))}
-          span={3_600}
+          t={hour.map((m) => Math.floor(m.minute / 1000))}
           series={[
-            { label: 'prompt', color: '#2f6feb', values: p.perMinute.map((m) => m.promptTokens), fill: true },
-            { label: 'completion', color: '#2da44e', values: p.perMinute.map((m) => m.completionTokens) },
+            { label: 'prompt', color: '#2f6feb', values: hour.map((m) => m.promptTokens), fill: true },
+            { label: 'completion', color: '#2da44e', values: hour.map((m) => m.completionTokens) },
           ]}
         />
         <TimeChart
           title={`${p.name}: calls per minute (last hour)`}
-          t={p.perMinute.map((m) => Math.floor(m.minute / 1000))}
-          span={3_600}
+          t={hour.map((m) => Math.floor(m.minute / 1000))}
           series={[
-            { label: 'succeeded', color: '#2da44e', values: p.perMinute.map((m) => m.succeeded), fill: true },
-            { label: '429', color: '#bf8700', values: p.perMinute.map((m) => m.rateLimited) },
-            { label: '5xx', color: '#cf222e', values: p.perMinute.map((m) => m.serverErrors) },
+            { label: 'succeeded', color: '#2da44e', values: hour.map((m) => m.succeeded), fill: true },
+            { label: '429', color: '#bf8700', values: hour.map((m) => m.rateLimited) },
+            { label: '5xx', color: '#cf222e', values: hour.map((m) => m.serverErrors) },
           ]}
         />
       </div>
