@@ -99,6 +99,7 @@ const WHO: Record<string, [Who | typeof PUBLIC, number]> = {
   'ai.embeddings': [producers, 404],
   'ai.jobStream': [anyone, 404],
   'ai.models': [anyone, 200],
+  'ai.providers': [operatorAdmins, 200],
   'schedules.list': [anyone, 200],
   'schedules.get': [anyone, 200],
   'schedules.preview': [anyone, 200],
@@ -234,6 +235,7 @@ const REQUESTS: Record<string, (m: Make) => Request | Promise<Request>> = {
   'ai.embeddings': () => ({ method: 'POST', path: '/v1/embeddings', body: { model: 'none', input: 'x' } }),
   'ai.jobStream': async (m) => ({ method: 'GET', path: `/v1/jobs/${await m.job()}/stream` }),
   'ai.models': () => ({ method: 'GET', path: '/v1/models' }),
+  'ai.providers': () => ({ method: 'GET', path: '/v1/ai/providers' }),
   'schedules.list': () => ({ method: 'GET', path: '/v1/schedules' }),
   'schedules.get': async (m) => ({ method: 'GET', path: `/v1/schedules/${await m.record('schedule')}` }),
   'schedules.preview': async (m) => ({
