@@ -44,6 +44,10 @@ export const providerSchema = z.strictObject({
   maxAttempts: z.number().int().min(1).max(100).default(5),
   /** `max_tokens` assumed for the TPM reservation when a request gives none. */
   defaultMaxTokens: positive.default(1_024),
+  /** Per-model prices in USD per 1M tokens, for the dashboard's cost estimate (e.g. `{"gpt-4o-mini": {"input": 0.15, "output": 0.6}}`). */
+  prices: z
+    .record(z.string().min(1).max(256), z.strictObject({ input: z.number().min(0), output: z.number().min(0) }))
+    .optional(),
 })
 
 export const providersSchema = z

@@ -24,6 +24,8 @@ import { BATCH_QUEUE, finalizeBatch } from './batches.js'
 import { cachePut, coalescingKey } from './cache.js'
 import type { GatewayConfig, ProviderConfig, ProvidersConfig } from './config.js'
 import { GeminiQuotaExhausted, geminiPath } from './gemini.js'
+import { startCall } from './instrument.js'
+import { aiStatsOf } from './stats.js'
 import { StreamHub } from './streams.js'
 import { estimateTokens } from './tokens.js'
 import { UpstreamFailure, UpstreamRejected, type UpstreamTarget, upstreamPost } from './upstream.js'
@@ -112,6 +114,8 @@ export class Gateway {
     this.providers = options.providers
     this.settings = options.gateway
     this.env = options.env ?? process.env
+    const stats = aiStatsOf(spool)
+    for (const [name, provider] of Object.entries(this.providers)) stats.setPrices(name, provider.prices)
   }
 
   static queueOf(provider: string): string {
@@ -291,19 +295,29 @@ export class Gateway {
         )
       }
     }
+    const call = startCall(this.spool, target.name, job)
     try {
-      const call = upstreamCall(payload)
-      const response = await upstreamPost(target, call.path, call.body, ctx.signal, { stream: payload.stream })
+      const request = upstreamCall(payload)
+      const response = await upstreamPost(target, request.path, request.body, ctx.signal, { stream: payload.stream })
       const result: AiResult = payload.stream
         ? await this.relay(target, job.id, response, ctx.signal)
         : { status: response.status, body: await readBody(target, response) }
       const usage = result.usage ?? (result.body as { usage?: { total_tokens?: number } } | undefined)?.usage
-      const used =
-        typeof usage?.total_tokens === 'number'
-          ? usage.total_tokens
-          : // Gemini's usageMetadata.totalTokenCount
-            (result.body as { usageMetadata?: { totalTokenCount?: unknown } } | undefined)?.usageMetadata
-              ?.totalTokenCount
+      // Gemini counts in usageMetadata: read as OpenAI's usage for the limits and the metrics.
+      const gemini = (
+        result.body as
+          | {
+              usageMetadata?: { promptTokenCount?: unknown; candidatesTokenCount?: unknown; totalTokenCount?: unknown }
+            }
+          | undefined
+      )?.usageMetadata
+      const counted = usage ?? {
+        prompt_tokens: gemini?.promptTokenCount,
+        completion_tokens: gemini?.candidatesTokenCount,
+        total_tokens: gemini?.totalTokenCount,
+      }
+      const used = counted.total_tokens
+      call.end(result.status, counted)
       if (provider.tpm !== undefined && typeof used === 'number') {
         await this.spool.limits.giveBack(tpmKey, { perMinute: provider.tpm }, payload.reserved - used)
       }
@@ -321,7 +335,10 @@ export class Gateway {
       // A quota that will not come back soon: the breaker opens, so queued requests wait (or go
       // to a fallback) instead of each spending a call on the same answer. A Gemini daily quota
       // also holds the queue until its reset (the RateLimitedError's pause): no probe before it.
-      if ((error instanceof UpstreamRejected && isQuotaExhausted(error)) || error instanceof GeminiQuotaExhausted) {
+      const quota =
+        (error instanceof UpstreamRejected && isQuotaExhausted(error)) || error instanceof GeminiQuotaExhausted
+      call.fail(error, quota)
+      if (quota) {
         await this.spool.breakers.open(Gateway.breakerOf(target.name))
       }
       throw error

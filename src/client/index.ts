@@ -10,6 +10,8 @@
  */
 import { type EventSubscription, subscribeSse } from './sse.js'
 import type {
+  AiProviderView,
+  AiSubmitted,
   Alert,
   ApiKey,
   AttemptError,
@@ -491,6 +493,80 @@ export function createClient(options: ClientOptions) {
         /** An admin of this tenant may change what every tenant shares (queues, breakers). */
         operator: boolean
       }>('GET', '/v1/me'),
+    ai: {
+      /**
+       * Queues a gateway request without waiting for it (`Prefer: respond-async`): its job id,
+       * place in line and ETA, and the caller's remaining rate budget when the server sends
+       * OpenAI's `x-ratelimit-*` headers. Errors (OpenAI-shaped on these routes) throw `SpoolApiError`.
+       *
+       * @example
+       * const { id, position } = await client.ai.submit('chat', { model: 'gpt-4o-mini', messages })
+       */
+      submit: async (
+        endpoint: 'chat' | 'embeddings',
+        body: Record<string, unknown> & { model: string },
+        submitOptions: { priority?: string | number; idempotencyKey?: string } = {},
+      ): Promise<AiSubmitted> => {
+        const init: RequestInit = {
+          method: 'POST',
+          headers: {
+            ...(await headers()),
+            'content-type': 'application/json',
+            prefer: 'respond-async',
+            ...(submitOptions.priority !== undefined && { 'spool-priority': String(submitOptions.priority) }),
+            ...(submitOptions.idempotencyKey !== undefined && { 'idempotency-key': submitOptions.idempotencyKey }),
+          },
+          body: JSON.stringify(body),
+        }
+        const path = endpoint === 'chat' ? '/v1/chat/completions' : '/v1/embeddings'
+        const response = await doFetch(url(path), init)
+        const text = await response.text()
+        let parsed: unknown
+        try {
+          parsed = JSON.parse(text)
+        } catch {
+          parsed = undefined
+        }
+        if (response.status !== 202) {
+          const error = (parsed as { error?: { message?: string; code?: string | null; param?: string | null } })?.error
+          const problem: Problem = error
+            ? {
+                type: 'about:blank',
+                title: response.statusText,
+                status: response.status,
+                code: error.code ?? 'SPOOL_HTTP_ERROR',
+                detail: error.message ?? text.slice(0, 500),
+                ...(error.param ? { field: error.param } : {}),
+              }
+            : asProblem(parsed, response.status, response.statusText, text)
+          throw new SpoolApiError(problem, response.headers.get('retry-after'))
+        }
+        const answer = parsed as { id: string; status: string; position: number | null; estimatedWaitMs: number | null }
+        const number = (name: string) => {
+          const value = response.headers.get(name)
+          return value === null || value.trim() === '' || !Number.isFinite(Number(value)) ? null : Number(value)
+        }
+        const remainingRequests = number('x-ratelimit-remaining-requests')
+        const remainingTokens = number('x-ratelimit-remaining-tokens')
+        return {
+          id: answer.id,
+          state: answer.status,
+          position: answer.position ?? null,
+          estimatedWaitMs: answer.estimatedWaitMs ?? null,
+          rateLimit:
+            remainingRequests === null && remainingTokens === null
+              ? null
+              : {
+                  remainingRequests,
+                  remainingTokens,
+                  resetRequests: response.headers.get('x-ratelimit-reset-requests'),
+                  resetTokens: response.headers.get('x-ratelimit-reset-tokens'),
+                },
+        }
+      },
+      /** The gateway's providers: limits, traffic, 429s/5xx, breaker, quota, queue, latency, cost (operators only). */
+      providers: () => call<{ scope: 'process'; providers: AiProviderView[] }>('GET', '/v1/ai/providers'),
+    },
     health: {
       live: () => call<{ status: 'ok' }>('GET', '/livez'),
       ready: () => call<{ status: 'ready'; checks: Record<string, string> }>('GET', '/readyz'),

@@ -1067,6 +1067,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/ai/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The AI gateway’s providers: limits, traffic, 429s and 5xx, breaker and quota, queue, latency, tokens, cost
+         * @description For the dashboard’s Providers view; operators only (it spans every tenant). Queue counts, waiting requests by priority, queue wait and the breaker are read from the store (every node); calls, tokens, 429s, 5xx, cost and upstream latency are what this process sent upstream. No API key or key variable is ever returned.
+         */
+        get: operations["ai.providers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/breakers": {
         parameters: {
             query?: never;
@@ -6913,6 +6933,125 @@ export interface operations {
             };
             /** @description No such resource (in this tenant) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "ai.providers": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description act in this tenant instead of the credential’s own (admins of the operator tenant only) */
+                "Spool-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description calls, tokens and latency are this node’s; the queue and breaker are every node’s
+                         * @constant
+                         */
+                        scope: "process";
+                        providers: {
+                            name: string;
+                            kind: string;
+                            /** @description the base URL’s host (never its credentials or path) */
+                            host: string;
+                            models: string[];
+                            limits: {
+                                rpm: number | null;
+                                tpm: number | null;
+                                concurrency: number | null;
+                            };
+                            queue: {
+                                name: string;
+                                counts: {
+                                    [key: string]: number;
+                                };
+                                waitingByPriority: {
+                                    priority: number;
+                                    count: number;
+                                }[];
+                                /** @description true when over 1000 wait: only the first were counted */
+                                waitingByPriorityTruncated: boolean;
+                                /** @description queue wait (ready → started) over the most recent finished requests, every node */
+                                waitMs: {
+                                    p50: number;
+                                    p95: number;
+                                } | null;
+                            };
+                            breaker: {
+                                /** @enum {string} */
+                                state: "closed" | "open" | "half_open";
+                                failures: number;
+                                openedAt: number | null;
+                            };
+                            quota: {
+                                /** @description `insufficient_quota` since the last success (this process) */
+                                exhausted: boolean;
+                                since: number | null;
+                            };
+                            /** @description upstream calls this process made */
+                            lastMinute: {
+                                requests: number;
+                                tokens: number;
+                            };
+                            lastHour: {
+                                requests: number;
+                                succeeded: number;
+                                rateLimited: number;
+                                serverErrors: number;
+                                promptTokens: number;
+                                completionTokens: number;
+                                costUsd: number;
+                            };
+                            upstreamLatencyMs: {
+                                p50: number;
+                                p95: number;
+                            } | null;
+                            /** @description whether `prices` are configured (else costUsd stays 0) */
+                            priced: boolean;
+                            /** @description the last hour, oldest first; minutes without calls left out */
+                            perMinute: {
+                                /** @description the minute’s start, ms since the epoch */
+                                minute: number;
+                                requests: number;
+                                succeeded: number;
+                                rateLimited: number;
+                                serverErrors: number;
+                                promptTokens: number;
+                                completionTokens: number;
+                                costUsd: number;
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            /** @description No credential, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this, or not in that tenant */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -7,6 +7,8 @@
  * - `useQueueStats(queue)`: the queue's stats, read again on its events (at most once per
  *   `throttleMs`) and every `intervalMs` (throughput changes without events).
  * - `useEvents(filter)`: the newest events of the tenant, a queue or a job, live.
+ * - `useGatewayRequests()`: submits AI gateway requests in async mode and tracks them all
+ *   (status, position, ETA, result), the caller's remaining rate budget and the queue's stats.
  *
  * Reads that pile up while one is in flight are merged into one. React is a peer dependency:
  * this module is the only part of Spool that imports it.
@@ -21,9 +23,18 @@
  * }
  * // <SpoolProvider client={client}><Progress id={id} /></SpoolProvider>
  */
-import { createContext, createElement, type ReactNode, useContext, useEffect, useState } from 'react'
+import {
+  createContext,
+  createElement,
+  type ReactNode,
+  useCallback,
+  useContext,
+  useEffect,
+  useRef,
+  useState,
+} from 'react'
 import type { SpoolClient } from './index.js'
-import type { Job, SpoolEvent, Stats } from './types.js'
+import type { AiRateBudget, Job, JobState, SpoolEvent, Stats } from './types.js'
 
 const SpoolContext = createContext<SpoolClient | null>(null)
 
@@ -254,4 +265,172 @@ export function useEvents(
     return () => subscription.close()
   }, [client, queue, jobId, retryMs, limit, lastEventId])
   return state
+}
+
+/** One gateway request as `useGatewayRequests` tracks it. */
+export interface GatewayRequest<R = unknown> {
+  /** The job id (null while it is being submitted). */
+  id: string | null
+  /** `submitting` until the server accepted it, `rejected` if it refused it; then the job's state. */
+  status: 'submitting' | 'rejected' | JobState
+  /** Place in line while it waits (1 = next), else null. */
+  position: number | null
+  /** Estimated wait before it starts, while it waits. */
+  estimatedWaitMs: number | null
+  /** The provider's answer (the OpenAI body) once completed. */
+  result: R | null
+  /** Why it was refused or failed. */
+  error: string | null
+  /** What was sent. */
+  body: Record<string, unknown>
+  submittedAt: number
+}
+
+const FINAL = new Set(['completed', 'failed', 'cancelled', 'rejected'])
+
+/**
+ * Submits AI gateway requests without holding a connection open (`Prefer: respond-async`) and
+ * tracks each one live, through the event stream plus a poll of positions every `intervalMs`:
+ * the shape an app would otherwise write by hand.
+ *
+ * - `submit(body, { endpoint, priority, idempotencyKey })`: queues one; resolves with its id.
+ * - `requests`: every request submitted, in order, each with status, position, ETA, result.
+ * - `stats`: the stats of the queue the requests went to (`ai.<provider>`).
+ * - `rateLimit`: the caller's remaining budget, when the server sent `x-ratelimit-*` headers.
+ * - `isLoading`: a submission is in flight; `hasActive`: some request is not finished yet.
+ *
+ * @example
+ * const { submit, requests, stats, isLoading, hasActive } = useGatewayRequests()
+ * await submit({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] })
+ * requests.map((r) => `${r.status} ${r.position ?? ''} ${r.result?.choices?.[0]?.message.content ?? ''}`)
+ */
+export function useGatewayRequests<R = unknown>(
+  options: LiveOptions & {
+    /** Read positions and stats again at least this often while a request is active, in ms (default 2 000). */
+    intervalMs?: number
+  } = {},
+) {
+  const client = useSpoolClient(options.client)
+  const { retryMs, intervalMs = 2_000 } = options
+  const [requests, setRequests] = useState<GatewayRequest<R>[]>([])
+  const [stats, setStats] = useState<Stats | null>(null)
+  const [rateLimit, setRateLimit] = useState<AiRateBudget | null>(null)
+  const [submitting, setSubmitting] = useState(0)
+  const [queue, setQueue] = useState<string | null>(null)
+  const latest = useRef(requests)
+  latest.current = requests
+
+  const update = useCallback((id: string, change: Partial<GatewayRequest<R>>) => {
+    setRequests((list) => list.map((request) => (request.id === id ? { ...request, ...change } : request)))
+  }, [])
+
+  /** Reads one request's job (and its place in line while it waits). */
+  const refresh = useCallback(
+    async (id: string) => {
+      const job = await client.jobs.get<unknown, { body?: R }>(id)
+      setQueue((current) => current ?? job.queue)
+      const waiting = job.state === 'waiting' || job.state === 'scheduled'
+      const place = waiting ? await client.jobs.position(id).catch(() => null) : null
+      update(id, {
+        status: job.state,
+        position: waiting ? (place?.position ?? null) : null,
+        estimatedWaitMs: waiting ? (place?.estimatedWaitMs ?? null) : null,
+        result: job.state === 'completed' ? (job.result?.body ?? null) : null,
+        error: job.state === 'failed' ? (job.errors.at(-1)?.message ?? 'failed') : null,
+      })
+    },
+    [client, update],
+  )
+
+  const submit = useCallback(
+    async (
+      body: Record<string, unknown> & { model: string },
+      submitOptions: { endpoint?: 'chat' | 'embeddings'; priority?: string | number; idempotencyKey?: string } = {},
+    ): Promise<string | null> => {
+      const draft: GatewayRequest<R> = {
+        id: null,
+        status: 'submitting',
+        position: null,
+        estimatedWaitMs: null,
+        result: null,
+        error: null,
+        body,
+        submittedAt: Date.now(),
+      }
+      setRequests((list) => [...list, draft])
+      setSubmitting((n) => n + 1)
+      const { endpoint = 'chat', ...rest } = submitOptions
+      try {
+        const queued = await client.ai.submit(endpoint, body, rest)
+        if (queued.rateLimit) setRateLimit(queued.rateLimit)
+        setRequests((list) =>
+          list.map((request) =>
+            request === draft
+              ? {
+                  ...request,
+                  id: queued.id,
+                  status: queued.state as JobState,
+                  position: queued.position,
+                  estimatedWaitMs: queued.estimatedWaitMs,
+                }
+              : request,
+          ),
+        )
+        void refresh(queued.id).catch(() => {})
+        return queued.id
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error)
+        setRequests((list) =>
+          list.map((request) => (request === draft ? { ...request, status: 'rejected', error: message } : request)),
+        )
+        return null
+      } finally {
+        setSubmitting((n) => n - 1)
+      }
+    },
+    [client, refresh],
+  )
+
+  const hasActive = requests.some((request) => !FINAL.has(request.status))
+
+  // Live: every event of a tracked request re-reads it; while any is active, positions and
+  // stats are read again every `intervalMs` (a place in line moves without events of its own).
+  useEffect(() => {
+    const subscription = client.events.subscribe(
+      {},
+      (event) => {
+        const id = event.jobId
+        if (id !== null && latest.current.some((request) => request.id === id)) void refresh(id).catch(() => {})
+      },
+      { ...(retryMs !== undefined && { retryMs }) },
+    )
+    return () => subscription.close()
+  }, [client, refresh, retryMs])
+
+  useEffect(() => {
+    if (!hasActive && queue === null) return
+    let stopped = false
+    const tick = () => {
+      for (const request of latest.current) {
+        if (request.id !== null && !FINAL.has(request.status)) void refresh(request.id).catch(() => {})
+      }
+      if (queue !== null) {
+        client.queues.stats(queue).then(
+          (value) => {
+            if (!stopped) setStats(value)
+          },
+          () => {},
+        )
+      }
+    }
+    tick()
+    if (!hasActive) return
+    const timer = setInterval(tick, intervalMs)
+    return () => {
+      stopped = true
+      clearInterval(timer)
+    }
+  }, [client, refresh, hasActive, queue, intervalMs])
+
+  return { submit, requests, stats, rateLimit, isLoading: submitting > 0, hasActive }
 }

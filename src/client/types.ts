@@ -354,6 +354,62 @@ export interface WorkerInfo {
   seenAt: number
 }
 
+/** The caller's remaining budget, from OpenAI's `x-ratelimit-*` headers (null fields: not sent). */
+export interface AiRateBudget {
+  remainingRequests: number | null
+  remainingTokens: number | null
+  /** As sent, e.g. `1s`, `6m0s`. */
+  resetRequests: string | null
+  resetTokens: string | null
+}
+
+/** A gateway request queued with `Prefer: respond-async` (`client.ai.submit`). */
+export interface AiSubmitted {
+  id: string
+  state: string
+  position: number | null
+  estimatedWaitMs: number | null
+  rateLimit: AiRateBudget | null
+}
+
+/** One minute of a gateway provider's upstream calls (`GET /v1/ai/providers`). */
+export interface AiProviderMinute {
+  minute: number
+  requests: number
+  succeeded: number
+  rateLimited: number
+  serverErrors: number
+  promptTokens: number
+  completionTokens: number
+  costUsd: number
+}
+
+/**
+ * A gateway provider as the dashboard shows it. The queue and breaker are every node's; calls,
+ * tokens, 429s, 5xx, cost and latency are the answering process's (`scope: 'process'`).
+ */
+export interface AiProviderView {
+  name: string
+  kind: string
+  host: string
+  models: string[]
+  limits: { rpm: number | null; tpm: number | null; concurrency: number | null }
+  queue: {
+    name: string
+    counts: Record<string, number>
+    waitingByPriority: { priority: number; count: number }[]
+    waitingByPriorityTruncated: boolean
+    waitMs: { p50: number; p95: number } | null
+  }
+  breaker: { state: 'closed' | 'open' | 'half_open'; failures: number; openedAt: number | null }
+  quota: { exhausted: boolean; since: number | null }
+  lastMinute: { requests: number; tokens: number }
+  lastHour: Omit<AiProviderMinute, 'minute'>
+  upstreamLatencyMs: { p50: number; p95: number } | null
+  priced: boolean
+  perMinute: AiProviderMinute[]
+}
+
 /** The audio sessions API (`/v1/sessions`, docs/audio.md). */
 export type SessionStatus =
   | 'queued'

@@ -78,7 +78,8 @@ function parentOf(metadata: Record<string, unknown>, fallback: Context): Context
 }
 
 export class Tracing {
-  private readonly tracer: Tracer
+  /** The tracer spans come from (the AI gateway opens its upstream-call spans with it). */
+  readonly tracer: Tracer
 
   constructor(option: Exclude<TracingOption, false>) {
     const provider = option === true ? trace.getTracerProvider() : option.tracerProvider

@@ -105,7 +105,7 @@ export async function buildServer(options: BuildServerOptions): Promise<SpoolSer
   const logger = options.logger ?? createLogger(config.logLevel)
   const { spool } = options
   const closing = new AbortController()
-  const metrics = new ServerMetrics(spool)
+  const metrics = new ServerMetrics(spool, Object.keys(config.providers))
 
   const context: ServerContext = {
     spool,

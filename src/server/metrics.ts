@@ -17,9 +17,20 @@
  *   `nodejs_active_*_total` gauges, whose `_total` Prometheus keeps for counters (sum the
  *   per-type gauge instead).
  *
+ * - the AI gateway's `spool_ai_*` (src/ai/stats.ts; upstream calls this process made):
+ *   `spool_ai_requests_total{provider,model,outcome}` (success, rate_limited, error, rejected),
+ *   `spool_ai_upstream_responses_total{provider,status_class}` (2xx, 429, 4xx, 5xx, none),
+ *   `spool_ai_tokens_total{provider,model,kind}` (prompt, completion),
+ *   `spool_ai_queue_wait_seconds{provider}` (request created → the call that answered it) and
+ *   `spool_ai_upstream_duration_seconds{provider}` histograms; read at scrape time
+ *   `spool_ai_breaker_open{provider}` (1 open, 0.5 half-open, 0 closed) and
+ *   `spool_ai_quota_exhausted{provider}` (1 after `insufficient_quota` until a call succeeds).
+ *
  * Every family passes promtool's lint (test/server/metrics.test.ts).
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { Gateway } from '../ai/gateway.js'
+import { aiStatsOf, type CallObservation } from '../ai/stats.js'
 import type { Spool } from '../engine/spool.js'
 import type { SpoolEvent } from '../store/store.js'
 
@@ -85,11 +96,47 @@ export class ServerMetrics {
     buckets: TIME_BUCKETS,
     registers: [this.registry],
   })
+  private readonly aiRequests = new Counter({
+    name: 'spool_ai_requests_total',
+    help: 'Upstream AI provider calls, by provider, model and outcome (success, rate_limited, error, rejected)',
+    labelNames: ['provider', 'model', 'outcome'] as const,
+    registers: [this.registry],
+  })
+  private readonly aiResponses = new Counter({
+    name: 'spool_ai_upstream_responses_total',
+    help: 'Upstream AI provider answers by status class (2xx, 429, 4xx, 5xx; none for no answer)',
+    labelNames: ['provider', 'status_class'] as const,
+    registers: [this.registry],
+  })
+  private readonly aiTokens = new Counter({
+    name: 'spool_ai_tokens_total',
+    help: 'Tokens the AI providers reported using, by kind (prompt, completion)',
+    labelNames: ['provider', 'model', 'kind'] as const,
+    registers: [this.registry],
+  })
+  private readonly aiQueueWait = new Histogram({
+    name: 'spool_ai_queue_wait_seconds',
+    help: 'From a gateway request being queued to the upstream call that answered it',
+    labelNames: ['provider'] as const,
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+    registers: [this.registry],
+  })
+  private readonly aiLatency = new Histogram({
+    name: 'spool_ai_upstream_duration_seconds',
+    help: 'Duration of one upstream AI provider call (a stream: to its last event)',
+    labelNames: ['provider'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  })
   private readonly readyAt = new Map<string, number>()
   private readonly activeAt = new Map<string, number>()
   private subscription: { close(): void } | null = null
+  private aiSubscription: (() => void) | null = null
 
-  constructor(private readonly spool: Spool) {
+  constructor(
+    private readonly spool: Spool,
+    aiProviders: string[] = [],
+  ) {
     // prom-client's own names already start with `process_` or `nodejs_`, so the prefix is
     // `spool_` alone (`spool_process_cpu_seconds_total`, not `spool_process_process_…`).
     collectDefaultMetrics({ register: this.registry, prefix: 'spool_' })
@@ -137,6 +184,34 @@ export class ServerMetrics {
         }
       },
     })
+    const aiStats = aiStatsOf(spool)
+    new Gauge({
+      name: 'spool_ai_breaker_open',
+      help: 'An AI provider breaker state: 1 open, 0.5 half-open, 0 closed',
+      labelNames: ['provider'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset()
+        if (aiProviders.length === 0) return
+        const byName = new Map((await spoolRef.breakers.list()).map((breaker) => [breaker.name, breaker.state]))
+        for (const provider of aiProviders) {
+          const state = byName.get(Gateway.breakerOf(provider))
+          this.set({ provider }, state === 'open' ? 1 : state === 'half_open' ? 0.5 : 0)
+        }
+      },
+    })
+    new Gauge({
+      name: 'spool_ai_quota_exhausted',
+      help: 'Whether an AI provider answered insufficient_quota since its last success (1) or not (0)',
+      labelNames: ['provider'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset()
+        for (const provider of aiProviders) {
+          this.set({ provider }, aiStats.figures(provider).quotaExhaustedAt === null ? 0 : 1)
+        }
+      },
+    })
     const busy = new Gauge({
       name: 'spool_workers_busy',
       help: 'Jobs running in connected workers, per queue',
@@ -170,11 +245,26 @@ export class ServerMetrics {
   /** Start counting from the event stream. */
   start(): void {
     this.subscription = this.spool.events.subscribe({}, (event) => this.observe(event))
+    this.aiSubscription = aiStatsOf(this.spool).subscribe((call) => this.observeCall(call))
   }
 
   stop(): void {
     this.subscription?.close()
     this.subscription = null
+    this.aiSubscription?.()
+    this.aiSubscription = null
+  }
+
+  private observeCall(call: CallObservation): void {
+    const { provider, model } = call
+    this.aiRequests.inc({ provider, model, outcome: call.outcome })
+    const status = call.status
+    const statusClass = status === null ? 'none' : status === 429 ? '429' : `${Math.floor(status / 100)}xx`
+    this.aiResponses.inc({ provider, status_class: statusClass })
+    if (call.promptTokens > 0) this.aiTokens.inc({ provider, model, kind: 'prompt' }, call.promptTokens)
+    if (call.completionTokens > 0) this.aiTokens.inc({ provider, model, kind: 'completion' }, call.completionTokens)
+    this.aiLatency.observe({ provider }, call.latencyMs / 1000)
+    if (call.outcome === 'success') this.aiQueueWait.observe({ provider }, call.queueWaitMs / 1000)
   }
 
   async text(): Promise<string> {

@@ -107,6 +107,7 @@ const WHO: Record<string, [Who | typeof PUBLIC, number]> = {
   'ai.batchesGet': [anyone, 404],
   'ai.batchesList': [anyone, 200],
   'ai.batchesCancel': [producers, 404],
+  'ai.providers': [operatorAdmins, 200],
   'schedules.list': [anyone, 200],
   'schedules.get': [anyone, 200],
   'schedules.preview': [anyone, 200],
@@ -263,6 +264,7 @@ const REQUESTS: Record<string, (m: Make) => Request | Promise<Request>> = {
   'ai.batchesGet': () => ({ method: 'GET', path: '/v1/batches/batch-000000000000000000000000' }),
   'ai.batchesList': () => ({ method: 'GET', path: '/v1/batches' }),
   'ai.batchesCancel': () => ({ method: 'POST', path: '/v1/batches/batch-000000000000000000000000/cancel' }),
+  'ai.providers': () => ({ method: 'GET', path: '/v1/ai/providers' }),
   'schedules.list': () => ({ method: 'GET', path: '/v1/schedules' }),
   'schedules.get': async (m) => ({ method: 'GET', path: `/v1/schedules/${await m.record('schedule')}` }),
   'schedules.preview': async (m) => ({

@@ -272,6 +272,10 @@ export const coverage: Coverage = {
   },
   stats: [fits<Returned<C['stats']>>(answer<'stats'>())],
   me: [fits<Returned<C['me']>>(answer<'auth.me'>())],
+  ai: {
+    submit: [route<'ai.chatCompletions'>(), route<'ai.embeddings'>()],
+    providers: [fits<Returned<C['ai']['providers']>>(answer<'ai.providers'>())],
+  },
   health: {
     live: [fits<Returned<C['health']['live']>>(answer<'health.live'>())],
     ready: [fits<Returned<C['health']['ready']>>(answer<'health.ready'>())],

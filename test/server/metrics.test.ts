@@ -5,6 +5,8 @@
  * the server has done some work, so the job, HTTP and stream families all have samples.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type FakeUpstream, startFakeUpstream } from '../../src/ai/fake-upstream.js'
+import { type Gateway, gatewayFor } from '../../src/ai/gateway.js'
 import { eventually, startServer, type TestServer } from './helpers.js'
 
 interface Family {
@@ -144,13 +146,30 @@ describe('/metrics', () => {
   let text: string
   let families: Map<string, Family>
 
+  let fake: FakeUpstream
+  let gateway: Gateway
+
   beforeAll(async () => {
-    t = await startServer({ config: { metrics: { public: true } } })
+    fake = await startFakeUpstream()
+    t = await startServer({
+      config: {
+        metrics: { public: true },
+        providers: { fake: { kind: 'openai', baseUrl: fake.url, models: ['gpt-metered'] } },
+      },
+    })
+    gateway = gatewayFor(t.spool, { providers: t.server.config.providers, gateway: t.server.config.gateway })
+    await gateway.start()
     // Some work, so every family the server writes has samples to check.
     const worker = t.spool.work('metered', async () => ({ ok: true }), { pollIntervalMs: 20 })
     try {
       const { body } = await t.request('POST', '/v1/queues/metered/jobs', { body: { payload: 1 } })
       await eventually(async () => (await t.spool.jobs.get(body.id))?.state === 'completed', 'the job')
+      // A gateway request whose first upstream call is refused with 429, then answered.
+      fake.script({ rateLimit: true, retryAfter: '0' })
+      const chat = await t.request('POST', '/v1/chat/completions', {
+        body: { model: 'gpt-metered', messages: [{ role: 'user', content: 'count me' }] },
+      })
+      expect(chat.status).toBe(200)
       await t.spool.breakers.define('upstream', { failureThreshold: 3 })
       const answer = await t.request('GET', '/metrics', { key: null })
       expect(answer.status).toBe(200)
@@ -162,7 +181,27 @@ describe('/metrics', () => {
     }
   })
   afterAll(async () => {
+    await gateway?.close({ graceMs: 100 })
     await t?.close()
+    await fake?.close()
+  })
+
+  it('counts the AI gateway’s upstream calls, status classes, tokens and latencies under spool_ai_', () => {
+    const sample = (name: string, labels: Record<string, string>) =>
+      families
+        .get(name.replace(/_count$/, ''))
+        ?.samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value
+    const requests = { provider: 'fake', model: 'gpt-metered' }
+    expect(sample('spool_ai_requests_total', { ...requests, outcome: 'success' })).toBe(1)
+    expect(sample('spool_ai_requests_total', { ...requests, outcome: 'rate_limited' })).toBe(1)
+    expect(sample('spool_ai_upstream_responses_total', { provider: 'fake', status_class: '429' })).toBe(1)
+    expect(sample('spool_ai_upstream_responses_total', { provider: 'fake', status_class: '2xx' })).toBe(1)
+    expect(sample('spool_ai_tokens_total', { ...requests, kind: 'prompt' })).toBeGreaterThan(0)
+    expect(sample('spool_ai_tokens_total', { ...requests, kind: 'completion' })).toBeGreaterThan(0)
+    expect(sample('spool_ai_upstream_duration_seconds_count', { provider: 'fake' })).toBe(2)
+    expect(sample('spool_ai_queue_wait_seconds_count', { provider: 'fake' })).toBe(1)
+    expect(sample('spool_ai_breaker_open', { provider: 'fake' })).toBe(0)
+    expect(sample('spool_ai_quota_exhausted', { provider: 'fake' })).toBe(0)
   })
 
   it('every family passes the promtool lint rules, and no name repeats a word', () => {

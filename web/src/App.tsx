@@ -29,6 +29,7 @@ const QueuesView = lazy(() => import('./views/Queues').then((m) => ({ default: m
 const SchedulesView = lazy(() => import('./views/Schedules').then((m) => ({ default: m.SchedulesView })))
 const SessionDetailView = lazy(() => import('./views/Sessions').then((m) => ({ default: m.SessionDetailView })))
 const SessionsView = lazy(() => import('./views/Sessions').then((m) => ({ default: m.SessionsView })))
+const ProvidersView = lazy(() => import('./views/Providers').then((m) => ({ default: m.ProvidersView })))
 const WorkersView = lazy(() => import('./views/Workers').then((m) => ({ default: m.WorkersView })))
 
 export function App() {
@@ -171,6 +172,7 @@ function Shell({ me, theme, toggleTheme, signOut }: { me: Me; theme: Theme; togg
     { to: '/schedules', label: 'Schedules' },
     { to: '/breakers', label: 'Breakers & limits' },
     { to: '/workers', label: 'Workers', show: me.can('operate') },
+    { to: '/providers', label: 'Providers', show: me.can('operate') },
     { to: '/audit', label: 'Audit log', show: me.can('admin') },
     { to: '/keys', label: 'API keys', show: me.can('admin') },
   ]
@@ -244,6 +246,7 @@ function Routes({ path, me }: { path: string; me: Me }): ReactNode {
     ['/schedules', () => <SchedulesView />],
     ['/breakers', () => <BreakersView />],
     ['/workers', () => <WorkersView />],
+    ['/providers', () => <ProvidersView />],
     ['/audit', () => <AuditView />],
     ['/keys', () => <KeysView />],
     ['/sessions', () => <SessionsView />],

@@ -27,6 +27,18 @@ export function useWorkers() {
   })
 }
 
+/** The gateway's providers, every 2 s while the view is open (operators only). */
+export function useAiProviders() {
+  const client = useClient()
+  const me = useMe()
+  return useQuery({
+    queryKey: ['ai-providers'],
+    queryFn: () => client.ai.providers(),
+    enabled: me.can('operate'),
+    refetchInterval: 2_000,
+  })
+}
+
 export function useBreakers() {
   const client = useClient()
   return useQuery({ queryKey: ['breakers'], queryFn: () => client.breakers.list(), refetchInterval: 10_000 })

@@ -4,6 +4,7 @@ import { adminRoutes } from './admin.js'
 import { aiRoutes } from './ai.js'
 import { aiBatchRoutes } from './ai-batches.js'
 import { aiGeminiRoutes } from './ai-gemini.js'
+import { aiProviderRoutes } from './ai-providers.js'
 import { breakerRoutes } from './breakers.js'
 import { eventRoutes } from './events.js'
 import { flowRoutes } from './flows.js'
@@ -29,6 +30,7 @@ export const allRoutes: AnyRoute[] = [
   ...aiRoutes,
   ...aiGeminiRoutes,
   ...aiBatchRoutes,
+  ...aiProviderRoutes,
   ...breakerRoutes,
   ...adminRoutes,
   ...meRoutes,
