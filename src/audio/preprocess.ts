@@ -3,10 +3,14 @@
  * normalised, with leading and trailing silence trimmed, optionally denoised.
  *
  * Design, with what it trades:
- * - **One ffmpeg decode** (plus `afftdn` when denoising) to a temporary WAV, then a loudness
- *   measurement with ffmpeg's `ebur128` (EBU R128 integrated loudness, LUFS) on that file.
+ * - **One ffmpeg decode** (plus `afftdn` when denoising) to a temporary WAV, then one pass in
+ *   TypeScript over that file that measures the EBU R128 integrated loudness (ITU-R BS.1770
+ *   K-weighting at 16 kHz with libebur128's filter formulas, 400 ms blocks, absolute and relative
+ *   gates), the sample peak and the 20 ms frame levels for trimming, on typed arrays.
  *   ffmpeg's own `loudnorm` filter was measured at 0.028 × real time on this 2-core machine
- *   (100 s for an hour) because it works at 192 kHz; decode plus `ebur128` is ~0.002 × real time.
+ *   (100 s for an hour) because it works at 192 kHz; its `ebur128` filter (resampling to 48 kHz)
+ *   took ~5 s of an hour's preprocessing; the pass here reads 16 kHz once for all three
+ *   (docs/performance.md). `measureLoudness` (ffmpeg) stays as the independent check in tests.
  * - **Linear gain** to the target loudness (default −20 LUFS), capped so the sample peak stays at
  *   or below −1 dBFS: no compression, so timing and spectra stay as recorded (the diarizer
  *   fingerprints spectra) and nothing clips.
@@ -121,15 +125,14 @@ export async function preprocessAudio(
         },
       },
     )
-    const loudness = await measureLoudness(decoded, signal)
+    const info = await readWavInfo(decoded)
+    const { frames, ...loudness } = await analyse(decoded, info.dataOffset, info.dataBytes, signal)
     let gainDb = 0
     if (targetLufs !== null && loudness.integratedLufs !== undefined) {
       gainDb = Math.min(targetLufs - loudness.integratedLufs, -1 - loudness.samplePeakDb)
     } else if (targetLufs !== null) {
       warnings.push('the recording is silent: no loudness to normalise')
     }
-    const info = await readWavInfo(decoded)
-    const frames = await frameLevels(decoded, info.dataOffset, info.dataBytes)
     const gain = 10 ** (gainDb / 20)
     let first = 0
     let last = frames.length
@@ -211,30 +214,116 @@ export async function measureLoudness(
   }
 }
 
-/** Peak level of each 20 ms frame, dBFS, reading the file in blocks. */
-async function frameLevels(path: string, dataOffset: number, dataBytes: number): Promise<Float32Array> {
-  const frameBytes = Math.round(FRAME_SEC * PIPELINE_SAMPLE_RATE) * 2
-  const levels = new Float32Array(Math.ceil(dataBytes / frameBytes))
-  if (dataBytes === 0) return levels
-  let position = 0
-  let carry: Buffer = Buffer.alloc(0)
-  for await (const block of createReadStream(path, {
-    start: dataOffset,
-    end: dataOffset + dataBytes - 1,
-    highWaterMark: 1 << 20,
-  })) {
-    const bytes = carry.length > 0 ? Buffer.concat([carry, block as Buffer]) : (block as Buffer)
-    const whole = bytes.length - (bytes.length % 2)
-    for (let i = 0; i < whole; i += 2) {
-      const frame = Math.floor((position + i) / frameBytes)
-      const value = Math.abs(bytes.readInt16LE(i)) / 32768
-      if (value > (levels[frame] ?? 0)) levels[frame] = value
-    }
-    position += whole
-    carry = bytes.subarray(whole)
+/** The little-endian 16-bit samples of `bytes` (an even length), copied only when misaligned. */
+function int16(bytes: Buffer): Int16Array {
+  return bytes.byteOffset % 2 === 0
+    ? new Int16Array(bytes.buffer, bytes.byteOffset, bytes.length >> 1)
+    : new Int16Array(Uint8Array.prototype.slice.call(bytes).buffer)
+}
+
+/** Biquad coefficients of BS.1770's K-weighting at `rate`, as libebur128 derives them. */
+function kWeighting(rate: number): { b: number[]; a: number[] }[] {
+  let f0 = 1681.974450955533
+  const g = 3.999843853973347
+  let q = 0.7071752369554196
+  let k = Math.tan((Math.PI * f0) / rate)
+  const vh = 10 ** (g / 20)
+  const vb = vh ** 0.4996667741545416
+  let a0 = 1 + k / q + k * k
+  const shelf = {
+    b: [(vh + (vb * k) / q + k * k) / a0, (2 * (k * k - vh)) / a0, (vh - (vb * k) / q + k * k) / a0],
+    a: [1, (2 * (k * k - 1)) / a0, (1 - k / q + k * k) / a0],
   }
-  for (let i = 0; i < levels.length; i++) levels[i] = 20 * Math.log10(Math.max(levels[i] ?? 0, 1e-6))
-  return levels
+  f0 = 38.13547087602444
+  q = 0.5003270373238773
+  k = Math.tan((Math.PI * f0) / rate)
+  a0 = 1 + k / q + k * k
+  const highPass = { b: [1, -2, 1], a: [1, (2 * (k * k - 1)) / a0, (1 - k / q + k * k) / a0] }
+  return [shelf, highPass]
+}
+
+/**
+ * One pass over a 16 kHz mono WAV's samples: the peak of each 20 ms frame (dBFS), the sample
+ * peak (dBFS) and the EBU R128 integrated loudness (LUFS; undefined when no 400 ms block is above
+ * the −70 LUFS absolute gate, i.e. silence).
+ */
+async function analyse(
+  path: string,
+  dataOffset: number,
+  dataBytes: number,
+  signal?: AbortSignal,
+): Promise<{ frames: Float32Array; integratedLufs: number | undefined; samplePeakDb: number }> {
+  const frameSamples = Math.round(FRAME_SEC * PIPELINE_SAMPLE_RATE)
+  const totalSamples = dataBytes >> 1
+  const frames = new Float32Array(Math.ceil(totalSamples / frameSamples))
+  // Mean square of K-weighted samples per 100 ms step; a gating block is four steps.
+  const stepSamples = PIPELINE_SAMPLE_RATE / 10
+  const steps = new Float64Array(Math.floor(totalSamples / stepSamples))
+  const [shelf, highPass] = kWeighting(PIPELINE_SAMPLE_RATE) as [
+    { b: number[]; a: number[] },
+    { b: number[]; a: number[] },
+  ]
+  const [sb0, sb1, sb2] = shelf.b as [number, number, number]
+  const [, sa1, sa2] = shelf.a as [number, number, number]
+  const [, ha1, ha2] = highPass.a as [number, number, number]
+  let s1 = 0
+  let s2 = 0
+  let h1 = 0
+  let h2 = 0
+  let peak = 0
+  let position = 0
+  let power = 0
+  if (dataBytes > 0) {
+    let carry: Buffer = Buffer.alloc(0)
+    for await (const block of createReadStream(path, {
+      start: dataOffset,
+      end: dataOffset + dataBytes - 1,
+      highWaterMark: 1 << 20,
+    })) {
+      signal?.throwIfAborted()
+      const bytes = carry.length > 0 ? Buffer.concat([carry, block as Buffer]) : (block as Buffer)
+      const whole = bytes.length - (bytes.length % 2)
+      const samples = int16(bytes.subarray(0, whole))
+      for (let i = 0; i < samples.length; i++) {
+        const x = (samples[i] as number) / 32768
+        const magnitude = x < 0 ? -x : x
+        const frame = (position / frameSamples) | 0
+        if (magnitude > (frames[frame] as number)) frames[frame] = magnitude
+        if (magnitude > peak) peak = magnitude
+        // Direct form II: the high shelf, then the high-pass (b = 1, −2, 1).
+        const s0 = x - sa1 * s1 - sa2 * s2
+        const y = sb0 * s0 + sb1 * s1 + sb2 * s2
+        s2 = s1
+        s1 = s0
+        const h0 = y - ha1 * h1 - ha2 * h2
+        const z = h0 - 2 * h1 + h2
+        h2 = h1
+        h1 = h0
+        power += z * z
+        position++
+        if (position % stepSamples === 0) {
+          const step = position / stepSamples - 1
+          if (step < steps.length) steps[step] = power / stepSamples
+          power = 0
+        }
+      }
+      carry = bytes.subarray(whole)
+    }
+  }
+  for (let i = 0; i < frames.length; i++) frames[i] = 20 * Math.log10(Math.max(frames[i] ?? 0, 1e-6))
+  const blocks: number[] = []
+  for (let i = 0; i + 4 <= steps.length; i++) {
+    const mean =
+      ((steps[i] as number) + (steps[i + 1] as number) + (steps[i + 2] as number) + (steps[i + 3] as number)) / 4
+    if (-0.691 + 10 * Math.log10(mean) > -70) blocks.push(mean)
+  }
+  let integratedLufs: number | undefined
+  if (blocks.length > 0) {
+    const relative = -0.691 + 10 * Math.log10(blocks.reduce((sum, p) => sum + p, 0) / blocks.length) - 10
+    const gated = blocks.filter((p) => -0.691 + 10 * Math.log10(p) > relative)
+    integratedLufs = -0.691 + 10 * Math.log10(gated.reduce((sum, p) => sum + p, 0) / gated.length)
+  }
+  return { frames, integratedLufs, samplePeakDb: 20 * Math.log10(Math.max(peak, 1e-6)) }
 }
 
 /** Writes samples `[first, last)` of `source` times `gain` as a new WAV. */
@@ -261,13 +350,14 @@ async function writeScaled(
         signal?.throwIfAborted()
         const bytes = carry.length > 0 ? Buffer.concat([carry, block as Buffer]) : (block as Buffer)
         const whole = bytes.length - (bytes.length % 2)
-        const scaled = Buffer.alloc(whole)
-        for (let i = 0; i < whole; i += 2) {
-          const value = Math.round(bytes.readInt16LE(i) * gain)
-          scaled.writeInt16LE(Math.min(32767, Math.max(-32768, value)), i)
+        const samples = int16(bytes.subarray(0, whole))
+        const scaled = new Int16Array(samples.length)
+        for (let i = 0; i < samples.length; i++) {
+          const value = Math.round((samples[i] as number) * gain)
+          scaled[i] = Math.min(32767, Math.max(-32768, value))
         }
         carry = bytes.subarray(whole)
-        if (!out.write(scaled)) await once(out, 'drain')
+        if (!out.write(Buffer.from(scaled.buffer, scaled.byteOffset, scaled.byteLength))) await once(out, 'drain')
       }
     }
   } finally {

@@ -1,7 +1,8 @@
 /**
  * `spool transcribe FILE [--follow]`: uploads a recording to a running server's sessions API
  * (`POST /v1/sessions`) with a progress bar, then — with `--follow` — follows the session's own progress
- * bar to the end and prints the speaker-attributed transcript. The key comes from SPOOL_KEY.
+ * bar to the end and prints the reliability statement (engine, expected error, quality flags)
+ * and the speaker-attributed transcript. The key comes from SPOOL_KEY.
  *
  * The upload is streamed from disk as multipart/form-data (`metadata` as JSON, then `file`),
  * never read whole into memory, so the bar shows bytes actually handed to the socket.
@@ -123,6 +124,9 @@ export async function runTranscribe(options: TranscribeOptions): Promise<number>
   }
   const transcript = (await client.sessions.transcript(created.id, 'json')) as { segments?: TranscriptSegment[] } | null
   const segments = transcript?.segments ?? session.results?.transcript?.segments ?? []
+  // How far to trust it comes first, as on the session page: the machine, not the speaker, may have said it.
+  const reliability = session.results?.reliability ?? session.results?.transcript?.reliability
+  if (reliability) options.out(`reliability: ${reliability.statement}\n`)
   options.out(`${formatTranscript(segments)}\n`)
   return 0
 }

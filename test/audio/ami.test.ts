@@ -1,10 +1,15 @@
 /**
  * The AMI meeting excerpt (`../shared/audio/ami-dev00.wav`, 30 s, two speakers, real meeting
  * speech with overlaps) against its RTTM reference, DER with a 0.25 s collar over 0–30 s (the
- * upstream UEM). Measured on this machine with the baseline diarizer and Silero VAD:
+ * upstream UEM). Measured on this machine with the baseline diarizer (log-mel statistics,
+ * average linkage, Viterbi resegmentation) and Silero VAD, 2026-12-08:
  *
- *   speakers estimated: 2 · DER 0.275 (missed 4.42 s, false alarm 0, confusion 1.61 s of 21.91 s)
- *   two speakers given:  DER 0.275 (the same clustering)
+ *   speakers estimated: 2 · DER 0.305 (missed 4.42 s, false alarm 0, confusion 2.26 s of 21.91 s)
+ *   two speakers given:  DER 0.305 (the same clustering)
+ *
+ * (The earlier MFCC diarizer measured 0.275 here, with 1.61 s of confusion; the new one is better
+ * on the two-person development set, docs/audio.md "Diarization quality", and 0.6 s worse on
+ * this one excerpt.)
  *
  * Most of the error is missed speech (VAD finds no speech in 1.4–2.1 s and 3.9–6.7 s, which the
  * reference counts as one long turn) — the baseline's known weakness on meeting audio. The test
@@ -23,7 +28,7 @@ import {
 } from '../../src/audio/index.js'
 import { sharedAudioAvailable, sharedPath, sharedText } from '../helpers/shared-audio.js'
 
-const MEASURED_DER = 0.275
+const MEASURED_DER = 0.305
 const MARGIN = 0.05
 
 describe.skipIf(

@@ -85,6 +85,8 @@ describe('preprocessAudio', () => {
     expect(measured.integratedLufs).toBeGreaterThan(-21.5)
     expect(measured.integratedLufs).toBeLessThan(-18.5)
     expect(measured.samplePeakDb).toBeLessThanOrEqual(-0.9)
+    // The input's loudness (measured in TypeScript at 16 kHz) agrees with ffmpeg's ebur128 at 48 kHz.
+    expect(Math.abs((measured.integratedLufs ?? 0) - result.gainDb - (result.inputLufs ?? 0))).toBeLessThan(0.3)
     // Speech in the output starts right after the kept padding; mapped back, it is where it was.
     const { segments } = await detectSpeechInFile(output)
     expect(toOriginalTime(segments[0]?.start ?? 0, result)).toBeGreaterThan(LEAD - 0.1)

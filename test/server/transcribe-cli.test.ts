@@ -1,7 +1,7 @@
 /**
  * `spool transcribe FILE --follow` against a real server running the audio pipeline: the
  * recording streams up with a progress bar, the session's bar is followed to 100, and the
- * speaker-attributed transcript is printed.
+ * reliability statement and the speaker-attributed transcript are printed.
  */
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -35,6 +35,9 @@ describe('spool transcribe', () => {
     expect(text).toMatch(/session [0-9a-f-]{36}/)
     expect(text).toMatch(/processed +█{30} 100%/)
     expect(text).toMatch(/\[ +\d+\.\d s\] SPEAKER_1: \S+/)
+    // The reliability statement comes before the transcript, as on the session page.
+    expect(text).toMatch(/reliability: Low reliability: transcribed by pocketsphinx/)
+    expect(text.indexOf('reliability:')).toBeLessThan(text.search(/SPEAKER_1:/))
     const bad = await main(['transcribe', '/nonexistent.wav', '--url', t.url], io, { SPOOL_KEY: t.adminKey })
     expect(bad).toBe(1)
   })

@@ -747,7 +747,7 @@ export const sessionRoutes = [
     multipart: true,
     errors: [413, 415, 422, 504],
     errorShape: 'openai',
-    async handler({ app, request, tenant, principal, audit }) {
+    async handler({ app, request, reply, tenant, principal, audit }) {
       const sessions = sessionService(app)
       return answer(request, async () => {
         const upload = await receiveUpload(request, sessions, [
@@ -796,11 +796,17 @@ export const sessionRoutes = [
           },
         })
         audit.target = createdView.id
+        // The response's close, not the request's: a request emits 'close' once its body is
+        // read, so listening there never noticed a client leaving mid-wait.
         const closing = new AbortController()
-        const onClose = () => closing.abort(new Error('the client went away'))
-        request.raw.once('close', onClose)
+        const onClose = () => {
+          if (!reply.raw.writableFinished) closing.abort(new Error('the client went away'))
+        }
+        reply.raw.once('close', onClose)
+        if (reply.raw.destroyed || request.raw.socket?.destroyed) onClose()
         let view: SessionView
         try {
+          closing.signal.throwIfAborted()
           view = await sessions.waitUntilFinished(
             createdView.id,
             tenant,
@@ -814,7 +820,7 @@ export const sessionRoutes = [
           }
           throw error
         } finally {
-          request.raw.off('close', onClose)
+          reply.raw.off('close', onClose)
         }
         if (view.status === 'failed') {
           if (!sessions.options.compat.keep) await sessions.remove(view.id, tenant).catch(() => {})
