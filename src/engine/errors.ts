@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   SPOOL_DEPENDENCY_NOT_FOUND: { status: 422, title: 'A dependency does not exist' },
   SPOOL_BREAKER_NOT_FOUND: { status: 404, title: 'No such circuit breaker' },
   SPOOL_INVALID_FLOW: { status: 400, title: 'The flow is invalid' },
+  SPOOL_INVALID_WORKFLOW: { status: 400, title: 'The workflow template is invalid' },
+  SPOOL_WORKFLOW_NOT_FOUND: { status: 404, title: 'No such workflow or run' },
 } as const
 
 export type SpoolErrorCode = keyof typeof ERROR_CODES

@@ -14,6 +14,7 @@ import { queueRoutes } from './queues.js'
 import { scheduleRoutes } from './schedules.js'
 import { sessionRoutes } from './sessions.js'
 import { webhookRoutes } from './webhooks.js'
+import { workflowRoutes } from './workflows.js'
 
 export const allRoutes: AnyRoute[] = [
   ...queueRoutes,
@@ -29,5 +30,6 @@ export const allRoutes: AnyRoute[] = [
   ...adminRoutes,
   ...meRoutes,
   ...webhookRoutes,
+  ...workflowRoutes,
   ...healthRoutes,
 ]
