@@ -2178,8 +2178,11 @@ export interface components {
             id: string;
             name: string;
             version: number;
-            /** @enum {string} */
-            status: "running" | "succeeded" | "failed" | "cancelled";
+            /**
+             * @description expired: retention removed its jobs before it was seen finished
+             * @enum {string}
+             */
+            status: "running" | "succeeded" | "failed" | "cancelled" | "expired";
             /** @description how many times the run was retried from its failed steps */
             retries: number;
             createdAt: string;
@@ -2210,8 +2213,11 @@ export interface components {
                 id: string;
                 name: string;
                 version: number;
-                /** @enum {string} */
-                status: "running" | "succeeded" | "failed" | "cancelled";
+                /**
+                 * @description expired: retention removed its jobs before it was seen finished
+                 * @enum {string}
+                 */
+                status: "running" | "succeeded" | "failed" | "cancelled" | "expired";
                 /** @description how many times the run was retried from its failed steps */
                 retries: number;
                 createdAt: string;

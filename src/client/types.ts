@@ -571,7 +571,7 @@ export interface WorkflowTemplate extends WorkflowDefinition {
   createdAt: string
 }
 
-export type WorkflowRunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled'
+export type WorkflowRunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired'
 
 export interface WorkflowRunSummary {
   id: string

@@ -100,7 +100,8 @@ interface RunData {
 }
 
 export type StepState = 'blocked' | 'waiting' | 'running' | 'completed' | 'skipped' | 'failed' | 'cancelled'
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled'
+/** `expired`: retention removed its jobs before the run was seen finished. */
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired'
 
 export interface WorkflowStepView {
   id: string
@@ -652,19 +653,35 @@ export class Workflows {
     const dependents = new Set(data.definition.steps.flatMap((step) => edgesOf(step).map((edge) => edge.step)))
     const terminal = steps.every((s) => ['completed', 'skipped', 'failed', 'cancelled'].includes(s.state))
     let status: RunStatus = 'running'
-    if (terminal) {
+    if (steps.length < data.definition.steps.length) {
+      // Retention removed some of its jobs: what was recorded when it finished, if anything.
+      status = data.finished?.status ?? 'expired'
+    } else if (terminal) {
       const sinkFailed = steps.some((s) => !dependents.has(s.id) && (s.state === 'failed' || s.state === 'cancelled'))
       status = data.cancelledAt !== null ? 'cancelled' : sinkFailed ? 'failed' : 'succeeded'
     }
-    const finishedAt = terminal
-      ? Math.max(data.createdAt, ...steps.map((s) => s.finishedAt?.getTime() ?? data.createdAt))
-      : null
-    if (terminal && (data.finished?.status !== status || data.finished.finishedAt !== finishedAt)) {
-      await this.deps.records.put<RunData>(RUNS, {
-        id,
-        tenant,
-        data: { ...data, finished: { status, finishedAt: finishedAt as number } },
-      })
+    const finishedAt =
+      status === 'running'
+        ? null
+        : status === 'expired' || steps.length < data.definition.steps.length
+          ? (data.finished?.finishedAt ?? null)
+          : Math.max(data.createdAt, ...steps.map((s) => s.finishedAt?.getTime() ?? data.createdAt))
+    if (
+      steps.length === data.definition.steps.length &&
+      terminal &&
+      finishedAt !== null &&
+      (data.finished?.status !== status || data.finished.finishedAt !== finishedAt)
+    ) {
+      // Remember the outcome (for listing, and once retention removes the jobs). Written only if
+      // the run is still the one read: a retry in between keeps its new steps.
+      const current = await this.deps.records.get<RunData>(RUNS, id)
+      if (current && current.data.retries === data.retries && isDeepStrictEqual(current.data.steps, data.steps)) {
+        await this.deps.records.put<RunData>(RUNS, {
+          id,
+          tenant,
+          data: { ...current.data, finished: { status, finishedAt } },
+        })
+      }
     }
     return {
       id,
@@ -732,7 +749,7 @@ export class Workflows {
       if (records.length < 500) break
       beforeSeq = records.at(-1)?.seq
     }
-    const finished = out.filter((run) => run.status !== 'running')
+    const finished = out.filter((run) => run.status !== 'running' && run.status !== 'expired')
     const succeeded = finished.filter((run) => run.status === 'succeeded').length
     const durations = finished
       .filter((run) => run.status === 'succeeded' && run.durationMs !== null)
@@ -780,7 +797,7 @@ export class Workflows {
     const tenant = options.tenant ?? 'default'
     const record = await this.runRecord(id, tenant)
     const view = await this.view(id, tenant, record.data)
-    if (view.status === 'running' || view.status === 'succeeded') {
+    if (view.status === 'running' || view.status === 'succeeded' || view.status === 'expired') {
       throw new SpoolError(
         'SPOOL_INVALID_TRANSITION',
         `run ${id} is ${view.status}: only a failed or cancelled run is retried`,

@@ -3,7 +3,11 @@
  * versions, a run end to end with payloads resolved from params and parents' results, a
  * condition skipping a branch, a failed step retried alone, cancel, and tenants kept apart.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { main } from '../../src/cli/commands.js'
 import { createClient } from '../../src/client/index.js'
 import { eventually, startServer, type TestServer } from './helpers.js'
 
@@ -250,5 +254,43 @@ describe.each(['sqlite', 'postgres'] as const)('workflows on %s', (database) => 
     await eventually(async () => (await client.workflows.run(id)).status === 'succeeded', 'the run')
     expect((await client.workflows.runs('tiny')).stats.successRate).toBe(1)
     expect((await client.workflows.list()).map((w) => w.name)).toContain('tiny')
+  })
+})
+
+describe('spool workflows (CLI)', () => {
+  it('defines from a file, lists, starts with params and shows a run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-wf-cli-'))
+    try {
+      const cli = async (args: string[]) => {
+        let out = ''
+        let err = ''
+        const io = { out: (text: string) => (out += `${text}\n`), err: (text: string) => (err += `${text}\n`) }
+        const code = await main([...args, '--store', `sqlite:${join(dir, 'spool.db')}`, '--data-dir', dir], io, {
+          SPOOL_PORT: '0',
+        })
+        return { code, out, err }
+      }
+      const file = join(dir, 'wf.json')
+      writeFileSync(file, JSON.stringify({ name: 'nightly', ...pipeline }))
+      const defined = await cli(['workflows', 'define', file])
+      expect(defined.code, defined.err).toBe(0)
+      expect(defined.out).toMatch(/nightly version 1/)
+      expect((await cli(['workflows', 'ls'])).out).toMatch(/nightly\s+v1\s+4 steps/)
+      const started = await cli(['workflows', 'start', 'nightly', '--params', '{"source":"s3"}', '--json'])
+      expect(started.code, started.err).toBe(0)
+      const { id } = JSON.parse(started.out) as { id: string }
+      const shown = await cli(['workflows', 'run', id])
+      expect(shown.code, shown.err).toBe(0)
+      expect(shown.out).toMatch(/nightly v1 run .*: running/)
+      expect(shown.out).toMatch(/scan\s+waiting/)
+      expect(shown.out).toMatch(/report\s+blocked/)
+      writeFileSync(file, JSON.stringify({ name: 'bad', steps: [{ id: 'a', queue: 'q', dependsOn: ['zz'] }] }))
+      const refused = await cli(['workflows', 'define', file])
+      expect(refused.code).not.toBe(0)
+      expect(refused.err).toMatch(/unknown step "zz".*SPOOL_INVALID_WORKFLOW/)
+      expect((await cli(['workflows', 'run', '424242'])).code).toBe(3)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

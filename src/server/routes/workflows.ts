@@ -65,7 +65,9 @@ const template = z
   .meta({ id: 'WorkflowTemplate' })
 
 const stepState = z.enum(['blocked', 'waiting', 'running', 'completed', 'skipped', 'failed', 'cancelled'])
-const runStatus = z.enum(['running', 'succeeded', 'failed', 'cancelled'])
+const runStatus = z
+  .enum(['running', 'succeeded', 'failed', 'cancelled', 'expired'])
+  .describe('expired: retention removed its jobs before it was seen finished')
 
 const runSummary = {
   id: z.string(),
