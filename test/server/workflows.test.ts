@@ -56,6 +56,9 @@ describe.each(['sqlite', 'postgres'] as const)('workflows on %s', (database) => 
     })
     t.spool.workflows.work('wf-ocr', (job) => ({ pages: (job.payload as { count: number }).count * 3 }))
     t.spool.workflows.work('wf-report', (job) => ({ report: job.payload }))
+    t.spool.workflows.work('wf-fail', () => {
+      throw new Error('source down')
+    })
   })
   afterAll(async () => {
     await t?.close()
@@ -201,6 +204,36 @@ describe.each(['sqlite', 'postgres'] as const)('workflows on %s', (database) => 
     expect(again.status).toBe(409)
     const history = await t.request('GET', '/v1/workflows/flaky/runs')
     expect(history.body.stats).toMatchObject({ finished: 1, succeeded: 1 })
+  })
+
+  it('edge policies: continue sees a failed parent as null, skip passes a skip on, the run succeeds', async () => {
+    const defined = await t.request('PUT', '/v1/workflows/policies', {
+      body: {
+        steps: [
+          { id: 'down', queue: 'wf-fail', maxAttempts: 1 },
+          {
+            id: 'after',
+            queue: 'wf-report',
+            dependsOn: [{ step: 'down', onFailure: 'continue' }],
+            payload: { got: { $result: 'down' }, mode: { $param: 'mode' } },
+          },
+          { id: 'maybe', queue: 'wf-report', when: { '==': [{ var: 'params.mode' }, 'full'] } },
+          { id: 'follow', queue: 'wf-report', dependsOn: [{ step: 'maybe', onSkipped: 'skip' }] },
+          { id: 'anyway', queue: 'wf-report', dependsOn: ['maybe'], payload: { m: { $result: 'maybe' } } },
+        ],
+      },
+    })
+    expect(defined.status, defined.text).toBe(200)
+    const started = await t.request('POST', '/v1/workflows/policies/runs', { body: { params: { mode: 'quick' } } })
+    const run = await finished(started.body.id)
+    const steps = Object.fromEntries(run.steps.map((s: { id: string }) => [s.id, s]))
+    expect(steps.down).toMatchObject({ state: 'failed', error: 'source down' })
+    expect(steps.after).toMatchObject({ state: 'completed', output: { report: { got: null, mode: 'quick' } } })
+    expect(steps.maybe.state).toBe('skipped')
+    expect(steps.follow.state).toBe('skipped')
+    expect(steps.anyway).toMatchObject({ state: 'completed', output: { report: { m: null } } })
+    // The failure was absorbed by a `continue` edge: no sink failed.
+    expect(run.status).toBe('succeeded')
   })
 
   it('cancels a run: its unfinished steps are cancelled', async () => {
