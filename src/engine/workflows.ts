@@ -234,7 +234,13 @@ export function validateDefinition(definition: WorkflowDefinition): void {
         )
       }
     }
-    for (const variable of logicVars(step.when)) {
+    let variables: string[]
+    try {
+      variables = logicVars(step.when)
+    } catch (error) {
+      throw invalid(`step "${step.id}": ${(error as Error).message}`, `steps.${i}.when`)
+    }
+    for (const variable of variables) {
       const [root, target] = variable.split('.')
       if (root !== 'params' && root !== 'results') {
         throw invalid(
@@ -264,15 +270,29 @@ function references(template: unknown, out: string[] = []): string[] {
   return out
 }
 
-/** The variables a JSON Logic rule reads. */
+/**
+ * The JSON Logic operations a condition may use: pure ones over data. Left out: `method` (calls
+ * a method of a value) and `log` (writes the value to the console, where secrets must not go).
+ */
+const LOGIC_OPS = new Set(
+  `var missing missing_some if ?: == === != !== ! !! or and > >= < <= max min + - * / % map filter reduce all none some merge in cat substr`.split(
+    ' ',
+  ),
+)
+/** Operations whose second and later arguments read the current item, not the run's data. */
+const SCOPED_OPS = new Set(['map', 'filter', 'reduce', 'all', 'none', 'some'])
+
+/** The variables a JSON Logic rule reads; throws on an operation it may not use. */
 function logicVars(rule: unknown, out: string[] = []): string[] {
   if (Array.isArray(rule)) for (const item of rule) logicVars(item, out)
   else if (rule !== null && typeof rule === 'object') {
     for (const [op, args] of Object.entries(rule)) {
+      if (!LOGIC_OPS.has(op)) throw new Error(`the operation "${op}" is not allowed in a condition`)
       if (op === 'var') {
         const name = Array.isArray(args) ? args[0] : args
         if (typeof name === 'string' && name !== '') out.push(name)
-      } else logicVars(args, out)
+      } else if (SCOPED_OPS.has(op) && Array.isArray(args)) logicVars(args[0], out)
+      else logicVars(args, out)
     }
   }
   return out

@@ -105,6 +105,8 @@ describe.each(['sqlite', 'postgres'] as const)('workflows on %s', (database) => 
       ],
       [[{ id: 'a', queue: 'q', when: { '>': [{ var: 'env.HOME' }, 1] } }], 'steps.0.when', /params/],
       [[{ id: 'a', queue: 'bad queue!' }], 'steps.0.queue', /.+/],
+      [[{ id: 'a', queue: 'q', when: { method: ['x', 'toUpperCase'] } }], 'steps.0.when', /"method" is not allowed/],
+      [[{ id: 'a', queue: 'q', when: { log: { var: 'params.secret' } } }], 'steps.0.when', /"log" is not allowed/],
     ]
     for (const [steps, field, detail] of cases) {
       const res = await t.request('PUT', '/v1/workflows/broken', { body: { steps } })
