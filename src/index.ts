@@ -63,6 +63,19 @@ export { Spool } from './engine/spool.js'
 export type { Stats } from './engine/stats.js'
 export type { Worker, WorkOptions } from './engine/worker.js'
 export { WorkerRegistry } from './engine/worker-registry.js'
+export {
+  openStep,
+  type RunStatus,
+  resolveTemplate,
+  type StepState,
+  type WorkflowDefinition,
+  type WorkflowEdge,
+  type WorkflowRun,
+  type WorkflowStep,
+  type WorkflowStepView,
+  Workflows,
+  type WorkflowTemplate,
+} from './engine/workflows.js'
 export { openPostgres } from './store/postgres/open.js'
 export { PostgresStore, type PostgresStoreOptions } from './store/postgres/postgres-store.js'
 export { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js'

@@ -4,6 +4,7 @@
  * 4 `doctor` found a problem. `main` runs in-process (the tests call it); src/cli/main.ts is the
  * executable.
  */
+import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { SpoolError } from '../engine/errors.js'
 import { Spool } from '../index.js'
@@ -28,6 +29,8 @@ const USAGE = `usage: spool COMMAND [options]
             when the one \`start\` printed is lost)
   queues    ls | pause QUEUE | resume QUEUE
   schedules ls [--tenant T] | show NAME | preview NAME [--count N] | pause NAME | resume NAME
+  workflows define FILE [--tenant T] | ls [--tenant T] | start NAME [--params JSON] [--tenant T] | run ID [--tenant T]
+            (FILE: JSON { "name", "description"?, "steps": [...] }; docs/workflows.md)
   jobs      ls [--queue Q] [--state S] [--tenant T] [--limit N] | show ID | add QUEUE JSON [--priority P] [--delay MS] [--tenant T]
             | retry ID | cancel ID
             | export --format jsonl|csv [--queue Q] [--state S] [--tenant T] [--group G] [--tag T] [--text T] [--error T]
@@ -99,6 +102,7 @@ async function run(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<numb
       state: { type: 'string' },
       limit: { type: 'string' },
       count: { type: 'string' },
+      params: { type: 'string' },
       name: { type: 'string' },
       scopes: { type: 'string' },
       concurrency: { type: 'string' },
@@ -139,6 +143,7 @@ async function run(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<numb
     'keys',
     'queues',
     'schedules',
+    'workflows',
     'jobs',
     'enqueue',
     'stats',
@@ -280,6 +285,8 @@ async function run(argv: string[], io: Io, env: NodeJS.ProcessEnv): Promise<numb
         return await queues(spool, sub, rest, print)
       case 'schedules':
         return await schedules(spool, sub, rest, values, print, io)
+      case 'workflows':
+        return await workflows(spool, sub, rest, values, print, io)
       case 'jobs':
         return await jobs(spool, sub, rest, values, print, io)
       case 'keys':
@@ -407,6 +414,73 @@ async function schedules(
     return EXIT.ok
   }
   throw new UsageError('schedules takes ls, show NAME, preview NAME, pause NAME or resume NAME')
+}
+
+async function workflows(
+  spool: Spool,
+  sub: string | undefined,
+  rest: string[],
+  values: Values,
+  print: Print,
+  io: Io,
+): Promise<number> {
+  const tenant = typeof values.tenant === 'string' ? values.tenant : 'default'
+  const [arg] = rest
+  const parseJson = (text: string, what: string): unknown => {
+    try {
+      return JSON.parse(text)
+    } catch {
+      throw new UsageError(`${what} is not valid JSON`)
+    }
+  }
+  switch (sub) {
+    case 'define': {
+      if (!arg) throw new UsageError('workflows define needs FILE')
+      const file = parseJson(await readFile(arg, 'utf8'), arg) as { name?: unknown } & Record<string, unknown>
+      const { name, ...definition } = file ?? {}
+      if (typeof name !== 'string') throw new UsageError(`${arg} needs a "name"`)
+      const saved = await spool.workflows.define(name, definition as never, { tenant })
+      print(saved, () => `${saved.name} version ${saved.version}${saved.created ? '' : ' (unchanged)'}`)
+      return EXIT.ok
+    }
+    case 'ls':
+    case 'list': {
+      const list = await spool.workflows.list({ tenant })
+      print(list, () =>
+        list.length === 0
+          ? 'no workflows'
+          : list.map((w) => `${w.name.padEnd(24)} v${String(w.version).padEnd(4)} ${w.steps.length} steps`).join('\n'),
+      )
+      return EXIT.ok
+    }
+    case 'start': {
+      if (!arg) throw new UsageError('workflows start needs NAME')
+      const params = typeof values.params === 'string' ? parseJson(values.params, '--params') : {}
+      const started = await spool.workflows.start(arg, params, { tenant })
+      print(started, () => `started run ${started.id} of ${arg} v${started.version}`)
+      return EXIT.ok
+    }
+    case 'run': {
+      if (!arg) throw new UsageError('workflows run needs ID')
+      const found = await spool.workflows.run(arg, { tenant })
+      if (!found) {
+        io.err(`spool: no workflow run ${arg} (SPOOL_WORKFLOW_NOT_FOUND)`)
+        return EXIT.notFound
+      }
+      print(found, () =>
+        [
+          `${found.name} v${found.version} run ${found.id}: ${found.status}`,
+          ...found.steps.map(
+            (step) =>
+              `  ${step.id.padEnd(20)} ${step.state.padEnd(10)} job ${step.jobId}${step.error ? `  ${step.error}` : ''}`,
+          ),
+        ].join('\n'),
+      )
+      return EXIT.ok
+    }
+    default:
+      throw new UsageError('workflows takes define FILE, ls, start NAME [--params JSON] or run ID')
+  }
 }
 
 async function jobs(

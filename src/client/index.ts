@@ -50,6 +50,10 @@ import type {
   Stats,
   Webhook,
   WorkerInfo,
+  WorkflowDefinition,
+  WorkflowRun,
+  WorkflowRunHistory,
+  WorkflowTemplate,
 } from './types.js'
 
 export type { EventSubscription } from './sse.js'
@@ -337,6 +341,34 @@ export function createClient(options: ClientOptions) {
       /** Enqueues one job of the schedule now; its next and last run stay as they are. */
       run: (name: string) => call<ScheduleRun>('POST', `/v1/schedules/${enc(name)}/run`),
       remove: (name: string) => call<void>('DELETE', `/v1/schedules/${enc(name)}`),
+    },
+    workflows: {
+      list: () => call<{ workflows: WorkflowTemplate[] }>('GET', '/v1/workflows').then((r) => r.workflows),
+      get: (name: string, version?: number) =>
+        call<WorkflowTemplate>(
+          'GET',
+          `/v1/workflows/${enc(name)}${version === undefined ? '' : `?version=${version}`}`,
+        ),
+      /** Saves a template; a changed definition becomes a new version (`created: false` when unchanged). */
+      define: (name: string, definition: WorkflowDefinition) =>
+        call<WorkflowTemplate & { created: boolean }>('PUT', `/v1/workflows/${enc(name)}`, definition),
+      remove: (name: string) => call<void>('DELETE', `/v1/workflows/${enc(name)}`),
+      /** Starts a run with these params (of the latest version, or `version`). */
+      start: (name: string, params: unknown = {}, options: { version?: number } = {}) =>
+        call<{ id: string; name: string; version: number }>('POST', `/v1/workflows/${enc(name)}/runs`, {
+          params,
+          ...options,
+        }),
+      /** A template's runs, newest first, with success rate and duration percentiles. */
+      runs: (name: string, query: { limit?: number } = {}) =>
+        call<WorkflowRunHistory>(
+          'GET',
+          `/v1/workflows/${enc(name)}/runs${query.limit === undefined ? '' : `?limit=${query.limit}`}`,
+        ),
+      run: (id: string) => call<WorkflowRun>('GET', `/v1/workflow-runs/${enc(id)}`),
+      cancel: (id: string) => call<WorkflowRun>('POST', `/v1/workflow-runs/${enc(id)}/cancel`),
+      /** Retries a failed or cancelled run from its failed steps only. */
+      retry: (id: string) => call<WorkflowRun>('POST', `/v1/workflow-runs/${enc(id)}/retry`),
     },
     breakers: {
       list: () => call<{ breakers: Breaker[] }>('GET', '/v1/breakers').then((r) => r.breakers),

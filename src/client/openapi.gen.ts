@@ -1392,6 +1392,114 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/workflows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This tenant’s workflow templates (latest versions), by name */
+        get: operations["workflows.list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workflows/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A workflow template: its latest version, or `version` */
+        get: operations["workflows.get"];
+        /**
+         * Define a workflow template; a changed definition becomes a new version
+         * @description Validated first: duplicate step ids, unknown dependencies, cycles, results read from steps it does not depend on and invalid conditions are refused (`SPOOL_INVALID_WORKFLOW`) with `field` pointing at the step (`steps.2.dependsOn.0`). The same definition again changes nothing (`created: false`).
+         */
+        put: operations["workflows.define"];
+        post?: never;
+        /** Delete a workflow template (every version); its runs keep the version they pinned */
+        delete: operations["workflows.delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workflows/{name}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A workflow’s runs, newest first, with the success rate and duration percentiles of the finished ones */
+        get: operations["workflows.runs"];
+        put?: never;
+        /** Start a run of a workflow with its params: every step becomes a job of one flow */
+        post: operations["workflows.start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workflow-runs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A workflow run: its status and each step’s state, timings, input and output */
+        get: operations["workflows.run"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workflow-runs/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a run: every unfinished step is cancelled */
+        post: operations["workflows.cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workflow-runs/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Retry a failed or cancelled run from its failed steps only (completed steps keep their results) */
+        post: operations["workflows.retry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/livez": {
         parameters: {
             query?: never;
@@ -2214,6 +2322,101 @@ export interface components {
             startedAt: number;
             /** @description epoch ms of its last heartbeat */
             seenAt: number;
+        };
+        WorkflowRun: {
+            id: string;
+            name: string;
+            version: number;
+            /**
+             * @description expired: retention removed its jobs before it was seen finished
+             * @enum {string}
+             */
+            status: "running" | "succeeded" | "failed" | "cancelled" | "expired";
+            /** @description how many times the run was retried from its failed steps */
+            retries: number;
+            createdAt: string;
+            finishedAt: string | null;
+            durationMs: number | null;
+            params: unknown;
+            steps: {
+                id: string;
+                queue: string;
+                jobId: string;
+                /** @enum {string} */
+                state: "blocked" | "waiting" | "running" | "completed" | "skipped" | "failed" | "cancelled";
+                attempt: number;
+                /** @description the resolved payload, once every parent has finished */
+                input: unknown;
+                output: unknown;
+                error: string | null;
+                dependsOn: string[];
+                createdAt: string;
+                startedAt: string | null;
+                finishedAt: string | null;
+                /** @description this step’s jobs of earlier tries, oldest first */
+                previousJobs: string[];
+            }[];
+        };
+        WorkflowRuns: {
+            runs: {
+                id: string;
+                name: string;
+                version: number;
+                /**
+                 * @description expired: retention removed its jobs before it was seen finished
+                 * @enum {string}
+                 */
+                status: "running" | "succeeded" | "failed" | "cancelled" | "expired";
+                /** @description how many times the run was retried from its failed steps */
+                retries: number;
+                createdAt: string;
+                finishedAt: string | null;
+                durationMs: number | null;
+            }[];
+            stats: {
+                finished: number;
+                succeeded: number;
+                successRate: number | null;
+                /** @description median duration of the succeeded runs listed */
+                p50Ms: number | null;
+                p95Ms: number | null;
+            };
+        };
+        WorkflowStart: {
+            id: string;
+            name: string;
+            version: number;
+        };
+        WorkflowStep: {
+            id: string;
+            queue: string;
+            /** @description JSON; {"$param":"a.b"} and {"$result":"step.a.b"} are replaced when the step runs */
+            payload?: unknown;
+            dependsOn?: (string | {
+                step: string;
+                /**
+                 * @description when the step depended on fails for good: fail this step (and the run), continue (run and see it), ignore
+                 * @enum {string}
+                 */
+                onFailure?: "fail" | "ignore" | "continue";
+                /**
+                 * @description when it was skipped: run anyway (default) or skip too
+                 * @enum {string}
+                 */
+                onSkipped?: "run" | "skip";
+            })[];
+            /** @description a JSON Logic rule over { params, results }: the step runs only when it holds */
+            when?: unknown;
+            timeoutMs?: number;
+            priority?: ("urgent" | "high" | "normal" | "low") | number;
+            maxAttempts?: number;
+        };
+        WorkflowTemplate: {
+            name: string;
+            version: number;
+            description?: string;
+            steps: components["schemas"]["WorkflowStep"][];
+            createdAt: string;
         };
     };
     responses: never;
@@ -8123,6 +8326,598 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Invalid input (problem+json names the `field`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this, or not in that tenant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (in this tenant) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "workflows.list": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description act in this tenant instead of the credential’s own (admins of the operator tenant only) */
+                "Spool-Tenant"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        workflows: components["schemas"]["WorkflowTemplate"][];
+                    };
+                };
+            };
+            /** @description No credential, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this, or not in that tenant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "workflows.get": {
+        parameters: {
+            query?: {
+                version?: string;
+            };
+            header?: {
+                /** @description act in this tenant instead of the credential’s own (admins of the operator tenant only) */
+                "Spool-Tenant"?: string;
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowTemplate"];
+                };
+            };
+            /** @description Invalid input (problem+json names the `field`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this, or not in that tenant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (in this tenant) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "workflows.define": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description act in this tenant instead of the credential’s own (admins of the operator tenant only) */
+                "Spool-Tenant"?: string;
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    description?: string;
+                    steps: components["schemas"]["WorkflowStep"][];
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        version: number;
+                        description?: string;
+                        steps: components["schemas"]["WorkflowStep"][];
+                        createdAt: string;
+                        created: boolean;
+                    };
+                };
+            };
+            /** @description Invalid input (problem+json names the `field`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this, or not in that tenant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (in this tenant) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "workflows.delete": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description act in this tenant instead of the credential’s own (admins of the operator tenant only) */
+                "Spool-Tenant"?: string;
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (problem+json names the `field`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this, or not in that tenant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (in this tenant) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "workflows.runs": {
+        parameters: {
+            query?: {
+                /** @description how many runs (default 50) */
+                limit?: string;
+            };
+            header?: {
+                /** @description act in this tenant instead of the credential’s own (admins of the operator tenant only) */
+                "Spool-Tenant"?: string;
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowRuns"];
+                };
+            };
+            /** @description Invalid input (problem+json names the `field`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this, or not in that tenant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (in this tenant) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "workflows.start": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description act in this tenant instead of the credential’s own (admins of the operator tenant only) */
+                "Spool-Tenant"?: string;
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    params?: unknown;
+                    /** @description the version to run (default the latest) */
+                    version?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowStart"];
+                };
+            };
+            /** @description Invalid input (problem+json names the `field`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this, or not in that tenant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (in this tenant) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a rate limit (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not available now (see Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "workflows.run": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description act in this tenant instead of the credential’s own (admins of the operator tenant only) */
+                "Spool-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowRun"];
+                };
+            };
+            /** @description Invalid input (problem+json names the `field`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this, or not in that tenant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (in this tenant) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "workflows.cancel": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description act in this tenant instead of the credential’s own (admins of the operator tenant only) */
+                "Spool-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowRun"];
+                };
+            };
+            /** @description Invalid input (problem+json names the `field`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this, or not in that tenant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (in this tenant) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "workflows.retry": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description act in this tenant instead of the credential’s own (admins of the operator tenant only) */
+                "Spool-Tenant"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowRun"];
+                };
             };
             /** @description Invalid input (problem+json names the `field`) */
             400: {

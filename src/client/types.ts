@@ -601,3 +601,65 @@ export interface SessionCreated {
   /** Expected ms until processed, wait included. */
   etaMs: number | null
 }
+
+/** One step of a workflow template. */
+export interface WorkflowStep {
+  id: string
+  queue: string
+  /** JSON; `{ $param: 'a.b' }` and `{ $result: 'step.a.b' }` are replaced when the step runs. */
+  payload?: unknown
+  dependsOn?: (string | { step: string; onFailure?: 'fail' | 'ignore' | 'continue'; onSkipped?: 'run' | 'skip' })[]
+  /** A JSON Logic rule over `{ params, results }`. */
+  when?: unknown
+  timeoutMs?: number
+  priority?: Priority
+  maxAttempts?: number
+}
+
+export interface WorkflowDefinition {
+  description?: string
+  steps: WorkflowStep[]
+}
+
+export interface WorkflowTemplate extends WorkflowDefinition {
+  name: string
+  version: number
+  createdAt: string
+}
+
+export type WorkflowRunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired'
+
+export interface WorkflowRunSummary {
+  id: string
+  name: string
+  version: number
+  status: WorkflowRunStatus
+  retries: number
+  createdAt: string
+  finishedAt: string | null
+  durationMs: number | null
+}
+
+export interface WorkflowRun extends WorkflowRunSummary {
+  params: unknown
+  steps: {
+    id: string
+    queue: string
+    jobId: string
+    state: 'blocked' | 'waiting' | 'running' | 'completed' | 'skipped' | 'failed' | 'cancelled'
+    attempt: number
+    input: unknown
+    output: unknown
+    error: string | null
+    dependsOn: string[]
+    createdAt: string
+    startedAt: string | null
+    finishedAt: string | null
+    previousJobs: string[]
+  }[]
+}
+
+export interface WorkflowRunHistory {
+  runs: WorkflowRunSummary[]
+  stats: { finished: number; succeeded: number; successRate: number | null; p50Ms: number | null; p95Ms: number | null }
+}

@@ -116,6 +116,18 @@ export const ERROR_CODES = {
     when: 'A flow is not a tree of job objects, or holds too many jobs (`field` names the part).',
     fix: 'Correct the part named by `field`.',
   },
+  SPOOL_INVALID_WORKFLOW: {
+    status: 400,
+    title: 'The workflow template is invalid',
+    when: 'A workflow template is not a DAG of valid steps: a duplicate or unknown step id, a cycle, a `$result` of a step it does not depend on, or a condition outside the allowed operations (`field` names the step).',
+    fix: 'Correct the step named by `field`.',
+  },
+  SPOOL_WORKFLOW_NOT_FOUND: {
+    status: 404,
+    title: 'No such workflow or run',
+    when: 'No workflow template with this name, or no run with this id (in this tenant).',
+    fix: 'Check the name or id; list the workflows or their runs.',
+  },
 } as const satisfies Record<string, ErrorEntry>
 
 export type SpoolErrorCode = keyof typeof ERROR_CODES

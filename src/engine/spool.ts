@@ -31,6 +31,7 @@ import { readStats, type Stats, throughput } from './stats.js'
 import { Tracing, type TracingOption } from './tracing.js'
 import { Worker, type WorkOptions } from './worker.js'
 import { WorkerRegistry } from './worker-registry.js'
+import { Workflows } from './workflows.js'
 
 export interface SpoolOptions {
   /** A store, or an address such as `sqlite:./data/spool.db` (resolved by a registered opener). */
@@ -83,6 +84,8 @@ export class Spool implements EngineContext {
   readonly schedules: Schedules
   /** Flows: trees and DAGs of jobs enqueued atomically. */
   readonly flows: Flows
+  /** Workflows: versioned templates of steps (a DAG) and their runs, built on flows. */
+  readonly workflows: Workflows
   /** Named circuit breakers shared by every node. */
   readonly breakers: Breakers
   /** Rate limits and pauses: read and reset. */
@@ -126,6 +129,12 @@ export class Spool implements EngineContext {
     this.records = new Records(store, this.codec)
     this.leases = new Leases(this, store, logger)
     this.workers = new WorkerRegistry(store)
+    this.workflows = new Workflows({
+      engine: this,
+      records: this.records,
+      jobs: this.jobs,
+      work: (queue, handler, workOptions) => this.work(queue, handler, workOptions),
+    })
     const maintenanceOptions = typeof options.maintenance === 'object' ? options.maintenance : {}
     this.schedules = new Schedules(this, store, logger, {
       maxPayloadBytes: this.maxPayloadBytes,

@@ -138,6 +138,15 @@ const WHO: Record<string, [Who | typeof PUBLIC, number]> = {
   'health.live': [PUBLIC, 200],
   'health.ready': [PUBLIC, 200],
   metrics: [operatorAdmins, 200],
+  'workflows.list': [anyone, 200],
+  'workflows.get': [anyone, 200],
+  'workflows.define': [admins, 200],
+  'workflows.delete': [admins, 204],
+  'workflows.start': [producers, 201],
+  'workflows.runs': [anyone, 200],
+  'workflows.run': [anyone, 200],
+  'workflows.cancel': [producers, 200],
+  'workflows.retry': [producers, 200],
 }
 
 // ── requests ──────────────────────────────────────────────────────────────────────────────────
@@ -157,6 +166,9 @@ interface Make {
   leased(): Promise<{ id: string; leaseToken: number }>
   /** Something of the tenant's made through its admin: a key id, webhook or alert id, schedule. */
   record(kind: 'key' | 'webhook' | 'alert' | 'schedule'): Promise<string>
+  /** A workflow template of the tenant (its name), or a run of it (its id; cancelled if asked). */
+  workflow(): Promise<string>
+  workflowRun(state?: 'running' | 'cancelled'): Promise<string>
 }
 
 const REQUESTS: Record<string, (m: Make) => Request | Promise<Request>> = {
@@ -265,6 +277,22 @@ const REQUESTS: Record<string, (m: Make) => Request | Promise<Request>> = {
   'ai.batchesList': () => ({ method: 'GET', path: '/v1/batches' }),
   'ai.batchesCancel': () => ({ method: 'POST', path: '/v1/batches/batch-000000000000000000000000/cancel' }),
   'ai.providers': () => ({ method: 'GET', path: '/v1/ai/providers' }),
+  'workflows.list': () => ({ method: 'GET', path: '/v1/workflows' }),
+  'workflows.get': async (m) => ({ method: 'GET', path: `/v1/workflows/${await m.workflow()}` }),
+  'workflows.define': () => ({
+    method: 'PUT',
+    path: '/v1/workflows/authz-defined',
+    body: { steps: [{ id: 'a', queue: 'shared' }] },
+  }),
+  'workflows.delete': async (m) => ({ method: 'DELETE', path: `/v1/workflows/${await m.workflow()}` }),
+  'workflows.start': async (m) => ({ method: 'POST', path: `/v1/workflows/${await m.workflow()}/runs`, body: {} }),
+  'workflows.runs': async (m) => ({ method: 'GET', path: `/v1/workflows/${await m.workflow()}/runs` }),
+  'workflows.run': async (m) => ({ method: 'GET', path: `/v1/workflow-runs/${await m.workflowRun()}` }),
+  'workflows.cancel': async (m) => ({ method: 'POST', path: `/v1/workflow-runs/${await m.workflowRun()}/cancel` }),
+  'workflows.retry': async (m) => ({
+    method: 'POST',
+    path: `/v1/workflow-runs/${await m.workflowRun('cancelled')}/retry`,
+  }),
   'schedules.list': () => ({ method: 'GET', path: '/v1/schedules' }),
   'schedules.get': async (m) => ({ method: 'GET', path: `/v1/schedules/${await m.record('schedule')}` }),
   'schedules.preview': async (m) => ({
@@ -373,6 +401,20 @@ describe('authorisation matrix', () => {
         await t.spool.enqueue(queue, { n: 1 }, { tenant })
         const [job] = await t.spool.leases.claim({ queue, workerId: 'authz', leaseMs: 60_000 })
         return { id: job?.id as string, leaseToken: job?.leaseToken as number }
+      },
+      async workflow() {
+        const name = nextName('wf')
+        await t.spool.workflows.define(
+          name,
+          { steps: [{ id: 'a', queue: 'shared', payload: { secret: MARK }, when: false }] },
+          { tenant },
+        )
+        return name
+      },
+      async workflowRun(state = 'running') {
+        const { id } = await t.spool.workflows.start(await this.workflow(), {}, { tenant })
+        if (state === 'cancelled') await t.spool.workflows.cancel(id, { tenant })
+        return id
       },
       async record(kind) {
         if (kind === 'key') return (await createApiKey(t.spool, { name: 'spare', tenant, scopes: ['reader'] })).id

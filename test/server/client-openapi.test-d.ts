@@ -202,6 +202,26 @@ export const coverage: Coverage = {
     run: [fits<Returned<C['schedules']['run']>>(answer<'schedules.run'>())],
     remove: [empty<'schedules.delete', C['schedules']['remove']>()],
   },
+  workflows: {
+    list: [fits<Returned<C['workflows']['list']>>(answer<'workflows.list'>().workflows)],
+    get: [fits<Returned<C['workflows']['get']>>(answer<'workflows.get'>())],
+    define: [
+      fits<Returned<C['workflows']['define']>>(answer<'workflows.define'>()),
+      sends<'workflows.define'>(arg<C['workflows']['define'], 1>()),
+    ],
+    remove: [empty<'workflows.delete', C['workflows']['remove']>()],
+    start: [
+      fits<Returned<C['workflows']['start']>>(answer<'workflows.start'>()),
+      sends<'workflows.start'>({ params: some<unknown>(), ...arg<C['workflows']['start'], 2>() }),
+    ],
+    runs: [
+      fits<Returned<C['workflows']['runs']>>(answer<'workflows.runs'>()),
+      queries<'workflows.runs', Param<C['workflows']['runs'], 1>>(),
+    ],
+    run: [fits<Returned<C['workflows']['run']>>(answer<'workflows.run'>())],
+    cancel: [fits<Returned<C['workflows']['cancel']>>(answer<'workflows.cancel'>())],
+    retry: [fits<Returned<C['workflows']['retry']>>(answer<'workflows.retry'>())],
+  },
   breakers: {
     list: [fits<Returned<C['breakers']['list']>>(answer<'breakers.list'>().breakers)],
     open: [fits<Returned<C['breakers']['open']>>(answer<'breakers.open'>())],

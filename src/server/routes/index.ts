@@ -17,6 +17,7 @@ import { queueRoutes } from './queues.js'
 import { scheduleRoutes } from './schedules.js'
 import { sessionRoutes } from './sessions.js'
 import { webhookRoutes } from './webhooks.js'
+import { workflowRoutes } from './workflows.js'
 
 export const allRoutes: AnyRoute[] = [
   ...queueRoutes,
@@ -35,5 +36,6 @@ export const allRoutes: AnyRoute[] = [
   ...adminRoutes,
   ...meRoutes,
   ...webhookRoutes,
+  ...workflowRoutes,
   ...healthRoutes,
 ]
