@@ -9,8 +9,9 @@ import OpenAI, { toFile } from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createBatch } from '../../src/ai/batches.js'
 import { type FakeUpstream, startFakeUpstream } from '../../src/ai/fake-upstream.js'
-import { type Gateway, gatewayFor } from '../../src/ai/gateway.js'
-import { eventually, startServer, type TestServer } from '../server/helpers.js'
+import type { Gateway } from '../../src/ai/gateway.js'
+import { eventually, type TestServer } from '../server/helpers.js'
+import { startGatewayServer } from './helpers.js'
 
 const line = (custom_id: string, content: string, model = 'gpt-batch') =>
   JSON.stringify({
@@ -38,19 +39,16 @@ describe.each(['sqlite', 'postgres'] as const)('AI gateway: Batch API (%s)', (da
       models,
       breaker: { failureThreshold: 5, cooldownMs: 600 },
     })
-    t = await startServer({
-      database,
-      config: {
-        providers: { batch: provider(fake, ['gpt-batch']), held: provider(held, ['gpt-held']) },
-        gateway: { maxWaitSeconds: 30 },
+    ;({ t, gateway } = await startGatewayServer(
+      {
+        database,
+        config: {
+          providers: { batch: provider(fake, ['gpt-batch']), held: provider(held, ['gpt-held']) },
+          gateway: { maxWaitSeconds: 30 },
+        },
       },
-    })
-    gateway = gatewayFor(t.spool, {
-      providers: t.server.config.providers,
-      gateway: t.server.config.gateway,
-      env: { FAKE_UPSTREAM_KEY: 'sk-batch-secret' },
-    })
-    await gateway.start()
+      { FAKE_UPSTREAM_KEY: 'sk-batch-secret' },
+    ))
     tenantA = await t.key('tenant-a', ['producer'])
     tenantB = await t.key('tenant-b', ['producer'])
   })

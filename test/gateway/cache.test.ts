@@ -8,8 +8,9 @@ import { join } from 'node:path'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeUpstream, startFakeUpstream } from '../../src/ai/fake-upstream.js'
-import { type Gateway, gatewayFor } from '../../src/ai/gateway.js'
-import { startServer, type TestServer } from '../server/helpers.js'
+import type { Gateway } from '../../src/ai/gateway.js'
+import type { TestServer } from '../server/helpers.js'
+import { startGatewayServer } from './helpers.js'
 
 describe('AI gateway: response cache', () => {
   let t: TestServer
@@ -20,15 +21,13 @@ describe('AI gateway: response cache', () => {
 
   beforeAll(async () => {
     fake = await startFakeUpstream()
-    t = await startServer({
+    ;({ t, gateway } = await startGatewayServer({
       config: {
         providers: {
           main: { kind: 'openai', baseUrl: fake.url, models: ['gpt-cache', 'text-embedding-cache'] },
         },
       },
-    })
-    gateway = gatewayFor(t.spool, { providers: t.server.config.providers, gateway: t.server.config.gateway })
-    await gateway.start()
+    }))
     tenantA = await t.key('tenant-a', ['producer'])
     tenantB = await t.key('tenant-b', ['producer'])
   })

@@ -7,8 +7,9 @@
 import OpenAI, { type APIError } from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeUpstream, startFakeUpstream } from '../../src/ai/fake-upstream.js'
-import { type Gateway, gatewayFor } from '../../src/ai/gateway.js'
-import { eventually, startServer, type TestServer } from '../server/helpers.js'
+import type { Gateway } from '../../src/ai/gateway.js'
+import { eventually, type TestServer } from '../server/helpers.js'
+import { startGatewayServer } from './helpers.js'
 
 const SECRET = 'sk-upstream-secret-7f3a9c1e'
 
@@ -35,30 +36,27 @@ describe('AI gateway', () => {
       breaker: { failureThreshold: 5, cooldownMs: 600 },
       ...extra,
     })
-    t = await startServer({
-      config: {
-        providers: {
-          main: provider('main', ['gpt-test', 'text-embedding-test']),
-          slow: provider('slow', ['gpt-slow'], { concurrency: 1 }),
-          storm: provider('storm', ['gpt-storm'], { maxAttempts: 8 }),
-          quota: provider('quota', ['gpt-quota', 'gpt-shared'], { fallbacks: ['backup'] }),
-          tight: provider('tight', ['gpt-tight'], { tpm: 600 }),
-          backup: provider('backup', ['gpt-shared']),
-          flaky: provider('flaky', ['gpt-flaky'], {
-            maxAttempts: 8,
-            timeoutMs: 400,
-            breaker: { failureThreshold: 3, cooldownMs: 300, successThreshold: 1 },
-          }),
+    ;({ t, gateway } = await startGatewayServer(
+      {
+        config: {
+          providers: {
+            main: provider('main', ['gpt-test', 'text-embedding-test']),
+            slow: provider('slow', ['gpt-slow'], { concurrency: 1 }),
+            storm: provider('storm', ['gpt-storm'], { maxAttempts: 8 }),
+            quota: provider('quota', ['gpt-quota', 'gpt-shared'], { fallbacks: ['backup'] }),
+            tight: provider('tight', ['gpt-tight'], { tpm: 600 }),
+            backup: provider('backup', ['gpt-shared']),
+            flaky: provider('flaky', ['gpt-flaky'], {
+              maxAttempts: 8,
+              timeoutMs: 400,
+              breaker: { failureThreshold: 3, cooldownMs: 300, successThreshold: 1 },
+            }),
+          },
+          gateway: { streamHoldMs: 100, queuedNoticeMs: 100, maxWaitSeconds: 30 },
         },
-        gateway: { streamHoldMs: 100, queuedNoticeMs: 100, maxWaitSeconds: 30 },
       },
-    })
-    gateway = gatewayFor(t.spool, {
-      providers: t.server.config.providers,
-      gateway: t.server.config.gateway,
-      env: { FAKE_UPSTREAM_KEY: SECRET },
-    })
-    await gateway.start()
+      { FAKE_UPSTREAM_KEY: SECRET },
+    ))
     tenantA = await t.key('tenant-a', ['producer'])
     tenantB = await t.key('tenant-b', ['producer'])
   })

@@ -8,9 +8,10 @@
 import { ApiError, GoogleGenAI } from '@google/genai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeGemini, startFakeGemini } from '../../src/ai/fake-gemini.js'
-import { type Gateway, gatewayFor } from '../../src/ai/gateway.js'
+import type { Gateway } from '../../src/ai/gateway.js'
 import { nextPacificMidnight } from '../../src/ai/gemini.js'
-import { eventually, startServer, type TestServer } from '../server/helpers.js'
+import { eventually, type TestServer } from '../server/helpers.js'
+import { startGatewayServer } from './helpers.js'
 
 const SECRET = 'gemini-upstream-secret-5b8e21d0'
 
@@ -34,27 +35,24 @@ describe('AI gateway: Gemini native', () => {
       breaker: { failureThreshold: 5, cooldownMs: 600 },
       ...extra,
     })
-    t = await startServer({
-      config: {
-        providers: {
-          main: provider('main', ['gemini-test']),
-          minute: provider('minute', ['gemini-minute']),
-          daily: provider('daily', ['gemini-daily']),
-          tight: provider('tight', ['gemini-tight'], { tpm: 1_000, defaultMaxTokens: 900 }),
-          overload: provider('overload', ['gemini-overload'], {
-            maxAttempts: 10,
-            breaker: { failureThreshold: 2, cooldownMs: 300, successThreshold: 1 },
-          }),
+    ;({ t, gateway } = await startGatewayServer(
+      {
+        config: {
+          providers: {
+            main: provider('main', ['gemini-test']),
+            minute: provider('minute', ['gemini-minute']),
+            daily: provider('daily', ['gemini-daily']),
+            tight: provider('tight', ['gemini-tight'], { tpm: 1_000, defaultMaxTokens: 900 }),
+            overload: provider('overload', ['gemini-overload'], {
+              maxAttempts: 10,
+              breaker: { failureThreshold: 2, cooldownMs: 300, successThreshold: 1 },
+            }),
+          },
+          gateway: { streamHoldMs: 100, queuedNoticeMs: 100, maxWaitSeconds: 30 },
         },
-        gateway: { streamHoldMs: 100, queuedNoticeMs: 100, maxWaitSeconds: 30 },
       },
-    })
-    gateway = gatewayFor(t.spool, {
-      providers: t.server.config.providers,
-      gateway: t.server.config.gateway,
-      env: { FAKE_GEMINI_KEY: SECRET },
-    })
-    await gateway.start()
+      { FAKE_GEMINI_KEY: SECRET },
+    ))
     tenantA = await t.key('tenant-a', ['producer'])
   })
 
