@@ -299,8 +299,9 @@ describe('jobs views in Chromium', () => {
     await page.keyboard.type('"n":101')
     await page.keyboard.press('Enter')
     await page.waitForURL(/text=/)
+    // The job was on the unfiltered page too: wait for the filtered answer to replace that page.
+    await expect.poll(() => page.locator('tr[data-job]').count(), { timeout: 10_000 }).toBe(1)
     await page.locator(`tr[data-job="${scheduled.soon}"]`).waitFor()
-    expect(await page.locator('tr[data-job]').count()).toBe(1)
     // Typed into a field, "/" is a character.
     await page.getByLabel('Tag').fill('a/b')
     await expect(page.getByLabel('Tag').inputValue()).resolves.toBe('a/b')
